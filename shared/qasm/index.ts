@@ -1,0 +1,65 @@
+/** The OpenQASM front end: source text in, a checked and unrolled circuit plus its facts out. */
+import { InvalidInputError } from '../errors.ts';
+import type { CircuitMetadata } from '../resources/schema.ts';
+import { analyzeCircuit } from './analyze.ts';
+import type { Circuit } from './circuit.ts';
+import { type CircuitLimits, DEFAULT_LIMITS, elaborate } from './elaborate.ts';
+import { QasmLimitError } from './errors.ts';
+import { LIBRARY_DEFINITIONS } from './gates.ts';
+import { parseQasm, streamQasm } from './parser.ts';
+
+export type { Circuit, ClassicalExpr, ClassicalRegister, Operation, Primitive } from './circuit.ts';
+export { type CircuitLimits, DEFAULT_LIMITS } from './elaborate.ts';
+export { QasmLimitError, QasmSyntaxError, QasmUnsupportedError } from './errors.ts';
+
+/** Options of compileQasm. */
+export interface CompileOptions {
+  readonly limits?: Partial<CircuitLimits>;
+  /** Values of `input` parameters. */
+  readonly inputs?: Readonly<Record<string, number>>;
+  /** The declared format; a mismatch with the version line is an error. */
+  readonly format?: 'qasm2' | 'qasm3';
+}
+
+/** A compiled circuit and what validation learned about it. */
+export interface CompiledCircuit {
+  readonly circuit: Circuit;
+  readonly metadata: CircuitMetadata;
+}
+
+/** Circuit code that is Python (QiskitOperator's format) rather than OpenQASM. */
+export class PythonCircuitError extends InvalidInputError {
+  constructor() {
+    super(
+      'circuit',
+      'this looks like Python (Qiskit) code, but qpipe runs OpenQASM. Export the circuit with ' +
+        '`from qiskit import qasm3; print(qasm3.dumps(qc))` (or qasm2.dumps) and put that text in the job',
+    );
+  }
+}
+
+// Unmistakably Python: imports and Qiskit's circuit constructor never appear in OpenQASM.
+const PYTHON_HINTS = /^\s*(from\s+[\w.]+\s+import\b|import\s+[\w.]+\s*(as\s+\w+\s*)?$)|\bQuantumCircuit\s*\(/m;
+
+let library: ReturnType<typeof parseQasm> | undefined;
+
+/** Parses, checks and unrolls OpenQASM 2 or 3 source. Errors carry line:column. */
+export function compileQasm(source: string, options: CompileOptions = {}): CompiledCircuit {
+  const limits: CircuitLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const bytes = Buffer.byteLength(source, 'utf8');
+  if (bytes > limits.maxBytes) {
+    throw new QasmLimitError('maxBytes', `the circuit is ${bytes} bytes; the limit is ${limits.maxBytes}`);
+  }
+  if (PYTHON_HINTS.test(source) && !/^\s*OPENQASM\b/m.test(source)) throw new PythonCircuitError();
+  const program = streamQasm(source, limits);
+  const detected = program.version === 2 ? 'qasm2' : 'qasm3';
+  if (options.format && program.declaredVersion && options.format !== detected) {
+    throw new InvalidInputError(
+      'circuit.format',
+      `the job says ${options.format} but the program declares ${detected === 'qasm2' ? 'OPENQASM 2.0' : 'OPENQASM 3'}`,
+    );
+  }
+  library ??= parseQasm(LIBRARY_DEFINITIONS);
+  const circuit = elaborate(source, program, library, limits, options.inputs);
+  return { circuit, metadata: analyzeCircuit(circuit) };
+}

@@ -1,0 +1,223 @@
+/** Turns OpenQASM 2/3 source into tokens with line:column, in one linear pass. */
+import { QasmSyntaxError, type SourcePosition } from './errors.ts';
+
+/** Kinds of token. Keywords are identifiers; the parser tells them apart. */
+export type TokenKind =
+  | 'ident'
+  | 'hwqubit'
+  | 'int'
+  | 'float'
+  | 'duration'
+  | 'string'
+  | 'punct'
+  | 'pragma'
+  | 'annotation'
+  | 'eof';
+
+/** One token with where it starts. */
+export interface Token extends SourcePosition {
+  readonly kind: TokenKind;
+  readonly text: string;
+  readonly offset: number;
+}
+
+// Longest first, so that "**=" wins over "**" and "*".
+const PUNCTUATION = [
+  '<<=', '>>=', '**=',
+  '->', '==', '!=', '<=', '>=', '&&', '||', '<<', '>>', '**', '++', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '~=',
+  '+', '-', '*', '/', '%', '(', ')', '[', ']', '{', '}', ',', ';', ':', '=', '<', '>', '!', '~', '&', '|', '^', '@', '.',
+];
+
+// First character to the punctuation that can start with it, longest first.
+const PUNCTUATION_BY_FIRST = new Map<string, string[]>();
+for (const p of PUNCTUATION) {
+  const list = PUNCTUATION_BY_FIRST.get(p[0] as string) ?? [];
+  list.push(p);
+  PUNCTUATION_BY_FIRST.set(p[0] as string, list);
+}
+
+const isDigit = (c: string) => c >= '0' && c <= '9';
+// ASCII fast paths; Unicode letters (θ, π) go through the slower property test.
+const isIdentStart = (c: string) =>
+  (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || (c > '\x7f' && /\p{L}/u.test(c));
+const isIdentPart = (c: string) => isIdentStart(c) || isDigit(c) || (c > '\x7f' && /\p{N}/u.test(c));
+
+/**
+ * Produces tokens one at a time, so a large program never holds all its tokens at once
+ * (they die young, which keeps garbage collection cheap). Comments and white space are
+ * dropped; `#pragma` lines are kept.
+ */
+export class Lexer {
+  private i = 0;
+  private line = 1;
+  private lineStart = 0;
+  private lastLine = 0;
+  private readonly n: number;
+
+  constructor(private readonly source: string) {
+    this.n = source.length;
+  }
+
+  private fail(offset: number, message: string): never {
+    throw new QasmSyntaxError(this.source, { line: this.line, column: offset - this.lineStart + 1 }, message);
+  }
+
+  private token(kind: TokenKind, start: number, text: string): Token {
+    this.lastLine = this.line;
+    return { kind, text, offset: start, line: this.line, column: start - this.lineStart + 1 };
+  }
+
+  /** The next token, or an `eof` token at the end. */
+  next(): Token {
+    const source = this.source;
+    const n = this.n;
+    let i = this.i;
+    const fail = (offset: number, message: string): never => {
+      this.i = i;
+      return this.fail(offset, message);
+    };
+    while (i < n) {
+      const c = source[i] as string;
+      if (c === '\n') {
+        i++;
+        this.line++;
+        this.lineStart = i;
+        continue;
+      }
+      if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v') {
+        i++;
+        continue;
+      }
+      if (c === '/' && source[i + 1] === '/') {
+        while (i < n && source[i] !== '\n') i++;
+        continue;
+      }
+      if (c === '/' && source[i + 1] === '*') {
+        const start = i;
+        const startLine = this.line;
+        const startColumn = start - this.lineStart + 1;
+        i += 2;
+        while (i < n && !(source[i] === '*' && source[i + 1] === '/')) {
+          if (source[i] === '\n') {
+            this.line++;
+            this.lineStart = i + 1;
+          }
+          i++;
+        }
+        if (i >= n) {
+          throw new QasmSyntaxError(source, { line: startLine, column: startColumn }, 'unterminated comment: expected */');
+        }
+        i += 2;
+        continue;
+      }
+      const start = i;
+      if (c === '#') {
+        if (source.startsWith('#pragma', i) && !isIdentPart(source[i + 7] ?? '')) {
+          while (i < n && source[i] !== '\n') i++;
+          this.i = i;
+          return this.token('pragma', start, source.slice(start + 7, i).trim());
+        }
+        if (source.startsWith('#dim', i)) fail(start, 'unexpected "#dim": only allowed in array parameters');
+        fail(start, 'unexpected "#": expected "#pragma"');
+      }
+      if (c === '"' || c === "'") {
+        i++;
+        while (i < n && source[i] !== c && source[i] !== '\n') i++;
+        if (source[i] !== c) fail(start, `unterminated string: expected closing ${c}`);
+        i++;
+        this.i = i;
+        return this.token('string', start, source.slice(start + 1, i - 1));
+      }
+      if (c === '$') {
+        i++;
+        while (i < n && isDigit(source[i] as string)) i++;
+        if (i === start + 1) fail(start, 'expected a physical qubit number after "$"');
+        this.i = i;
+        return this.token('hwqubit', start, source.slice(start, i));
+      }
+      if (isDigit(c) || (c === '.' && isDigit(source[i + 1] ?? ''))) {
+        i = scanNumber(source, i, fail);
+        const text = source.slice(start, i);
+        if (isIdentPart(source[i] ?? '')) {
+          const word = /^[\p{L}\p{N}_]+/u.exec(source.slice(i, i + 64))?.[0] ?? '';
+          if (word === 'im') fail(start, 'imaginary numbers are not supported');
+          if (!['dt', 'ns', 'us', 'µs', 'ms', 's'].includes(word)) {
+            fail(start, `invalid number "${text}${word}": a number cannot run into letters`);
+          }
+          i += word.length;
+          this.i = i;
+          return this.token('duration', start, source.slice(start, i));
+        }
+        this.i = i;
+        return this.token(/[.eE]/.test(text) && !/^0[xXbBoO]/.test(text) ? 'float' : 'int', start, text);
+      }
+      if (c === '@' && isIdentStart(source[i + 1] ?? '') && this.lastLine !== this.line) {
+        // An annotation (`@name ...` at the start of a line) applies to the next statement.
+        while (i < n && source[i] !== '\n') i++;
+        this.i = i;
+        return this.token('annotation', start, source.slice(start + 1, i).trim());
+      }
+      if (isIdentStart(c)) {
+        i++;
+        while (i < n && isIdentPart(source[i] as string)) i++;
+        this.i = i;
+        return this.token('ident', start, source.slice(start, i));
+      }
+      const punct = PUNCTUATION_BY_FIRST.get(c)?.find((p) => p.length === 1 || source.startsWith(p, i));
+      if (!punct) return fail(start, `unexpected character "${c}"`);
+      this.i = i + punct.length;
+      return this.token('punct', start, punct);
+    }
+    this.i = i;
+    return { kind: 'eof', text: '', offset: n, line: this.line, column: n - this.lineStart + 1 };
+  }
+}
+
+/** Splits a whole source into tokens (for tests and tools; the parser streams instead). */
+export function tokenize(source: string): Token[] {
+  const lexer = new Lexer(source);
+  const tokens: Token[] = [];
+  for (;;) {
+    const token = lexer.next();
+    tokens.push(token);
+    if (token.kind === 'eof') return tokens;
+  }
+}
+
+function scanNumber(source: string, start: number, fail: (offset: number, message: string) => never): number {
+  let i = start;
+  const digits = (allowed: (c: string) => boolean) => {
+    const from = i;
+    while (i < source.length && (allowed(source[i] as string) || source[i] === '_')) {
+      if (source[i] === '_' && (i === from || !allowed(source[i + 1] ?? ''))) {
+        fail(i, 'invalid number: "_" must separate digits');
+      }
+      i++;
+    }
+  };
+  if (source[i] === '0' && /[xXbBoO]/.test(source[i + 1] ?? '')) {
+    const base = (source[i + 1] as string).toLowerCase();
+    i += 2;
+    const allowed =
+      base === 'x' ? (c: string) => /[0-9a-fA-F]/.test(c) : base === 'b' ? (c: string) => c === '0' || c === '1' : (c: string) => /[0-7]/.test(c);
+    const from = i;
+    digits(allowed);
+    if (i === from) fail(start, 'invalid number: no digits after the base prefix');
+    return i;
+  }
+  digits(isDigit);
+  if (source[i] === '.') {
+    i++;
+    digits(isDigit);
+  }
+  if (source[i] === 'e' || source[i] === 'E') {
+    const mark = i;
+    i++;
+    if (source[i] === '+' || source[i] === '-') i++;
+    const from = i;
+    digits(isDigit);
+    if (i === from) fail(mark, 'invalid number: expected digits after the exponent');
+  }
+  if (source[i] === '.' && isDigit(source[i + 1] ?? '')) fail(i, 'invalid number: a second decimal point');
+  return i;
+}

@@ -1,0 +1,178 @@
+/**
+ * Small dense complex matrices for gates: row-major, interleaved (re, im). A matrix on k
+ * qubits is 2^k x 2^k; basis index bit j is the state of the gate's j-th target (target 0
+ * is the least significant bit).
+ */
+
+/** A square complex matrix, interleaved re/im, row-major. */
+export type Matrix = Float64Array;
+
+/** The dimension of a square matrix. */
+export function dimension(m: Matrix): number {
+  return Math.round(Math.sqrt(m.length / 2));
+}
+
+/** Builds a matrix from rows of [re, im] pairs. */
+export function fromRows(rows: readonly (readonly (readonly [number, number])[])[]): Matrix {
+  const d = rows.length;
+  const m = new Float64Array(2 * d * d);
+  rows.forEach((row, r) => {
+    row.forEach(([re, im], c) => {
+      m[2 * (r * d + c)] = re;
+      m[2 * (r * d + c) + 1] = im;
+    });
+  });
+  return m;
+}
+
+/** A diagonal matrix from its entries. */
+export function diagonal(entries: readonly (readonly [number, number])[]): Matrix {
+  const d = entries.length;
+  const m = new Float64Array(2 * d * d);
+  entries.forEach(([re, im], i) => {
+    m[2 * (i * d + i)] = re;
+    m[2 * (i * d + i) + 1] = im;
+  });
+  return m;
+}
+
+/** e^{i·angle} as [re, im]. */
+export function phase(angle: number): [number, number] {
+  return [Math.cos(angle), Math.sin(angle)];
+}
+
+/** Matrix product a·b. */
+export function multiply(a: Matrix, b: Matrix): Matrix {
+  const d = dimension(a);
+  const out = new Float64Array(a.length);
+  for (let r = 0; r < d; r++) {
+    for (let c = 0; c < d; c++) {
+      let re = 0;
+      let im = 0;
+      for (let k = 0; k < d; k++) {
+        const ar = a[2 * (r * d + k)] as number;
+        const ai = a[2 * (r * d + k) + 1] as number;
+        const br = b[2 * (k * d + c)] as number;
+        const bi = b[2 * (k * d + c) + 1] as number;
+        re += ar * br - ai * bi;
+        im += ar * bi + ai * br;
+      }
+      out[2 * (r * d + c)] = re;
+      out[2 * (r * d + c) + 1] = im;
+    }
+  }
+  return out;
+}
+
+/** Conjugate transpose, the inverse of a unitary. */
+export function adjoint(m: Matrix): Matrix {
+  const d = dimension(m);
+  const out = new Float64Array(m.length);
+  for (let r = 0; r < d; r++) {
+    for (let c = 0; c < d; c++) {
+      out[2 * (c * d + r)] = m[2 * (r * d + c)] as number;
+      out[2 * (c * d + r) + 1] = -(m[2 * (r * d + c) + 1] as number);
+    }
+  }
+  return out;
+}
+
+/** Multiplies every entry by a scalar [re, im]. */
+export function scale(m: Matrix, [sr, si]: readonly [number, number]): Matrix {
+  const out = new Float64Array(m.length);
+  for (let i = 0; i < m.length; i += 2) {
+    const re = m[i] as number;
+    const im = m[i + 1] as number;
+    out[i] = re * sr - im * si;
+    out[i + 1] = re * si + im * sr;
+  }
+  return out;
+}
+
+/** The identity on `d` basis states. */
+export function identity(d: number): Matrix {
+  return diagonal(Array.from({ length: d }, () => [1, 0] as const));
+}
+
+/** Whether every off-diagonal entry is (numerically) zero. */
+export function isDiagonal(m: Matrix, tolerance = 1e-14): boolean {
+  const d = dimension(m);
+  for (let r = 0; r < d; r++) {
+    for (let c = 0; c < d; c++) {
+      if (r !== c && Math.abs(m[2 * (r * d + c)] as number) + Math.abs(m[2 * (r * d + c) + 1] as number) > tolerance) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+function complexPower([re, im]: readonly [number, number], exponent: number): [number, number] {
+  const r = Math.hypot(re, im);
+  if (r === 0) return [0, 0];
+  const theta = Math.atan2(im, re);
+  const rk = r ** exponent;
+  return [rk * Math.cos(theta * exponent), rk * Math.sin(theta * exponent)];
+}
+
+/**
+ * m^k. Integer k by repeated squaring (negative k through the adjoint); any real k for
+ * diagonal and 2x2 matrices, through the eigen-decomposition with the principal branch
+ * (so pow(0.5) @ z is s, as the OpenQASM 3 standard library defines it). Returns
+ * undefined when a fractional power of a larger non-diagonal matrix is asked for.
+ */
+export function power(m: Matrix, k: number): Matrix | undefined {
+  const d = dimension(m);
+  if (Number.isInteger(k)) {
+    let base = k < 0 ? adjoint(m) : m;
+    let remaining = Math.abs(k);
+    let result = identity(d);
+    while (remaining > 0) {
+      if (remaining & 1) result = multiply(result, base);
+      base = multiply(base, base);
+      remaining >>= 1;
+    }
+    return result;
+  }
+  if (isDiagonal(m)) {
+    return diagonal(Array.from({ length: d }, (_, i) => complexPower([m[2 * (i * d + i)] as number, m[2 * (i * d + i) + 1] as number], k)));
+  }
+  if (d !== 2) return undefined;
+  const [ar, ai, br, bi, cr, ci, dr, di] = m as unknown as number[] as [number, number, number, number, number, number, number, number];
+  // Eigenvalues of [[a, b], [c, d]]: (tr ± sqrt(tr² − 4·det)) / 2.
+  const trR = ar + dr;
+  const trI = ai + di;
+  const detR = ar * dr - ai * di - (br * cr - bi * ci);
+  const detI = ar * di + ai * dr - (br * ci + bi * cr);
+  const discR = trR * trR - trI * trI - 4 * detR;
+  const discI = 2 * trR * trI - 4 * detI;
+  const [sR, sI] = complexPower([discR, discI], 0.5);
+  const eigen: [number, number][] = [
+    [(trR + sR) / 2, (trI + sI) / 2],
+    [(trR - sR) / 2, (trI - sI) / 2],
+  ];
+  const result = new Float64Array(8);
+  const useB = Math.hypot(br, bi) > 1e-14;
+  for (const [lr, li] of eigen) {
+    // Eigenvector (b, λ − a), or (λ − d, c) when b = 0.
+    let v0: [number, number] = useB ? [br, bi] : [lr - dr, li - di];
+    let v1: [number, number] = useB ? [lr - ar, li - ai] : [cr, ci];
+    const norm = Math.hypot(v0[0], v0[1], v1[0], v1[1]);
+    v0 = [v0[0] / norm, v0[1] / norm];
+    v1 = [v1[0] / norm, v1[1] / norm];
+    const [pr, pi] = complexPower([lr, li], k);
+    const v = [v0, v1];
+    for (let r = 0; r < 2; r++) {
+      for (let c = 0; c < 2; c++) {
+        const [xr, xi] = v[r] as [number, number];
+        const [yr, yi] = v[c] as [number, number];
+        // λ^k · v_r · conj(v_c)
+        const outerR = xr * yr + xi * yi;
+        const outerI = xi * yr - xr * yi;
+        result[2 * (r * 2 + c)] = (result[2 * (r * 2 + c)] as number) + pr * outerR - pi * outerI;
+        result[2 * (r * 2 + c) + 1] = (result[2 * (r * 2 + c) + 1] as number) + pr * outerI + pi * outerR;
+      }
+    }
+  }
+  return result;
+}
