@@ -35,7 +35,8 @@ export const BackendType = {
   IbmSimulator: 'ibm_simulator',
 } as const;
 export type BackendType = (typeof BackendType)[keyof typeof BackendType];
-const backendTypeSchema = Type.Union(
+/** Schema of a backend type, shared by resources and events. */
+export const BackendTypeSchema = Type.Union(
   Object.values(BackendType).map((value) => Type.Literal(value)),
   { description: 'Provider kind: local_simulator, aws_braket, ibm_quantum or ibm_simulator.' },
 );
@@ -89,7 +90,8 @@ const conditionSchema = Type.Object({
 });
 export type Condition = Static<typeof conditionSchema>;
 
-const circuitMetadataSchema = Type.Object(
+/** Facts about a circuit found by validation, as written to job status. */
+export const CircuitMetadata = Type.Object(
   {
     format: stringEnum(['qasm2', 'qasm3'], 'OpenQASM version of the source.'),
     qubits: Type.Integer({ description: 'Qubits used.' }),
@@ -105,8 +107,7 @@ const circuitMetadataSchema = Type.Object(
   },
   { description: 'Facts about the circuit found by validation.' },
 );
-/** Facts about a circuit found by validation, as written to job status. */
-export type CircuitMetadata = Static<typeof circuitMetadataSchema>;
+export type CircuitMetadata = Static<typeof CircuitMetadata>;
 
 const candidateSchema = Type.Object({
   backend: Type.String({ description: 'Backend name.' }),
@@ -131,7 +132,7 @@ export const QiskitJobSpec = Type.Object(
     backend: Type.Optional(
       Type.Object(
         {
-          type: Type.Optional(backendTypeSchema),
+          type: Type.Optional(BackendTypeSchema),
           name: Type.Optional(Type.String({ minLength: 1, description: 'Pins a device by name.' })),
         },
         { additionalProperties: false, description: 'Where to run; omitted for automatic selection.' },
@@ -246,7 +247,7 @@ export const QiskitJobStatus = Type.Object(
       Type.Array(conditionSchema, { description: 'Validated, BackendSelected, BudgetApproved, ..., Completed.' }),
     ),
     observedGeneration: Type.Optional(Type.Integer({ description: 'Generation this status describes.' })),
-    circuitMetadata: Type.Optional(circuitMetadataSchema),
+    circuitMetadata: Type.Optional(CircuitMetadata),
     selectedBackend: Type.Optional(Type.String({ description: 'Backend the job runs on.' })),
     candidates: Type.Optional(Type.Array(candidateSchema, { description: 'Backends considered by selection.' })),
     fallbackUsed: Type.Optional(Type.Boolean({ description: 'The simulator was used as a fallback.' })),
@@ -321,7 +322,7 @@ export type QiskitBudgetStatus = Static<typeof QiskitBudgetStatus>;
 /** The QiskitBackend spec: adds or overrides a backend catalog entry. */
 export const QiskitBackendSpec = Type.Object(
   {
-    provider: backendTypeSchema,
+    provider: BackendTypeSchema,
     deviceId: Type.Optional(Type.String({ description: 'Provider device id: a Braket ARN or an IBM name.' })),
     region: Type.Optional(Type.String({ description: 'Provider region.' })),
     qubits: Type.Optional(Type.Integer({ minimum: 1, description: 'Qubits on the device.' })),
@@ -354,7 +355,7 @@ export const QiskitSessionSpec = Type.Object(
   {
     backend: Type.Object(
       {
-        type: backendTypeSchema,
+        type: BackendTypeSchema,
         name: Type.Optional(Type.String({ description: 'Device name.' })),
       },
       { additionalProperties: false, description: 'Backend the session runs on.' },

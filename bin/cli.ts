@@ -1,0 +1,148 @@
+/**
+ * The `qpipe` command line. Thin: it parses arguments, loads only the modules the
+ * command needs, prints, and sets the exit code. The logic lives in shared/.
+ */
+import { parseArgs } from 'node:util';
+
+const USAGE = `qpipe: run quantum-circuit jobs through the qpipe pipeline
+
+Usage:
+  qpipe run <file...> [--output text|json] [--store DIR]
+      Run every QiskitJob in the files through all stages in one process, on the
+      built-in simulator. QiskitBudget, QiskitBackend and ConfigMap documents in the
+      same files apply. Exit code 0 only when every job succeeded.
+  qpipe validate <file.qasm|job.yaml> [--output text|json] [--input NAME=VALUE...]
+      Check an OpenQASM circuit (or the jobs of a manifest) and print its metadata.
+  qpipe simulate <file.qasm> [--shots N] [--seed S] [--probabilities] [--output text|json]
+      Simulate a circuit: counts, or the exact probabilities of the measured bits.
+
+Options:
+  --output text|json   Output format (default text).
+  --store DIR          Folder for results, status, ledgers and mail (default ./.qpipe, or QPIPE_STORE).
+  --shots N            Shots to sample (default 1024).
+  --seed S             Seed for repeatable sampling.
+  --probabilities      Print exact outcome probabilities instead of sampled counts.
+  --input NAME=VALUE   Value of an OpenQASM 3 input parameter (repeatable).
+  --debug              Print stack traces on errors.
+  -h, --help           Show this help.
+  -v, --version        Show the version.
+`;
+
+const OPTIONS = {
+  output: { type: 'string' },
+  store: { type: 'string' },
+  shots: { type: 'string' },
+  seed: { type: 'string' },
+  probabilities: { type: 'boolean' },
+  input: { type: 'string', multiple: true },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+/** A mistake in how the command was called: printed with the usage hint, exit code 2. */
+class UsageError extends Error {}
+
+function wholeNumber(value: string | undefined, flag: string, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number (got "${value}")`);
+  return n;
+}
+
+function outputFormat(value: string | undefined): 'text' | 'json' {
+  if (value === undefined || value === 'text' || value === 'json') return value ?? 'text';
+  throw new UsageError(`--output must be text or json (got "${value}")`);
+}
+
+function inputs(values: readonly string[] | undefined): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const pair of values ?? []) {
+    const match = /^([\p{L}_][\p{L}\p{N}_]*)=(.+)$/u.exec(pair);
+    const value = Number(match?.[2]);
+    if (!match || !Number.isFinite(value)) throw new UsageError(`--input takes NAME=NUMBER (got "${pair}")`);
+    result[match[1] as string] = value;
+  }
+  return result;
+}
+
+async function readVersion(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  // bin/cli.ts runs from the source tree or compiled from dist/bin/cli.js.
+  for (const candidate of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(await readFile(new URL(candidate, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'qpipe' && pkg.version) return pkg.version;
+    } catch {
+      // Try the next location.
+    }
+  }
+  return 'unknown';
+}
+
+/** Runs the CLI with the given arguments; resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    process.stderr.write(`qpipe: ${(error as Error).message}\nRun "qpipe --help" for usage.\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const debug = values.debug === true;
+  try {
+    if (values.version) {
+      process.stdout.write(`${await readVersion()}\n`);
+      return 0;
+    }
+    const [command, ...files] = positionals;
+    if (values.help || command === undefined || command === 'help') {
+      process.stdout.write(USAGE);
+      return command === undefined && !values.help ? 2 : 0;
+    }
+    const output = outputFormat(values.output);
+    const { loadConfig } = await import('../shared/config.ts');
+    const config = loadConfig(process.env, values.store === undefined ? {} : { storeDir: values.store });
+    switch (command) {
+      case 'run': {
+        if (files.length === 0) throw new UsageError('run needs at least one manifest file');
+        const { runCommand } = await import('./commands/run.ts');
+        return await runCommand(files, { config, output });
+      }
+      case 'validate': {
+        if (files.length !== 1) throw new UsageError('validate takes one file (.qasm or a job manifest)');
+        const { validateCommand } = await import('./commands/circuit.ts');
+        return await validateCommand(files[0] as string, { config, output, inputs: inputs(values.input) });
+      }
+      case 'simulate': {
+        if (files.length !== 1) throw new UsageError('simulate takes one .qasm file');
+        const { simulateCommand } = await import('./commands/circuit.ts');
+        const shots = wholeNumber(values.shots, '--shots', 1024) as number;
+        if (shots < 1) throw new UsageError('--shots must be at least 1');
+        const seed = wholeNumber(values.seed, '--seed');
+        return await simulateCommand(files[0] as string, {
+          config,
+          output,
+          shots,
+          probabilities: values.probabilities === true,
+          inputs: inputs(values.input),
+          ...(seed === undefined ? {} : { seed }),
+        });
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`qpipe: ${error.message}\nRun "qpipe --help" for usage.\n`);
+      return 2;
+    }
+    const { isQpipeError } = await import('../shared/errors.ts');
+    process.stderr.write(`qpipe: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    // Our own errors say everything; anything else may be a bug worth a stack trace.
+    else if (!isQpipeError(error)) process.stderr.write('(run with --debug for details)\n');
+    return 1;
+  }
+}

@@ -1,0 +1,40 @@
+/** Prints `qpipe run` results: per job phase, backend, costs and a histogram. */
+import { ALL_STAGES } from '../../functions/stages.ts';
+import { renderHistogram } from '../../shared/cli/histogram.ts';
+import { type JobOutcome, runJobFiles } from '../../shared/cli/run-command.ts';
+import type { QpipeConfig } from '../../shared/config.ts';
+import { startProgress } from './progress.ts';
+
+function describe(job: JobOutcome): string {
+  const head = `${job.namespace}/${job.name}  ${job.phase}`;
+  const lines = [head];
+  if (job.backend) lines.push(`  backend         ${job.backend}`);
+  if (job.estimatedCost || job.actualCost) {
+    lines.push(`  cost            ${job.actualCost ?? 'n/a'} (estimated ${job.estimatedCost ?? 'n/a'})`);
+  }
+  if (job.shots !== null) lines.push(`  shots           ${job.shots}`);
+  if (job.phase !== 'Succeeded' && job.message) lines.push(`  message         ${job.message.replace(/\n/g, '\n                  ')}`);
+  if (job.resultLocation) lines.push(`  result          ${job.resultLocation}`);
+  if (job.counts) lines.push(renderHistogram(job.counts));
+  return lines.join('\n');
+}
+
+/** Runs the files' jobs and prints the outcome; 0 only when every job succeeded. */
+export async function runCommand(files: readonly string[], options: { config: QpipeConfig; output: 'text' | 'json' }): Promise<number> {
+  const progress = startProgress();
+  let report;
+  try {
+    report = await runJobFiles(files, { config: options.config, stages: ALL_STAGES, onProgress: progress.update });
+  } finally {
+    progress.stop();
+  }
+  for (const error of report.errors) process.stderr.write(`qpipe: ${error.message}\n`);
+  if (options.output === 'json') {
+    process.stdout.write(`${JSON.stringify(report.jobs, null, 2)}\n`);
+  } else {
+    process.stdout.write(report.jobs.map(describe).join('\n\n') + (report.jobs.length > 0 ? '\n' : ''));
+    if (report.jobs.length === 0 && report.errors.length === 0) process.stdout.write('no QiskitJob documents in the files\n');
+  }
+  const allSucceeded = report.jobs.every((j) => j.phase === 'Succeeded');
+  return report.errors.length === 0 && report.jobs.length > 0 && allSucceeded ? 0 : 1;
+}

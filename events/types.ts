@@ -1,0 +1,55 @@
+/**
+ * The CloudEvent types qpipe emits and consumes (`io.quantum.<noun>.<verb>`), plus the
+ * Knative ApiServerSource types accepted at ingress.
+ */
+export const EventType = {
+  JobRequested: 'io.quantum.job.requested',
+  JobValidated: 'io.quantum.job.validated',
+  JobScheduled: 'io.quantum.job.scheduled',
+  JobApproved: 'io.quantum.job.approved',
+  JobSubmitted: 'io.quantum.job.submitted',
+  JobExecuted: 'io.quantum.job.executed',
+  JobCompleted: 'io.quantum.job.completed',
+  JobFailed: 'io.quantum.job.failed',
+  JobRejected: 'io.quantum.job.rejected',
+  BudgetThreshold: 'io.quantum.budget.threshold',
+  BudgetExceeded: 'io.quantum.budget.exceeded',
+  ResourceAdded: 'dev.knative.apiserver.resource.add',
+  ResourceUpdated: 'dev.knative.apiserver.resource.update',
+  ResourceDeleted: 'dev.knative.apiserver.resource.delete',
+} as const;
+export type EventType = (typeof EventType)[keyof typeof EventType];
+
+/** Pipeline stages; each is one function and the `source` of the events it emits. */
+export const Stage = {
+  Validate: 'validate',
+  SelectBackend: 'select-backend',
+  EnforceBudget: 'enforce-budget',
+  Execute: 'execute',
+  CollectResults: 'collect-results',
+  Notify: 'notify',
+} as const;
+export type Stage = (typeof Stage)[keyof typeof Stage];
+
+/** The `source` attribute of events a stage emits. */
+export function stageSource(stage: Stage): string {
+  return `/qpipe/${stage}`;
+}
+
+/** Which event types each stage consumes: the Trigger filters of every deployment. */
+export const SUBSCRIPTIONS: Readonly<Record<Stage, readonly EventType[]>> = {
+  validate: [EventType.JobRequested, EventType.ResourceAdded, EventType.ResourceUpdated],
+  'select-backend': [EventType.JobValidated],
+  'enforce-budget': [EventType.JobScheduled, EventType.JobCompleted, EventType.JobFailed, EventType.JobRejected],
+  execute: [EventType.JobApproved],
+  'collect-results': [
+    EventType.JobValidated,
+    EventType.JobScheduled,
+    EventType.JobApproved,
+    EventType.JobSubmitted,
+    EventType.JobExecuted,
+    EventType.JobFailed,
+    EventType.JobRejected,
+  ],
+  notify: [EventType.BudgetThreshold, EventType.BudgetExceeded],
+};

@@ -1,0 +1,86 @@
+/**
+ * collect-results: the single writer of QiskitJob status. It projects every lifecycle
+ * event onto the job's status and, when a run has executed, writes the result document
+ * (JSON, and CSV when asked) and emits `io.quantum.job.completed` pointing at it.
+ */
+import type { CloudEvent } from 'cloudevents';
+import { type AnyTypedEvent, buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
+import { EventType, Stage, stageSource } from '../../events/types.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { runFolder } from '../../shared/jobs.ts';
+import { formatMoney } from '../../shared/money.ts';
+import { countsCsv, type RawResult, type ResultDocument, topCounts } from '../../shared/results.ts';
+import type { Ports } from '../../shared/runtime/ports.ts';
+import { defineStage } from '../../shared/runtime/stage.ts';
+import { assertSafeKey, getJson } from '../../shared/storage/object-store.ts';
+import { projectStatus } from './projection.ts';
+import { parseEvent } from '../../events/envelope.ts';
+
+type Deps = Pick<Ports, 'store' | 'cluster' | 'now'>;
+
+/** Outcomes kept in status and in the completed event; the document has them all. */
+const STATUS_COUNTS_LIMIT = 64;
+
+async function project(event: AnyTypedEvent, deps: Deps): Promise<void> {
+  const job = (event.data as { job: { namespace: string; name: string; uid: string; generation: number } }).job;
+  await deps.cluster.updateJobStatus(job, (current) => projectStatus(current, event, deps.now()));
+}
+
+/** Where the result document of a run goes: the job's output.path, or its run folder. */
+export function resultKey(event: TypedEvent<typeof EventType.JobExecuted>): string {
+  const { job, spec } = event.data;
+  const path = spec.output?.path;
+  const base = path ? path.replace(/^\/+|\/+$/g, '') : runFolder(job);
+  const key = `${base}/result`;
+  try {
+    assertSafeKey(key);
+  } catch {
+    throw new InvalidInputError('spec.output.path', `"${path}" is not a safe relative path`);
+  }
+  return key;
+}
+
+async function storeResult(event: TypedEvent<typeof EventType.JobExecuted>, deps: Deps): Promise<CloudEvent<unknown>> {
+  const { job, spec, backend, resultRef, budget } = event.data;
+  const raw = (await getJson(deps.store, resultRef)) as RawResult | undefined;
+  if (!raw) throw new InvalidInputError('resultRef', `raw result ${resultRef} is missing from the store`);
+  const document: ResultDocument = {
+    job,
+    backend: backend.name,
+    shots: raw.shots,
+    counts: raw.counts,
+    timing: { durationMs: raw.durationMs, completedAt: deps.now().toISOString() },
+    actualCost: formatMoney(raw.actualCostMicros),
+    ...(raw.note === undefined ? {} : { note: raw.note }),
+  };
+  const key = resultKey(event);
+  await deps.store.put(`${key}.json`, JSON.stringify(document, null, 2), 'application/json');
+  if (spec.output?.format === 'csv') await deps.store.put(`${key}.csv`, countsCsv(raw.counts), 'text/csv');
+  const location = deps.store.locate(`${key}.${spec.output?.format === 'csv' ? 'csv' : 'json'}`);
+  const { counts, truncated } = topCounts(raw.counts, STATUS_COUNTS_LIMIT);
+  return buildJobEvent(
+    EventType.JobCompleted,
+    {
+      job,
+      backend: backend.name,
+      result: { location, shots: raw.shots, counts, truncated },
+      actualCostMicros: raw.actualCostMicros,
+      ...(budget ? { budget } : {}),
+    },
+    job,
+    { source: stageSource(Stage.CollectResults), ...carriedExtensions(event), dataref: `${key}.json` },
+  );
+}
+
+/** Handles one lifecycle event. */
+export async function collectResults(event: AnyTypedEvent, deps: Deps): Promise<CloudEvent<unknown>[]> {
+  await project(event, deps);
+  if (event.type !== EventType.JobExecuted) return [];
+  const completed = await storeResult(event, deps);
+  // This stage writes status, so it projects its own completion rather than waiting for it to come back.
+  await project(parseEvent(completed), deps);
+  return [completed];
+}
+
+/** The collect-results stage, for any runtime to deploy. */
+export const stage = defineStage(Stage.CollectResults, collectResults);

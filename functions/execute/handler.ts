@@ -1,0 +1,76 @@
+/**
+ * execute: on `io.quantum.job.approved`, runs the job on its backend. A backend that
+ * finishes at once (the simulator) yields `io.quantum.job.executed` with the raw result in
+ * the object store; a provider that finishes later yields `io.quantum.job.submitted`.
+ * Idempotent: a duplicate approval finds the stored result and re-emits the same event.
+ */
+import type { CloudEvent } from 'cloudevents';
+import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
+import { EventType, Stage, stageSource } from '../../events/types.ts';
+import { builtinBackends, mergeBackends } from '../../shared/backends/catalog.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { jobShots, loadCircuitSource, runFolder } from '../../shared/jobs.ts';
+import { estimateCost } from '../../shared/pricing/pricing.ts';
+import { compileQasm } from '../../shared/qasm/index.ts';
+import type { Ports } from '../../shared/runtime/ports.ts';
+import { defineStage } from '../../shared/runtime/stage.ts';
+import { type RawResult, rawResultKey } from '../../shared/results.ts';
+import { getJson } from '../../shared/storage/object-store.ts';
+
+type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors'>;
+
+/** Runs one approved job. */
+export async function execute(event: TypedEvent<typeof EventType.JobApproved>, deps: Deps): Promise<CloudEvent<unknown>[]> {
+  const { job, spec, circuit, backend, budget } = event.data;
+  const resultRef = rawResultKey(runFolder(job));
+  const executed = (raw: RawResult) =>
+    buildJobEvent(
+      EventType.JobExecuted,
+      { job, spec, circuit, backend, resultRef, actualCostMicros: raw.actualCostMicros, ...(budget ? { budget } : {}) },
+      job,
+      { source: stageSource(Stage.Execute), ...carriedExtensions(event) },
+    );
+
+  const previous = (await getJson(deps.store, resultRef)) as RawResult | undefined;
+  if (previous) return [executed(previous)];
+
+  const executor = deps.executors[backend.type];
+  if (!executor) throw new InvalidInputError('backend', `${backend.type} is not configured in this deployment`);
+  const entries = mergeBackends(builtinBackends({ simulatorMaxQubits: deps.config.simulator.maxQubits }), await deps.cluster.listBackends());
+  const entry = entries.find((e) => e.name === backend.name);
+  if (!entry) throw new InvalidInputError('backend', `backend ${backend.name} no longer exists`);
+
+  const { circuit: compiled } = compileQasm(await loadCircuitSource(circuit, deps.store), { limits: deps.config.circuitLimits });
+  const seed = spec.execution?.seedSimulator;
+  const outcome = await executor.execute({
+    job,
+    circuit: compiled,
+    shots: jobShots(spec),
+    backend: entry,
+    ...(seed === undefined ? {} : { seed }),
+  });
+  if (outcome.kind === 'submitted') {
+    return [
+      buildJobEvent(
+        EventType.JobSubmitted,
+        { job, spec, circuit, backend, taskId: outcome.taskId },
+        job,
+        { source: stageSource(Stage.Execute), ...carriedExtensions(event) },
+      ),
+    ];
+  }
+  const raw: RawResult = {
+    counts: outcome.counts,
+    shots: outcome.shots,
+    durationMs: outcome.durationMs,
+    billedSeconds: outcome.billedSeconds,
+    actualCostMicros: estimateCost(entry.pricing, { shots: outcome.shots, seconds: outcome.billedSeconds }).totalMicros,
+    ...(outcome.note === undefined ? {} : { note: outcome.note }),
+  };
+  // First writer wins: a concurrent duplicate keeps the stored result, so both emit the same event.
+  await deps.store.putIfAbsent(resultRef, JSON.stringify(raw), 'application/json');
+  return [executed(((await getJson(deps.store, resultRef)) as RawResult | undefined) ?? raw)];
+}
+
+/** The execute stage, for any runtime to deploy. */
+export const stage = defineStage(Stage.Execute, execute);

@@ -1,0 +1,56 @@
+/** The text of budget alert emails: a subject with the amounts, and plain and HTML bodies. */
+import type { TypedEvent } from '../../events/envelope.ts';
+import { EventType } from '../../events/types.ts';
+
+type Input = TypedEvent<typeof EventType.BudgetThreshold | typeof EventType.BudgetExceeded>;
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+function table(rows: readonly (readonly [string, string])[]): { text: string; html: string } {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return {
+    text: rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n'),
+    html: `<table>${rows.map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`,
+  };
+}
+
+/** Subject and bodies of an alert. */
+export function composeAlert(event: Input): { subject: string; text: string; html: string } {
+  const { budget } = event.data;
+  const name = `${budget.namespace}/${budget.name}`;
+  if (event.type === EventType.BudgetThreshold) {
+    const d = event.data;
+    const subject = `Budget ${name} at ${d.threshold}%: ${d.spent} of ${d.limit}`;
+    const summary = table([
+      ['Budget', name],
+      ['Period', budget.period],
+      ['Threshold', `${d.threshold}%`],
+      ['Spent', d.spent],
+      ['Limit', d.limit],
+    ]);
+    const jobs = table(d.topJobs.map((j) => [j.job, j.cost] as const));
+    return {
+      subject,
+      text: `${subject}\n\n${summary.text}\n\nJobs that cost most this period:\n${jobs.text || '(none)'}\n`,
+      html: `<h2>${escapeHtml(subject)}</h2>${summary.html}<h3>Jobs that cost most this period</h3>${jobs.html}`,
+    };
+  }
+  const d = event.data;
+  const verb = d.blocked ? 'blocked' : 'allowed over the limit';
+  const subject = `Budget ${name} exceeded: job ${d.job.namespace}/${d.job.name} ${verb} (${d.estimate} requested, limit ${d.limit})`;
+  const summary = table([
+    ['Budget', name],
+    ['Period', budget.period],
+    ['Job', `${d.job.namespace}/${d.job.name}`],
+    ['Estimated cost', d.estimate],
+    ['Spent', d.spent],
+    ['Reserved', d.reserved],
+    ['Limit', d.limit],
+  ]);
+  return {
+    subject,
+    text: `${subject}\n\n${summary.text}\n`,
+    html: `<h2>${escapeHtml(subject)}</h2>${summary.html}`,
+  };
+}

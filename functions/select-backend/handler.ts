@@ -1,0 +1,63 @@
+/**
+ * select-backend: on `io.quantum.job.validated`, chooses where the job runs among the
+ * built-in backends and the QiskitBackend resources, and emits `io.quantum.job.scheduled`
+ * with every candidate's score and estimated cost.
+ */
+import type { CloudEvent } from 'cloudevents';
+import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
+import { EventType, Stage, stageSource } from '../../events/types.ts';
+import type { BackendType } from '../../shared/resources/schema.ts';
+import { builtinBackends, mergeBackends } from '../../shared/backends/catalog.ts';
+import { selectBackend } from '../../shared/backends/selection.ts';
+import { jobShots } from '../../shared/jobs.ts';
+import type { Ports } from '../../shared/runtime/ports.ts';
+import { defineStage } from '../../shared/runtime/stage.ts';
+
+type Deps = Pick<Ports, 'config' | 'cluster' | 'executors'>;
+
+/** Schedules one validated job. */
+export async function selectBackendStage(
+  event: TypedEvent<typeof EventType.JobValidated>,
+  deps: Deps,
+): Promise<CloudEvent<unknown>[]> {
+  const { job, spec, circuit, metadata } = event.data;
+  const backends = mergeBackends(
+    builtinBackends({ simulatorMaxQubits: deps.config.simulator.maxQubits }),
+    await deps.cluster.listBackends(),
+  );
+  const selection = selectBackend({
+    spec,
+    metadata,
+    shots: jobShots(spec),
+    backends,
+    availableTypes: new Set(Object.keys(deps.executors) as BackendType[]),
+  });
+  const { backend } = selection;
+  return [
+    buildJobEvent(
+      EventType.JobScheduled,
+      {
+        job,
+        spec,
+        circuit,
+        backend: {
+          name: backend.name,
+          type: backend.type,
+          ...(backend.deviceId === undefined ? {} : { deviceId: backend.deviceId }),
+          fallbackUsed: selection.fallbackUsed,
+          ...(selection.originalBackend === undefined ? {} : { originalBackend: selection.originalBackend }),
+        },
+        candidates: selection.candidates,
+        estimate: selection.estimate,
+      },
+      job,
+      {
+        source: stageSource(Stage.SelectBackend),
+        ...carriedExtensions(event),
+      },
+    ),
+  ];
+}
+
+/** The select-backend stage, for any runtime to deploy. */
+export const stage = defineStage(Stage.SelectBackend, selectBackendStage);

@@ -1,0 +1,121 @@
+/**
+ * validate: turns a job request (a direct `io.quantum.job.requested`, or an ApiServerSource
+ * event for a QiskitJob) into `io.quantum.job.validated`: the manifest checked against the
+ * schema, the circuit loaded, parsed and checked against the limits, and its metadata.
+ * Anything wrong is thrown as an InvalidInputError, which the runtime turns into a
+ * `rejected` event naming the field or line:column.
+ */
+import type { CloudEvent } from 'cloudevents';
+import { buildJobEvent, deterministicId, type TypedEvent } from '../../events/envelope.ts';
+import type { CircuitRef, JobRef } from '../../events/schemas.ts';
+import { EventType, Stage, stageSource } from '../../events/types.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { compileQasm } from '../../shared/qasm/index.ts';
+import type { QiskitJob } from '../../shared/resources/schema.ts';
+import { parseResourceOf } from '../../shared/resources/validate.ts';
+import { JobRejection } from '../../shared/runtime/outcomes.ts';
+import type { Ports } from '../../shared/runtime/ports.ts';
+import { defineStage } from '../../shared/runtime/stage.ts';
+
+type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'now' | 'fetchCircuit'>;
+
+type Input = TypedEvent<
+  typeof EventType.JobRequested | typeof EventType.ResourceAdded | typeof EventType.ResourceUpdated
+>;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The job's identity, taken even from a manifest that fails validation, so it can be rejected by name. */
+export function jobRefOf(manifest: Record<string, unknown>, fallbackUid?: string): JobRef {
+  const metadata = isRecord(manifest['metadata']) ? manifest['metadata'] : {};
+  const text = (value: unknown, fallback: string) => (typeof value === 'string' && value !== '' ? value : fallback);
+  const namespace = text(metadata['namespace'], 'default');
+  const name = text(metadata['name'], 'unnamed');
+  // A direct request without a uid gets one derived from its content, so a resent request is the same job.
+  const uid = text(metadata['uid'], fallbackUid ?? deterministicId([namespace, name, JSON.stringify(manifest['spec'] ?? null)]));
+  const generation = typeof metadata['generation'] === 'number' ? metadata['generation'] : 1;
+  return { namespace, name, uid, generation };
+}
+
+/** Extracts the job manifest of an incoming event, or undefined for events about other kinds. */
+export function manifestOf(event: Input): Record<string, unknown> | undefined {
+  if (event.type === EventType.JobRequested) return event.data.job;
+  return event.data['kind'] === 'QiskitJob' ? event.data : undefined;
+}
+
+async function circuitCode(job: QiskitJob, deps: Deps): Promise<string> {
+  const { circuit } = job.spec;
+  switch (circuit.source) {
+    case 'inline':
+      return circuit.code ?? '';
+    case 'configmap': {
+      const ref = circuit.configMapRef;
+      if (!ref) throw new InvalidInputError('spec.circuit.configMapRef', 'is required when source is configmap');
+      const code = await deps.cluster.readConfigMapKey(job.metadata.namespace ?? 'default', ref.name, ref.key);
+      if (code === undefined) {
+        throw new InvalidInputError('spec.circuit.configMapRef', `ConfigMap ${ref.name} has no key "${ref.key}"`);
+      }
+      return code;
+    }
+    case 'url': {
+      if (!deps.fetchCircuit) {
+        throw new InvalidInputError('spec.circuit.url', 'circuits by URL are not enabled in this deployment');
+      }
+      return deps.fetchCircuit(circuit.url ?? '', deps.config.circuitLimits.maxBytes);
+    }
+  }
+}
+
+/** Validates one job request. Returns the validated event, or nothing for events about other kinds. */
+export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {
+  const manifest = manifestOf(event);
+  if (!manifest) return [];
+  const ref = jobRefOf(manifest, event.extensions.jobuid);
+  let job: QiskitJob;
+  try {
+    job = parseResourceOf('QiskitJob', manifest, `QiskitJob ${ref.namespace}/${ref.name}`);
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw new JobRejection(ref, error);
+    throw error;
+  }
+  try {
+    const code = await circuitCode(job, deps);
+    const { circuit, metadata } = compileQasm(code, {
+      limits: deps.config.circuitLimits,
+      ...(job.spec.circuit.format === undefined ? {} : { format: job.spec.circuit.format }),
+    });
+    if (circuit.numQubits > deps.config.circuitLimits.maxQubits) {
+      throw new InvalidInputError('circuit', `uses ${circuit.numQubits} qubits; the limit is ${deps.config.circuitLimits.maxQubits}`);
+    }
+    const bytes = Buffer.byteLength(code, 'utf8');
+    let circuitRef: CircuitRef = { format: metadata.format, hash: metadata.hash, bytes, code };
+    if (bytes > deps.config.inlineCircuitBytes) {
+      // Claim check: large circuits travel by reference (EventBridge caps events at 256 KB).
+      const key = `circuits/${metadata.hash.replace('sha256:', '')}.qasm`;
+      await deps.store.put(key, code, 'text/plain');
+      circuitRef = { format: metadata.format, hash: metadata.hash, bytes, ref: key };
+    }
+    const { code: _inline, ...circuitSpec } = job.spec.circuit;
+    const spec = { ...job.spec, circuit: circuitSpec };
+    return [
+      buildJobEvent(
+        EventType.JobValidated,
+        { job: ref, spec, circuit: circuitRef, metadata, startTime: deps.now().toISOString() },
+        ref,
+        {
+          source: stageSource(Stage.Validate),
+          ...(event.extensions.traceparent === undefined ? {} : { traceparent: event.extensions.traceparent }),
+          ...(circuitRef.ref === undefined ? {} : { dataref: circuitRef.ref }),
+        },
+      ),
+    ];
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw new JobRejection(ref, error);
+    throw error;
+  }
+}
+
+/** The validate stage, for any runtime to deploy. */
+export const stage = defineStage(Stage.Validate, validate);

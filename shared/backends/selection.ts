@@ -1,0 +1,142 @@
+/**
+ * Backend selection: hard constraints first, then a weighted score. Every candidate is
+ * returned with its scores or the reason it was excluded, so users can see why a device
+ * was picked.
+ */
+import type { CostEstimate } from '../../events/schemas.ts';
+import { InvalidInputError } from '../errors.ts';
+import { formatMoney, parseMoney } from '../money.ts';
+import { estimateCost } from '../pricing/pricing.ts';
+import type { BackendType, Candidate, CircuitMetadata, QiskitJobSpec } from '../resources/schema.ts';
+import { type BackendEntry, estimateRunSeconds } from './backend.ts';
+
+/** The weights selection uses when a job sets none: cost matters most, then queue and availability. */
+export const BALANCED_WEIGHTS = { cost: 0.4, queueTime: 0.3, capability: 0.1, availability: 0.2 } as const;
+type WeightName = keyof typeof BALANCED_WEIGHTS;
+
+/** What selection decided. */
+export interface Selection {
+  readonly backend: BackendEntry;
+  readonly estimate: CostEstimate;
+  readonly fallbackUsed: boolean;
+  readonly originalBackend?: string;
+  readonly candidates: Candidate[];
+}
+
+/** Inputs of selection. */
+export interface SelectionRequest {
+  readonly spec: QiskitJobSpec;
+  readonly metadata: CircuitMetadata;
+  readonly shots: number;
+  readonly backends: readonly BackendEntry[];
+  /** Backend types this deployment can run. */
+  readonly availableTypes: ReadonlySet<BackendType>;
+}
+
+/** Normalised weights: missing ones take the balanced preset's value; they sum to 1. */
+export function normaliseWeights(weights: Partial<Record<WeightName, number>> | undefined): Record<WeightName, number> {
+  const merged = { ...BALANCED_WEIGHTS, ...weights };
+  const total = Object.values(merged).reduce((a, b) => a + b, 0);
+  if (total === 0) return { ...BALANCED_WEIGHTS };
+  return {
+    cost: merged.cost / total,
+    queueTime: merged.queueTime / total,
+    capability: merged.capability / total,
+    availability: merged.availability / total,
+  };
+}
+
+function exclusionReason(backend: BackendEntry, request: SelectionRequest, estimateMicros: number): string | undefined {
+  const { spec, metadata } = request;
+  const wanted = spec.backend;
+  const selection = spec.backendSelection;
+  if (wanted?.name !== undefined && wanted.name !== backend.name) return `not the pinned backend ${wanted.name}`;
+  if (wanted?.type !== undefined && wanted.type !== backend.type) return `not of type ${wanted.type}`;
+  if (!backend.enabled) return 'disabled';
+  if (selection?.excludedBackends?.includes(backend.name)) return 'excluded by the job';
+  if (!request.availableTypes.has(backend.type)) return `${backend.type} is not configured in this deployment`;
+  const needed = Math.max(metadata.qubits, selection?.requirements?.minQubits ?? 0);
+  if (backend.qubits < needed) return `has ${backend.qubits} qubits, the job needs ${needed}`;
+  const maxCost = selection?.requirements?.maxCost;
+  if (maxCost !== undefined) {
+    const limit = parseMoney(maxCost, 'spec.backendSelection.requirements.maxCost');
+    if (estimateMicros > limit) return `costs ${formatMoney(estimateMicros)}, more than requirements.maxCost ${maxCost}`;
+  }
+  return undefined;
+}
+
+/** Chooses a backend, or throws an InvalidInputError that lists why each one was excluded. */
+export function selectBackend(request: SelectionRequest): Selection {
+  const weights = normaliseWeights(request.spec.backendSelection?.weights);
+  const preferred = request.spec.backendSelection?.preferredBackends ?? [];
+  const assessed = request.backends.map((backend) => {
+    const seconds = estimateRunSeconds(backend, request.metadata, request.shots);
+    const estimate = estimateCost(backend.pricing, { shots: request.shots, seconds });
+    return { backend, estimate, reason: exclusionReason(backend, request, estimate.totalMicros) };
+  });
+  const eligible = assessed.filter((a) => a.reason === undefined);
+  const cheapest = Math.min(...eligible.map((a) => a.estimate.totalMicros));
+  const mostQubits = Math.max(...eligible.map((a) => a.backend.qubits));
+  const scored = assessed.map((a) => {
+    const scores =
+      a.reason === undefined
+        ? {
+            cost: a.estimate.totalMicros === 0 ? 1 : cheapest / a.estimate.totalMicros,
+            // Live queue and status data come from the providers; local backends never queue.
+            queueTime: 1,
+            capability: mostQubits > 0 ? a.backend.qubits / mostQubits : 1,
+            availability: 1,
+          }
+        : { cost: 0, queueTime: 0, capability: 0, availability: 0 };
+    const score =
+      a.reason === undefined
+        ? (Object.keys(weights) as WeightName[]).reduce((sum, w) => sum + weights[w] * scores[w], 0)
+        : 0;
+    return { ...a, scores, score };
+  });
+  const rank = (name: string) => {
+    const i = preferred.indexOf(name);
+    return i < 0 ? preferred.length : i;
+  };
+  const ordered = scored
+    .filter((s) => s.reason === undefined)
+    .sort((x, y) => y.score - x.score || rank(x.backend.name) - rank(y.backend.name) || x.backend.name.localeCompare(y.backend.name));
+  const candidates: Candidate[] = scored.map((s) => ({
+    backend: s.backend.name,
+    eligible: s.reason === undefined,
+    ...(s.reason === undefined ? {} : { reason: s.reason }),
+    score: Math.round(s.score * 1e6) / 1e6,
+    scores: s.scores,
+    estimatedCost: formatMoney(s.estimate.totalMicros),
+  }));
+  const best = ordered[0];
+  if (best) return { backend: best.backend, estimate: best.estimate, fallbackUsed: false, candidates };
+
+  const fallback = fallbackSimulator(request, assessed);
+  if (fallback) return { ...fallback, candidates };
+  const reasons = scored.map((s) => `${s.backend.name}: ${s.reason}`).join('; ');
+  const wantedType = request.spec.backend?.type;
+  const hint =
+    wantedType !== undefined && !request.availableTypes.has(wantedType)
+      ? `; ${wantedType} is not configured in this deployment, so set spec.backendSelection.fallbackToSimulator: true to use the simulator instead`
+      : '';
+  throw new InvalidInputError('spec.backend', `no backend can run this job (${reasons || 'no backends are configured'})${hint}`);
+}
+
+function fallbackSimulator(
+  request: SelectionRequest,
+  assessed: readonly { backend: BackendEntry; estimate: CostEstimate }[],
+): Omit<Selection, 'candidates'> | undefined {
+  const { spec, metadata } = request;
+  if (!spec.backendSelection?.fallbackToSimulator || spec.execution?.disableFallback) return undefined;
+  const simulator = assessed.find(
+    (a) => a.backend.type === 'local_simulator' && a.backend.enabled && request.availableTypes.has('local_simulator'),
+  );
+  if (!simulator || simulator.backend.qubits < metadata.qubits) return undefined;
+  return {
+    backend: simulator.backend,
+    estimate: simulator.estimate,
+    fallbackUsed: true,
+    originalBackend: spec.backend?.name ?? spec.backend?.type ?? 'automatic selection',
+  };
+}

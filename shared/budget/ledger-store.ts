@@ -1,0 +1,46 @@
+/** The ledger-store port: versioned reads and compare-and-swap writes of ledger state. */
+import { QpipeError } from '../errors.ts';
+import { EMPTY_LEDGER, type LedgerState } from './ledger.ts';
+
+/** A ledger as read, with the version a compare-and-swap must match. */
+export interface VersionedLedger {
+  readonly state: LedgerState;
+  /** Opaque version (a counter locally, an ETag on S3); undefined when the ledger does not exist yet. */
+  readonly version: string | undefined;
+}
+
+/** Where ledgers live. Implementations: local file (embedded), S3 conditional writes. */
+export interface LedgerStore {
+  read(key: string): Promise<VersionedLedger>;
+  /** Writes `state` only if the stored version is still `expected`; returns whether it did. */
+  compareAndSwap(key: string, expected: string | undefined, state: LedgerState): Promise<boolean>;
+}
+
+/** Too many conflicting writers; retrying later can succeed. */
+export class LedgerContentionError extends QpipeError {
+  constructor(key: string, attempts: number) {
+    super(`ledger ${key} changed under us ${attempts} times in a row`, { retryable: true });
+  }
+}
+
+/**
+ * Applies `change` to a ledger with compare-and-swap, re-reading and retrying on conflict.
+ * `change` must be pure: it may run several times. Returns its result from the run that won.
+ */
+export async function updateLedger<R>(
+  store: LedgerStore,
+  key: string,
+  change: (state: LedgerState) => { state: LedgerState; result: R },
+  options: { maxAttempts?: number } = {},
+): Promise<R> {
+  const maxAttempts = options.maxAttempts ?? 200;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const current = await store.read(key);
+    const { state, result } = change(current.state ?? EMPTY_LEDGER);
+    if (state === current.state) return result;
+    if (await store.compareAndSwap(key, current.version, state)) return result;
+    // Jittered backoff keeps many contending writers from retrying in lockstep.
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
+  }
+  throw new LedgerContentionError(key, maxAttempts);
+}

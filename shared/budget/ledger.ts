@@ -1,0 +1,114 @@
+/**
+ * The budget ledger's rules as pure functions: reserve, settle, release, thresholds. Every
+ * change goes through a LedgerStore compare-and-swap, so concurrent jobs can never
+ * overspend (spent + reserved never exceeds the limit for an approved reservation).
+ */
+import type { MicroDollars } from '../money.ts';
+import type { BudgetPeriod } from '../resources/schema.ts';
+
+/** One budget period's books. */
+export interface LedgerState {
+  readonly spentMicros: MicroDollars;
+  /** Open reservations by job key (`<uid>/<generation>`). */
+  readonly reservations: Readonly<Record<string, { readonly micros: MicroDollars; readonly job: string }>>;
+  /** Settled charges by job key; a settled job is never charged again. */
+  readonly charges: Readonly<Record<string, { readonly micros: MicroDollars; readonly job: string }>>;
+  /** Thresholds (percent) already alerted this period. */
+  readonly notifiedThresholds: readonly number[];
+}
+
+/** A ledger with no activity. */
+export const EMPTY_LEDGER: LedgerState = { spentMicros: 0, reservations: {}, charges: {}, notifiedThresholds: [] };
+
+/** Total of open reservations. */
+export function reservedMicros(state: LedgerState): MicroDollars {
+  return Object.values(state.reservations).reduce((sum, r) => sum + r.micros, 0);
+}
+
+/** The outcome of asking to reserve. */
+export type ReserveOutcome =
+  | { readonly kind: 'reserved'; readonly state: LedgerState }
+  | { readonly kind: 'already'; readonly state: LedgerState }
+  | { readonly kind: 'insufficient'; readonly state: LedgerState; readonly availableMicros: MicroDollars };
+
+/** Reserves `micros` for a job if spent + reserved + micros stays within the limit. */
+export function reserve(
+  state: LedgerState,
+  request: { jobKey: string; job: string; micros: MicroDollars; limitMicros: MicroDollars },
+): ReserveOutcome {
+  if (state.reservations[request.jobKey] || state.charges[request.jobKey]) return { kind: 'already', state };
+  const committed = state.spentMicros + reservedMicros(state);
+  if (committed + request.micros > request.limitMicros) {
+    return { kind: 'insufficient', state, availableMicros: Math.max(0, request.limitMicros - committed) };
+  }
+  return {
+    kind: 'reserved',
+    state: { ...state, reservations: { ...state.reservations, [request.jobKey]: { micros: request.micros, job: request.job } } },
+  };
+}
+
+/** Records a job's actual cost and drops its reservation; a second settle changes nothing. */
+export function settle(state: LedgerState, request: { jobKey: string; job: string; micros: MicroDollars }): LedgerState {
+  if (state.charges[request.jobKey]) return state;
+  const { [request.jobKey]: _released, ...reservations } = state.reservations;
+  return {
+    ...state,
+    spentMicros: state.spentMicros + request.micros,
+    reservations,
+    charges: { ...state.charges, [request.jobKey]: { micros: request.micros, job: request.job } },
+  };
+}
+
+/** Drops a job's reservation (failure or rejection); releasing twice changes nothing. */
+export function release(state: LedgerState, jobKey: string): LedgerState {
+  if (!state.reservations[jobKey]) return state;
+  const { [jobKey]: _released, ...reservations } = state.reservations;
+  return { ...state, reservations };
+}
+
+/**
+ * Thresholds that spending has reached and that were not yet alerted, and the state
+ * with them marked as alerted, so each alerts once per period.
+ */
+export function crossThresholds(
+  state: LedgerState,
+  limitMicros: MicroDollars,
+  thresholds: readonly number[],
+): { state: LedgerState; crossed: number[] } {
+  const crossed = thresholds
+    .filter((t) => !state.notifiedThresholds.includes(t))
+    .filter((t) => limitMicros > 0 && state.spentMicros * 100 >= t * limitMicros)
+    .sort((a, b) => a - b);
+  if (crossed.length === 0) return { state, crossed };
+  return { state: { ...state, notifiedThresholds: [...state.notifiedThresholds, ...crossed] }, crossed };
+}
+
+/** The jobs that cost most this period, for alert emails. */
+export function topCharges(state: LedgerState, count: number): { job: string; micros: MicroDollars }[] {
+  return Object.values(state.charges)
+    .sort((a, b) => b.micros - a.micros)
+    .slice(0, count)
+    .map(({ job, micros }) => ({ job, micros }));
+}
+
+/** The key and start of the period containing `now` (UTC calendar). */
+export function currentPeriod(period: BudgetPeriod, now: Date): { key: string; start: Date } {
+  const y = now.getUTCFullYear();
+  const m = now.getUTCMonth();
+  const d = now.getUTCDate();
+  const pad = (n: number) => String(n).padStart(2, '0');
+  switch (period) {
+    case 'daily':
+      return { key: `${y}-${pad(m + 1)}-${pad(d)}`, start: new Date(Date.UTC(y, m, d)) };
+    case 'weekly': {
+      // ISO weeks start on Monday.
+      const weekday = (now.getUTCDay() + 6) % 7;
+      const start = new Date(Date.UTC(y, m, d - weekday));
+      return { key: `week-${start.toISOString().slice(0, 10)}`, start };
+    }
+    case 'monthly':
+      return { key: `${y}-${pad(m + 1)}`, start: new Date(Date.UTC(y, m, 1)) };
+    case 'total':
+      return { key: 'total', start: new Date(0) };
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Ledgers as JSON files, for the embedded default. Compare-and-swap holds an exclusive
+ * lock file (O_EXCL) while it checks the version and renames the new file into place, so
+ * it is safe for concurrent jobs in one process and across processes on one machine.
+ */
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { assertSafeKey } from '../storage/object-store.ts';
+import { EMPTY_LEDGER, type LedgerState } from './ledger.ts';
+import type { LedgerStore, VersionedLedger } from './ledger-store.ts';
+
+interface LedgerFile {
+  readonly version: number;
+  readonly state: LedgerState;
+}
+
+// A lock older than this belongs to a crashed process and may be broken.
+const STALE_LOCK_MS = 10_000;
+
+/** Local-file ledger store rooted at a folder. */
+export class LocalLedgerStore implements LedgerStore {
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  private path(key: string): string {
+    assertSafeKey(key);
+    return `${join(this.root, ...key.split('/'))}.json`;
+  }
+
+  async read(key: string): Promise<VersionedLedger> {
+    const file = await this.load(this.path(key));
+    return file ? { state: file.state, version: String(file.version) } : { state: EMPTY_LEDGER, version: undefined };
+  }
+
+  async compareAndSwap(key: string, expected: string | undefined, state: LedgerState): Promise<boolean> {
+    const path = this.path(key);
+    await mkdir(dirname(path), { recursive: true });
+    const lock = `${path}.lock`;
+    if (!(await this.acquire(lock))) return false;
+    try {
+      const current = await this.load(path);
+      const currentVersion = current ? String(current.version) : undefined;
+      if (currentVersion !== expected) return false;
+      const next: LedgerFile = { version: (current?.version ?? 0) + 1, state };
+      const temporary = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`;
+      await writeFile(temporary, JSON.stringify(next, null, 2));
+      await rename(temporary, path);
+      return true;
+    } finally {
+      await rm(lock, { force: true });
+    }
+  }
+
+  private async acquire(lock: string): Promise<boolean> {
+    try {
+      const handle = await open(lock, 'wx');
+      await handle.close();
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const info = await stat(lock).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) await rm(lock, { force: true });
+      // Contended: report a failed swap; updateLedger re-reads and retries.
+      return false;
+    }
+  }
+
+  private async load(path: string): Promise<LedgerFile | undefined> {
+    try {
+      return JSON.parse(await readFile(path, 'utf8')) as LedgerFile;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/** `qpipe validate` and `qpipe simulate`: the front end and simulator on files, without the pipeline. */
+import { readFile } from 'node:fs/promises';
+import type { QpipeConfig } from '../config.ts';
+import { InvalidInputError } from '../errors.ts';
+import { loadManifests } from '../manifests.ts';
+import { compileQasm } from '../qasm/index.ts';
+import type { CircuitMetadata } from '../resources/schema.ts';
+import { parseResourceOf } from '../resources/validate.ts';
+import { exactProbabilities, simulate } from '../simulator/run.ts';
+
+/** The validation verdict on one circuit or job. */
+export interface ValidationEntry {
+  readonly subject: string;
+  readonly valid: boolean;
+  readonly metadata?: CircuitMetadata;
+  readonly error?: string;
+}
+
+async function readCircuitFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InvalidInputError(path, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+const isManifest = (path: string) => /\.ya?ml$/i.test(path);
+
+/** Validates a .qasm file, or every job (and resource) in a YAML manifest file. */
+export async function validateFile(
+  path: string,
+  options: { config: QpipeConfig; inputs?: Record<string, number> },
+): Promise<ValidationEntry[]> {
+  const limits = options.config.circuitLimits;
+  if (!isManifest(path)) {
+    const source = await readCircuitFile(path);
+    try {
+      return [{ subject: path, valid: true, metadata: compileQasm(source, { limits, inputs: options.inputs ?? {} }).metadata }];
+    } catch (error) {
+      if (error instanceof InvalidInputError) return [{ subject: path, valid: false, error: `${path}:${error.message}` }];
+      throw error;
+    }
+  }
+  const manifests = await loadManifests([path]);
+  const entries: ValidationEntry[] = manifests.errors.map((e) => ({ subject: path, valid: false, error: e.message }));
+  for (const document of manifests.jobs) {
+    const where = `${document.file}:${document.line}`;
+    try {
+      const job = parseResourceOf('QiskitJob', document.value, `${where} QiskitJob`);
+      const subject = `${job.metadata.namespace ?? 'default'}/${job.metadata.name}`;
+      const circuit = job.spec.circuit;
+      let code = circuit.code;
+      if (circuit.source === 'configmap' && circuit.configMapRef) {
+        const ref = circuit.configMapRef;
+        code = manifests.configMaps.find((c) => c.name === ref.name)?.data[ref.key];
+        if (code === undefined) throw new InvalidInputError('spec.circuit.configMapRef', `ConfigMap ${ref.name} key ${ref.key} is not in ${path}`);
+      }
+      if (code === undefined) {
+        entries.push({ subject, valid: true, error: `the circuit comes from ${circuit.source}; only the manifest was checked` });
+        continue;
+      }
+      const { metadata } = compileQasm(code, { limits, ...(circuit.format ? { format: circuit.format } : {}) });
+      entries.push({ subject, valid: true, metadata });
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      entries.push({ subject: where, valid: false, error: error.message });
+    }
+  }
+  return entries;
+}
+
+/** Samples a circuit file, or computes its exact outcome probabilities. */
+export async function simulateFile(
+  path: string,
+  options: {
+    config: QpipeConfig;
+    shots: number;
+    seed?: number;
+    probabilities: boolean;
+    inputs?: Record<string, number>;
+  },
+): Promise<{ counts?: Record<string, number>; probabilities?: Record<string, number>; note?: string }> {
+  const source = await readCircuitFile(path);
+  let circuit;
+  try {
+    circuit = compileQasm(source, { limits: options.config.circuitLimits, inputs: options.inputs ?? {} }).circuit;
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw new InvalidInputError(path, error.message, { cause: error });
+    throw error;
+  }
+  const maxMemoryBytes = options.config.simulator.maxMemoryBytes;
+  if (options.probabilities) return { probabilities: exactProbabilities(circuit, { maxMemoryBytes }) };
+  const result = simulate(circuit, {
+    shots: options.shots,
+    maxMemoryBytes,
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  });
+  return { counts: result.counts, ...(result.note === undefined ? {} : { note: result.note }) };
+}

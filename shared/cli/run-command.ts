@@ -1,0 +1,111 @@
+/**
+ * `qpipe run`: every QiskitJob in the files through all stages in one process, on the
+ * embedded default; budgets, backends and ConfigMaps in the same files apply.
+ */
+import { readFile } from 'node:fs/promises';
+import { buildEvent } from '../../events/envelope.ts';
+import { EventType } from '../../events/types.ts';
+import type { QpipeConfig } from '../config.ts';
+import type { InvalidInputError } from '../errors.ts';
+import { loadManifests } from '../manifests.ts';
+import type { QiskitJobStatus } from '../resources/schema.ts';
+import type { ResultDocument } from '../results.ts';
+import { createEmbeddedPipeline, createLocalPorts } from '../runtime/embedded.ts';
+import type { StageDefinition } from '../runtime/stage.ts';
+
+const FINAL_EVENTS = new Set<string>([EventType.JobCompleted, EventType.JobFailed, EventType.JobRejected]);
+
+/** One job's outcome, as `--output json` prints it. */
+export interface JobOutcome {
+  readonly namespace: string;
+  readonly name: string;
+  readonly phase: string;
+  readonly backend: string | null;
+  readonly shots: number | null;
+  readonly counts: Record<string, number> | null;
+  readonly estimatedCost: string | null;
+  readonly actualCost: string | null;
+  readonly resultLocation: string | null;
+  readonly message: string | null;
+}
+
+/** What a run produced: per-job outcomes, and problems that kept documents from running. */
+export interface RunReport {
+  readonly jobs: JobOutcome[];
+  readonly errors: InvalidInputError[];
+}
+
+/** Runs the jobs of the given files. `onProgress` hears how many jobs have finished. */
+export async function runJobFiles(
+  files: readonly string[],
+  options: {
+    config: QpipeConfig;
+    stages: readonly StageDefinition[];
+    now?: () => Date;
+    onProgress?: (finished: number, total: number) => void;
+  },
+): Promise<RunReport> {
+  const manifests = await loadManifests(files);
+  // A bad budget or backend would let jobs run unguarded: stop before running anything.
+  if (manifests.errors.length > 0) return { jobs: [], errors: manifests.errors };
+  const ports = createLocalPorts(options.config, manifests, options.now);
+  let finished = 0;
+  const pipeline = createEmbeddedPipeline({
+    stages: options.stages,
+    ports,
+    observe: (event) => {
+      if (FINAL_EVENTS.has(event.type)) options.onProgress?.(++finished, manifests.jobs.length);
+    },
+  });
+  const runId = crypto.randomUUID();
+  const refs = manifests.jobs.map((document, index) => {
+    const metadata = (document.value['metadata'] ?? {}) as Record<string, unknown>;
+    const namespace = typeof metadata['namespace'] === 'string' ? metadata['namespace'] : 'default';
+    const name = typeof metadata['name'] === 'string' ? metadata['name'] : `${document.file}#${index + 1}`;
+    // Each `qpipe run` is a new run of the job, as a new object would be on a cluster.
+    const uid = `${runId}-${index}`;
+    const job = { ...document.value, metadata: { ...metadata, namespace, name, uid, generation: 1 } };
+    return { namespace, name, event: buildEvent(EventType.JobRequested, { job }, { source: '/qpipe/cli', subject: `${namespace}/${name}`, jobuid: uid, jobgeneration: 1 }) };
+  });
+  await pipeline.publish(refs.map((r) => r.event));
+  await pipeline.idle();
+
+  const jobs: JobOutcome[] = [];
+  for (const { namespace, name } of refs) {
+    const status = await ports.cluster.readJobStatus(namespace, name);
+    jobs.push(await outcomeOf(namespace, name, status, pipeline.reports));
+  }
+  return { jobs, errors: manifests.errors };
+}
+
+async function outcomeOf(
+  namespace: string,
+  name: string,
+  status: QiskitJobStatus | undefined,
+  reports: readonly { subject: string | undefined; message: string }[],
+): Promise<JobOutcome> {
+  const location = status?.results?.location ?? null;
+  // The embedded store is a folder, so the location is a file path; the JSON document sits beside a CSV one.
+  const document = location ? await readResultDocument(location.replace(/\.csv$/, '.json')) : undefined;
+  const report = reports.find((r) => r.subject === `${namespace}/${name}`);
+  return {
+    namespace,
+    name,
+    phase: status?.phase ?? 'Pending',
+    backend: status?.selectedBackend ?? null,
+    shots: status?.results?.shots ?? null,
+    counts: document?.counts ?? status?.results?.counts ?? null,
+    estimatedCost: status?.estimatedCost ?? null,
+    actualCost: status?.actualCost ?? null,
+    resultLocation: location,
+    message: status?.message ?? report?.message ?? null,
+  };
+}
+
+async function readResultDocument(path: string): Promise<ResultDocument | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as ResultDocument;
+  } catch {
+    return undefined;
+  }
+}

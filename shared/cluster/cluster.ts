@@ -1,0 +1,31 @@
+/**
+ * The cluster port: reading the resources a job refers to, and writing status. On
+ * Kubernetes it is the API server; on the embedded default, manifests from files and
+ * status in the local store.
+ */
+import type { JobRef } from '../../events/schemas.ts';
+import type { QiskitBackend, QiskitBudget, QiskitBudgetStatus, QiskitJobStatus } from '../resources/schema.ts';
+
+/** Reads resources a job refers to. */
+export interface ClusterReader {
+  /** The named budget, or the namespace's only budget when no name is given. */
+  findBudget(namespace: string, name?: string): Promise<QiskitBudget | undefined>;
+  listBackends(): Promise<QiskitBackend[]>;
+  /** A key of a ConfigMap (circuit.configMapRef), or undefined when either is missing. */
+  readConfigMapKey(namespace: string, name: string, key: string): Promise<string | undefined>;
+}
+
+/** Computes the next status from the current one; undefined means "leave it as it is". */
+export type StatusChange = (current: QiskitJobStatus | undefined) => QiskitJobStatus | undefined;
+
+/** Writes status; jobs only through collect-results, budgets only through enforce-budget. */
+export interface StatusWriter {
+  /** Applies a change to a job's status atomically (retrying on conflicting writers). */
+  updateJobStatus(job: JobRef, change: StatusChange): Promise<QiskitJobStatus | undefined>;
+  readJobStatus(namespace: string, name: string): Promise<QiskitJobStatus | undefined>;
+  writeBudgetStatus(namespace: string, name: string, status: QiskitBudgetStatus): Promise<void>;
+  readBudgetStatus(namespace: string, name: string): Promise<QiskitBudgetStatus | undefined>;
+}
+
+/** Everything a stage may need of the cluster. */
+export type Cluster = ClusterReader & StatusWriter;

@@ -1,0 +1,82 @@
+/**
+ * The embedded default's cluster: resources loaded from manifest files, status kept as
+ * JSON files in the store folder (so `qpipe status` can read it later).
+ */
+import type { JobRef } from '../../events/schemas.ts';
+import type { QiskitBackend, QiskitBudget, QiskitBudgetStatus, QiskitJobStatus } from '../resources/schema.ts';
+import { getJson, type ObjectStore } from '../storage/object-store.ts';
+import type { Cluster, StatusChange } from './cluster.ts';
+
+/** A ConfigMap as read from a manifest file. */
+export interface ConfigMapData {
+  readonly namespace: string;
+  readonly name: string;
+  readonly data: Readonly<Record<string, string>>;
+}
+
+/** Resources the local cluster serves. */
+export interface LocalResources {
+  readonly budgets: readonly QiskitBudget[];
+  readonly backends: readonly QiskitBackend[];
+  readonly configMaps: readonly ConfigMapData[];
+}
+
+/** Status file of a job in the store. */
+export function jobStatusKey(namespace: string, name: string): string {
+  return `status/qiskitjobs/${namespace}/${name}.json`;
+}
+
+/** Status file of a budget in the store. */
+export function budgetStatusKey(namespace: string, name: string): string {
+  return `status/qiskitbudgets/${namespace}/${name}.json`;
+}
+
+/** In-process cluster over loaded manifests and a status folder. */
+export class LocalCluster implements Cluster {
+  // Status writes of one job are serialised in this process.
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly resources: LocalResources,
+    private readonly store: ObjectStore,
+  ) {}
+
+  async findBudget(namespace: string, name?: string): Promise<QiskitBudget | undefined> {
+    const inNamespace = this.resources.budgets.filter((b) => b.metadata.namespace === namespace);
+    return name === undefined ? inNamespace[0] : inNamespace.find((b) => b.metadata.name === name);
+  }
+
+  async listBackends(): Promise<QiskitBackend[]> {
+    return [...this.resources.backends];
+  }
+
+  async readConfigMapKey(namespace: string, name: string, key: string): Promise<string | undefined> {
+    return this.resources.configMaps.find((c) => c.namespace === namespace && c.name === name)?.data[key];
+  }
+
+  async updateJobStatus(job: JobRef, change: StatusChange): Promise<QiskitJobStatus | undefined> {
+    const key = jobStatusKey(job.namespace, job.name);
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const current = (await getJson(this.store, key)) as QiskitJobStatus | undefined;
+      const updated = change(current);
+      if (updated === undefined) return current;
+      await this.store.put(key, JSON.stringify(updated, null, 2), 'application/json');
+      return updated;
+    });
+    this.queues.set(key, next.catch(() => undefined));
+    return next;
+  }
+
+  async readJobStatus(namespace: string, name: string): Promise<QiskitJobStatus | undefined> {
+    return (await getJson(this.store, jobStatusKey(namespace, name))) as QiskitJobStatus | undefined;
+  }
+
+  async writeBudgetStatus(namespace: string, name: string, status: QiskitBudgetStatus): Promise<void> {
+    await this.store.put(budgetStatusKey(namespace, name), JSON.stringify(status, null, 2), 'application/json');
+  }
+
+  async readBudgetStatus(namespace: string, name: string): Promise<QiskitBudgetStatus | undefined> {
+    return (await getJson(this.store, budgetStatusKey(namespace, name))) as QiskitBudgetStatus | undefined;
+  }
+}

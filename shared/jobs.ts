@@ -1,0 +1,34 @@
+/** Small facts about jobs shared by several stages. */
+import type { CircuitRef, JobRef } from '../events/schemas.ts';
+import { InvalidInputError } from './errors.ts';
+import { DEFAULT_SHOTS, type QiskitJobSpec } from './resources/schema.ts';
+import { getText, type ObjectStore } from './storage/object-store.ts';
+
+/** The ledger and idempotency key of one run of a job. */
+export function jobKey(job: JobRef): string {
+  return `${job.uid}/${job.generation}`;
+}
+
+/** `<namespace>/<name>`, as people refer to a job. */
+export function jobLabel(job: Pick<JobRef, 'namespace' | 'name'>): string {
+  return `${job.namespace}/${job.name}`;
+}
+
+/** Shots the job asks for. */
+export function jobShots(spec: QiskitJobSpec): number {
+  return spec.execution?.shots ?? DEFAULT_SHOTS;
+}
+
+/** Object-store folder of one run's results. */
+export function runFolder(job: JobRef): string {
+  return `runs/${job.namespace}/${job.name}/${job.uid}-${job.generation}`;
+}
+
+/** The circuit source a CircuitRef points at, inline or by reference. */
+export async function loadCircuitSource(circuit: CircuitRef, store: ObjectStore): Promise<string> {
+  if (circuit.code !== undefined) return circuit.code;
+  if (circuit.ref === undefined) throw new InvalidInputError('circuit', 'carries neither code nor a reference');
+  const text = await getText(store, circuit.ref);
+  if (text === undefined) throw new InvalidInputError('circuit.ref', `object "${circuit.ref}" is missing from the store`);
+  return text;
+}

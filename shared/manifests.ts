@@ -1,0 +1,111 @@
+/**
+ * Reads multi-document YAML files of qpipe resources (and the ConfigMaps jobs refer to),
+ * keeping every document's file and position so errors say where the problem is.
+ */
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import type { ConfigMapData } from './cluster/local-cluster.ts';
+import { InvalidInputError } from './errors.ts';
+import type { QiskitBackend, QiskitBudget } from './resources/schema.ts';
+import { parseResource } from './resources/validate.ts';
+
+/** A document and where it came from. */
+export interface SourcedDocument {
+  readonly file: string;
+  /** 1-based line where the document starts. */
+  readonly line: number;
+  readonly value: Record<string, unknown>;
+}
+
+/** What a set of manifest files holds, sorted by kind. */
+export interface ManifestSet {
+  /** Job manifests as written; the validate stage checks them, so a bad one is rejected by name. */
+  readonly jobs: SourcedDocument[];
+  readonly budgets: QiskitBudget[];
+  readonly backends: QiskitBackend[];
+  readonly configMaps: ConfigMapData[];
+  /** Problems that stop a file or document from being used at all. */
+  readonly errors: InvalidInputError[];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Parses YAML text into documents; syntax errors name file:line:column. */
+export function parseYamlDocuments(text: string, file: string): { documents: SourcedDocument[]; errors: InvalidInputError[] } {
+  const lineCounter = new LineCounter();
+  const documents: SourcedDocument[] = [];
+  const errors: InvalidInputError[] = [];
+  for (const document of parseAllDocuments(text, { lineCounter, prettyErrors: false })) {
+    if (document.errors.length > 0) {
+      for (const error of document.errors) {
+        const pos = lineCounter.linePos(error.pos[0]);
+        errors.push(new InvalidInputError(`${file}:${pos.line}:${pos.col}`, `YAML syntax error: ${error.message.split('\n')[0]}`));
+      }
+      continue;
+    }
+    const value: unknown = document.toJS();
+    if (value === null || value === undefined) continue;
+    const line = lineCounter.linePos(document.range[0]).line;
+    if (!isRecord(value)) {
+      errors.push(new InvalidInputError(`${file}:${line}`, 'a manifest must be a mapping with apiVersion and kind'));
+      continue;
+    }
+    documents.push({ file, line, value });
+  }
+  return { documents, errors };
+}
+
+function configMapOf(document: SourcedDocument): ConfigMapData | InvalidInputError {
+  const metadata = isRecord(document.value['metadata']) ? document.value['metadata'] : {};
+  const data = document.value['data'];
+  if (typeof metadata['name'] !== 'string' || !isRecord(data) || !Object.values(data).every((v) => typeof v === 'string')) {
+    return new InvalidInputError(`${document.file}:${document.line}`, 'a ConfigMap needs metadata.name and string data');
+  }
+  return {
+    namespace: typeof metadata['namespace'] === 'string' ? metadata['namespace'] : 'default',
+    name: metadata['name'],
+    data: data as Record<string, string>,
+  };
+}
+
+/** Reads manifest files. Unreadable files and bad non-job documents are reported, not thrown. */
+export async function loadManifests(files: readonly string[]): Promise<ManifestSet> {
+  const set: ManifestSet = { jobs: [], budgets: [], backends: [], configMaps: [], errors: [] };
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      set.errors.push(new InvalidInputError(file, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`));
+      continue;
+    }
+    const { documents, errors } = parseYamlDocuments(text, file);
+    set.errors.push(...errors);
+    for (const document of documents) {
+      const kind = document.value['kind'];
+      const where = `${document.file}:${document.line}`;
+      if (kind === 'ConfigMap' && document.value['apiVersion'] === 'v1') {
+        const configMap = configMapOf(document);
+        if (configMap instanceof InvalidInputError) set.errors.push(configMap);
+        else set.configMaps.push(configMap);
+        continue;
+      }
+      if (kind === 'QiskitJob') {
+        set.jobs.push(document);
+        continue;
+      }
+      try {
+        const resource = parseResource(document.value, `${where} ${String(kind ?? 'document')}`);
+        if (resource.kind === 'QiskitBudget') set.budgets.push(resource);
+        else if (resource.kind === 'QiskitBackend') set.backends.push(resource);
+        // QiskitSession documents are accepted; sessions matter to providers that have them.
+      } catch (error) {
+        if (error instanceof InvalidInputError) set.errors.push(new InvalidInputError(where, error.message, { cause: error }));
+        else throw error;
+      }
+    }
+  }
+  return set;
+}

@@ -1,0 +1,42 @@
+/** Result documents: what execute stores raw and what collect-results publishes. */
+import type { JobRef } from '../events/schemas.ts';
+
+/** The raw result of a finished run, stored by execute for collect-results. */
+export interface RawResult {
+  readonly counts: Record<string, number>;
+  readonly shots: number;
+  readonly durationMs: number;
+  readonly billedSeconds: number;
+  readonly actualCostMicros: number;
+  readonly note?: string;
+}
+
+/** Object-store key of a run's raw result, inside its run folder. */
+export function rawResultKey(runFolder: string): string {
+  return `${runFolder}/raw.json`;
+}
+
+/** The result document users read (JSON), one per run. */
+export interface ResultDocument {
+  readonly job: JobRef;
+  readonly backend: string;
+  readonly taskId?: string;
+  readonly shots: number;
+  /** Counts by classical bit string, Qiskit's order (bit 0 rightmost, registers separated by spaces). */
+  readonly counts: Record<string, number>;
+  readonly timing: { readonly durationMs: number; readonly completedAt: string };
+  readonly actualCost: string;
+  readonly note?: string;
+}
+
+/** Counts as CSV (outcome,count), most frequent first. */
+export function countsCsv(counts: Record<string, number>): string {
+  const rows = Object.entries(counts).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
+  return `outcome,count\n${rows.map(([k, v]) => `${k},${v}`).join('\n')}\n`;
+}
+
+/** The most frequent outcomes, for status and events that must stay small. */
+export function topCounts(counts: Record<string, number>, limit: number): { counts: Record<string, number>; truncated: boolean } {
+  const rows = Object.entries(counts).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
+  return { counts: Object.fromEntries(rows.slice(0, limit)), truncated: rows.length > limit };
+}

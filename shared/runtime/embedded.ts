@@ -1,0 +1,88 @@
+/**
+ * The embedded default: every stage in one process, chained by the in-process bus with
+ * the same Trigger filters a cluster uses, over local ports (folder store, file ledger,
+ * outbox mail, the built-in simulator).
+ */
+import type { CloudEvent } from 'cloudevents';
+import { SUBSCRIPTIONS } from '../../events/types.ts';
+import { createLocalSimulatorExecutor } from '../backends/local-simulator.ts';
+import { LocalLedgerStore } from '../budget/local-ledger-store.ts';
+import { LocalCluster, type LocalResources } from '../cluster/local-cluster.ts';
+import type { QpipeConfig } from '../config.ts';
+import { OutboxMailer } from '../mail/outbox-mailer.ts';
+import { InProcessBus } from '../bus/in-process-bus.ts';
+import { fetchCircuit } from '../storage/fetch-circuit.ts';
+import { LocalObjectStore } from '../storage/local-object-store.ts';
+import type { Ports } from './ports.ts';
+import { runStage, type StageDefinition } from './stage.ts';
+
+/** Local implementations of every port, rooted at the configured store folder. */
+export function createLocalPorts(config: QpipeConfig, resources: LocalResources, now: () => Date = () => new Date()): Ports {
+  const store = new LocalObjectStore(config.storeDir);
+  return {
+    config,
+    store,
+    cluster: new LocalCluster(resources, store),
+    ledger: new LocalLedgerStore(`${config.storeDir}/ledgers`),
+    executors: { local_simulator: createLocalSimulatorExecutor({ maxMemoryBytes: config.simulator.maxMemoryBytes }) },
+    mailer: new OutboxMailer(store, config.mailFrom),
+    now,
+    fetchCircuit,
+  };
+}
+
+/** A problem one stage reported while handling one event. */
+export interface StageReport {
+  readonly stage: string;
+  readonly eventType: string;
+  readonly subject: string | undefined;
+  readonly message: string;
+}
+
+/** The running pipeline. */
+export interface EmbeddedPipeline {
+  readonly bus: InProcessBus;
+  readonly ports: Ports;
+  /** Problems stages reported (bad events, rejections), in order. */
+  readonly reports: StageReport[];
+  publish(events: readonly CloudEvent<unknown>[]): Promise<void>;
+  /** Resolves when no event is in flight. */
+  idle(): Promise<void>;
+}
+
+/** Wires stages to an in-process bus over the given ports. */
+export function createEmbeddedPipeline(options: {
+  stages: readonly StageDefinition[];
+  ports: Ports;
+  /** Sees every event published on the bus (progress display, tests). */
+  observe?: (event: CloudEvent<unknown>) => void;
+}): EmbeddedPipeline {
+  const bus = new InProcessBus();
+  if (options.observe) {
+    const observe = options.observe;
+    bus.subscribe({ name: 'observer', filters: [{}], deliver: async (event) => observe(event) });
+  }
+  const reports: StageReport[] = [];
+  for (const definition of options.stages) {
+    bus.subscribe({
+      name: definition.stage,
+      filters: SUBSCRIPTIONS[definition.stage].map((type) => ({ type })),
+      deliver: async (event) => {
+        const run = await runStage(definition, event, options.ports);
+        if (run.error !== undefined) {
+          reports.push({ stage: definition.stage, eventType: event.type, subject: event.subject, message: run.error });
+        }
+        await bus.publish(run.emitted);
+        // Thrown so the bus retries with backoff; permanent errors were mapped to events above.
+        if (run.retry !== undefined) throw run.retry;
+      },
+    });
+  }
+  return {
+    bus,
+    ports: options.ports,
+    reports,
+    publish: (events) => bus.publish(events),
+    idle: () => bus.idle(),
+  };
+}

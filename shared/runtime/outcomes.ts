@@ -1,0 +1,79 @@
+/**
+ * The one place where errors become outcomes. A permanent error on a job event becomes a
+ * `rejected` event (before approval) or a `failed` event (after, so the budget
+ * reservation is released); a retryable error is left for the bus to retry.
+ */
+import type { CloudEvent } from 'cloudevents';
+import { type AnyTypedEvent, buildJobEvent } from '../../events/envelope.ts';
+import type { JobRef } from '../../events/schemas.ts';
+import { EventType, type Stage, stageSource } from '../../events/types.ts';
+import { InvalidInputError, isRetryable } from '../errors.ts';
+import { SchemaError } from '../resources/validate.ts';
+
+/** A permanent error about a job whose identity the thrower knows better than the event does. */
+export class JobRejection extends InvalidInputError {
+  readonly job: JobRef;
+  readonly problems: readonly { path: string; message: string }[];
+  /** Events to publish with the rejection (an exceeded alert, say). */
+  readonly alsoEmit: readonly CloudEvent<unknown>[];
+
+  constructor(job: JobRef, cause: InvalidInputError, alsoEmit: readonly CloudEvent<unknown>[] = []) {
+    super('', cause.message, { cause });
+    this.job = job;
+    this.problems = cause instanceof SchemaError ? cause.problems : [{ path: cause.where, message: cause.message }];
+    this.alsoEmit = alsoEmit;
+  }
+}
+
+// Stages after approval fail a job (and release its reservation) instead of rejecting it.
+const FAILING_STAGES = new Set<Stage>(['execute', 'collect-results']);
+
+/** The job an event is about, when it is about one. */
+export function jobOf(event: AnyTypedEvent): JobRef | undefined {
+  const data = event.data as { job?: unknown };
+  const job = data.job as Partial<JobRef> | undefined;
+  if (job && typeof job.uid === 'string' && typeof job.namespace === 'string' && typeof job.name === 'string') {
+    return job as JobRef;
+  }
+  return undefined;
+}
+
+/** What the runtime should do with an error a handler threw. */
+export type ErrorOutcome =
+  | { readonly kind: 'retry'; readonly error: unknown }
+  | { readonly kind: 'emit'; readonly events: CloudEvent<unknown>[]; readonly message: string }
+  | { readonly kind: 'drop'; readonly message: string };
+
+/** Maps a handler error to an outcome. */
+export function outcomeOf(error: unknown, event: AnyTypedEvent, stage: Stage): ErrorOutcome {
+  if (isRetryable(error)) return { kind: 'retry', error };
+  const message = error instanceof Error ? error.message : String(error);
+  const job = error instanceof JobRejection ? error.job : jobOf(event);
+  if (!job) return { kind: 'drop', message };
+  const budget = (event.data as { budget?: { namespace: string; name: string; period: string } }).budget;
+  const options = {
+    source: stageSource(stage),
+    ...(event.extensions.traceparent === undefined ? {} : { traceparent: event.extensions.traceparent }),
+  };
+  if (FAILING_STAGES.has(stage)) {
+    return {
+      kind: 'emit',
+      message,
+      events: [buildJobEvent(EventType.JobFailed, { job, stage, reason: message, ...(budget ? { budget } : {}) }, job, options)],
+    };
+  }
+  const problems = error instanceof JobRejection ? error.problems : error instanceof SchemaError ? error.problems : undefined;
+  return {
+    kind: 'emit',
+    message,
+    events: [
+      ...(error instanceof JobRejection ? error.alsoEmit : []),
+      buildJobEvent(
+        EventType.JobRejected,
+        { job, stage, reason: message, ...(problems ? { problems: [...problems] } : {}), ...(budget ? { budget } : {}) },
+        job,
+        options,
+      ),
+    ],
+  };
+}

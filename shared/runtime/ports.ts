@@ -1,0 +1,23 @@
+/** The ports a stage handler may use, injected by whichever runtime deploys it. */
+import type { LedgerStore } from '../budget/ledger-store.ts';
+import type { BackendExecutor } from '../backends/backend.ts';
+import type { Cluster } from '../cluster/cluster.ts';
+import type { QpipeConfig } from '../config.ts';
+import type { Mailer } from '../mail/mailer.ts';
+import type { BackendType } from '../resources/schema.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+
+/** All ports; each handler takes the subset it needs. */
+export interface Ports {
+  readonly config: QpipeConfig;
+  readonly store: ObjectStore;
+  readonly cluster: Cluster;
+  readonly ledger: LedgerStore;
+  /** Executors by backend type; a type without one is not available in this deployment. */
+  readonly executors: Partial<Record<BackendType, BackendExecutor>>;
+  readonly mailer: Mailer;
+  /** The current time; tests freeze it. */
+  readonly now: () => Date;
+  /** Fetches circuits by URL; absent where the deployment does not allow it. */
+  readonly fetchCircuit?: (url: string, maxBytes: number) => Promise<string>;
+}

@@ -1,0 +1,61 @@
+/** The object store of the embedded default: files in a local folder. */
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { assertSafeKey, type ObjectStore } from './object-store.ts';
+
+/** Objects as files under `root`; writes are atomic (temporary file, then rename). */
+export class LocalObjectStore implements ObjectStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  private path(key: string): string {
+    assertSafeKey(key);
+    return join(this.root, ...key.split('/'));
+  }
+
+  async put(key: string, body: string | Uint8Array): Promise<void> {
+    const path = this.path(key);
+    await mkdir(dirname(path), { recursive: true });
+    const temporary = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`;
+    await writeFile(temporary, body);
+    await rename(temporary, path);
+  }
+
+  async putIfAbsent(key: string, body: string | Uint8Array): Promise<boolean> {
+    const path = this.path(key);
+    await mkdir(dirname(path), { recursive: true });
+    try {
+      // O_EXCL: exactly one writer wins, across processes too.
+      const handle = await open(path, 'wx');
+      try {
+        await handle.writeFile(body);
+      } finally {
+        await handle.close();
+      }
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(this.path(key));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.path(key), { force: true });
+  }
+
+  locate(key: string): string {
+    return this.path(key);
+  }
+}
