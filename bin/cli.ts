@@ -71,7 +71,10 @@ async function readVersion(): Promise<string> {
   // bin/cli.ts runs from the source tree or compiled from dist/bin/cli.js.
   for (const candidate of ['../package.json', '../../package.json']) {
     try {
-      const pkg = JSON.parse(await readFile(new URL(candidate, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(await readFile(new URL(candidate, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'qpipe' && pkg.version) return pkg.version;
     } catch {
       // Try the next location.

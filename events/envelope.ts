@@ -67,7 +67,11 @@ export function jobSubject(job: Pick<JobRef, 'namespace' | 'name'>): string {
 }
 
 /** Builds a catalog event. Data is validated so a stage can never emit a malformed event. */
-export function buildEvent<T extends EventType>(type: T, data: EventData<T>, options: BuildOptions): CloudEvent<EventData<T>> {
+export function buildEvent<T extends EventType>(
+  type: T,
+  data: EventData<T>,
+  options: BuildOptions,
+): CloudEvent<EventData<T>> {
   checkSchema(EVENT_DATA[type], data, `${type} data`);
   const idParts = [options.jobuid ?? '', options.jobgeneration ?? '', type, ...(options.idParts ?? [])];
   const extensions: Record<string, string | number> = {};
@@ -104,7 +108,9 @@ export function buildJobEvent<T extends EventType>(
 }
 
 /** The extensions a stage passes from the event it handles to the events it emits (trace, claim check). */
-export function carriedExtensions(event: { readonly extensions: QpipeExtensions }): Pick<QpipeExtensions, 'traceparent' | 'dataref'> {
+export function carriedExtensions(event: {
+  readonly extensions: QpipeExtensions;
+}): Pick<QpipeExtensions, 'traceparent' | 'dataref'> {
   const { traceparent, dataref } = event.extensions;
   return { ...(traceparent === undefined ? {} : { traceparent }), ...(dataref === undefined ? {} : { dataref }) };
 }
@@ -113,7 +119,8 @@ export function carriedExtensions(event: { readonly extensions: QpipeExtensions 
 export class InvalidEventError extends InvalidInputError {}
 
 function dataOf(event: CloudEvent<unknown>): unknown {
-  const data = event.data ?? (event.data_base64 ? Buffer.from(event.data_base64, 'base64').toString('utf8') : undefined);
+  const data =
+    event.data ?? (event.data_base64 ? Buffer.from(event.data_base64, 'base64').toString('utf8') : undefined);
   if (typeof data === 'string') {
     try {
       return JSON.parse(data);

@@ -8,4 +8,11 @@ import { stage as selectBackend } from './select-backend/handler.ts';
 import { stage as validate } from './validate/handler.ts';
 
 /** All six stages in pipeline order. */
-export const ALL_STAGES: readonly StageDefinition[] = [validate, selectBackend, enforceBudget, execute, collectResults, notify];
+export const ALL_STAGES: readonly StageDefinition[] = [
+  validate,
+  selectBackend,
+  enforceBudget,
+  execute,
+  collectResults,
+  notify,
+];

@@ -29,6 +29,7 @@ export async function loadCircuitSource(circuit: CircuitRef, store: ObjectStore)
   if (circuit.code !== undefined) return circuit.code;
   if (circuit.ref === undefined) throw new InvalidInputError('circuit', 'carries neither code nor a reference');
   const text = await getText(store, circuit.ref);
-  if (text === undefined) throw new InvalidInputError('circuit.ref', `object "${circuit.ref}" is missing from the store`);
+  if (text === undefined)
+    throw new InvalidInputError('circuit.ref', `object "${circuit.ref}" is missing from the store`);
   return text;
 }

@@ -33,7 +33,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Parses YAML text into documents; syntax errors name file:line:column. */
-export function parseYamlDocuments(text: string, file: string): { documents: SourcedDocument[]; errors: InvalidInputError[] } {
+export function parseYamlDocuments(
+  text: string,
+  file: string,
+): { documents: SourcedDocument[]; errors: InvalidInputError[] } {
   const lineCounter = new LineCounter();
   const documents: SourcedDocument[] = [];
   const errors: InvalidInputError[] = [];
@@ -41,7 +44,9 @@ export function parseYamlDocuments(text: string, file: string): { documents: Sou
     if (document.errors.length > 0) {
       for (const error of document.errors) {
         const pos = lineCounter.linePos(error.pos[0]);
-        errors.push(new InvalidInputError(`${file}:${pos.line}:${pos.col}`, `YAML syntax error: ${error.message.split('\n')[0]}`));
+        errors.push(
+          new InvalidInputError(`${file}:${pos.line}:${pos.col}`, `YAML syntax error: ${error.message.split('\n')[0]}`),
+        );
       }
       continue;
     }
@@ -60,8 +65,15 @@ export function parseYamlDocuments(text: string, file: string): { documents: Sou
 function configMapOf(document: SourcedDocument): ConfigMapData | InvalidInputError {
   const metadata = isRecord(document.value['metadata']) ? document.value['metadata'] : {};
   const data = document.value['data'];
-  if (typeof metadata['name'] !== 'string' || !isRecord(data) || !Object.values(data).every((v) => typeof v === 'string')) {
-    return new InvalidInputError(`${document.file}:${document.line}`, 'a ConfigMap needs metadata.name and string data');
+  if (
+    typeof metadata['name'] !== 'string' ||
+    !isRecord(data) ||
+    !Object.values(data).every((v) => typeof v === 'string')
+  ) {
+    return new InvalidInputError(
+      `${document.file}:${document.line}`,
+      'a ConfigMap needs metadata.name and string data',
+    );
   }
   return {
     namespace: typeof metadata['namespace'] === 'string' ? metadata['namespace'] : 'default',
@@ -78,7 +90,9 @@ export async function loadManifests(files: readonly string[]): Promise<ManifestS
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      set.errors.push(new InvalidInputError(file, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`));
+      set.errors.push(
+        new InvalidInputError(file, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`),
+      );
       continue;
     }
     const { documents, errors } = parseYamlDocuments(text, file);
@@ -102,7 +116,8 @@ export async function loadManifests(files: readonly string[]): Promise<ManifestS
         else if (resource.kind === 'QiskitBackend') set.backends.push(resource);
         // QiskitSession documents are accepted; sessions matter to providers that have them.
       } catch (error) {
-        if (error instanceof InvalidInputError) set.errors.push(new InvalidInputError(where, error.message, { cause: error }));
+        if (error instanceof InvalidInputError)
+          set.errors.push(new InvalidInputError(where, error.message, { cause: error }));
         else throw error;
       }
     }

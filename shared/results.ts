@@ -36,7 +36,10 @@ export function countsCsv(counts: Record<string, number>): string {
 }
 
 /** The most frequent outcomes, for status and events that must stay small. */
-export function topCounts(counts: Record<string, number>, limit: number): { counts: Record<string, number>; truncated: boolean } {
+export function topCounts(
+  counts: Record<string, number>,
+  limit: number,
+): { counts: Record<string, number>; truncated: boolean } {
   const rows = Object.entries(counts).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
   return { counts: Object.fromEntries(rows.slice(0, limit)), truncated: rows.length > limit };
 }

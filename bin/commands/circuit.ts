@@ -25,11 +25,16 @@ export async function validateCommand(
   const entries = await validateFile(path, { config: options.config, inputs: options.inputs });
   if (options.output === 'json') {
     const single = entries.length === 1 && !/\.ya?ml$/i.test(path) ? entries[0] : undefined;
-    process.stdout.write(`${JSON.stringify(single ? (single.valid ? single.metadata : { error: single.error }) : entries, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(single ? (single.valid ? single.metadata : { error: single.error }) : entries, null, 2)}\n`,
+    );
   } else {
     for (const entry of entries) {
       if (!entry.valid) process.stderr.write(`${entry.error}\n`);
-      else process.stdout.write(`${entry.subject}: valid\n${entry.metadata ? describeMetadata(entry.metadata) : `  ${entry.error}`}\n`);
+      else
+        process.stdout.write(
+          `${entry.subject}: valid\n${entry.metadata ? describeMetadata(entry.metadata) : `  ${entry.error}`}\n`,
+        );
     }
   }
   return entries.length > 0 && entries.every((e) => e.valid) ? 0 : 1;

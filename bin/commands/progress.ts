@@ -16,7 +16,9 @@ export function startProgress(stream: NodeJS.WriteStream = process.stderr): {
         if (Date.now() - started < 1000) return;
         shown = true;
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
-        stream.write(`\r${frames[frame++ % frames.length]} ${finished} of ${total || '?'} jobs finished (${seconds}s)\u001b[K`);
+        stream.write(
+          `\r${frames[frame++ % frames.length]} ${finished} of ${total || '?'} jobs finished (${seconds}s)\u001b[K`,
+        );
       }, 100)
     : undefined;
   timer?.unref();

@@ -13,14 +13,18 @@ function describe(job: JobOutcome): string {
     lines.push(`  cost            ${job.actualCost ?? 'n/a'} (estimated ${job.estimatedCost ?? 'n/a'})`);
   }
   if (job.shots !== null) lines.push(`  shots           ${job.shots}`);
-  if (job.phase !== 'Succeeded' && job.message) lines.push(`  message         ${job.message.replace(/\n/g, '\n                  ')}`);
+  if (job.phase !== 'Succeeded' && job.message)
+    lines.push(`  message         ${job.message.replace(/\n/g, '\n                  ')}`);
   if (job.resultLocation) lines.push(`  result          ${job.resultLocation}`);
   if (job.counts) lines.push(renderHistogram(job.counts));
   return lines.join('\n');
 }
 
 /** Runs the files' jobs and prints the outcome; 0 only when every job succeeded. */
-export async function runCommand(files: readonly string[], options: { config: QpipeConfig; output: 'text' | 'json' }): Promise<number> {
+export async function runCommand(
+  files: readonly string[],
+  options: { config: QpipeConfig; output: 'text' | 'json' },
+): Promise<number> {
   const progress = startProgress();
   let report;
   try {
@@ -33,7 +37,8 @@ export async function runCommand(files: readonly string[], options: { config: Qp
     process.stdout.write(`${JSON.stringify(report.jobs, null, 2)}\n`);
   } else {
     process.stdout.write(report.jobs.map(describe).join('\n\n') + (report.jobs.length > 0 ? '\n' : ''));
-    if (report.jobs.length === 0 && report.errors.length === 0) process.stdout.write('no QiskitJob documents in the files\n');
+    if (report.jobs.length === 0 && report.errors.length === 0)
+      process.stdout.write('no QiskitJob documents in the files\n');
   }
   const allSucceeded = report.jobs.every((j) => j.phase === 'Succeeded');
   return report.errors.length === 0 && report.jobs.length > 0 && allSucceeded ? 0 : 1;

@@ -32,7 +32,14 @@ function transition(event: AnyTypedEvent): Transition | undefined {
     case EventType.JobValidated:
       return {
         phase: 'Validated',
-        conditions: [{ type: 'Validated', status: 'True', reason: 'CircuitValid', message: `${event.data.metadata.qubits} qubits, ${event.data.metadata.gateCount} gates` }],
+        conditions: [
+          {
+            type: 'Validated',
+            status: 'True',
+            reason: 'CircuitValid',
+            message: `${event.data.metadata.qubits} qubits, ${event.data.metadata.gateCount} gates`,
+          },
+        ],
         fields: { circuitMetadata: event.data.metadata, startTime: event.data.startTime, message: 'circuit validated' },
       };
     case EventType.JobScheduled:
@@ -51,7 +58,9 @@ function transition(event: AnyTypedEvent): Transition | undefined {
           candidates: event.data.candidates,
           estimatedCost: formatMoney(event.data.estimate.totalMicros),
           ...(event.data.backend.fallbackUsed ? { fallbackUsed: true } : {}),
-          ...(event.data.backend.originalBackend === undefined ? {} : { originalBackend: event.data.backend.originalBackend }),
+          ...(event.data.backend.originalBackend === undefined
+            ? {}
+            : { originalBackend: event.data.backend.originalBackend }),
           message: `scheduled on ${event.data.backend.name}`,
         },
       };
@@ -79,7 +88,9 @@ function transition(event: AnyTypedEvent): Transition | undefined {
     case EventType.JobExecuted:
       return {
         phase: 'Running',
-        conditions: [{ type: 'Executed', status: 'True', reason: 'Executed', message: `ran on ${event.data.backend.name}` }],
+        conditions: [
+          { type: 'Executed', status: 'True', reason: 'Executed', message: `ran on ${event.data.backend.name}` },
+        ],
         fields: { actualCost: formatMoney(event.data.actualCostMicros), message: 'executed; storing results' },
       };
     case EventType.JobCompleted:
@@ -91,8 +102,14 @@ function transition(event: AnyTypedEvent): Transition | undefined {
         ],
         fields: {
           actualCost: formatMoney(event.data.actualCostMicros),
-          results: { location: event.data.result.location, shots: event.data.result.shots, counts: event.data.result.counts },
-          message: event.data.result.truncated ? 'succeeded; status shows the most frequent outcomes, the result document has all' : 'succeeded',
+          results: {
+            location: event.data.result.location,
+            shots: event.data.result.shots,
+            counts: event.data.result.counts,
+          },
+          message: event.data.result.truncated
+            ? 'succeeded; status shows the most frequent outcomes, the result document has all'
+            : 'succeeded',
         },
       };
     case EventType.JobFailed:
@@ -116,7 +133,11 @@ function transition(event: AnyTypedEvent): Transition | undefined {
  * The status after `event`, or undefined when the event must not change it (stale, or
  * about a phase the job has passed).
  */
-export function projectStatus(current: QiskitJobStatus | undefined, event: AnyTypedEvent, now: Date): QiskitJobStatus | undefined {
+export function projectStatus(
+  current: QiskitJobStatus | undefined,
+  event: AnyTypedEvent,
+  now: Date,
+): QiskitJobStatus | undefined {
   const next = transition(event);
   const generation = event.extensions.jobgeneration;
   if (!next || generation === undefined) return undefined;

@@ -31,7 +31,10 @@ type Deps = Pick<Ports, 'cluster' | 'ledger' | 'now'>;
 type BudgetRef = NonNullable<EventData<typeof EventType.JobApproved>['budget']>;
 
 type Input = TypedEvent<
-  typeof EventType.JobScheduled | typeof EventType.JobCompleted | typeof EventType.JobFailed | typeof EventType.JobRejected
+  | typeof EventType.JobScheduled
+  | typeof EventType.JobCompleted
+  | typeof EventType.JobFailed
+  | typeof EventType.JobRejected
 >;
 
 const source = stageSource(Stage.EnforceBudget);
@@ -66,7 +69,10 @@ async function approve(event: TypedEvent<typeof EventType.JobScheduled>, deps: D
   }
   const budget = await deps.cluster.findBudget(job.namespace, spec.budget?.budgetRef);
   if (!budget && spec.budget?.budgetRef !== undefined) {
-    throw new InvalidInputError('spec.budget.budgetRef', `QiskitBudget ${job.namespace}/${spec.budget.budgetRef} does not exist`);
+    throw new InvalidInputError(
+      'spec.budget.budgetRef',
+      `QiskitBudget ${job.namespace}/${spec.budget.budgetRef} does not exist`,
+    );
   }
   const approved = (budgetRef?: BudgetRef) =>
     buildJobEvent(
@@ -167,7 +173,10 @@ async function releaseJob(
 ): Promise<CloudEvent<unknown>[]> {
   const { job, budget: budgetRef } = event.data;
   if (!budgetRef) return [];
-  await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({ state: release(state, jobKey(job)), result: undefined }));
+  await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({
+    state: release(state, jobKey(job)),
+    result: undefined,
+  }));
   const budget = await deps.cluster.findBudget(budgetRef.namespace, budgetRef.name);
   if (budget) await writeBudgetStatus(budget, budgetRef, deps);
   return [];

@@ -20,7 +20,10 @@ import { getJson } from '../../shared/storage/object-store.ts';
 type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors'>;
 
 /** Runs one approved job. */
-export async function execute(event: TypedEvent<typeof EventType.JobApproved>, deps: Deps): Promise<CloudEvent<unknown>[]> {
+export async function execute(
+  event: TypedEvent<typeof EventType.JobApproved>,
+  deps: Deps,
+): Promise<CloudEvent<unknown>[]> {
   const { job, spec, circuit, backend, budget } = event.data;
   const resultRef = rawResultKey(runFolder(job));
   const executed = (raw: RawResult) =>
@@ -36,11 +39,16 @@ export async function execute(event: TypedEvent<typeof EventType.JobApproved>, d
 
   const executor = deps.executors[backend.type];
   if (!executor) throw new InvalidInputError('backend', `${backend.type} is not configured in this deployment`);
-  const entries = mergeBackends(builtinBackends({ simulatorMaxQubits: deps.config.simulator.maxQubits }), await deps.cluster.listBackends());
+  const entries = mergeBackends(
+    builtinBackends({ simulatorMaxQubits: deps.config.simulator.maxQubits }),
+    await deps.cluster.listBackends(),
+  );
   const entry = entries.find((e) => e.name === backend.name);
   if (!entry) throw new InvalidInputError('backend', `backend ${backend.name} no longer exists`);
 
-  const { circuit: compiled } = compileQasm(await loadCircuitSource(circuit, deps.store), { limits: deps.config.circuitLimits });
+  const { circuit: compiled } = compileQasm(await loadCircuitSource(circuit, deps.store), {
+    limits: deps.config.circuitLimits,
+  });
   const seed = spec.execution?.seedSimulator;
   const outcome = await executor.execute({
     job,
@@ -51,12 +59,10 @@ export async function execute(event: TypedEvent<typeof EventType.JobApproved>, d
   });
   if (outcome.kind === 'submitted') {
     return [
-      buildJobEvent(
-        EventType.JobSubmitted,
-        { job, spec, circuit, backend, taskId: outcome.taskId },
-        job,
-        { source: stageSource(Stage.Execute), ...carriedExtensions(event) },
-      ),
+      buildJobEvent(EventType.JobSubmitted, { job, spec, circuit, backend, taskId: outcome.taskId }, job, {
+        source: stageSource(Stage.Execute),
+        ...carriedExtensions(event),
+      }),
     ];
   }
   const raw: RawResult = {

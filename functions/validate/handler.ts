@@ -34,7 +34,10 @@ export function jobRefOf(manifest: Record<string, unknown>, fallbackUid?: string
   const namespace = text(metadata['namespace'], 'default');
   const name = text(metadata['name'], 'unnamed');
   // A direct request without a uid gets one derived from its content, so a resent request is the same job.
-  const uid = text(metadata['uid'], fallbackUid ?? deterministicId([namespace, name, JSON.stringify(manifest['spec'] ?? null)]));
+  const uid = text(
+    metadata['uid'],
+    fallbackUid ?? deterministicId([namespace, name, JSON.stringify(manifest['spec'] ?? null)]),
+  );
   const generation = typeof metadata['generation'] === 'number' ? metadata['generation'] : 1;
   return { namespace, name, uid, generation };
 }
@@ -87,7 +90,10 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
       ...(job.spec.circuit.format === undefined ? {} : { format: job.spec.circuit.format }),
     });
     if (circuit.numQubits > deps.config.circuitLimits.maxQubits) {
-      throw new InvalidInputError('circuit', `uses ${circuit.numQubits} qubits; the limit is ${deps.config.circuitLimits.maxQubits}`);
+      throw new InvalidInputError(
+        'circuit',
+        `uses ${circuit.numQubits} qubits; the limit is ${deps.config.circuitLimits.maxQubits}`,
+      );
     }
     const bytes = Buffer.byteLength(code, 'utf8');
     let circuitRef: CircuitRef = { format: metadata.format, hash: metadata.hash, bytes, code };

@@ -60,7 +60,8 @@ function exclusionReason(backend: BackendEntry, request: SelectionRequest, estim
   const maxCost = selection?.requirements?.maxCost;
   if (maxCost !== undefined) {
     const limit = parseMoney(maxCost, 'spec.backendSelection.requirements.maxCost');
-    if (estimateMicros > limit) return `costs ${formatMoney(estimateMicros)}, more than requirements.maxCost ${maxCost}`;
+    if (estimateMicros > limit)
+      return `costs ${formatMoney(estimateMicros)}, more than requirements.maxCost ${maxCost}`;
   }
   return undefined;
 }
@@ -100,7 +101,12 @@ export function selectBackend(request: SelectionRequest): Selection {
   };
   const ordered = scored
     .filter((s) => s.reason === undefined)
-    .sort((x, y) => y.score - x.score || rank(x.backend.name) - rank(y.backend.name) || x.backend.name.localeCompare(y.backend.name));
+    .sort(
+      (x, y) =>
+        y.score - x.score ||
+        rank(x.backend.name) - rank(y.backend.name) ||
+        x.backend.name.localeCompare(y.backend.name),
+    );
   const candidates: Candidate[] = scored.map((s) => ({
     backend: s.backend.name,
     eligible: s.reason === undefined,
@@ -120,7 +126,10 @@ export function selectBackend(request: SelectionRequest): Selection {
     wantedType !== undefined && !request.availableTypes.has(wantedType)
       ? `; ${wantedType} is not configured in this deployment, so set spec.backendSelection.fallbackToSimulator: true to use the simulator instead`
       : '';
-  throw new InvalidInputError('spec.backend', `no backend can run this job (${reasons || 'no backends are configured'})${hint}`);
+  throw new InvalidInputError(
+    'spec.backend',
+    `no backend can run this job (${reasons || 'no backends are configured'})${hint}`,
+  );
 }
 
 function fallbackSimulator(

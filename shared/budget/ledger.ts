@@ -43,12 +43,18 @@ export function reserve(
   }
   return {
     kind: 'reserved',
-    state: { ...state, reservations: { ...state.reservations, [request.jobKey]: { micros: request.micros, job: request.job } } },
+    state: {
+      ...state,
+      reservations: { ...state.reservations, [request.jobKey]: { micros: request.micros, job: request.job } },
+    },
   };
 }
 
 /** Records a job's actual cost and drops its reservation; a second settle changes nothing. */
-export function settle(state: LedgerState, request: { jobKey: string; job: string; micros: MicroDollars }): LedgerState {
+export function settle(
+  state: LedgerState,
+  request: { jobKey: string; job: string; micros: MicroDollars },
+): LedgerState {
   if (state.charges[request.jobKey]) return state;
   const { [request.jobKey]: _released, ...reservations } = state.reservations;
   return {

@@ -14,5 +14,7 @@ export type TriggerFilter = Readonly<Record<string, string>>;
 
 /** Whether an event passes a filter. */
 export function matchesFilter(filter: TriggerFilter, event: CloudEvent<unknown>): boolean {
-  return Object.entries(filter).every(([name, value]) => String((event as unknown as Record<string, unknown>)[name]) === value);
+  return Object.entries(filter).every(
+    ([name, value]) => String((event as unknown as Record<string, unknown>)[name]) === value,
+  );
 }

@@ -35,9 +35,16 @@ export async function validateFile(
   if (!isManifest(path)) {
     const source = await readCircuitFile(path);
     try {
-      return [{ subject: path, valid: true, metadata: compileQasm(source, { limits, inputs: options.inputs ?? {} }).metadata }];
+      return [
+        {
+          subject: path,
+          valid: true,
+          metadata: compileQasm(source, { limits, inputs: options.inputs ?? {} }).metadata,
+        },
+      ];
     } catch (error) {
-      if (error instanceof InvalidInputError) return [{ subject: path, valid: false, error: `${path}:${error.message}` }];
+      if (error instanceof InvalidInputError)
+        return [{ subject: path, valid: false, error: `${path}:${error.message}` }];
       throw error;
     }
   }
@@ -53,10 +60,18 @@ export async function validateFile(
       if (circuit.source === 'configmap' && circuit.configMapRef) {
         const ref = circuit.configMapRef;
         code = manifests.configMaps.find((c) => c.name === ref.name)?.data[ref.key];
-        if (code === undefined) throw new InvalidInputError('spec.circuit.configMapRef', `ConfigMap ${ref.name} key ${ref.key} is not in ${path}`);
+        if (code === undefined)
+          throw new InvalidInputError(
+            'spec.circuit.configMapRef',
+            `ConfigMap ${ref.name} key ${ref.key} is not in ${path}`,
+          );
       }
       if (code === undefined) {
-        entries.push({ subject, valid: true, error: `the circuit comes from ${circuit.source}; only the manifest was checked` });
+        entries.push({
+          subject,
+          valid: true,
+          error: `the circuit comes from ${circuit.source}; only the manifest was checked`,
+        });
         continue;
       }
       const { metadata } = compileQasm(code, { limits, ...(circuit.format ? { format: circuit.format } : {}) });

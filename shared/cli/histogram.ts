@@ -1,7 +1,10 @@
 /** Counts as a text histogram for the terminal. */
 
 /** Renders counts most frequent first, with bars scaled to `width` and percentages. */
-export function renderHistogram(counts: Record<string, number>, options: { width?: number; maxRows?: number } = {}): string {
+export function renderHistogram(
+  counts: Record<string, number>,
+  options: { width?: number; maxRows?: number } = {},
+): string {
   const width = options.width ?? 40;
   const maxRows = options.maxRows ?? 16;
   const rows = Object.entries(counts).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));

@@ -65,7 +65,15 @@ export async function runJobFiles(
     // Each `qpipe run` is a new run of the job, as a new object would be on a cluster.
     const uid = `${runId}-${index}`;
     const job = { ...document.value, metadata: { ...metadata, namespace, name, uid, generation: 1 } };
-    return { namespace, name, event: buildEvent(EventType.JobRequested, { job }, { source: '/qpipe/cli', subject: `${namespace}/${name}`, jobuid: uid, jobgeneration: 1 }) };
+    return {
+      namespace,
+      name,
+      event: buildEvent(
+        EventType.JobRequested,
+        { job },
+        { source: '/qpipe/cli', subject: `${namespace}/${name}`, jobuid: uid, jobgeneration: 1 },
+      ),
+    };
   });
   await pipeline.publish(refs.map((r) => r.event));
   await pipeline.idle();

@@ -64,7 +64,10 @@ export class LocalCluster implements Cluster {
       await this.store.put(key, JSON.stringify(updated, null, 2), 'application/json');
       return updated;
     });
-    this.queues.set(key, next.catch(() => undefined));
+    this.queues.set(
+      key,
+      next.catch(() => undefined),
+    );
     return next;
   }
 

@@ -25,6 +25,10 @@ export class OutboxMailer implements Mailer {
       html: message.html,
     });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    await this.store.put(`outbox/${stamp}-${crypto.randomUUID().slice(0, 8)}.eml`, info.message as Buffer, 'message/rfc822');
+    await this.store.put(
+      `outbox/${stamp}-${crypto.randomUUID().slice(0, 8)}.eml`,
+      info.message as Buffer,
+      'message/rfc822',
+    );
   }
 }

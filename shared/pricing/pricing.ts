@@ -19,7 +19,8 @@ export type PricingSpec = NonNullable<QiskitBackendSpec['pricing']>;
 
 /** Parses money strings of a pricing block; `where` names the field in errors. */
 export function parsePricing(spec: PricingSpec, where: string): Pricing {
-  const part = (value: string | undefined, field: string) => (value === undefined ? 0 : parseMoney(value, `${where}.${field}`));
+  const part = (value: string | undefined, field: string) =>
+    value === undefined ? 0 : parseMoney(value, `${where}.${field}`);
   return {
     perTaskMicros: part(spec.perTask, 'perTask'),
     perShotMicros: part(spec.perShot, 'perShot'),
@@ -37,7 +38,13 @@ export function catalogPricing(id: string): Pricing | undefined {
 }
 
 /** Zero prices. */
-export const FREE: Pricing = { perTaskMicros: 0, perShotMicros: 0, perMinuteMicros: 0, perSecondMicros: 0, minimumSeconds: 0 };
+export const FREE: Pricing = {
+  perTaskMicros: 0,
+  perShotMicros: 0,
+  perMinuteMicros: 0,
+  perSecondMicros: 0,
+  minimumSeconds: 0,
+};
 
 /** What a run is expected to take, for time-priced backends. */
 export interface Workload {

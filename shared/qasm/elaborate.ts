@@ -176,7 +176,8 @@ class Elaborator {
       case 'qubitDecl':
         return this.declareQubits(statement.name, statement.size, statement.at);
       case 'bitDecl':
-        if (statement.init) this.unsupported(statement.init.at, 'bit initialiser', 'bits start at 0; set them by measurement');
+        if (statement.init)
+          this.unsupported(statement.init.at, 'bit initialiser', 'bits start at 0; set them by measurement');
         return this.declareBits(statement.name, statement.size, statement.at);
       case 'classicalDecl':
         return this.declareClassical(statement);
@@ -256,7 +257,9 @@ class Elaborator {
     } else {
       value = type.name === 'bool' ? false : 0;
     }
-    this.scopes.at(-1)?.set(name, { value: this.coerce(type.name, value), type: type.name, isConst: statement.isConst });
+    this.scopes
+      .at(-1)
+      ?.set(name, { value: this.coerce(type.name, value), type: type.name, isConst: statement.isConst });
   }
 
   private coerce(type: string, value: number | boolean): number | boolean {
@@ -284,7 +287,11 @@ class Elaborator {
     if (!variable) this.fail(at, `unknown variable "${target.name}"`);
     if (variable.isConst) this.fail(at, `"${target.name}" is const and cannot be assigned`);
     if (this.runtimeDepth > 0) {
-      this.unsupported(at, 'classical computation on measured values', 'assignments inside an if on measured bits are not supported');
+      this.unsupported(
+        at,
+        'classical computation on measured values',
+        'assignments inside an if on measured bits are not supported',
+      );
     }
     const value = this.known(this.evaluate(valueExpr), valueExpr.at, `the value assigned to "${target.name}"`);
     const result = op === '=' ? value : this.binaryValue(op.slice(0, -1), variable.value, value, at);
@@ -401,12 +408,16 @@ class Elaborator {
     }
     if (call.modifiers.length === 0) {
       const arity = this.gateArity(call, params.length);
-      if (qubits.length !== arity) this.fail(call.at, `gate ${call.name} needs ${arity} qubits but was given ${qubits.length}`);
+      if (qubits.length !== arity)
+        this.fail(call.at, `gate ${call.name} needs ${arity} qubits but was given ${qubits.length}`);
       for (const part of this.baseGate(call, params, qubits)) out.push(part);
       return;
     }
     const modifiers = call.modifiers.map((m) => ({ modifier: m, count: this.modifierCount(m) }));
-    const controlCount = modifiers.reduce((sum, m) => sum + (m.modifier.kind === 'ctrl' || m.modifier.kind === 'negctrl' ? m.count : 0), 0);
+    const controlCount = modifiers.reduce(
+      (sum, m) => sum + (m.modifier.kind === 'ctrl' || m.modifier.kind === 'negctrl' ? m.count : 0),
+      0,
+    );
     const arity = this.gateArity(call, params.length);
     if (qubits.length !== controlCount + arity) {
       this.fail(call.at, `gate ${call.name} needs ${controlCount + arity} qubits but was given ${qubits.length}`);
@@ -449,7 +460,8 @@ class Elaborator {
     if (parts.length === 1) {
       const part = parts[0] as Primitive;
       const matrix = power(part.matrix, exponent);
-      if (!matrix) this.unsupported(at, 'pow', `a fractional power of a ${part.targets.length}-qubit gate is not supported`);
+      if (!matrix)
+        this.unsupported(at, 'pow', `a fractional power of a ${part.targets.length}-qubit gate is not supported`);
       return [{ ...part, name: `pow(${exponent}, ${part.name})`, matrix }];
     }
     if (!Number.isInteger(exponent)) {
@@ -478,7 +490,10 @@ class Elaborator {
       if (this.lookup(call.name) || this.bitRegisters.has(call.name) || this.qubitRegisters.has(call.name)) {
         this.fail(call.at, `"${call.name}" is a variable, not a gate`);
       }
-      this.fail(call.at, `unknown gate "${call.name}": define it with "gate ${call.name} ... { ... }" or use a standard gate`);
+      this.fail(
+        call.at,
+        `unknown gate "${call.name}": define it with "gate ${call.name} ... { ... }" or use a standard gate`,
+      );
     }
     if (builtin.params !== paramCount) {
       this.fail(call.at, `gate ${call.name} takes ${builtin.params} parameters but was given ${paramCount}`);
@@ -489,7 +504,9 @@ class Elaborator {
   private baseGate(call: GateCall, params: readonly number[], qubits: readonly number[]): Primitive[] {
     if (call.name === 'gphase') {
       const theta = params[0] as number;
-      return [{ name: 'gphase', targets: [], controls: [], matrix: new Float64Array([Math.cos(theta), Math.sin(theta)]) }];
+      return [
+        { name: 'gphase', targets: [], controls: [], matrix: new Float64Array([Math.cos(theta), Math.sin(theta)]) },
+      ];
     }
     const defined = this.gates.get(call.name);
     if (defined) return this.expandDefinition(call, defined, params, qubits);
@@ -510,14 +527,23 @@ class Elaborator {
     params: readonly number[],
     qubits: readonly number[],
   ): Primitive[] {
-    if (!definition.body) this.unsupported(call.at, 'opaque', `gate ${call.name} is opaque: it has no definition to simulate`);
+    if (!definition.body)
+      this.unsupported(call.at, 'opaque', `gate ${call.name} is opaque: it has no definition to simulate`);
     if (++this.gateDepth > this.limits.maxNesting) {
-      throw new QasmLimitError('maxNesting', `gate definitions nest deeper than ${this.limits.maxNesting}`, this.source, call.at);
+      throw new QasmLimitError(
+        'maxNesting',
+        `gate definitions nest deeper than ${this.limits.maxNesting}`,
+        this.source,
+        call.at,
+      );
     }
     const scope = new Map<string, Variable>(
       definition.params.map((name, i) => [name, { value: params[i] as number, type: 'float', isConst: true }]),
     );
-    const context: GateContext = { qubits: new Map(definition.qubits.map((name, i) => [name, qubits[i] as number])), out: [] };
+    const context: GateContext = {
+      qubits: new Map(definition.qubits.map((name, i) => [name, qubits[i] as number])),
+      out: [],
+    };
     // A gate body sees only its own parameters and the global constants.
     const saved = this.scopes.splice(1);
     this.scopes.push(scope);
@@ -547,7 +573,12 @@ class Elaborator {
         });
         this.expandCall(statement, params, qubits, context.out);
         if (context.out.length > this.limits.maxGates) {
-          throw new QasmLimitError('maxGates', `the circuit unrolls to more than ${this.limits.maxGates} gates`, this.source, statement.at);
+          throw new QasmLimitError(
+            'maxGates',
+            `the circuit unrolls to more than ${this.limits.maxGates} gates`,
+            this.source,
+            statement.at,
+          );
         }
       } else if (statement.kind === 'for') {
         this.loop(statement, (inner) => this.gateBody(inner, context));
@@ -561,9 +592,15 @@ class Elaborator {
   private qubits(operand: Operand): number[] {
     if (operand.kind === 'physical') {
       if (this.context) this.fail(operand.at, 'a gate body cannot use physical qubits');
-      if (this.qubitRegisters.size > 0) this.fail(operand.at, 'a program cannot mix physical qubits ($n) with declared qubits');
+      if (this.qubitRegisters.size > 0)
+        this.fail(operand.at, 'a program cannot mix physical qubits ($n) with declared qubits');
       if (operand.index + 1 > this.limits.maxQubits) {
-        throw new QasmLimitError('maxQubits', `physical qubit $${operand.index} exceeds the limit of ${this.limits.maxQubits} qubits`, this.source, operand.at);
+        throw new QasmLimitError(
+          'maxQubits',
+          `physical qubit $${operand.index} exceeds the limit of ${this.limits.maxQubits} qubits`,
+          this.source,
+          operand.at,
+        );
       }
       this.usesPhysical = true;
       this.numQubits = Math.max(this.numQubits, operand.index + 1);
@@ -571,7 +608,8 @@ class Elaborator {
     }
     const argument = this.context?.qubits.get(operand.name);
     if (argument !== undefined) {
-      if (operand.index) this.fail(operand.at, `gate argument "${operand.name}" is a single qubit and cannot be indexed`);
+      if (operand.index)
+        this.fail(operand.at, `gate argument "${operand.name}" is a single qubit and cannot be indexed`);
       return [argument];
     }
     const register = this.qubitRegisters.get(operand.name);
@@ -586,9 +624,14 @@ class Elaborator {
     if (operand.kind === 'physical') this.fail(operand.at, 'expected bits, not a physical qubit');
     const register = this.bitRegisters.get(operand.name);
     if (!register) {
-      if (this.qubitRegisters.has(operand.name)) this.fail(operand.at, `"${operand.name}" is a qubit register, not bits`);
+      if (this.qubitRegisters.has(operand.name))
+        this.fail(operand.at, `"${operand.name}" is a qubit register, not bits`);
       if (this.lookup(operand.name)) {
-        this.unsupported(operand.at, 'measurement into a non-bit variable', `measure into a bit register, not "${operand.name}"`);
+        this.unsupported(
+          operand.at,
+          'measurement into a non-bit variable',
+          `measure into a bit register, not "${operand.name}"`,
+        );
       }
       this.fail(operand.at, `unknown bit register "${operand.name}"`);
     }
@@ -607,12 +650,20 @@ class Elaborator {
     return indices.map((i) => register.offset + i);
   }
 
-  private applyIndex(indices: number[], item: IndexItem, operand: Operand & { kind: 'register' }, what: string): number[] {
+  private applyIndex(
+    indices: number[],
+    item: IndexItem,
+    operand: Operand & { kind: 'register' },
+    what: string,
+  ): number[] {
     const pick = (expr: Expr): number => {
       let i = this.integer(expr, 'an index');
       if (i < 0) i += indices.length;
       if (i < 0 || i >= indices.length) {
-        this.fail(expr.at, `index ${this.integer(expr, 'an index')} is out of range for ${what} register "${operand.name}" of size ${indices.length}`);
+        this.fail(
+          expr.at,
+          `index ${this.integer(expr, 'an index')} is out of range for ${what} register "${operand.name}" of size ${indices.length}`,
+        );
       }
       return indices[i] as number;
     };
@@ -629,7 +680,10 @@ class Elaborator {
         const out: number[] = [];
         for (let i = start; step > 0 ? i <= end : i >= end; i += step) {
           if (i < 0 || i >= indices.length) {
-            this.fail(operand.at, `range reaches index ${i}, out of range for ${what} register "${operand.name}" of size ${indices.length}`);
+            this.fail(
+              operand.at,
+              `range reaches index ${i}, out of range for ${what} register "${operand.name}" of size ${indices.length}`,
+            );
           }
           out.push(indices[i] as number);
         }
@@ -642,7 +696,11 @@ class Elaborator {
 
   private known(value: Value, at: SourcePosition, what: string): number | boolean {
     if (value instanceof Runtime) {
-      this.unsupported(at, 'classical computation on measured values', `${what} depends on measured bits, which is only allowed in if conditions`);
+      this.unsupported(
+        at,
+        'classical computation on measured values',
+        `${what} depends on measured bits, which is only allowed in if conditions`,
+      );
     }
     return value;
   }
@@ -712,7 +770,8 @@ class Elaborator {
     const variable = this.lookup(name);
     if (variable) return variable.value;
     const register = this.bitRegisters.get(name);
-    if (register) return new Runtime({ kind: 'bits', bits: Array.from({ length: register.size }, (_, i) => register.offset + i) });
+    if (register)
+      return new Runtime({ kind: 'bits', bits: Array.from({ length: register.size }, (_, i) => register.offset + i) });
     if (Object.hasOwn(CONSTANTS, name)) return CONSTANTS[name] as number;
     if (this.qubitRegisters.has(name)) this.fail(at, `"${name}" is a qubit register and has no classical value`);
     return this.fail(at, `unknown identifier "${name}"`);
@@ -734,7 +793,12 @@ class Elaborator {
     return Math.floor(Number(variable.value) / 2 ** bit) % 2;
   }
 
-  private binaryValue(op: string, left: number | boolean, right: number | boolean, at: SourcePosition): number | boolean {
+  private binaryValue(
+    op: string,
+    left: number | boolean,
+    right: number | boolean,
+    at: SourcePosition,
+  ): number | boolean {
     const a = Number(left);
     const b = Number(right);
     switch (op) {

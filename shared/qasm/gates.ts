@@ -94,16 +94,56 @@ const I2 = diagonal([
   [1, 0],
 ]);
 const SWAP = fromRows([
-  [[1, 0], [0, 0], [0, 0], [0, 0]],
-  [[0, 0], [0, 0], [1, 0], [0, 0]],
-  [[0, 0], [1, 0], [0, 0], [0, 0]],
-  [[0, 0], [0, 0], [0, 0], [1, 0]],
+  [
+    [1, 0],
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ],
+  [
+    [0, 0],
+    [0, 0],
+    [1, 0],
+    [0, 0],
+  ],
+  [
+    [0, 0],
+    [1, 0],
+    [0, 0],
+    [0, 0],
+  ],
+  [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [1, 0],
+  ],
 ]);
 const ISWAP = fromRows([
-  [[1, 0], [0, 0], [0, 0], [0, 0]],
-  [[0, 0], [0, 0], [0, 1], [0, 0]],
-  [[0, 0], [0, 1], [0, 0], [0, 0]],
-  [[0, 0], [0, 0], [0, 0], [1, 0]],
+  [
+    [1, 0],
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ],
+  [
+    [0, 0],
+    [0, 0],
+    [0, 1],
+    [0, 0],
+  ],
+  [
+    [0, 0],
+    [0, 1],
+    [0, 0],
+    [0, 0],
+  ],
+  [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [1, 0],
+  ],
 ]);
 
 const p = (lambda: number) => new Float64Array([1, 0, 0, 0, 0, 0, Math.cos(lambda), Math.sin(lambda)]);
@@ -117,7 +157,8 @@ const ry = (t: number) => {
   const s = Math.sin(t / 2);
   return new Float64Array([c, 0, -s, 0, s, 0, c, 0]);
 };
-const rz = (t: number) => new Float64Array([Math.cos(t / 2), -Math.sin(t / 2), 0, 0, 0, 0, Math.cos(t / 2), Math.sin(t / 2)]);
+const rz = (t: number) =>
+  new Float64Array([Math.cos(t / 2), -Math.sin(t / 2), 0, 0, 0, 0, Math.cos(t / 2), Math.sin(t / 2)]);
 
 /** exp(−i·θ/2 · P⊗P) for a two-qubit Pauli product, from its ±1 eigen-structure. */
 function pauliRotation(pauli: Matrix, theta: number): Matrix {
@@ -189,15 +230,39 @@ const BUILTINS: Record<string, BuiltinGate> = {
   cz: controlled(1, one(constant(Z))),
   ch: controlled(1, one(constant(HADAMARD))),
   csx: controlled(1, one(constant(SX))),
-  cp: controlled(1, one((a) => p(arg(a, 0)), 1)),
-  cphase: controlled(1, one((a) => p(arg(a, 0)), 1)),
-  cu1: controlled(1, one((a) => p(arg(a, 0)), 1)),
-  crx: controlled(1, one((a) => rx(arg(a, 0)), 1)),
-  cry: controlled(1, one((a) => ry(arg(a, 0)), 1)),
-  crz: controlled(1, one((a) => rz(arg(a, 0)), 1)),
-  cu3: controlled(1, one((a) => u3(arg(a, 0), arg(a, 1), arg(a, 2)), 3)),
+  cp: controlled(
+    1,
+    one((a) => p(arg(a, 0)), 1),
+  ),
+  cphase: controlled(
+    1,
+    one((a) => p(arg(a, 0)), 1),
+  ),
+  cu1: controlled(
+    1,
+    one((a) => p(arg(a, 0)), 1),
+  ),
+  crx: controlled(
+    1,
+    one((a) => rx(arg(a, 0)), 1),
+  ),
+  cry: controlled(
+    1,
+    one((a) => ry(arg(a, 0)), 1),
+  ),
+  crz: controlled(
+    1,
+    one((a) => rz(arg(a, 0)), 1),
+  ),
+  cu3: controlled(
+    1,
+    one((a) => u3(arg(a, 0), arg(a, 1), arg(a, 2)), 3),
+  ),
   // Qiskit's CUGate: controlled e^{iγ}·U(θ, φ, λ).
-  cu: controlled(1, one((a) => scale(u3(arg(a, 0), arg(a, 1), arg(a, 2)), phase(arg(a, 3))), 4)),
+  cu: controlled(
+    1,
+    one((a) => scale(u3(arg(a, 0), arg(a, 1), arg(a, 2)), phase(arg(a, 3))), 4),
+  ),
   swap: { params: 0, controls: 0, targets: 2, matrix: constant(SWAP) },
   iswap: { params: 0, controls: 0, targets: 2, matrix: constant(ISWAP) },
   rxx: { params: 1, controls: 0, targets: 2, matrix: (a) => pauliRotation(X, arg(a, 0)) },

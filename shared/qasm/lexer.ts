@@ -3,16 +3,7 @@ import { QasmSyntaxError, type SourcePosition } from './errors.ts';
 
 /** Kinds of token. Keywords are identifiers; the parser tells them apart. */
 export type TokenKind =
-  | 'ident'
-  | 'hwqubit'
-  | 'int'
-  | 'float'
-  | 'duration'
-  | 'string'
-  | 'punct'
-  | 'pragma'
-  | 'annotation'
-  | 'eof';
+  'ident' | 'hwqubit' | 'int' | 'float' | 'duration' | 'string' | 'punct' | 'pragma' | 'annotation' | 'eof';
 
 /** One token with where it starts. */
 export interface Token extends SourcePosition {
@@ -23,9 +14,53 @@ export interface Token extends SourcePosition {
 
 // Longest first, so that "**=" wins over "**" and "*".
 const PUNCTUATION = [
-  '<<=', '>>=', '**=',
-  '->', '==', '!=', '<=', '>=', '&&', '||', '<<', '>>', '**', '++', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '~=',
-  '+', '-', '*', '/', '%', '(', ')', '[', ']', '{', '}', ',', ';', ':', '=', '<', '>', '!', '~', '&', '|', '^', '@', '.',
+  '<<=',
+  '>>=',
+  '**=',
+  '->',
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '&&',
+  '||',
+  '<<',
+  '>>',
+  '**',
+  '++',
+  '+=',
+  '-=',
+  '*=',
+  '/=',
+  '%=',
+  '&=',
+  '|=',
+  '^=',
+  '~=',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  ';',
+  ':',
+  '=',
+  '<',
+  '>',
+  '!',
+  '~',
+  '&',
+  '|',
+  '^',
+  '@',
+  '.',
 ];
 
 // First character to the punctuation that can start with it, longest first.
@@ -105,7 +140,11 @@ export class Lexer {
           i++;
         }
         if (i >= n) {
-          throw new QasmSyntaxError(source, { line: startLine, column: startColumn }, 'unterminated comment: expected */');
+          throw new QasmSyntaxError(
+            source,
+            { line: startLine, column: startColumn },
+            'unterminated comment: expected */',
+          );
         }
         i += 2;
         continue;
@@ -199,7 +238,11 @@ function scanNumber(source: string, start: number, fail: (offset: number, messag
     const base = (source[i + 1] as string).toLowerCase();
     i += 2;
     const allowed =
-      base === 'x' ? (c: string) => /[0-9a-fA-F]/.test(c) : base === 'b' ? (c: string) => c === '0' || c === '1' : (c: string) => /[0-7]/.test(c);
+      base === 'x'
+        ? (c: string) => /[0-9a-fA-F]/.test(c)
+        : base === 'b'
+          ? (c: string) => c === '0' || c === '1'
+          : (c: string) => /[0-7]/.test(c);
     const from = i;
     digits(allowed);
     if (i === from) fail(start, 'invalid number: no digits after the base prefix');

@@ -135,10 +135,23 @@ export function power(m: Matrix, k: number): Matrix | undefined {
     return result;
   }
   if (isDiagonal(m)) {
-    return diagonal(Array.from({ length: d }, (_, i) => complexPower([m[2 * (i * d + i)] as number, m[2 * (i * d + i) + 1] as number], k)));
+    return diagonal(
+      Array.from({ length: d }, (_, i) =>
+        complexPower([m[2 * (i * d + i)] as number, m[2 * (i * d + i) + 1] as number], k),
+      ),
+    );
   }
   if (d !== 2) return undefined;
-  const [ar, ai, br, bi, cr, ci, dr, di] = m as unknown as number[] as [number, number, number, number, number, number, number, number];
+  const [ar, ai, br, bi, cr, ci, dr, di] = m as unknown as number[] as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   // Eigenvalues of [[a, b], [c, d]]: (tr ± sqrt(tr² − 4·det)) / 2.
   const trR = ar + dr;
   const trI = ai + di;

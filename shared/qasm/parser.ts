@@ -39,8 +39,29 @@ const UNSUPPORTED: Record<string, string> = {
 const CLASSICAL_TYPES = new Set(['int', 'uint', 'float', 'angle', 'bool']);
 const MODIFIERS = new Set(['inv', 'pow', 'ctrl', 'negctrl']);
 const RESERVED = new Set([
-  'OPENQASM', 'include', 'qreg', 'creg', 'qubit', 'bit', 'gate', 'opaque', 'measure', 'reset', 'barrier', 'if', 'else',
-  'for', 'in', 'const', 'input', 'int', 'uint', 'float', 'angle', 'bool', ...Object.keys(UNSUPPORTED),
+  'OPENQASM',
+  'include',
+  'qreg',
+  'creg',
+  'qubit',
+  'bit',
+  'gate',
+  'opaque',
+  'measure',
+  'reset',
+  'barrier',
+  'if',
+  'else',
+  'for',
+  'in',
+  'const',
+  'input',
+  'int',
+  'uint',
+  'float',
+  'angle',
+  'bool',
+  ...Object.keys(UNSUPPORTED),
 ]);
 
 // Binary operators from lowest to highest precedence (OpenQASM 3 spec, "Expressions").
@@ -89,13 +110,17 @@ class Parser {
     if (this.isWord('OPENQASM')) {
       const keyword = this.next();
       const number = this.next();
-      if (number.kind !== 'int' && number.kind !== 'float') this.fail(number, 'expected a version number such as 2.0 or 3');
+      if (number.kind !== 'int' && number.kind !== 'float')
+        this.fail(number, 'expected a version number such as 2.0 or 3');
       const major = Number.parseInt(number.text, 10);
-      if (major !== 2 && major !== 3) this.fail(number, `unsupported OpenQASM version ${number.text}: expected 2.0 or 3`);
+      if (major !== 2 && major !== 3)
+        this.fail(number, `unsupported OpenQASM version ${number.text}: expected 2.0 or 3`);
       this.version = major;
       declaredVersion = true;
       this.expect(';', keyword);
     }
+    // Without a version line, qelib1.inc marks OpenQASM 2 (where ^ means power); otherwise 3.
+    if (!declaredVersion && /include\s+"qelib1\.inc"/.test(this.source)) this.version = 2;
     return { version: this.version, declaredVersion, statements: this.statements() };
   }
 
@@ -258,13 +283,17 @@ class Parser {
       ahead++;
     }
     const token = this.peek(ahead);
-    return token.kind === 'punct' && (token.text === '=' || (token.text.endsWith('=') && !['==', '!=', '<=', '>='].includes(token.text)));
+    return (
+      token.kind === 'punct' &&
+      (token.text === '=' || (token.text.endsWith('=') && !['==', '!=', '<=', '>='].includes(token.text)))
+    );
   }
 
   private include(): Statement {
     const keyword = this.next();
     const path = this.next();
-    if (path.kind !== 'string') this.fail(path, `expected a file name in quotes after "include" but found ${describe(path)}`);
+    if (path.kind !== 'string')
+      this.fail(path, `expected a file name in quotes after "include" but found ${describe(path)}`);
     this.expect(';', path);
     return { kind: 'include', path: path.text, at: keyword };
   }
@@ -292,7 +321,9 @@ class Parser {
     const size = this.isPunct('[') ? this.designator() : undefined;
     const name = this.identifier('a qubit register name');
     this.expect(';');
-    return size ? { kind: 'qubitDecl', name: name.text, size, at: keyword } : { kind: 'qubitDecl', name: name.text, at: keyword };
+    return size
+      ? { kind: 'qubitDecl', name: name.text, size, at: keyword }
+      : { kind: 'qubitDecl', name: name.text, at: keyword };
   }
 
   private bitDeclaration(): Statement {
@@ -356,7 +387,8 @@ class Parser {
     if (this.isWord('const') || this.isWord('input') || this.isWord('output')) {
       this.fail(this.peek(), `"${first.text}" cannot be combined with "${this.peek().text}"`);
     }
-    if (this.isWord('qreg') || this.isWord('qubit')) this.fail(this.peek(), `${first.text} declarations must be classical`);
+    if (this.isWord('qreg') || this.isWord('qubit'))
+      this.fail(this.peek(), `${first.text} declarations must be classical`);
     const type = this.typeSpec();
     const name = this.identifier('a variable name');
     let init: Expr | undefined;
@@ -509,7 +541,12 @@ class Parser {
     } else {
       const token = this.peek();
       if (token.kind === 'ident' && !RESERVED.has(token.text)) {
-        throw new QasmUnsupportedError(this.source, token, 'for over a register', 'loop over a range [a:b] or a set {a, b}');
+        throw new QasmUnsupportedError(
+          this.source,
+          token,
+          'for over a register',
+          'loop over a range [a:b] or a set {a, b}',
+        );
       }
       this.fail(token, `expected a range [a:b] or a set {a, b} but found ${describe(token)}`);
     }
@@ -551,7 +588,11 @@ class Parser {
       }
       if (token.text === 'inv' && arg) this.fail(arg.at, 'inv takes no argument');
       this.expect('@', token);
-      modifiers.push(arg ? { kind: token.text as Modifier['kind'], arg, at: token } : { kind: token.text as Modifier['kind'], at: token });
+      modifiers.push(
+        arg
+          ? { kind: token.text as Modifier['kind'], arg, at: token }
+          : { kind: token.text as Modifier['kind'], at: token },
+      );
     }
     const nameToken = this.peek();
     if (nameToken.kind !== 'ident' || (RESERVED.has(nameToken.text) && nameToken.text !== 'gphase')) {
@@ -619,7 +660,12 @@ class Parser {
     const second = this.isPunct(']') ? undefined : this.expression();
     if (this.accept(':')) {
       const end = this.isPunct(']') ? undefined : this.expression();
-      return { kind: 'range', ...(start ? { start } : {}), ...(second ? { step: second } : {}), ...(end ? { end } : {}) };
+      return {
+        kind: 'range',
+        ...(start ? { start } : {}),
+        ...(second ? { step: second } : {}),
+        ...(end ? { end } : {}),
+      };
     }
     return { kind: 'range', ...(start ? { start } : {}), ...(second ? { end: second } : {}) };
   }
@@ -631,7 +677,10 @@ class Parser {
     if (token.kind === 'int') {
       // Fast path for the most common expression, an integer index such as the 3 in q[3].
       const after = this.peek(1);
-      if (after.kind === 'punct' && (after.text === ']' || after.text === ',' || after.text === ')' || after.text === ':')) {
+      if (
+        after.kind === 'punct' &&
+        (after.text === ']' || after.text === ',' || after.text === ')' || after.text === ':')
+      ) {
         return this.primary();
       }
     }
@@ -655,7 +704,10 @@ class Parser {
 
   private unary(): Expr {
     const token = this.peek();
-    if (token.kind === 'punct' && (token.text === '-' || token.text === '!' || token.text === '~' || token.text === '+')) {
+    if (
+      token.kind === 'punct' &&
+      (token.text === '-' || token.text === '!' || token.text === '~' || token.text === '+')
+    ) {
       this.next();
       const operand = this.nest(token, () => this.unary());
       return token.text === '+' ? operand : { kind: 'unary', op: token.text, operand, at: token };
@@ -744,7 +796,6 @@ class Parser {
     }
     return { kind: 'ident', name: word, at: token };
   }
-
 }
 
 function describe(token: Token): string {

@@ -384,7 +384,11 @@ const backendStatusSchema = Type.Object(
   { description: 'Observed device state.' },
 );
 
-function resource<Kind extends string, Spec extends TSchema, Status extends TSchema>(kind: Kind, spec: Spec, status: Status) {
+function resource<Kind extends string, Spec extends TSchema, Status extends TSchema>(
+  kind: Kind,
+  spec: Spec,
+  status: Status,
+) {
   return Type.Object(
     {
       apiVersion: Type.Literal(API_VERSION, { description: `Always ${API_VERSION}.` }),
@@ -486,10 +490,7 @@ export const RESOURCES = {
     shortNames: ['qses'],
     schema: QiskitSession,
     description: 'A provider session shared by several jobs.',
-    printerColumns: [
-      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Session phase.' },
-      age,
-    ],
+    printerColumns: [{ name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Session phase.' }, age],
   },
 } as const satisfies Record<string, ResourceDefinition>;
 export type ResourceKind = keyof typeof RESOURCES;

@@ -17,7 +17,11 @@ import type { Ports } from './ports.ts';
 import { runStage, type StageDefinition } from './stage.ts';
 
 /** Local implementations of every port, rooted at the configured store folder. */
-export function createLocalPorts(config: QpipeConfig, resources: LocalResources, now: () => Date = () => new Date()): Ports {
+export function createLocalPorts(
+  config: QpipeConfig,
+  resources: LocalResources,
+  now: () => Date = () => new Date(),
+): Ports {
   const store = new LocalObjectStore(config.storeDir);
   return {
     config,

@@ -59,10 +59,18 @@ export function outcomeOf(error: unknown, event: AnyTypedEvent, stage: Stage): E
     return {
       kind: 'emit',
       message,
-      events: [buildJobEvent(EventType.JobFailed, { job, stage, reason: message, ...(budget ? { budget } : {}) }, job, options)],
+      events: [
+        buildJobEvent(
+          EventType.JobFailed,
+          { job, stage, reason: message, ...(budget ? { budget } : {}) },
+          job,
+          options,
+        ),
+      ],
     };
   }
-  const problems = error instanceof JobRejection ? error.problems : error instanceof SchemaError ? error.problems : undefined;
+  const problems =
+    error instanceof JobRejection ? error.problems : error instanceof SchemaError ? error.problems : undefined;
   return {
     kind: 'emit',
     message,
@@ -70,7 +78,13 @@ export function outcomeOf(error: unknown, event: AnyTypedEvent, stage: Stage): E
       ...(error instanceof JobRejection ? error.alsoEmit : []),
       buildJobEvent(
         EventType.JobRejected,
-        { job, stage, reason: message, ...(problems ? { problems: [...problems] } : {}), ...(budget ? { budget } : {}) },
+        {
+          job,
+          stage,
+          reason: message,
+          ...(problems ? { problems: [...problems] } : {}),
+          ...(budget ? { budget } : {}),
+        },
         job,
         options,
       ),

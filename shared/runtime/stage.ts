@@ -46,7 +46,11 @@ export interface StageRun {
 }
 
 /** Runs a stage on a received CloudEvent. Never throws for a bad event; reports it instead. */
-export async function runStage(definition: StageDefinition, received: CloudEvent<unknown>, ports: Ports): Promise<StageRun> {
+export async function runStage(
+  definition: StageDefinition,
+  received: CloudEvent<unknown>,
+  ports: Ports,
+): Promise<StageRun> {
   let event: AnyTypedEvent;
   try {
     event = parseEvent(received);

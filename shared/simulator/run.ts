@@ -76,7 +76,9 @@ function plan(circuit: Circuit): Plan {
 }
 
 function hasMeasurement(operations: readonly Operation[]): boolean {
-  return operations.some((op) => op.kind === 'measure' || (op.kind === 'if' && (hasMeasurement(op.then) || hasMeasurement(op.otherwise))));
+  return operations.some(
+    (op) => op.kind === 'measure' || (op.kind === 'if' && (hasMeasurement(op.then) || hasMeasurement(op.otherwise))),
+  );
 }
 
 /**
@@ -138,7 +140,8 @@ export function simulate(circuit: Circuit, options: SimulateOptions): Simulation
   const random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 52));
   const p = plan(circuit);
   const reason = perShotReason(p.operations);
-  const counts = reason === undefined ? sampleTerminal(p, options.shots, random) : samplePerShot(p, options.shots, random);
+  const counts =
+    reason === undefined ? sampleTerminal(p, options.shots, random) : samplePerShot(p, options.shots, random);
   const durationMs = performance.now() - started;
   return reason === undefined
     ? { counts, shots: options.shots, method: 'sampled', durationMs }
@@ -233,26 +236,46 @@ function evaluate(expr: ClassicalExpr, bits: Uint8Array): number {
       const l = evaluate(expr.left, bits);
       const r = evaluate(expr.right, bits);
       switch (expr.op) {
-        case '==': return Number(l === r);
-        case '!=': return Number(l !== r);
-        case '<': return Number(l < r);
-        case '<=': return Number(l <= r);
-        case '>': return Number(l > r);
-        case '>=': return Number(l >= r);
-        case '&&': return Number(Boolean(l) && Boolean(r));
-        case '||': return Number(Boolean(l) || Boolean(r));
-        case '&': return l & r;
-        case '|': return l | r;
-        case '^': return l ^ r;
-        case '+': return l + r;
-        case '-': return l - r;
-        case '*': return l * r;
-        case '/': return l / r;
-        case '%': return l % r;
-        case '**': return l ** r;
-        case '<<': return l * 2 ** r;
-        case '>>': return Math.floor(l / 2 ** r);
-        default: return 0;
+        case '==':
+          return Number(l === r);
+        case '!=':
+          return Number(l !== r);
+        case '<':
+          return Number(l < r);
+        case '<=':
+          return Number(l <= r);
+        case '>':
+          return Number(l > r);
+        case '>=':
+          return Number(l >= r);
+        case '&&':
+          return Number(Boolean(l) && Boolean(r));
+        case '||':
+          return Number(Boolean(l) || Boolean(r));
+        case '&':
+          return l & r;
+        case '|':
+          return l | r;
+        case '^':
+          return l ^ r;
+        case '+':
+          return l + r;
+        case '-':
+          return l - r;
+        case '*':
+          return l * r;
+        case '/':
+          return l / r;
+        case '%':
+          return l % r;
+        case '**':
+          return l ** r;
+        case '<<':
+          return l * 2 ** r;
+        case '>>':
+          return Math.floor(l / 2 ** r);
+        default:
+          return 0;
       }
     }
   }

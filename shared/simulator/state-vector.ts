@@ -60,7 +60,14 @@ export function applyPrimitive(state: StateVector, gate: Primitive): void {
   if (k === 1) {
     const stride = 2 * 2 ** (gate.targets[0] as number);
     const [m00r, m00i, m01r, m01i, m10r, m10i, m11r, m11i] = m as unknown as number[] as [
-      number, number, number, number, number, number, number, number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
     ];
     for (let g = 0; g < groups; g++) {
       const i0 = 2 * insert(g);

@@ -22,10 +22,14 @@ export async function fetchCircuit(url: string, maxBytes: number, timeoutMs = 10
     throw new QpipeError(`fetching ${url} answered HTTP ${response.status}`, { retryable: response.status >= 500 });
   }
   const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > maxBytes) throw new InvalidInputError('spec.circuit.url', `the circuit is ${declared} bytes; the limit is ${maxBytes}`);
+  if (declared > maxBytes)
+    throw new InvalidInputError('spec.circuit.url', `the circuit is ${declared} bytes; the limit is ${maxBytes}`);
   const body = new Uint8Array(await response.arrayBuffer());
   if (body.byteLength > maxBytes) {
-    throw new InvalidInputError('spec.circuit.url', `the circuit is ${body.byteLength} bytes; the limit is ${maxBytes}`);
+    throw new InvalidInputError(
+      'spec.circuit.url',
+      `the circuit is ${body.byteLength} bytes; the limit is ${maxBytes}`,
+    );
   }
   return new TextDecoder().decode(body);
 }

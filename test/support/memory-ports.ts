@@ -1,0 +1,96 @@
+/** In-memory implementations of the ports, for unit tests of stage logic. */
+import type { CloudEvent } from 'cloudevents';
+import { parseEvent, type AnyTypedEvent } from '../../events/envelope.ts';
+import { createLocalSimulatorExecutor } from '../../shared/backends/local-simulator.ts';
+import { EMPTY_LEDGER, type LedgerState } from '../../shared/budget/ledger.ts';
+import type { LedgerStore, VersionedLedger } from '../../shared/budget/ledger-store.ts';
+import { LocalCluster, type LocalResources } from '../../shared/cluster/local-cluster.ts';
+import { loadConfig, type QpipeConfig } from '../../shared/config.ts';
+import type { Mailer, MailMessage } from '../../shared/mail/mailer.ts';
+import type { Ports } from '../../shared/runtime/ports.ts';
+import type { ObjectStore } from '../../shared/storage/object-store.ts';
+
+/** Objects in a Map. */
+export class MemoryObjectStore implements ObjectStore {
+  readonly objects = new Map<string, Uint8Array>();
+
+  async put(key: string, body: string | Uint8Array): Promise<void> {
+    this.objects.set(key, typeof body === 'string' ? Buffer.from(body) : body);
+  }
+
+  async putIfAbsent(key: string, body: string | Uint8Array): Promise<boolean> {
+    if (this.objects.has(key)) return false;
+    await this.put(key, body);
+    return true;
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    return this.objects.get(key);
+  }
+
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
+
+  locate(key: string): string {
+    return `memory://${key}`;
+  }
+}
+
+/** Ledgers in a Map, with a version counter for compare-and-swap. */
+export class MemoryLedgerStore implements LedgerStore {
+  readonly ledgers = new Map<string, { version: number; state: LedgerState }>();
+
+  async read(key: string): Promise<VersionedLedger> {
+    const entry = this.ledgers.get(key);
+    return entry ? { state: entry.state, version: String(entry.version) } : { state: EMPTY_LEDGER, version: undefined };
+  }
+
+  async compareAndSwap(key: string, expected: string | undefined, state: LedgerState): Promise<boolean> {
+    const entry = this.ledgers.get(key);
+    if ((entry ? String(entry.version) : undefined) !== expected) return false;
+    this.ledgers.set(key, { version: (entry?.version ?? 0) + 1, state });
+    return true;
+  }
+}
+
+/** Keeps sent messages; can be told to fail the next sends. */
+export class RecordingMailer implements Mailer {
+  readonly sent: MailMessage[] = [];
+  failures = 0;
+
+  async send(message: MailMessage): Promise<void> {
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error('SMTP server unavailable');
+    }
+    this.sent.push(message);
+  }
+}
+
+/** A fixed instant for tests that depend on the date. */
+export const FROZEN_NOW = new Date('2026-11-15T12:00:00Z');
+
+/** Ports over memory, with the local simulator, for stage unit tests. */
+export function memoryPorts(
+  resources: Partial<LocalResources> = {},
+  overrides: Partial<Ports> = {},
+): Ports & { store: MemoryObjectStore; ledger: MemoryLedgerStore; mailer: RecordingMailer } {
+  const config: QpipeConfig = loadConfig({ QPIPE_SIMULATOR_MAX_MEMORY: '1GiB' });
+  const store = new MemoryObjectStore();
+  return {
+    config,
+    store,
+    cluster: new LocalCluster({ budgets: [], backends: [], configMaps: [], ...resources }, store),
+    ledger: new MemoryLedgerStore(),
+    executors: { local_simulator: createLocalSimulatorExecutor({ maxMemoryBytes: config.simulator.maxMemoryBytes }) },
+    mailer: new RecordingMailer(),
+    now: () => FROZEN_NOW,
+    ...overrides,
+  } as Ports & { store: MemoryObjectStore; ledger: MemoryLedgerStore; mailer: RecordingMailer };
+}
+
+/** Parses an emitted CloudEvent back into a typed event, as the next stage would. */
+export function received(event: CloudEvent<unknown>): AnyTypedEvent {
+  return parseEvent(event);
+}
