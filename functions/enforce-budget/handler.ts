@@ -121,7 +121,7 @@ async function approve(event: TypedEvent<typeof EventType.JobScheduled>, deps: D
     `budget ${budgetRef.namespace}/${budgetRef.name} (${budgetRef.period}) cannot cover this job: ` +
     `estimated ${formatMoney(estimateMicros)}, spent ${formatMoney(spent)}, reserved ${formatMoney(reserved)}, ` +
     `limit ${formatMoney(limitMicros)}, available ${formatMoney(available)}`;
-  throw new JobRejection(job, new InvalidInputError('budget', message), [exceeded]);
+  throw new JobRejection(job, new InvalidInputError('', message), [exceeded]);
 }
 
 function refOf(budget: QiskitBudget, now: Date): BudgetRef {

@@ -76,13 +76,14 @@ export function selectBackend(request: SelectionRequest): Selection {
     return { backend, estimate, reason: exclusionReason(backend, request, estimate.totalMicros) };
   });
   const eligible = assessed.filter((a) => a.reason === undefined);
-  const cheapest = Math.min(...eligible.map((a) => a.estimate.totalMicros));
+  const dearest = Math.max(0, ...eligible.map((a) => a.estimate.totalMicros));
   const mostQubits = Math.max(...eligible.map((a) => a.backend.qubits));
   const scored = assessed.map((a) => {
     const scores =
       a.reason === undefined
         ? {
-            cost: a.estimate.totalMicros === 0 ? 1 : cheapest / a.estimate.totalMicros,
+            // Linear in cost: free scores 1, the dearest eligible backend 0.
+            cost: dearest === 0 ? 1 : 1 - a.estimate.totalMicros / dearest,
             // Live queue and status data come from the providers; local backends never queue.
             queueTime: 1,
             capability: mostQubits > 0 ? a.backend.qubits / mostQubits : 1,

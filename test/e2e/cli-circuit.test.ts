@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { hasStackTrace, qpipe } from '../support/cli.ts';
+
+describe('qpipe validate and simulate (end to end, child process)', () => {
+  it('prints the metadata of a circuit', async () => {
+    const result = await qpipe(['validate', 'examples/circuits/bell.qasm', '--output', 'json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ format: 'qasm2', qubits: 2, clbits: 2, depth: 3, gateCount: 2, twoQubitGates: 1 });
+  });
+
+  it('validates the jobs of a manifest', async () => {
+    const result = await qpipe(['validate', 'examples/several-jobs.yaml']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/research\/ghz3: valid\n {2}format qasm3 {2}qubits 3/);
+  });
+
+  it('reports a malformed circuit with file, line:column and a caret, exit 1', async () => {
+    const result = await qpipe(['validate', 'test/fixtures/bad-gate.qasm']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^test\/fixtures\/bad-gate\.qasm:5:1: unknown gate "hadamard"/);
+    expect(result.stderr).toContain('^');
+    expect(hasStackTrace(result)).toBe(false);
+  });
+
+  it('prints exact probabilities of the measured bits as JSON', async () => {
+    const result = await qpipe(['simulate', 'examples/circuits/teleportation.qasm', '--probabilities', '--output', 'json']);
+    expect(result.code).toBe(0);
+    const probabilities = JSON.parse(result.stdout) as Record<string, number>;
+    expect(Object.keys(probabilities)).toHaveLength(8);
+    expect(Object.values(probabilities).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+  });
+
+  it('samples repeatably with a seed', async () => {
+    const args = ['simulate', 'examples/circuits/qrng.qasm', '--shots', '64', '--seed', '9', '--output', 'json'];
+    const first = JSON.parse((await qpipe(args)).stdout) as Record<string, number>;
+    expect(JSON.parse((await qpipe(args)).stdout)).toEqual(first);
+    expect(Object.values(first).reduce((a, b) => a + b, 0)).toBe(64);
+  });
+
+  it('takes values of input parameters', async () => {
+    const result = await qpipe(['simulate', 'test/fixtures/input-rotation.qasm', '--input', 'theta=3.141592653589793', '--probabilities', '--output', 'json']);
+    expect(JSON.parse(result.stdout)).toEqual({ '1': expect.closeTo(1, 12) });
+    const missing = await qpipe(['simulate', 'test/fixtures/input-rotation.qasm']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/input parameter "theta" has no value/);
+  });
+});

@@ -1,0 +1,113 @@
+import { CloudEvent } from 'cloudevents';
+import { describe, expect, it } from 'vitest';
+import { buildJobEvent, parseEvent } from '../../../events/envelope.ts';
+import { EXAMPLE_EVENTS } from '../../../events/examples.ts';
+import type { EventData, JobRef } from '../../../events/schemas.ts';
+import { EventType } from '../../../events/types.ts';
+import { stage } from '../../../functions/enforce-budget/handler.ts';
+import { runStage } from '../../../shared/runtime/stage.ts';
+import { budget } from '../../support/manifests.ts';
+import { memoryPorts, received } from '../../support/memory-ports.ts';
+
+const job = (name: string): JobRef => ({ namespace: 'default', name, uid: `uid-${name}`, generation: 1 });
+
+function scheduled(name: string, micros: number, spec: Record<string, unknown> = {}): CloudEvent<unknown> {
+  const example = parseEvent(EXAMPLE_EVENTS[EventType.JobScheduled]).data as EventData<typeof EventType.JobScheduled>;
+  return buildJobEvent(
+    EventType.JobScheduled,
+    { ...example, job: job(name), spec: { ...example.spec, ...spec }, estimate: { totalMicros: micros, breakdown: [] } },
+    job(name),
+    { source: '/qpipe/select-backend' },
+  );
+}
+
+function completed(name: string, micros: number, period = '2026-11'): CloudEvent<unknown> {
+  return buildJobEvent(
+    EventType.JobCompleted,
+    {
+      job: job(name),
+      backend: 'local-simulator',
+      result: { location: 'x', shots: 1, counts: {}, truncated: false },
+      actualCostMicros: micros,
+      budget: { namespace: 'default', name: 'team', period },
+    },
+    job(name),
+    { source: '/qpipe/collect-results' },
+  );
+}
+
+describe('enforce-budget stage', () => {
+  it('approves without a reservation when no budget applies', async () => {
+    const run = await runStage(stage, scheduled('a', 5_000_000), memoryPorts());
+    const approved = received(run.emitted[0] as never);
+    expect(approved.type).toBe(EventType.JobApproved);
+    if (approved.type === EventType.JobApproved) expect(approved.data.budget).toBeUndefined();
+  });
+
+  it('reserves the estimate and writes the budget status', async () => {
+    const ports = memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] });
+    const run = await runStage(stage, scheduled('a', 4_000_000), ports);
+    const approved = received(run.emitted[0] as never);
+    if (approved.type !== EventType.JobApproved) throw new Error(approved.type);
+    expect(approved.data.budget).toEqual({ namespace: 'default', name: 'team', period: '2026-11' });
+    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({
+      phase: 'Active',
+      spent: '$0.00',
+      reserved: '$4.00',
+      remaining: '$6.00',
+      periodStart: '2026-11-01T00:00:00.000Z',
+    });
+  });
+
+  it('rejects a job over budget with the amounts, and raises an exceeded alert', async () => {
+    const ports = memoryPorts({ budgets: [budget('team', { limit: '$10.00', notificationEmail: 'owner@example.com' })] });
+    await runStage(stage, scheduled('a', 7_000_000), ports);
+    const run = await runStage(stage, scheduled('b', 5_000_000), ports);
+    const events = run.emitted.map((e) => received(e as never));
+    expect(events.map((e) => e.type).sort()).toEqual([EventType.BudgetExceeded, EventType.JobRejected]);
+    const rejected = events.find((e) => e.type === EventType.JobRejected);
+    if (rejected?.type !== EventType.JobRejected) throw new Error('no rejection');
+    expect(rejected.data.reason).toBe(
+      'budget default/team (2026-11) cannot cover this job: estimated $5.00, spent $0.00, reserved $7.00, limit $10.00, available $3.00',
+    );
+    const alert = events.find((e) => e.type === EventType.BudgetExceeded);
+    if (alert?.type !== EventType.BudgetExceeded) throw new Error('no alert');
+    expect(alert.data).toMatchObject({ estimate: '$5.00', reserved: '$7.00', blocked: true, notificationEmail: 'owner@example.com' });
+  });
+
+  it('lets a job proceed over the limit without blockOnExceed, with an alert', async () => {
+    const ports = memoryPorts({ budgets: [budget('team', { limit: '$1.00', enforcement: { blockOnExceed: false } })] });
+    const run = await runStage(stage, scheduled('a', 5_000_000), ports);
+    expect(run.emitted.map((e) => e.type).sort()).toEqual([EventType.BudgetExceeded, EventType.JobApproved]);
+  });
+
+  it("rejects a job whose estimate exceeds its own budget.maxCost", async () => {
+    const run = await runStage(stage, scheduled('a', 6_000_000, { budget: { maxCost: '$5.00' } }), memoryPorts());
+    const rejected = received(run.emitted[0] as never);
+    if (rejected.type !== EventType.JobRejected) throw new Error(rejected.type);
+    expect(rejected.data.reason).toMatch(/estimated cost \$6\.00 on local-simulator exceeds the job's maxCost \$5\.00/);
+  });
+
+  it('settles once even when the completion is delivered three times, and alerts each threshold once', async () => {
+    const ports = memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] });
+    await runStage(stage, scheduled('a', 8_000_000), ports);
+    const alerts = [];
+    for (let i = 0; i < 3; i++) alerts.push(...(await runStage(stage, completed('a', 8_000_000), ports)).emitted);
+    expect(alerts.map((e) => received(e as never)).map((e) => (e.type === EventType.BudgetThreshold ? e.data.threshold : e.type))).toEqual([50, 75]);
+    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ spent: '$8.00', reserved: '$0.00', notifiedThresholds: [50, 75] });
+  });
+
+  it('releases the reservation of a failed job once', async () => {
+    const ports = memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] });
+    await runStage(stage, scheduled('a', 8_000_000), ports);
+    const failed = buildJobEvent(
+      EventType.JobFailed,
+      { job: job('a'), stage: 'execute', reason: 'device offline', budget: { namespace: 'default', name: 'team', period: '2026-11' } },
+      job('a'),
+      { source: '/qpipe/execute' },
+    );
+    await runStage(stage, failed, ports);
+    await runStage(stage, failed, ports);
+    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$0.00', remaining: '$10.00' });
+  });
+});

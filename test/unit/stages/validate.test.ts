@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { buildEvent, type TypedEvent } from '../../../events/envelope.ts';
+import { EventType } from '../../../events/types.ts';
+import { stage as validateStage, validate } from '../../../functions/validate/handler.ts';
+import { runStage } from '../../../shared/runtime/stage.ts';
+import { jobManifest } from '../../support/manifests.ts';
+import { memoryPorts, received } from '../../support/memory-ports.ts';
+
+const requested = (job: Record<string, unknown>) => buildEvent(EventType.JobRequested, { job }, { source: '/test' });
+
+describe('validate stage', () => {
+  it('emits validated with the circuit metadata and the spec without inline code', async () => {
+    const ports = memoryPorts();
+    const [event] = await validate(received(requested(jobManifest('bell'))) as TypedEvent<typeof EventType.JobRequested>, ports);
+    const validated = received(event as never);
+    expect(validated.type).toBe(EventType.JobValidated);
+    if (validated.type !== EventType.JobValidated) return;
+    expect(validated.data.job).toEqual({ namespace: 'default', name: 'bell', uid: 'uid-bell', generation: 1 });
+    expect(validated.data.metadata).toMatchObject({ qubits: 2, gateCount: 2, measurements: 2 });
+    expect(validated.data.circuit.code).toContain('cx q[0], q[1]');
+    expect(validated.data.spec.circuit).toEqual({ source: 'inline' });
+    expect(validated.subject).toBe('default/bell');
+  });
+
+  it('reads a circuit from a referenced ConfigMap', async () => {
+    const ports = memoryPorts({ configMaps: [{ namespace: 'default', name: 'circuits', data: { 'one.qasm': 'OPENQASM 3;\nqubit q;\nh q;' } }] });
+    const job = jobManifest('cm', { circuit: { source: 'configmap', configMapRef: { name: 'circuits', key: 'one.qasm' } } });
+    const run = await runStage(validateStage, requested(job), ports);
+    expect(run.emitted.map((e) => e.type)).toEqual([EventType.JobValidated]);
+  });
+
+  it('passes a circuit over 64 KiB by reference (claim check) and keeps the event small', async () => {
+    const ports = memoryPorts();
+    const code = `OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\n${'h q[0];\n'.repeat(10_000)}`;
+    const run = await runStage(validateStage, requested(jobManifest('big', { circuit: { source: 'inline', code } })), ports);
+    const validated = received(run.emitted[0] as never);
+    if (validated.type !== EventType.JobValidated) throw new Error(validated.type);
+    expect(validated.data.circuit.code).toBeUndefined();
+    expect(validated.data.circuit.ref).toMatch(/^circuits\/[0-9a-f]{64}\.qasm$/);
+    expect(validated.extensions.dataref).toBe(validated.data.circuit.ref);
+    expect(ports.store.objects.get(validated.data.circuit.ref as string)?.byteLength).toBe(code.length);
+    expect(JSON.stringify(validated.data).length).toBeLessThan(10_000);
+  });
+
+  it.each([
+    ['a missing circuit', { circuit: undefined }, /spec\.circuit: is required/],
+    ['zero shots', { execution: { shots: 0 } }, /spec\.execution\.shots: must be at least 1/],
+    ['a syntax error', { circuit: { source: 'inline', code: 'OPENQASM 2.0;\nqreg q[1];\nh q[0]' } }, /3:7: expected ";"/],
+    ['Python code', { circuit: { source: 'inline', code: 'from qiskit import QuantumCircuit\n' } }, /qasm3\.dumps/],
+    ['a missing ConfigMap', { circuit: { source: 'configmap', configMapRef: { name: 'nope', key: 'k' } } }, /ConfigMap nope has no key "k"/],
+  ])('rejects a job with %s, naming the problem', async (_case, spec, message) => {
+    const run = await runStage(validateStage, requested(jobManifest('bad', spec)), memoryPorts());
+    expect(run.emitted).toHaveLength(1);
+    const rejected = received(run.emitted[0] as never);
+    expect(rejected.type).toBe(EventType.JobRejected);
+    if (rejected.type !== EventType.JobRejected) return;
+    expect(rejected.data.job.name).toBe('bad');
+    expect(rejected.data.stage).toBe('validate');
+    expect(rejected.data.reason).toMatch(message);
+  });
+
+  it('gives a request without a uid a stable one, so a resent request is the same job', async () => {
+    const job = jobManifest('no-uid', {}, { uid: undefined });
+    const first = received((await runStage(validateStage, requested(job), memoryPorts())).emitted[0] as never);
+    const second = received((await runStage(validateStage, requested(job), memoryPorts())).emitted[0] as never);
+    expect(first.extensions.jobuid).toBeDefined();
+    expect(second.extensions.jobuid).toBe(first.extensions.jobuid);
+    expect(second.id).toBe(first.id);
+  });
+
+  it('handles ApiServerSource events for QiskitJobs and ignores other kinds', async () => {
+    const ports = memoryPorts();
+    const add = buildEvent(EventType.ResourceAdded, jobManifest('from-k8s'), { source: 'https://kubernetes' });
+    expect((await runStage(validateStage, add, ports)).emitted.map((e) => e.type)).toEqual([EventType.JobValidated]);
+    const budget = buildEvent(EventType.ResourceAdded, { apiVersion: 'quantum.io/v1', kind: 'QiskitBudget' }, { source: 'https://kubernetes' });
+    expect((await runStage(validateStage, budget, ports)).emitted).toEqual([]);
+  });
+});
