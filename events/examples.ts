@@ -7,7 +7,12 @@ import { buildEvent, buildJobEvent } from './envelope.ts';
 import type { CircuitRef, EventData, JobRef, ScheduledBackend } from './schemas.ts';
 import { EventType, type EventType as EventTypeName } from './types.ts';
 
-const job: JobRef = { namespace: 'quantum-research', name: 'bell', uid: '6f1c2a4e-0b1d-4c53-9d6a-2f2f5b8a1e77', generation: 1 };
+const job: JobRef = {
+  namespace: 'quantum-research',
+  name: 'bell',
+  uid: '6f1c2a4e-0b1d-4c53-9d6a-2f2f5b8a1e77',
+  generation: 1,
+};
 const code = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0], q[1];\nmeasure q -> c;\n';
 const spec = { circuit: { source: 'inline' as const }, execution: { shots: 1024 } };
 const circuit: CircuitRef = {
@@ -46,11 +51,30 @@ function jobEvent<T extends EventTypeName>(type: T, data: EventData<T>, source: 
 
 /** An example of each event type. */
 export const EXAMPLE_EVENTS: Readonly<Record<EventTypeName, CloudEvent<unknown>>> = {
-  [EventType.JobRequested]: buildEvent(EventType.JobRequested, { job: manifest }, { source: '/qpipe/cli', subject: 'quantum-research/bell', time }),
-  [EventType.ResourceAdded]: buildEvent(EventType.ResourceAdded, manifest, { source: 'https://kubernetes.default.svc', subject: '/apis/quantum.io/v1/namespaces/quantum-research/qiskitjobs/bell', time }),
-  [EventType.ResourceUpdated]: buildEvent(EventType.ResourceUpdated, { ...manifest, metadata: { ...manifest.metadata, generation: 2 } }, { source: 'https://kubernetes.default.svc', time }),
-  [EventType.ResourceDeleted]: buildEvent(EventType.ResourceDeleted, manifest, { source: 'https://kubernetes.default.svc', time }),
-  [EventType.JobValidated]: jobEvent(EventType.JobValidated, { job, spec, circuit, metadata, startTime: time.toISOString() }, '/qpipe/validate'),
+  [EventType.JobRequested]: buildEvent(
+    EventType.JobRequested,
+    { job: manifest },
+    { source: '/qpipe/cli', subject: 'quantum-research/bell', time },
+  ),
+  [EventType.ResourceAdded]: buildEvent(EventType.ResourceAdded, manifest, {
+    source: 'https://kubernetes.default.svc',
+    subject: '/apis/quantum.io/v1/namespaces/quantum-research/qiskitjobs/bell',
+    time,
+  }),
+  [EventType.ResourceUpdated]: buildEvent(
+    EventType.ResourceUpdated,
+    { ...manifest, metadata: { ...manifest.metadata, generation: 2 } },
+    { source: 'https://kubernetes.default.svc', time },
+  ),
+  [EventType.ResourceDeleted]: buildEvent(EventType.ResourceDeleted, manifest, {
+    source: 'https://kubernetes.default.svc',
+    time,
+  }),
+  [EventType.JobValidated]: jobEvent(
+    EventType.JobValidated,
+    { job, spec, circuit, metadata, startTime: time.toISOString() },
+    '/qpipe/validate',
+  ),
   [EventType.JobScheduled]: jobEvent(
     EventType.JobScheduled,
     {
@@ -58,20 +82,46 @@ export const EXAMPLE_EVENTS: Readonly<Record<EventTypeName, CloudEvent<unknown>>
       spec,
       circuit,
       backend,
-      candidates: [{ backend: 'local-simulator', eligible: true, score: 1, scores: { cost: 1, queueTime: 1, capability: 1, availability: 1 }, estimatedCost: '$0.00' }],
+      candidates: [
+        {
+          backend: 'local-simulator',
+          eligible: true,
+          score: 1,
+          scores: { cost: 1, queueTime: 1, capability: 1, availability: 1 },
+          estimatedCost: '$0.00',
+        },
+      ],
       estimate,
     },
     '/qpipe/select-backend',
   ),
-  [EventType.JobApproved]: jobEvent(EventType.JobApproved, { job, spec, circuit, backend, estimate, budget }, '/qpipe/enforce-budget'),
+  [EventType.JobApproved]: jobEvent(
+    EventType.JobApproved,
+    { job, spec, circuit, backend, estimate, budget },
+    '/qpipe/enforce-budget',
+  ),
   [EventType.JobSubmitted]: jobEvent(
     EventType.JobSubmitted,
-    { job, spec, circuit, backend: { name: 'braket-sv1', type: 'aws_braket', fallbackUsed: false }, taskId: 'arn:aws:braket:us-east-1:123456789012:quantum-task/5f1d7c1e-8b2a-4d3c-9e6f-1a2b3c4d5e6f' },
+    {
+      job,
+      spec,
+      circuit,
+      backend: { name: 'braket-sv1', type: 'aws_braket', fallbackUsed: false },
+      taskId: 'arn:aws:braket:us-east-1:123456789012:quantum-task/5f1d7c1e-8b2a-4d3c-9e6f-1a2b3c4d5e6f',
+    },
     '/qpipe/execute',
   ),
   [EventType.JobExecuted]: jobEvent(
     EventType.JobExecuted,
-    { job, spec, circuit, backend, resultRef: `runs/quantum-research/bell/${job.uid}-1/raw.json`, actualCostMicros: 0, budget },
+    {
+      job,
+      spec,
+      circuit,
+      backend,
+      resultRef: `runs/quantum-research/bell/${job.uid}-1/raw.json`,
+      actualCostMicros: 0,
+      budget,
+    },
     '/qpipe/execute',
   ),
   [EventType.JobCompleted]: jobEvent(
@@ -79,26 +129,56 @@ export const EXAMPLE_EVENTS: Readonly<Record<EventTypeName, CloudEvent<unknown>>
     {
       job,
       backend: 'local-simulator',
-      result: { location: `s3://qpipe-results/runs/quantum-research/bell/${job.uid}-1/result.json`, shots: 1024, counts: { '00': 515, '11': 509 }, truncated: false },
+      result: {
+        location: `s3://qpipe-results/runs/quantum-research/bell/${job.uid}-1/result.json`,
+        shots: 1024,
+        counts: { '00': 515, '11': 509 },
+        truncated: false,
+      },
       actualCostMicros: 0,
       budget,
     },
     '/qpipe/collect-results',
   ),
-  [EventType.JobFailed]: jobEvent(EventType.JobFailed, { job, stage: 'execute', reason: 'the device went offline', budget }, '/qpipe/execute'),
+  [EventType.JobFailed]: jobEvent(
+    EventType.JobFailed,
+    { job, stage: 'execute', reason: 'the device went offline', budget },
+    '/qpipe/execute',
+  ),
   [EventType.JobRejected]: jobEvent(
     EventType.JobRejected,
-    { job, stage: 'validate', reason: 'spec.execution.shots: must be at least 1 (got 0)', problems: [{ path: 'spec.execution.shots', message: 'must be at least 1 (got 0)' }] },
+    {
+      job,
+      stage: 'validate',
+      reason: 'spec.execution.shots: must be at least 1 (got 0)',
+      problems: [{ path: 'spec.execution.shots', message: 'must be at least 1 (got 0)' }],
+    },
     '/qpipe/validate',
   ),
   [EventType.BudgetThreshold]: buildEvent(
     EventType.BudgetThreshold,
-    { budget, threshold: 75, spent: '$7,512.40', limit: '$10,000.00', notificationEmail: 'quantum-budget@example.com', topJobs: [{ job: 'quantum-research/vqe-sweep', cost: '$4,100.00' }] },
+    {
+      budget,
+      threshold: 75,
+      spent: '$7,512.40',
+      limit: '$10,000.00',
+      notificationEmail: 'quantum-budget@example.com',
+      topJobs: [{ job: 'quantum-research/vqe-sweep', cost: '$4,100.00' }],
+    },
     { source: '/qpipe/enforce-budget', subject: 'quantum-research/monthly', time },
   ),
   [EventType.BudgetExceeded]: buildEvent(
     EventType.BudgetExceeded,
-    { budget, job, estimate: '$2,600.00', spent: '$7,512.40', reserved: '$0.00', limit: '$10,000.00', blocked: true, notificationEmail: 'quantum-budget@example.com' },
+    {
+      budget,
+      job,
+      estimate: '$2,600.00',
+      spent: '$7,512.40',
+      reserved: '$0.00',
+      limit: '$10,000.00',
+      blocked: true,
+      notificationEmail: 'quantum-budget@example.com',
+    },
     { source: '/qpipe/enforce-budget', subject: 'quantum-research/bell', time },
   ),
 };

@@ -5,7 +5,7 @@
  */
 import type { CloudEvent } from 'cloudevents';
 import type { TypedEvent } from '../../events/envelope.ts';
-import type { EventType} from '../../events/types.ts';
+import type { EventType } from '../../events/types.ts';
 import { Stage } from '../../events/types.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';

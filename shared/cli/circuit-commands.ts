@@ -2,11 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import type { QpipeConfig } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
-import { loadManifests } from '../manifests.ts';
 import { compileQasm } from '../qasm/index.ts';
 import type { CircuitMetadata } from '../resources/schema.ts';
-import { parseResourceOf } from '../resources/validate.ts';
-import { exactProbabilities, simulate } from '../simulator/run.ts';
 
 /** The validation verdict on one circuit or job. */
 export interface ValidationEntry {
@@ -48,6 +45,11 @@ export async function validateFile(
       throw error;
     }
   }
+  // Manifest support (YAML, schemas) loads only when a manifest is given: a .qasm check stays quick.
+  const [{ loadManifests }, { parseResourceOf }] = await Promise.all([
+    import('../manifests.ts'),
+    import('../resources/validate.ts'),
+  ]);
   const manifests = await loadManifests([path]);
   const entries: ValidationEntry[] = manifests.errors.map((e) => ({ subject: path, valid: false, error: e.message }));
   for (const document of manifests.jobs) {
@@ -103,6 +105,7 @@ export async function simulateFile(
     if (error instanceof InvalidInputError) throw new InvalidInputError(path, error.message, { cause: error });
     throw error;
   }
+  const { exactProbabilities, simulate } = await import('../simulator/run.ts');
   const maxMemoryBytes = options.config.simulator.maxMemoryBytes;
   if (options.probabilities) return { probabilities: exactProbabilities(circuit, { maxMemoryBytes }) };
   const result = simulate(circuit, {

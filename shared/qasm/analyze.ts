@@ -4,8 +4,8 @@ import type { CircuitMetadata } from '../resources/schema.ts';
 import type { Circuit, Operation } from './circuit.ts';
 
 interface Walk {
-  readonly qubitDepth: number[];
-  readonly clbitDepth: number[];
+  readonly qubitDepth: Int32Array;
+  readonly clbitDepth: Int32Array;
   readonly measured: Set<number>;
   counts: Record<string, number>;
   gateCount: number;
@@ -16,12 +16,13 @@ interface Walk {
 }
 
 function touch(walk: Walk, qubits: readonly number[], clbits: readonly number[]): void {
+  const { qubitDepth, clbitDepth } = walk;
   let layer = 0;
-  for (const q of qubits) layer = Math.max(layer, walk.qubitDepth[q] ?? 0);
-  for (const c of clbits) layer = Math.max(layer, walk.clbitDepth[c] ?? 0);
+  for (let i = 0; i < qubits.length; i++) layer = Math.max(layer, qubitDepth[qubits[i] as number] as number);
+  for (let i = 0; i < clbits.length; i++) layer = Math.max(layer, clbitDepth[clbits[i] as number] as number);
   layer++;
-  for (const q of qubits) walk.qubitDepth[q] = layer;
-  for (const c of clbits) walk.clbitDepth[c] = layer;
+  for (let i = 0; i < qubits.length; i++) qubitDepth[qubits[i] as number] = layer;
+  for (let i = 0; i < clbits.length; i++) clbitDepth[clbits[i] as number] = layer;
 }
 
 function conditionBits(condition: Extract<Operation, { kind: 'if' }>['condition']): number[] {
@@ -78,8 +79,8 @@ function visit(walk: Walk, operations: readonly Operation[], readBits: readonly 
 /** Computes the circuit metadata written to job status. */
 export function analyzeCircuit(circuit: Circuit): CircuitMetadata {
   const walk: Walk = {
-    qubitDepth: new Array<number>(circuit.numQubits).fill(0),
-    clbitDepth: new Array<number>(circuit.numClbits).fill(0),
+    qubitDepth: new Int32Array(circuit.numQubits),
+    clbitDepth: new Int32Array(circuit.numClbits),
     measured: new Set(),
     counts: {},
     gateCount: 0,
@@ -111,32 +112,41 @@ export function analyzeCircuit(circuit: Circuit): CircuitMetadata {
  */
 export function circuitHash(circuit: Circuit): string {
   const hash = createHash('sha256');
-  hash.update(`${circuit.numQubits};${circuit.numClbits};`);
+  // Text is fed in chunks: one native update per operation would dominate the cost.
+  let chunk = `${circuit.numQubits};${circuit.numClbits};`;
+  const add = (text: string) => {
+    chunk += text;
+    if (chunk.length > 65_536) {
+      hash.update(chunk);
+      chunk = '';
+    }
+  };
   const feed = (operations: readonly Operation[]) => {
     for (const op of operations) {
       switch (op.kind) {
         case 'gate':
-          hash.update(`g${op.name}(${op.params.map((p) => p.toPrecision(12)).join(',')})${op.qubits.join(',')};`);
+          add(`g${op.name}(${op.params.map((p) => p.toPrecision(12)).join(',')})${op.qubits.join(',')};`);
           break;
         case 'measure':
-          hash.update(`m${op.qubit}>${op.clbit};`);
+          add(`m${op.qubit}>${op.clbit};`);
           break;
         case 'reset':
-          hash.update(`r${op.qubit};`);
+          add(`r${op.qubit};`);
           break;
         case 'barrier':
-          hash.update(`b${op.qubits.join(',')};`);
+          add(`b${op.qubits.join(',')};`);
           break;
         case 'if':
-          hash.update(`if${JSON.stringify(op.condition)}{`);
+          add(`if${JSON.stringify(op.condition)}{`);
           feed(op.then);
-          hash.update('}else{');
+          add('}else{');
           feed(op.otherwise);
-          hash.update('}');
+          add('}');
           break;
       }
     }
   };
   feed(circuit.operations);
+  hash.update(chunk);
   return `sha256:${hash.digest('hex')}`;
 }

@@ -8,8 +8,8 @@ import type { Expr, GateCall, IndexItem, Modifier, Operand, Program, Statement }
 import type { StatementStream } from './parser.ts';
 import type { Circuit, ClassicalExpr, ClassicalRegister, Operation, Primitive } from './circuit.ts';
 import { QasmLimitError, QasmSyntaxError, QasmUnsupportedError, type SourcePosition } from './errors.ts';
-import { builtinGate } from './gates.ts';
-import { adjoint, power } from './matrix.ts';
+import { type BuiltinGate, builtinGate } from './gates.ts';
+import { adjoint, type Matrix, power } from './matrix.ts';
 
 /** Resource limits of the front end; every one is explicit and configurable. */
 export interface CircuitLimits {
@@ -32,6 +32,66 @@ export const DEFAULT_LIMITS: CircuitLimits = {
   maxLoopIterations: 1_000_000,
   maxNesting: 64,
 };
+
+const NO_CONTROLS: readonly number[] = Object.freeze([]);
+
+/**
+ * A built-in gate application whose matrix is computed only when something asks for it:
+ * validation never does, so checking a large circuit allocates no matrices.
+ */
+class BuiltinPrimitive implements Primitive {
+  private computed: Matrix | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly targets: readonly number[],
+    readonly controls: readonly number[],
+    private readonly gate: BuiltinGate,
+    private readonly params: readonly number[],
+  ) {}
+
+  get matrix(): Matrix {
+    this.computed ??= this.gate.matrix(this.params);
+    return this.computed;
+  }
+}
+
+const NO_PARAMS: readonly number[] = Object.freeze([]);
+
+/**
+ * A gate application. Every gate operation has this one shape (so code walking circuits
+ * stays monomorphic); a standard gate without modifiers builds its primitive only when a
+ * simulator asks for it.
+ */
+class GateOperation {
+  readonly kind = 'gate';
+  private expanded: readonly Primitive[] | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly params: readonly number[],
+    readonly qubits: readonly number[],
+    private readonly gate: BuiltinGate | undefined,
+    parts: readonly Primitive[] | undefined,
+  ) {
+    this.expanded = parts;
+  }
+
+  get parts(): readonly Primitive[] {
+    if (!this.expanded) {
+      const gate = this.gate as BuiltinGate;
+      const controls = gate.controls === 0 ? NO_CONTROLS : this.qubits.slice(0, gate.controls);
+      const targets = gate.controls === 0 ? this.qubits : this.qubits.slice(gate.controls);
+      this.expanded = [new BuiltinPrimitive(this.name, targets, controls, gate, this.params)];
+    }
+    return this.expanded;
+  }
+}
+
+/** A primitive with some fields replaced (a plain object, so the matrix is computed now). */
+function derive(part: Primitive, changes: Partial<Primitive>): Primitive {
+  return { name: part.name, targets: part.targets, controls: part.controls, matrix: part.matrix, ...changes };
+}
 
 /** A value known only at run time (it depends on measured bits). */
 class Runtime {
@@ -374,19 +434,35 @@ class Elaborator {
   // ---- gates --------------------------------------------------------------------------
 
   private applyGateCall(call: GateCall, out: Operation[]): void {
-    const params = call.params.map((p) => this.number(p, `a parameter of ${call.name}`));
+    const params =
+      call.params.length === 0 ? NO_PARAMS : call.params.map((p) => this.number(p, `a parameter of ${call.name}`));
     const lists = call.operands.map((operand) => this.qubits(operand));
-    const width = Math.max(1, ...lists.map((l) => l.length));
+    let width = 1;
+    for (const list of lists) if (list.length > width) width = list.length;
     for (const list of lists) {
       if (list.length !== 1 && list.length !== width) {
         this.fail(call.at, `registers of different sizes (${list.length} and ${width}) cannot be broadcast together`);
       }
     }
+    // The common case, a standard gate without modifiers, becomes one light operation whose
+    // primitive (and matrix) is built only if a simulator asks for it.
+    const builtin = call.modifiers.length === 0 && !this.gates.has(call.name) ? builtinGate(call.name) : undefined;
     for (let i = 0; i < width; i++) {
-      const qubits = lists.map((list) => (list.length === 1 ? list[0] : list[i]) as number);
-      const parts: Primitive[] = [];
-      this.expandCall(call, params, qubits, parts);
-      this.primitiveCount += parts.length;
+      const qubits =
+        width === 1
+          ? lists.map((list) => list[0] as number)
+          : lists.map((list) => (list.length === 1 ? list[0] : list[i]) as number);
+      let operation: GateOperation;
+      if (builtin) {
+        this.checkBuiltinCall(call, builtin, params.length, qubits);
+        this.primitiveCount += 1;
+        operation = new GateOperation(call.name, params, qubits, builtin, undefined);
+      } else {
+        const parts: Primitive[] = [];
+        this.expandCall(call, params, qubits, parts);
+        this.primitiveCount += parts.length;
+        operation = new GateOperation(call.name, params, qubits, undefined, parts);
+      }
       if (this.primitiveCount > this.limits.maxGates) {
         throw new QasmLimitError(
           'maxGates',
@@ -395,7 +471,21 @@ class Elaborator {
           call.at,
         );
       }
-      out.push({ kind: 'gate', name: call.name, params, qubits, parts });
+      out.push(operation);
+    }
+  }
+
+  private checkBuiltinCall(call: GateCall, builtin: BuiltinGate, paramCount: number, qubits: readonly number[]): void {
+    if (builtin.params !== paramCount) {
+      this.fail(call.at, `gate ${call.name} takes ${builtin.params} parameters but was given ${paramCount}`);
+    }
+    const arity = builtin.controls + builtin.targets;
+    if (qubits.length !== arity)
+      this.fail(call.at, `gate ${call.name} needs ${arity} qubits but was given ${qubits.length}`);
+    for (let i = 1; i < qubits.length; i++) {
+      if (qubits.lastIndexOf(qubits[i - 1] as number) !== i - 1) {
+        this.fail(call.at, `gate ${call.name} is applied to the same qubit twice`);
+      }
     }
   }
 
@@ -428,7 +518,7 @@ class Elaborator {
       const { modifier, count } = modifiers[m] as { modifier: Modifier; count: number };
       switch (modifier.kind) {
         case 'inv':
-          parts = parts.reverse().map((p) => ({ ...p, name: `inv(${p.name})`, matrix: adjoint(p.matrix) }));
+          parts = parts.reverse().map((p) => derive(p, { name: `inv(${p.name})`, matrix: adjoint(p.matrix) }));
           break;
         case 'pow':
           parts = this.raise(parts, this.number(modifier.arg as Expr, 'the pow exponent'), modifier.at);
@@ -438,7 +528,7 @@ class Elaborator {
           const controls = qubits.slice(nextControl - count, nextControl);
           nextControl -= count;
           const flips = modifier.kind === 'negctrl' ? controls.map((q) => this.xGate(q)) : [];
-          parts = [...flips, ...parts.map((p) => ({ ...p, controls: [...controls, ...p.controls] })), ...flips];
+          parts = [...flips, ...parts.map((p) => derive(p, { controls: [...controls, ...p.controls] })), ...flips];
           break;
         }
       }
@@ -462,12 +552,12 @@ class Elaborator {
       const matrix = power(part.matrix, exponent);
       if (!matrix)
         this.unsupported(at, 'pow', `a fractional power of a ${part.targets.length}-qubit gate is not supported`);
-      return [{ ...part, name: `pow(${exponent}, ${part.name})`, matrix }];
+      return [derive(part, { name: `pow(${exponent}, ${part.name})`, matrix })];
     }
     if (!Number.isInteger(exponent)) {
       this.unsupported(at, 'pow', 'a fractional power of a gate defined by a body is not supported');
     }
-    const base = exponent < 0 ? [...parts].reverse().map((p) => ({ ...p, matrix: adjoint(p.matrix) })) : parts;
+    const base = exponent < 0 ? [...parts].reverse().map((p) => derive(p, { matrix: adjoint(p.matrix) })) : parts;
     const result: Primitive[] = [];
     for (let i = 0; i < Math.abs(exponent); i++) result.push(...base);
     return result;
@@ -511,14 +601,9 @@ class Elaborator {
     const defined = this.gates.get(call.name);
     if (defined) return this.expandDefinition(call, defined, params, qubits);
     const builtin = builtinGate(call.name) as NonNullable<ReturnType<typeof builtinGate>>;
-    return [
-      {
-        name: call.name,
-        controls: qubits.slice(0, builtin.controls),
-        targets: qubits.slice(builtin.controls),
-        matrix: builtin.matrix(params),
-      },
-    ];
+    const controls = builtin.controls === 0 ? NO_CONTROLS : qubits.slice(0, builtin.controls);
+    const targets = builtin.controls === 0 ? qubits : qubits.slice(builtin.controls);
+    return [new BuiltinPrimitive(call.name, targets, controls, builtin, params)];
   }
 
   private expandDefinition(

@@ -9,7 +9,6 @@ export type TokenKind =
 export interface Token extends SourcePosition {
   readonly kind: TokenKind;
   readonly text: string;
-  readonly offset: number;
 }
 
 // Longest first, so that "**=" wins over "**" and "*".
@@ -71,6 +70,20 @@ for (const p of PUNCTUATION) {
   PUNCTUATION_BY_FIRST.set(p[0] as string, list);
 }
 
+const IDENT_START = 1;
+const IDENT_PART = 2;
+// Character classes of ASCII codes, for the lexer's hot loop.
+const CHAR_CLASS = new Uint8Array(128);
+for (let code = 0; code < 128; code++) {
+  const c = String.fromCharCode(code);
+  const letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_';
+  CHAR_CLASS[code] = (letter ? IDENT_START | IDENT_PART : 0) | (c >= '0' && c <= '9' ? IDENT_PART : 0);
+}
+
+// Punctuation characters that begin no multi-character token, by code.
+const SINGLE_PUNCTUATION: (string | undefined)[] = [];
+for (const c of '()[]{},;:@.') SINGLE_PUNCTUATION[c.charCodeAt(0)] = c;
+
 const isDigit = (c: string) => c >= '0' && c <= '9';
 // ASCII fast paths; Unicode letters (θ, π) go through the slower property test.
 const isIdentStart = (c: string) =>
@@ -99,7 +112,7 @@ export class Lexer {
 
   private token(kind: TokenKind, start: number, text: string): Token {
     this.lastLine = this.line;
-    return { kind, text, offset: start, line: this.line, column: start - this.lineStart + 1 };
+    return { kind, text, line: this.line, column: start - this.lineStart + 1 };
   }
 
   /** The next token, or an `eof` token at the end. */
@@ -107,22 +120,51 @@ export class Lexer {
     const source = this.source;
     const n = this.n;
     let i = this.i;
-    const fail = (offset: number, message: string): never => {
-      this.i = i;
-      return this.fail(offset, message);
-    };
+    const fail = (offset: number, message: string): never => this.fail(offset, message);
     while (i < n) {
-      const c = source[i] as string;
-      if (c === '\n') {
+      const code = source.charCodeAt(i);
+      if (code === 10) {
         i++;
         this.line++;
         this.lineStart = i;
         continue;
       }
-      if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v') {
+      if (code === 32 || code === 9 || code === 13 || code === 12 || code === 11) {
         i++;
         continue;
       }
+      if (code < 128 && (CHAR_CLASS[code] as number) & IDENT_START) {
+        // The common case first: an ASCII identifier or keyword.
+        const start = i++;
+        while (i < n) {
+          const next = source.charCodeAt(i);
+          if (next < 128 ? ((CHAR_CLASS[next] as number) & IDENT_PART) === 0 : !isIdentPart(source[i] as string)) break;
+          i++;
+        }
+        this.i = i;
+        return this.token('ident', start, source.slice(start, i));
+      }
+      if (code < 128 && SINGLE_PUNCTUATION[code] !== undefined) {
+        // Punctuation that starts no longer token: ( ) [ ] { } , ; : @ .
+        const text = SINGLE_PUNCTUATION[code] as string;
+        if (!(code === 64 && this.lastLine !== this.line) && !(code === 46 && isDigit(source[i + 1] ?? ''))) {
+          this.i = i + 1;
+          return this.token('punct', i, text);
+        }
+      }
+      if (code >= 48 && code <= 57) {
+        // Fast path for a plain decimal integer such as the 3 in q[3].
+        let end = i + 1;
+        while (end < n && source.charCodeAt(end) >= 48 && source.charCodeAt(end) <= 57) end++;
+        const after = end < n ? source.charCodeAt(end) : 0;
+        const special =
+          after === 46 || after === 95 || (after < 128 ? ((CHAR_CLASS[after] as number) & IDENT_PART) !== 0 : true);
+        if (!special && !(code === 48 && end > i + 1)) {
+          this.i = end;
+          return this.token('int', i, source.slice(i, end));
+        }
+      }
+      const c = source[i] as string;
       if (c === '/' && source[i + 1] === '/') {
         while (i < n && source[i] !== '\n') i++;
         continue;
@@ -208,7 +250,7 @@ export class Lexer {
       return this.token('punct', start, punct);
     }
     this.i = i;
-    return { kind: 'eof', text: '', offset: n, line: this.line, column: n - this.lineStart + 1 };
+    return { kind: 'eof', text: '', line: this.line, column: n - this.lineStart + 1 };
   }
 }
 

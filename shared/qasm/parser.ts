@@ -90,8 +90,9 @@ class Parser {
   private version: 2 | 3 = 3;
   private readonly lexer: Lexer;
   // Lookahead window: window[head] is the current token.
-  private readonly window: Token[] = [];
+  private window: Token[] = [];
   private head = 0;
+  private ended: Token | undefined;
 
   constructor(
     private readonly source: string,
@@ -135,21 +136,24 @@ class Parser {
   // ---- tokens -------------------------------------------------------------------------
 
   private peek(ahead = 0): Token {
+    const index = this.head + ahead;
     const window = this.window;
-    while (window.length <= this.head + ahead) {
-      const last = window[window.length - 1];
-      window.push(last?.kind === 'eof' ? last : this.lexer.next());
-    }
-    return window[this.head + ahead] as Token;
+    while (window.length <= index) window.push(this.ended ?? this.fetch());
+    return window[index] as Token;
+  }
+
+  private fetch(): Token {
+    const token = this.lexer.next();
+    if (token.kind === 'eof') this.ended = token;
+    return token;
   }
 
   private next(): Token {
     const token = this.peek();
     if (token.kind === 'eof') return token;
-    this.head++;
-    if (this.head === this.window.length) {
-      // Everything looked ahead was consumed: start the window again, so it stays small.
-      this.window.length = 0;
+    // Compact now and then, so the window stays small without reallocating on every token.
+    if (++this.head >= 1024) {
+      this.window = this.window.slice(this.head);
       this.head = 0;
     }
     return token;

@@ -5,7 +5,14 @@ describe('qpipe validate and simulate (end to end, child process)', () => {
   it('prints the metadata of a circuit', async () => {
     const result = await qpipe(['validate', 'examples/circuits/bell.qasm', '--output', 'json']);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ format: 'qasm2', qubits: 2, clbits: 2, depth: 3, gateCount: 2, twoQubitGates: 1 });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      format: 'qasm2',
+      qubits: 2,
+      clbits: 2,
+      depth: 3,
+      gateCount: 2,
+      twoQubitGates: 1,
+    });
   });
 
   it('validates the jobs of a manifest', async () => {
@@ -23,7 +30,13 @@ describe('qpipe validate and simulate (end to end, child process)', () => {
   });
 
   it('prints exact probabilities of the measured bits as JSON', async () => {
-    const result = await qpipe(['simulate', 'examples/circuits/teleportation.qasm', '--probabilities', '--output', 'json']);
+    const result = await qpipe([
+      'simulate',
+      'examples/circuits/teleportation.qasm',
+      '--probabilities',
+      '--output',
+      'json',
+    ]);
     expect(result.code).toBe(0);
     const probabilities = JSON.parse(result.stdout) as Record<string, number>;
     expect(Object.keys(probabilities)).toHaveLength(8);
@@ -38,7 +51,15 @@ describe('qpipe validate and simulate (end to end, child process)', () => {
   });
 
   it('takes values of input parameters', async () => {
-    const result = await qpipe(['simulate', 'test/fixtures/input-rotation.qasm', '--input', 'theta=3.141592653589793', '--probabilities', '--output', 'json']);
+    const result = await qpipe([
+      'simulate',
+      'test/fixtures/input-rotation.qasm',
+      '--input',
+      'theta=3.141592653589793',
+      '--probabilities',
+      '--output',
+      'json',
+    ]);
     expect(JSON.parse(result.stdout)).toEqual({ '1': expect.closeTo(1, 12) });
     const missing = await qpipe(['simulate', 'test/fixtures/input-rotation.qasm']);
     expect(missing.code).toBe(1);

@@ -21,7 +21,15 @@ describe('qpipe run (end to end, child process)', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const [job] = parseJobs(result.stdout);
-    expect(job).toMatchObject({ namespace: 'default', name: 'bell', phase: 'Succeeded', backend: 'local-simulator', shots: 1024, estimatedCost: '$0.00', actualCost: '$0.00' });
+    expect(job).toMatchObject({
+      namespace: 'default',
+      name: 'bell',
+      phase: 'Succeeded',
+      backend: 'local-simulator',
+      shots: 1024,
+      estimatedCost: '$0.00',
+      actualCost: '$0.00',
+    });
     const counts = job?.counts ?? {};
     expect(Object.keys(counts).sort()).toEqual(['00', '11']);
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(1024);
@@ -39,7 +47,9 @@ describe('qpipe run (end to end, child process)', () => {
   });
 
   it('runs every example to Succeeded with results that match the physics', async () => {
-    const files = readdirSync(new URL('../../examples/', import.meta.url)).filter((f) => f.endsWith('.yaml')).map((f) => `examples/${f}`);
+    const files = readdirSync(new URL('../../examples/', import.meta.url))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => `examples/${f}`);
     const result = await qpipe(['run', ...files, '--output', 'json']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -63,10 +73,26 @@ describe('qpipe run (end to end, child process)', () => {
 
   it.each([
     ['a missing circuit', 'spec:\n  execution:\n    shots: 10\n', /spec\.circuit: is required/],
-    ['zero shots', 'spec:\n  circuit: {source: inline, code: "OPENQASM 2.0; qreg q[1];"}\n  execution: {shots: 0}\n', /spec\.execution\.shots: must be at least 1 \(got 0\)/],
-    ['an unknown backend type', 'spec:\n  backend: {type: dwave}\n  circuit: {source: inline, code: "OPENQASM 2.0; qreg q[1];"}\n', /spec\.backend\.type: must be one of/],
-    ['Python code', 'spec:\n  circuit:\n    source: inline\n    code: |\n      from qiskit import QuantumCircuit\n      qc = QuantumCircuit(1)\n', /qasm3\.dumps\(qc\)/],
-    ['a malformed circuit', 'spec:\n  circuit:\n    source: inline\n    code: |\n      OPENQASM 2.0;\n      qreg q[1];\n      h q[0]\n', /4:1: expected ";" but found the end of the program/],
+    [
+      'zero shots',
+      'spec:\n  circuit: {source: inline, code: "OPENQASM 2.0; qreg q[1];"}\n  execution: {shots: 0}\n',
+      /spec\.execution\.shots: must be at least 1 \(got 0\)/,
+    ],
+    [
+      'an unknown backend type',
+      'spec:\n  backend: {type: dwave}\n  circuit: {source: inline, code: "OPENQASM 2.0; qreg q[1];"}\n',
+      /spec\.backend\.type: must be one of/,
+    ],
+    [
+      'Python code',
+      'spec:\n  circuit:\n    source: inline\n    code: |\n      from qiskit import QuantumCircuit\n      qc = QuantumCircuit(1)\n',
+      /qasm3\.dumps\(qc\)/,
+    ],
+    [
+      'a malformed circuit',
+      'spec:\n  circuit:\n    source: inline\n    code: |\n      OPENQASM 2.0;\n      qreg q[1];\n      h q[0]\n',
+      /4:1: expected ";" but found the end of the program/,
+    ],
   ])('rejects a job with %s: clear error, non-zero exit, no stack trace', async (_case, body, message) => {
     const dir = await mkdtemp(join(tmpdir(), 'qpipe-bad-'));
     const file = join(dir, 'job.yaml');
@@ -81,12 +107,16 @@ describe('qpipe run (end to end, child process)', () => {
   it('rejects a wrong apiVersion by name and still runs the other jobs of the file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'qpipe-bad-'));
     const file = join(dir, 'jobs.yaml');
-    const good = 'apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: good}\nspec:\n  circuit: {source: inline, code: "OPENQASM 2.0; include \\"qelib1.inc\\"; qreg q[1]; creg c[1]; x q[0]; measure q -> c;"}\n';
+    const good =
+      'apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: good}\nspec:\n  circuit: {source: inline, code: "OPENQASM 2.0; include \\"qelib1.inc\\"; qreg q[1]; creg c[1]; x q[0]; measure q -> c;"}\n';
     await writeFile(file, `apiVersion: quantum.io/v2\nkind: QiskitJob\nmetadata: {name: old}\nspec: {}\n---\n${good}`);
     const result = await qpipe(['run', file, '--output', 'json']);
     expect(result.code).toBe(1);
     const jobs = parseJobs(result.stdout);
-    expect(jobs.find((j) => j.name === 'old')).toMatchObject({ phase: 'Rejected', message: expect.stringMatching(/apiVersion: must be quantum\.io\/v1 \(got "quantum\.io\/v2"\)/) });
+    expect(jobs.find((j) => j.name === 'old')).toMatchObject({
+      phase: 'Rejected',
+      message: expect.stringMatching(/apiVersion: must be quantum\.io\/v1 \(got "quantum\.io\/v2"\)/),
+    });
     expect(jobs.find((j) => j.name === 'good')).toMatchObject({ phase: 'Succeeded', counts: { '1': 1024 } });
   });
 
@@ -103,7 +133,10 @@ describe('qpipe run (end to end, child process)', () => {
   it('refuses to run jobs when a budget in the files is invalid, so nothing runs unguarded', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'qpipe-bad-'));
     const file = join(dir, 'budget.yaml');
-    await writeFile(file, 'apiVersion: quantum.io/v1\nkind: QiskitBudget\nmetadata: {name: b}\nspec: {limit: "10 dollars", period: monthly}\n');
+    await writeFile(
+      file,
+      'apiVersion: quantum.io/v1\nkind: QiskitBudget\nmetadata: {name: b}\nspec: {limit: "10 dollars", period: monthly}\n',
+    );
     const result = await qpipe(['run', file, 'examples/bell.yaml']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/budget\.yaml:1: .*spec\.limit: must be an amount of money/s);

@@ -42,12 +42,18 @@ describe('embedded pipeline over local files, with every event delivered twice',
     };
     const ports = createLocalPorts(
       config,
-      { budgets: [budget('team', { limit: '$3.00', notificationEmail: 'owner@example.com' })], backends: [pricedSimulator], configMaps: [] },
+      {
+        budgets: [budget('team', { limit: '$3.00', notificationEmail: 'owner@example.com' })],
+        backends: [pricedSimulator],
+        configMaps: [],
+      },
       () => FROZEN_NOW,
     );
     const pipeline = createEmbeddedPipeline({ stages: duplicating, ports });
     // Three jobs of $1.00 each (100 shots at $0.01) against $3.00: all fit; 50%, 75%, 90% and 100% are crossed.
-    const jobs = ['one', 'two', 'three'].map((name) => jobManifest(name, { backend: { name: 'priced' }, execution: { shots: 100, seedSimulator: 5 } }));
+    const jobs = ['one', 'two', 'three'].map((name) =>
+      jobManifest(name, { backend: { name: 'priced' }, execution: { shots: 100, seedSimulator: 5 } }),
+    );
     await pipeline.publish(jobs.map((job) => buildEvent(EventType.JobRequested, { job }, { source: '/test' })));
     await pipeline.idle();
 
@@ -63,7 +69,9 @@ describe('embedded pipeline over local files, with every event delivered twice',
       notifiedThresholds: [50, 75, 90, 100],
     });
     const outbox = (await readdir(join(dir, 'outbox'))).sort();
-    const subjects = await Promise.all(outbox.map(async (f) => /^Subject: (.*)$/m.exec(await readFile(join(dir, 'outbox', f), 'utf8'))?.[1]));
+    const subjects = await Promise.all(
+      outbox.map(async (f) => /^Subject: (.*)$/m.exec(await readFile(join(dir, 'outbox', f), 'utf8'))?.[1]),
+    );
     expect(subjects.sort()).toEqual([
       'Budget default/team at 100%: $3.00 of $3.00',
       'Budget default/team at 50%: $2.00 of $3.00',
@@ -81,15 +89,26 @@ describe('embedded pipeline over local files, with every event delivered twice',
       metadata: { name: 'priced' },
       spec: { provider: 'local_simulator' as const, pricing: { perShot: '$0.01' }, enabled: true },
     };
-    const ports = createLocalPorts(config, { budgets: [budget('team', { limit: '$2.50' })], backends: [pricedSimulator], configMaps: [] }, () => FROZEN_NOW);
+    const ports = createLocalPorts(
+      config,
+      { budgets: [budget('team', { limit: '$2.50' })], backends: [pricedSimulator], configMaps: [] },
+      () => FROZEN_NOW,
+    );
     const pipeline = createEmbeddedPipeline({ stages: duplicating, ports });
-    const jobs = ['a', 'b', 'c'].map((name) => jobManifest(name, { backend: { name: 'priced' }, execution: { shots: 100 } }));
+    const jobs = ['a', 'b', 'c'].map((name) =>
+      jobManifest(name, { backend: { name: 'priced' }, execution: { shots: 100 } }),
+    );
     await pipeline.publish(jobs.map((job) => buildEvent(EventType.JobRequested, { job }, { source: '/test' })));
     await pipeline.idle();
     const statuses = await Promise.all(['a', 'b', 'c'].map((n) => ports.cluster.readJobStatus('default', n)));
     expect(statuses.filter((s) => s?.phase === 'Succeeded')).toHaveLength(2);
     const rejected = statuses.find((s) => s?.phase === 'Rejected');
-    expect(rejected?.message).toMatch(/enforce-budget: budget default\/team \(2026-11\) cannot cover this job: estimated \$1\.00, .*available \$0\.50/);
-    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ spent: '$2.00', reserved: '$0.00' });
+    expect(rejected?.message).toMatch(
+      /enforce-budget: budget default\/team \(2026-11\) cannot cover this job: estimated \$1\.00, .*available \$0\.50/,
+    );
+    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({
+      spent: '$2.00',
+      reserved: '$0.00',
+    });
   });
 });

@@ -12,7 +12,11 @@ measure q -> c;
 `;
 
 /** A QiskitJob manifest with the Bell circuit; `spec` fields override. */
-export function jobManifest(name: string, spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}): Record<string, unknown> {
+export function jobManifest(
+  name: string,
+  spec: Record<string, unknown> = {},
+  metadata: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     apiVersion: 'quantum.io/v1',
     kind: 'QiskitJob',

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { matchesFilter } from '../../shared/bus/bus.ts';
 import { InProcessBus } from '../../shared/bus/in-process-bus.ts';
 
-const event = (type: string, extra: Record<string, string> = {}) => new CloudEvent({ type, source: '/test', data: {}, ...extra });
+const event = (type: string, extra: Record<string, string> = {}) =>
+  new CloudEvent({ type, source: '/test', data: {}, ...extra });
 
 describe('Trigger-style filters', () => {
   it('match when every named attribute is equal', () => {
@@ -25,7 +26,11 @@ describe('in-process bus', () => {
     const bus = new InProcessBus();
     const seen: string[] = [];
     bus.subscribe({ name: 'a', filters: [{ type: 't1' }], deliver: async (e) => void seen.push(`a:${e.type}`) });
-    bus.subscribe({ name: 'b', filters: [{ type: 't1' }, { type: 't2' }], deliver: async (e) => void seen.push(`b:${e.type}`) });
+    bus.subscribe({
+      name: 'b',
+      filters: [{ type: 't1' }, { type: 't2' }],
+      deliver: async (e) => void seen.push(`b:${e.type}`),
+    });
     await bus.publish([event('t1'), event('t2'), event('t3')]);
     await bus.idle();
     expect(seen.sort()).toEqual(['a:t1', 'b:t1', 'b:t2']);

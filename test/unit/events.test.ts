@@ -37,7 +37,12 @@ describe('event catalog', () => {
     const job = { namespace: 'a', name: 'b', uid: 'u', generation: 1 };
     const first = buildJobEvent(EventType.JobFailed, data, job, { source: '/qpipe/execute' });
     const again = buildJobEvent(EventType.JobFailed, data, job, { source: '/qpipe/execute' });
-    const nextGeneration = buildJobEvent(EventType.JobFailed, data, { ...job, generation: 2 }, { source: '/qpipe/execute' });
+    const nextGeneration = buildJobEvent(
+      EventType.JobFailed,
+      data,
+      { ...job, generation: 2 },
+      { source: '/qpipe/execute' },
+    );
     expect(again.id).toBe(first.id);
     expect(nextGeneration.id).not.toBe(first.id);
     expect(deterministicId(['u', 1, 'x'])).toHaveLength(32);
@@ -45,7 +50,9 @@ describe('event catalog', () => {
 
   it('refuses to build an event whose data breaks its schema', () => {
     const job = { namespace: 'a', name: 'b', uid: 'u', generation: 1 };
-    expect(() => buildJobEvent(EventType.JobFailed, { job, stage: 'x' } as never, job, { source: '/x' })).toThrow(/data.*reason: is required/s);
+    expect(() => buildJobEvent(EventType.JobFailed, { job, stage: 'x' } as never, job, { source: '/x' })).toThrow(
+      /data.*reason: is required/s,
+    );
   });
 
   it('rejects unknown types and malformed data with what is wrong', () => {
@@ -58,7 +65,13 @@ describe('event catalog', () => {
   it('subscribes every stage to catalog types only, and feeds every emitted job event to the status writer', () => {
     const all = new Set<string>(Object.values(EventType));
     for (const types of Object.values(SUBSCRIPTIONS)) for (const type of types) expect(all.has(type)).toBe(true);
-    for (const type of [EventType.JobValidated, EventType.JobScheduled, EventType.JobApproved, EventType.JobExecuted, EventType.JobRejected]) {
+    for (const type of [
+      EventType.JobValidated,
+      EventType.JobScheduled,
+      EventType.JobApproved,
+      EventType.JobExecuted,
+      EventType.JobRejected,
+    ]) {
       expect(SUBSCRIPTIONS['collect-results']).toContain(type);
     }
   });

@@ -2,7 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { crossThresholds, currentPeriod, EMPTY_LEDGER, release, reserve, reservedMicros, settle } from '../../shared/budget/ledger.ts';
+import {
+  crossThresholds,
+  currentPeriod,
+  EMPTY_LEDGER,
+  release,
+  reserve,
+  reservedMicros,
+  settle,
+} from '../../shared/budget/ledger.ts';
 import { type LedgerStore, updateLedger } from '../../shared/budget/ledger-store.ts';
 import { LocalLedgerStore } from '../../shared/budget/local-ledger-store.ts';
 import { MemoryLedgerStore } from '../support/memory-ports.ts';
@@ -50,7 +58,10 @@ describe.each([
     'local files',
     async () => {
       const dir = await mkdtemp(join(tmpdir(), 'qpipe-ledger-'));
-      return { store: new LocalLedgerStore(dir) as LedgerStore, cleanup: () => rm(dir, { recursive: true, force: true }) };
+      return {
+        store: new LocalLedgerStore(dir) as LedgerStore,
+        cleanup: () => rm(dir, { recursive: true, force: true }),
+      };
     },
   ],
 ])('compare-and-swap ledger store (%s)', (_name, make) => {

@@ -91,24 +91,27 @@ describe.skipIf(!present)('OpenQASM 3 specification examples', () => {
     expect(examples.map((p) => p.split('/').pop()).sort()).toEqual(Object.keys(OQ3_EXAMPLES).sort());
   });
 
-  it.each(examples.map((path) => [path.split('/').pop() as string, path]))('%s parses or names what it lacks', (name, path) => {
-    const expected = OQ3_EXAMPLES[name];
-    const source = readFileSync(path, 'utf8');
-    if (expected === null) {
-      expect(compileQasm(source).metadata.format).toBe('qasm3');
-    } else if (typeof expected === 'string') {
-      let error: unknown;
-      try {
-        compileQasm(source);
-      } catch (e) {
-        error = e;
+  it.each(examples.map((path) => [path.split('/').pop() as string, path]))(
+    '%s parses or names what it lacks',
+    (name, path) => {
+      const expected = OQ3_EXAMPLES[name];
+      const source = readFileSync(path, 'utf8');
+      if (expected === null) {
+        expect(compileQasm(source).metadata.format).toBe('qasm3');
+      } else if (typeof expected === 'string') {
+        let error: unknown;
+        try {
+          compileQasm(source);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(QasmUnsupportedError);
+        expect((error as QasmUnsupportedError).feature).toBe(expected);
+      } else {
+        expect(() => compileQasm(source)).toThrow(expected);
       }
-      expect(error).toBeInstanceOf(QasmUnsupportedError);
-      expect((error as QasmUnsupportedError).feature).toBe(expected);
-    } else {
-      expect(() => compileQasm(source)).toThrow(expected);
-    }
-  });
+    },
+  );
 });
 
 describe.skipIf(!present)('OpenQASM 3 grammar tests', () => {
@@ -117,24 +120,30 @@ describe.skipIf(!present)('OpenQASM 3 grammar tests', () => {
     expect(invalid.length).toBeGreaterThan(5);
   });
 
-  it.each(invalid.map((path) => [path.split('/').pop() as string, path]))('rejects %s with a line:column error', (_name, path) => {
-    expect(() => compileQasm(readFileSync(path, 'utf8'))).toThrow(/^\d+:\d+: /);
-  });
+  it.each(invalid.map((path) => [path.split('/').pop() as string, path]))(
+    'rejects %s with a line:column error',
+    (_name, path) => {
+      expect(() => compileQasm(readFileSync(path, 'utf8'))).toThrow(/^\d+:\d+: /);
+    },
+  );
 
-  it.each(invalid.map((path) => [path.split('/').pop() as string, path]))('rejects each statement of %s on its own', (_name, path) => {
-    const prelude = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[4] q;\nbit[4] b;\nint[8] i;\n';
-    const statements = readFileSync(path, 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '' && !line.trim().startsWith('//'));
-    for (const statement of statements) {
-      let error: unknown;
-      try {
-        compileQasm(prelude + statement);
-      } catch (e) {
-        error = e;
+  it.each(invalid.map((path) => [path.split('/').pop() as string, path]))(
+    'rejects each statement of %s on its own',
+    (_name, path) => {
+      const prelude = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[4] q;\nbit[4] b;\nint[8] i;\n';
+      const statements = readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '' && !line.trim().startsWith('//'));
+      for (const statement of statements) {
+        let error: unknown;
+        try {
+          compileQasm(prelude + statement);
+        } catch (e) {
+          error = e;
+        }
+        expect(error, `accepted: ${statement}`).toBeInstanceOf(QasmSyntaxError);
+        expect((error as QasmSyntaxError).line, statement).toBe(6);
       }
-      expect(error, `accepted: ${statement}`).toBeInstanceOf(QasmSyntaxError);
-      expect((error as QasmSyntaxError).line, statement).toBe(6);
-    }
-  });
+    },
+  );
 });

@@ -16,7 +16,9 @@ function errorOf(source: string, options = {}): Error {
 
 describe('OpenQASM front end: analysis', () => {
   it('reports qubits, clbits, depth, gate counts and flags of a Bell circuit', () => {
-    const { metadata } = compileQasm(`${OQ2}qreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nbarrier q;\nmeasure q -> c;\n`);
+    const { metadata } = compileQasm(
+      `${OQ2}qreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nbarrier q;\nmeasure q -> c;\n`,
+    );
     expect(metadata).toMatchObject({
       format: 'qasm2',
       qubits: 2,
@@ -41,7 +43,9 @@ describe('OpenQASM front end: analysis', () => {
   });
 
   it('flags mid-circuit measurement and classical control', () => {
-    const { metadata } = compileQasm(`${OQ2}qreg q[2];\ncreg c[2];\nmeasure q[0] -> c[0];\nif (c == 1) x q[1];\nh q[0];\n`);
+    const { metadata } = compileQasm(
+      `${OQ2}qreg q[2];\ncreg c[2];\nmeasure q[0] -> c[0];\nif (c == 1) x q[1];\nh q[0];\n`,
+    );
     expect(metadata.midCircuitMeasurement).toBe(true);
     expect(metadata.classicalControl).toBe(true);
   });
@@ -64,20 +68,26 @@ describe('OpenQASM front end: language', () => {
   });
 
   it('expands gate definitions with parameters and keeps the call as one operation', () => {
-    const { circuit, metadata } = compileQasm(`${OQ2}gate twist(t) a, b { rz(t/2) b; cx a, b; rz(-t/2) b; }\nqreg q[2];\ntwist(pi) q[0], q[1];\n`);
+    const { circuit, metadata } = compileQasm(
+      `${OQ2}gate twist(t) a, b { rz(t/2) b; cx a, b; rz(-t/2) b; }\nqreg q[2];\ntwist(pi) q[0], q[1];\n`,
+    );
     expect(metadata.gateCounts).toEqual({ twist: 1 });
     const op = circuit.operations[0];
     expect(op?.kind === 'gate' && op.parts.map((p) => p.name)).toEqual(['rz', 'cx', 'rz']);
   });
 
   it('unrolls for loops over inclusive ranges, negative steps and sets', () => {
-    const { circuit } = compileQasm(`${OQ3}qubit[4] q;\nfor int i in [0:3] { h q[i]; }\nfor int i in [3:-2:0] { x q[i]; }\nfor int i in {1, 2} { z q[i]; }\n`);
+    const { circuit } = compileQasm(
+      `${OQ3}qubit[4] q;\nfor int i in [0:3] { h q[i]; }\nfor int i in [3:-2:0] { x q[i]; }\nfor int i in {1, 2} { z q[i]; }\n`,
+    );
     const names = circuit.operations.map((op) => (op.kind === 'gate' ? `${op.name}${op.qubits[0]}` : ''));
     expect(names).toEqual(['h0', 'h1', 'h2', 'h3', 'x3', 'x1', 'z1', 'z2']);
   });
 
   it('applies modifiers: ctrl, negctrl, inv and pow', () => {
-    const { circuit } = compileQasm(`${OQ3}qubit[3] q;\nctrl @ x q[0], q[1];\nnegctrl @ x q[0], q[1];\ninv @ s q[2];\npow(2) @ t q[2];\nctrl(2) @ x q[0], q[1], q[2];\n`);
+    const { circuit } = compileQasm(
+      `${OQ3}qubit[3] q;\nctrl @ x q[0], q[1];\nnegctrl @ x q[0], q[1];\ninv @ s q[2];\npow(2) @ t q[2];\nctrl(2) @ x q[0], q[1], q[2];\n`,
+    );
     const parts = circuit.operations.flatMap((op) => (op.kind === 'gate' ? op.parts : []));
     expect(parts[0]).toMatchObject({ controls: [0], targets: [1] });
     // negctrl is X, controlled gate, X on the control.
@@ -86,7 +96,10 @@ describe('OpenQASM front end: language', () => {
   });
 
   it('evaluates const and input parameters with pi, sin and cos', () => {
-    const { circuit } = compileQasm(`${OQ3}input float theta;\nconst float half = theta / 2;\nqubit q;\nrx(sin(half) + cos(0) * π) q;\n`, { inputs: { theta: Math.PI } });
+    const { circuit } = compileQasm(
+      `${OQ3}input float theta;\nconst float half = theta / 2;\nqubit q;\nrx(sin(half) + cos(0) * π) q;\n`,
+      { inputs: { theta: Math.PI } },
+    );
     const op = circuit.operations[0];
     expect(op?.kind === 'gate' && op.params[0]).toBeCloseTo(1 + Math.PI, 12);
   });
@@ -113,7 +126,11 @@ describe('OpenQASM front end: errors', () => {
 
   it.each([
     ['an unknown gate', `${OQ2}qreg q[1];\nfoo q[0];\n`, /4:1: unknown gate "foo"/],
-    ['an index out of range', `${OQ2}qreg q[2];\nh q[2];\n`, /4:5: index 2 is out of range for qubit register "q" of size 2/],
+    [
+      'an index out of range',
+      `${OQ2}qreg q[2];\nh q[2];\n`,
+      /4:5: index 2 is out of range for qubit register "q" of size 2/,
+    ],
     ['a wrong parameter count', `${OQ2}qreg q[1];\nrz q[0];\n`, /takes 1 parameters but was given 0/],
     ['the same qubit twice', `${OQ2}qreg q[2];\ncx q[0], q[0];\n`, /same qubit twice/],
     ['an undeclared register', `${OQ2}measure r[0] -> c[0];\n`, /unknown qubit register "r"/],
@@ -144,7 +161,9 @@ describe('OpenQASM front end: errors', () => {
   });
 
   it('rejects a format that contradicts the version line', () => {
-    expect(errorOf(`${OQ2}qreg q[1];`, { format: 'qasm3' }).message).toMatch(/says qasm3 but the program declares OPENQASM 2.0/);
+    expect(errorOf(`${OQ2}qreg q[1];`, { format: 'qasm3' }).message).toMatch(
+      /says qasm3 but the program declares OPENQASM 2.0/,
+    );
   });
 });
 
@@ -152,9 +171,27 @@ describe('OpenQASM front end: limits', () => {
   it.each([
     ['circuit bytes', `${OQ2}qreg q[1];`, { maxBytes: 10 }, 'maxBytes', /bytes; the limit is 10/],
     ['qubits', `${OQ2}qreg q[5];`, { maxQubits: 4 }, 'maxQubits', /declares 5 qubits; the limit is 4/],
-    ['gates after unrolling', `${OQ3}qubit q;\nfor int i in [1:100] { h q; }`, { maxGates: 50 }, 'maxGates', /more than 50 gates/],
-    ['loop iterations', `${OQ3}qubit q;\nfor int i in [1:100] { }`, { maxLoopIterations: 10 }, 'maxLoopIterations', /more than 10 iterations/],
-    ['nesting depth', `${OQ2}qreg q[1];\nrz(${'('.repeat(100)}1${')'.repeat(100)}) q[0];`, { maxNesting: 20 }, 'maxNesting', /nesting deeper than 20/],
+    [
+      'gates after unrolling',
+      `${OQ3}qubit q;\nfor int i in [1:100] { h q; }`,
+      { maxGates: 50 },
+      'maxGates',
+      /more than 50 gates/,
+    ],
+    [
+      'loop iterations',
+      `${OQ3}qubit q;\nfor int i in [1:100] { }`,
+      { maxLoopIterations: 10 },
+      'maxLoopIterations',
+      /more than 10 iterations/,
+    ],
+    [
+      'nesting depth',
+      `${OQ2}qreg q[1];\nrz(${'('.repeat(100)}1${')'.repeat(100)}) q[0];`,
+      { maxNesting: 20 },
+      'maxNesting',
+      /nesting deeper than 20/,
+    ],
   ])('enforces the %s limit with a clear error', (_limit, source, limits, name, message) => {
     const error = errorOf(source, { limits });
     expect(error).toBeInstanceOf(QasmLimitError);
@@ -164,6 +201,8 @@ describe('OpenQASM front end: limits', () => {
 
   it('counts gates inside definitions against the gate limit', () => {
     const defs = `gate a q { h q; h q; }\ngate b q { a q; a q; a q; }\ngate c q { b q; b q; b q; }\n`;
-    expect(errorOf(`${OQ2}${defs}qreg r[1];\nc r[0];\nc r[0];\n`, { limits: { maxGates: 30 } })).toBeInstanceOf(QasmLimitError);
+    expect(errorOf(`${OQ2}${defs}qreg r[1];\nc r[0];\nc r[0];\n`, { limits: { maxGates: 30 } })).toBeInstanceOf(
+      QasmLimitError,
+    );
   });
 });

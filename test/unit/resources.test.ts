@@ -30,10 +30,25 @@ describe('resource schemas', () => {
     ['too many shots', { execution: { shots: 100_001 } }, 'spec.execution.shots', /at most 100000/],
     ['an unknown backend type', { backend: { type: 'dwave' } }, 'spec.backend.type', /one of local_simulator/],
     ['money written in words', { budget: { maxCost: '10 dollars' } }, 'spec.budget.maxCost', /amount of money/],
-    ['a negative weight', { backendSelection: { weights: { cost: -1 } } }, 'spec.backendSelection.weights.cost', /at least 0/],
+    [
+      'a negative weight',
+      { backendSelection: { weights: { cost: -1 } } },
+      'spec.backendSelection.weights.cost',
+      /at least 0/,
+    ],
     ['a misspelt field', { executon: { shots: 5 } }, 'spec.executon', /not a known field/],
-    ['an inline circuit without code', { circuit: { source: 'inline' } }, 'spec.circuit.code', /required when spec.circuit.source is inline/],
-    ['a configmap circuit without a ref', { circuit: { source: 'configmap' } }, 'spec.circuit.configMapRef', /required/],
+    [
+      'an inline circuit without code',
+      { circuit: { source: 'inline' } },
+      'spec.circuit.code',
+      /required when spec.circuit.source is inline/,
+    ],
+    [
+      'a configmap circuit without a ref',
+      { circuit: { source: 'configmap' } },
+      'spec.circuit.configMapRef',
+      /required/,
+    ],
   ])('names the field of %s', (_case, spec, path, message) => {
     const problems = problemsOf(jobManifest('bad', spec));
     const problem = problems.find((p) => p.path === path);
@@ -75,16 +90,31 @@ describe('generated files', () => {
     const version = jobs.spec.versions[0];
     expect(jobs.spec.names.shortNames).toEqual(['qj']);
     expect(version.subresources).toEqual({ status: {} });
-    expect(version.additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual(['Phase', 'Backend', 'Cost', 'Age']);
+    expect(version.additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual([
+      'Phase',
+      'Backend',
+      'Cost',
+      'Age',
+    ]);
     const schema = version.schema.openAPIV3Schema;
     const text = JSON.stringify(schema);
     // Structural: no unions, no additionalProperties beside properties.
     expect(text).not.toContain('anyOf');
     expect(text).not.toContain('"additionalProperties":false');
-    expect(schema.properties.spec.properties.execution.properties.shots).toMatchObject({ type: 'integer', minimum: 1, maximum: 100000, default: 1024 });
+    expect(schema.properties.spec.properties.execution.properties.shots).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: 100000,
+      default: 1024,
+    });
     expect(schema.properties.spec.properties.circuit['x-kubernetes-validations']).toHaveLength(3);
     const budgets = parse(renderCrdFiles().get('qiskitbudgets.yaml') ?? '');
-    expect(budgets.spec.versions[0].additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual(['Spent', 'Limit', 'Period', 'Age']);
+    expect(budgets.spec.versions[0].additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual([
+      'Spent',
+      'Limit',
+      'Period',
+      'Age',
+    ]);
     expect(['qbe', 'qses'].every((s) => [...renderCrdFiles().values()].some((t) => t.includes(`- ${s}\n`)))).toBe(true);
   });
 

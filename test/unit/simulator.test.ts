@@ -13,7 +13,8 @@ function amplitudes(source: string): [number, number][] {
   const state = zeroState(circuit.numQubits);
   for (const op of circuit.operations) if (op.kind === 'gate') for (const part of op.parts) applyPrimitive(state, part);
   const out: [number, number][] = [];
-  for (let i = 0; i < state.amplitudes.length; i += 2) out.push([state.amplitudes[i] as number, state.amplitudes[i + 1] as number]);
+  for (let i = 0; i < state.amplitudes.length; i += 2)
+    out.push([state.amplitudes[i] as number, state.amplitudes[i + 1] as number]);
   return out;
 }
 
@@ -41,7 +42,10 @@ describe('state-vector simulator: exact amplitudes', () => {
     const expected: [number, number][] = Array.from({ length: 16 }, () => [0, 0]);
     expected[0] = [r, 0];
     expected[15] = [r, 0];
-    expectAmplitudes(amplitudes(`${OQ3}qubit[4] q;\nh q[0];\ncx q[0], q[1];\ncx q[1], q[2];\ncx q[2], q[3];`), expected);
+    expectAmplitudes(
+      amplitudes(`${OQ3}qubit[4] q;\nh q[0];\ncx q[0], q[1];\ncx q[1], q[2];\ncx q[2], q[3];`),
+      expected,
+    );
   });
 
   it.each([0, 1, 5, 7])('maps the basis state |%i> by the QFT to equal-magnitude phases e^{2πi·jk/8}', (j) => {
@@ -65,7 +69,8 @@ describe('state-vector simulator: exact amplitudes', () => {
     let one = 0;
     for (const [key, p] of Object.entries(probabilities)) if (key.startsWith('1')) one += p;
     expect(one).toBeCloseTo(Math.sin(0.6) ** 2, 12);
-    for (const key of ['0 0 0', '0 0 1', '0 1 0', '0 1 1']) expect(probabilities[key]).toBeCloseTo(Math.cos(0.6) ** 2 / 4, 12);
+    for (const key of ['0 0 0', '0 0 1', '0 1 0', '0 1 1'])
+      expect(probabilities[key]).toBeCloseTo(Math.cos(0.6) ** 2 / 4, 12);
   });
 
   it('agrees with the definitions of the standard library (stdgates.inc)', () => {
@@ -94,10 +99,15 @@ describe('state-vector simulator: sampling', () => {
   });
 
   it('samples terminal measurements in one pass and mid-circuit ones shot by shot, saying so', () => {
-    const terminal = simulate(compileQasm(`${OQ3}qubit q;\nbit c;\nh q;\nc = measure q;`).circuit, { shots: 100, seed: 1 });
+    const terminal = simulate(compileQasm(`${OQ3}qubit q;\nbit c;\nh q;\nc = measure q;`).circuit, {
+      shots: 100,
+      seed: 1,
+    });
     expect(terminal.method).toBe('sampled');
     const branching = simulate(
-      compileQasm(`${OQ3}qubit[2] q;\nbit[2] c;\nh q[0];\nc[0] = measure q[0];\nif (c[0]) x q[1];\nc[1] = measure q[1];`).circuit,
+      compileQasm(
+        `${OQ3}qubit[2] q;\nbit[2] c;\nh q[0];\nc[0] = measure q[0];\nif (c[0]) x q[1];\nc[1] = measure q[1];`,
+      ).circuit,
       { shots: 200, seed: 1 },
     );
     expect(branching.method).toBe('per-shot');
@@ -107,7 +117,9 @@ describe('state-vector simulator: sampling', () => {
   });
 
   it('resets a qubit in use to |0>', () => {
-    const { circuit } = compileQasm(`${OQ3}qubit[2] q;\nbit[2] c;\nh q[0];\ncx q[0], q[1];\nreset q[0];\nc = measure q;`);
+    const { circuit } = compileQasm(
+      `${OQ3}qubit[2] q;\nbit[2] c;\nh q[0];\ncx q[0], q[1];\nreset q[0];\nc = measure q;`,
+    );
     const probabilities = exactProbabilities(circuit);
     expect(Object.keys(probabilities).sort()).toEqual(['00', '10']);
     expect(probabilities['00']).toBeCloseTo(0.5, 12);
@@ -122,14 +134,17 @@ describe('state-vector simulator: sampling', () => {
   it('refuses a state vector larger than its memory limit, saying how much it needs', () => {
     const { circuit } = compileQasm(`${OQ3}qubit[30] q;\nh q[0];`);
     expect(() => simulate(circuit, { shots: 1, maxMemoryBytes: 1024 ** 3 })).toThrow(SimulatorMemoryError);
-    expect(() => simulate(circuit, { shots: 1, maxMemoryBytes: 1024 ** 3 })).toThrow(/needs 16 GiB of memory, more than the simulator.s limit of 1 GiB/);
+    expect(() => simulate(circuit, { shots: 1, maxMemoryBytes: 1024 ** 3 })).toThrow(
+      /needs 16 GiB of memory, more than the simulator.s limit of 1 GiB/,
+    );
   });
 });
 
 const CORPUS = new URL('../../../shared/corpus/qasmbench/', import.meta.url).pathname;
 
 describe.skipIf(!existsSync(CORPUS))('state-vector simulator: deterministic QASMBench answers', () => {
-  const probabilitiesOf = (file: string) => exactProbabilities(compileQasm(readFileSync(CORPUS + file, 'utf8')).circuit);
+  const probabilitiesOf = (file: string) =>
+    exactProbabilities(compileQasm(readFileSync(CORPUS + file, 'utf8')).circuit);
 
   it('Bernstein-Vazirani (bv_n14) reads its hidden string 1111111111111 with certainty', () => {
     expect(probabilitiesOf('medium/bv_n14/bv_n14.qasm')).toEqual({ '1111111111111': expect.closeTo(1, 12) });

@@ -15,7 +15,12 @@ function scheduled(name: string, micros: number, spec: Record<string, unknown> =
   const example = parseEvent(EXAMPLE_EVENTS[EventType.JobScheduled]).data as EventData<typeof EventType.JobScheduled>;
   return buildJobEvent(
     EventType.JobScheduled,
-    { ...example, job: job(name), spec: { ...example.spec, ...spec }, estimate: { totalMicros: micros, breakdown: [] } },
+    {
+      ...example,
+      job: job(name),
+      spec: { ...example.spec, ...spec },
+      estimate: { totalMicros: micros, breakdown: [] },
+    },
     job(name),
     { source: '/qpipe/select-backend' },
   );
@@ -60,7 +65,9 @@ describe('enforce-budget stage', () => {
   });
 
   it('rejects a job over budget with the amounts, and raises an exceeded alert', async () => {
-    const ports = memoryPorts({ budgets: [budget('team', { limit: '$10.00', notificationEmail: 'owner@example.com' })] });
+    const ports = memoryPorts({
+      budgets: [budget('team', { limit: '$10.00', notificationEmail: 'owner@example.com' })],
+    });
     await runStage(stage, scheduled('a', 7_000_000), ports);
     const run = await runStage(stage, scheduled('b', 5_000_000), ports);
     const events = run.emitted.map((e) => received(e as never));
@@ -72,7 +79,12 @@ describe('enforce-budget stage', () => {
     );
     const alert = events.find((e) => e.type === EventType.BudgetExceeded);
     if (alert?.type !== EventType.BudgetExceeded) throw new Error('no alert');
-    expect(alert.data).toMatchObject({ estimate: '$5.00', reserved: '$7.00', blocked: true, notificationEmail: 'owner@example.com' });
+    expect(alert.data).toMatchObject({
+      estimate: '$5.00',
+      reserved: '$7.00',
+      blocked: true,
+      notificationEmail: 'owner@example.com',
+    });
   });
 
   it('lets a job proceed over the limit without blockOnExceed, with an alert', async () => {
@@ -81,7 +93,7 @@ describe('enforce-budget stage', () => {
     expect(run.emitted.map((e) => e.type).sort()).toEqual([EventType.BudgetExceeded, EventType.JobApproved]);
   });
 
-  it("rejects a job whose estimate exceeds its own budget.maxCost", async () => {
+  it('rejects a job whose estimate exceeds its own budget.maxCost', async () => {
     const run = await runStage(stage, scheduled('a', 6_000_000, { budget: { maxCost: '$5.00' } }), memoryPorts());
     const rejected = received(run.emitted[0] as never);
     if (rejected.type !== EventType.JobRejected) throw new Error(rejected.type);
@@ -93,8 +105,16 @@ describe('enforce-budget stage', () => {
     await runStage(stage, scheduled('a', 8_000_000), ports);
     const alerts = [];
     for (let i = 0; i < 3; i++) alerts.push(...(await runStage(stage, completed('a', 8_000_000), ports)).emitted);
-    expect(alerts.map((e) => received(e as never)).map((e) => (e.type === EventType.BudgetThreshold ? e.data.threshold : e.type))).toEqual([50, 75]);
-    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ spent: '$8.00', reserved: '$0.00', notifiedThresholds: [50, 75] });
+    expect(
+      alerts
+        .map((e) => received(e as never))
+        .map((e) => (e.type === EventType.BudgetThreshold ? e.data.threshold : e.type)),
+    ).toEqual([50, 75]);
+    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({
+      spent: '$8.00',
+      reserved: '$0.00',
+      notifiedThresholds: [50, 75],
+    });
   });
 
   it('releases the reservation of a failed job once', async () => {
@@ -102,12 +122,20 @@ describe('enforce-budget stage', () => {
     await runStage(stage, scheduled('a', 8_000_000), ports);
     const failed = buildJobEvent(
       EventType.JobFailed,
-      { job: job('a'), stage: 'execute', reason: 'device offline', budget: { namespace: 'default', name: 'team', period: '2026-11' } },
+      {
+        job: job('a'),
+        stage: 'execute',
+        reason: 'device offline',
+        budget: { namespace: 'default', name: 'team', period: '2026-11' },
+      },
       job('a'),
       { source: '/qpipe/execute' },
     );
     await runStage(stage, failed, ports);
     await runStage(stage, failed, ports);
-    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$0.00', remaining: '$10.00' });
+    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({
+      reserved: '$0.00',
+      remaining: '$10.00',
+    });
   });
 });

@@ -9,7 +9,9 @@ import { stage as executeStage } from '../../../functions/execute/handler.ts';
 import { runStage } from '../../../shared/runtime/stage.ts';
 import { FROZEN_NOW, memoryPorts, received } from '../../support/memory-ports.ts';
 
-const approvedExample = parseEvent(EXAMPLE_EVENTS[EventType.JobApproved]).data as EventData<typeof EventType.JobApproved>;
+const approvedExample = parseEvent(EXAMPLE_EVENTS[EventType.JobApproved]).data as EventData<
+  typeof EventType.JobApproved
+>;
 const job = approvedExample.job;
 
 function approved(spec: Partial<EventData<typeof EventType.JobApproved>['spec']> = {}) {
@@ -37,7 +39,10 @@ describe('execute stage', () => {
     const ports = memoryPorts();
     const first = await runStage(executeStage, approved(), ports);
     const stored = ports.store.objects.get(`runs/${job.namespace}/${job.name}/${job.uid}-1/raw.json`);
-    ports.executors.local_simulator = { type: 'local_simulator', execute: async () => Promise.reject(new Error('ran twice')) };
+    ports.executors.local_simulator = {
+      type: 'local_simulator',
+      execute: async () => Promise.reject(new Error('ran twice')),
+    };
     const second = await runStage(executeStage, approved(), ports);
     expect(second.emitted[0]?.id).toBe(first.emitted[0]?.id);
     expect(ports.store.objects.get(`runs/${job.namespace}/${job.name}/${job.uid}-1/raw.json`)).toBe(stored);
@@ -59,7 +64,9 @@ describe('execute stage', () => {
 describe('collect-results stage', () => {
   it('writes the result document (and CSV when asked) and completes the job', async () => {
     const ports = memoryPorts();
-    const executed = (await runStage(executeStage, approved({ output: { type: 'local', format: 'csv', path: 'team/bell' } }), ports)).emitted[0];
+    const executed = (
+      await runStage(executeStage, approved({ output: { type: 'local', format: 'csv', path: 'team/bell' } }), ports)
+    ).emitted[0];
     const run = await runStage(collectStage, executed as never, ports);
     const completed = received(run.emitted[0] as never);
     if (completed.type !== EventType.JobCompleted) throw new Error(completed.type);
@@ -67,15 +74,23 @@ describe('collect-results stage', () => {
     expect(completed.extensions.dataref).toBe('team/bell/result.json');
     const document = JSON.parse(Buffer.from(ports.store.objects.get('team/bell/result.json') as Uint8Array).toString());
     expect(document).toMatchObject({ job, backend: 'local-simulator', shots: 400, actualCost: '$0.00' });
-    expect(Buffer.from(ports.store.objects.get('team/bell/result.csv') as Uint8Array).toString()).toMatch(/^outcome,count\n(00|11),\d+\n(00|11),\d+\n$/);
+    expect(Buffer.from(ports.store.objects.get('team/bell/result.csv') as Uint8Array).toString()).toMatch(
+      /^outcome,count\n(00|11),\d+\n(00|11),\d+\n$/,
+    );
     const status = await ports.cluster.readJobStatus(job.namespace, job.name);
-    expect(status).toMatchObject({ phase: 'Succeeded', actualCost: '$0.00', results: { shots: 400 }, completionTime: FROZEN_NOW.toISOString() });
+    expect(status).toMatchObject({
+      phase: 'Succeeded',
+      actualCost: '$0.00',
+      results: { shots: 400 },
+      completionTime: FROZEN_NOW.toISOString(),
+    });
     expect(status?.conditions?.find((c) => c.type === 'Completed')).toMatchObject({ status: 'True' });
   });
 
   it('refuses an output path that leaves the store', async () => {
     const ports = memoryPorts();
-    const executed = (await runStage(executeStage, approved({ output: { type: 'local', path: '../../etc' } }), ports)).emitted[0];
+    const executed = (await runStage(executeStage, approved({ output: { type: 'local', path: '../../etc' } }), ports))
+      .emitted[0];
     const run = await runStage(collectStage, executed as never, ports);
     expect(received(run.emitted[0] as never).type).toBe(EventType.JobFailed);
   });
@@ -91,12 +106,22 @@ describe('status projection', () => {
     status = projectStatus(status, at(EventType.JobApproved), now);
     status = projectStatus(status, at(EventType.JobCompleted), now);
     expect(status?.phase).toBe('Succeeded');
-    expect(status?.conditions?.map((c) => c.type)).toEqual(['Validated', 'BackendSelected', 'BudgetApproved', 'ResultsStored', 'Completed']);
+    expect(status?.conditions?.map((c) => c.type)).toEqual([
+      'Validated',
+      'BackendSelected',
+      'BudgetApproved',
+      'ResultsStored',
+      'Completed',
+    ]);
     expect(status?.observedGeneration).toBe(1);
   });
 
   it('never moves a job back: a stale event after a later one changes nothing', () => {
-    const scheduled = projectStatus(projectStatus(undefined, at(EventType.JobValidated), now), at(EventType.JobScheduled), now);
+    const scheduled = projectStatus(
+      projectStatus(undefined, at(EventType.JobValidated), now),
+      at(EventType.JobScheduled),
+      now,
+    );
     expect(projectStatus(scheduled, at(EventType.JobValidated), now)).toBeUndefined();
     const done = projectStatus(scheduled, at(EventType.JobCompleted), now);
     expect(projectStatus(done, at(EventType.JobFailed), now)).toBeUndefined();

@@ -18,7 +18,10 @@ const priced = (name: string, perShot: string, extra: Partial<QiskitBackend['spe
 async function schedule(spec: Record<string, unknown>, backends: QiskitBackend[] = []) {
   const example = parseEvent(EXAMPLE_EVENTS[EventType.JobValidated]);
   if (example.type !== EventType.JobValidated) throw new Error('bad example');
-  const event = { ...EXAMPLE_EVENTS[EventType.JobValidated].toJSON(), data: { ...example.data, spec: { ...example.data.spec, ...spec } } };
+  const event = {
+    ...EXAMPLE_EVENTS[EventType.JobValidated].toJSON(),
+    data: { ...example.data, spec: { ...example.data.spec, ...spec } },
+  };
   const { CloudEvent } = await import('cloudevents');
   const run = await runStage(stage, new CloudEvent(event as never), memoryPorts({ backends }));
   return received(run.emitted[0] as never);
@@ -29,18 +32,29 @@ describe('select-backend stage', () => {
     const scheduled = await schedule({});
     expect(scheduled.type).toBe(EventType.JobScheduled);
     if (scheduled.type !== EventType.JobScheduled) return;
-    expect(scheduled.data.backend).toMatchObject({ name: 'local-simulator', type: 'local_simulator', fallbackUsed: false });
-    expect(scheduled.data.candidates[0]).toMatchObject({ backend: 'local-simulator', eligible: true, estimatedCost: '$0.00' });
+    expect(scheduled.data.backend).toMatchObject({
+      name: 'local-simulator',
+      type: 'local_simulator',
+      fallbackUsed: false,
+    });
+    expect(scheduled.data.candidates[0]).toMatchObject({
+      backend: 'local-simulator',
+      eligible: true,
+      estimatedCost: '$0.00',
+    });
   });
 
   it('prefers the cheaper backend under the cost weight', async () => {
-    const scheduled = await schedule({ backendSelection: { weights: { cost: 1, queueTime: 0, capability: 0, availability: 0 } } }, [
-      priced('dear', '$0.01'),
-      priced('cheap', '$0.001'),
-    ]);
+    const scheduled = await schedule(
+      { backendSelection: { weights: { cost: 1, queueTime: 0, capability: 0, availability: 0 } } },
+      [priced('dear', '$0.01'), priced('cheap', '$0.001')],
+    );
     if (scheduled.type !== EventType.JobScheduled) throw new Error(scheduled.type);
     // local-simulator is free, so it wins; then cheap beats dear.
-    const ranked = scheduled.data.candidates.filter((c) => c.eligible).sort((a, b) => b.score - a.score).map((c) => c.backend);
+    const ranked = scheduled.data.candidates
+      .filter((c) => c.eligible)
+      .sort((a, b) => b.score - a.score)
+      .map((c) => c.backend);
     expect(ranked).toEqual(['local-simulator', 'cheap', 'dear']);
   });
 
@@ -50,10 +64,15 @@ describe('select-backend stage', () => {
     expect(pinned.data.backend.name).toBe('dear');
     expect(pinned.data.estimate.totalMicros).toBe(10_240_000);
 
-    const excluded = await schedule({ backendSelection: { excludedBackends: ['local-simulator'] } }, [priced('other', '$0')]);
+    const excluded = await schedule({ backendSelection: { excludedBackends: ['local-simulator'] } }, [
+      priced('other', '$0'),
+    ]);
     if (excluded.type !== EventType.JobScheduled) throw new Error(excluded.type);
     expect(excluded.data.backend.name).toBe('other');
-    expect(excluded.data.candidates.find((c) => c.backend === 'local-simulator')).toMatchObject({ eligible: false, reason: 'excluded by the job' });
+    expect(excluded.data.candidates.find((c) => c.backend === 'local-simulator')).toMatchObject({
+      eligible: false,
+      reason: 'excluded by the job',
+    });
 
     const preferred = await schedule({ backendSelection: { preferredBackends: ['twin'] } }, [priced('twin', '$0')]);
     if (preferred.type !== EventType.JobScheduled) throw new Error(preferred.type);
@@ -61,13 +80,24 @@ describe('select-backend stage', () => {
   });
 
   it('falls back to the simulator when the requested provider is not configured and fallback is allowed', async () => {
-    const scheduled = await schedule({ backend: { type: 'aws_braket' }, backendSelection: { fallbackToSimulator: true } });
+    const scheduled = await schedule({
+      backend: { type: 'aws_braket' },
+      backendSelection: { fallbackToSimulator: true },
+    });
     if (scheduled.type !== EventType.JobScheduled) throw new Error(scheduled.type);
-    expect(scheduled.data.backend).toMatchObject({ name: 'local-simulator', fallbackUsed: true, originalBackend: 'aws_braket' });
+    expect(scheduled.data.backend).toMatchObject({
+      name: 'local-simulator',
+      fallbackUsed: true,
+      originalBackend: 'aws_braket',
+    });
   });
 
   it('rejects with the reason of every candidate when nothing fits and fallback is off', async () => {
-    const rejected = await schedule({ backend: { type: 'aws_braket' }, backendSelection: { fallbackToSimulator: true }, execution: { shots: 10, disableFallback: true } });
+    const rejected = await schedule({
+      backend: { type: 'aws_braket' },
+      backendSelection: { fallbackToSimulator: true },
+      execution: { shots: 10, disableFallback: true },
+    });
     expect(rejected.type).toBe(EventType.JobRejected);
     if (rejected.type !== EventType.JobRejected) return;
     expect(rejected.data.reason).toMatch(/local-simulator: not of type aws_braket/);
@@ -78,13 +108,21 @@ describe('select-backend stage', () => {
     const rejected = await schedule({ backend: { name: 'tiny' } }, [priced('tiny', '$0', { qubits: 1 })]);
     if (rejected.type !== EventType.JobRejected) throw new Error(rejected.type);
     expect(rejected.data.reason).toMatch(/tiny: has 1 qubits, the job needs 2/);
-    const costly = await schedule({ backend: { name: 'dear' }, backendSelection: { requirements: { maxCost: '$0.001' } } }, [priced('dear', '$0.01')]);
+    const costly = await schedule(
+      { backend: { name: 'dear' }, backendSelection: { requirements: { maxCost: '$0.001' } } },
+      [priced('dear', '$0.01')],
+    );
     if (costly.type !== EventType.JobRejected) throw new Error(costly.type);
     expect(costly.data.reason).toMatch(/costs \$10\.24, more than requirements\.maxCost \$0\.001/);
   });
 
   it('normalises weights, filling missing ones from the balanced preset', () => {
-    expect(normaliseWeights({ cost: 2, queueTime: 0, capability: 0, availability: 0 })).toEqual({ cost: 1, queueTime: 0, capability: 0, availability: 0 });
+    expect(normaliseWeights({ cost: 2, queueTime: 0, capability: 0, availability: 0 })).toEqual({
+      cost: 1,
+      queueTime: 0,
+      capability: 0,
+      availability: 0,
+    });
     const filled = normaliseWeights({ cost: 0.4 });
     expect(Object.values(filled).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     expect(normaliseWeights({ cost: 0, queueTime: 0, capability: 0, availability: 0 }).cost).toBeGreaterThan(0);

@@ -11,7 +11,10 @@ const requested = (job: Record<string, unknown>) => buildEvent(EventType.JobRequ
 describe('validate stage', () => {
   it('emits validated with the circuit metadata and the spec without inline code', async () => {
     const ports = memoryPorts();
-    const [event] = await validate(received(requested(jobManifest('bell'))) as TypedEvent<typeof EventType.JobRequested>, ports);
+    const [event] = await validate(
+      received(requested(jobManifest('bell'))) as TypedEvent<typeof EventType.JobRequested>,
+      ports,
+    );
     const validated = received(event as never);
     expect(validated.type).toBe(EventType.JobValidated);
     if (validated.type !== EventType.JobValidated) return;
@@ -23,8 +26,12 @@ describe('validate stage', () => {
   });
 
   it('reads a circuit from a referenced ConfigMap', async () => {
-    const ports = memoryPorts({ configMaps: [{ namespace: 'default', name: 'circuits', data: { 'one.qasm': 'OPENQASM 3;\nqubit q;\nh q;' } }] });
-    const job = jobManifest('cm', { circuit: { source: 'configmap', configMapRef: { name: 'circuits', key: 'one.qasm' } } });
+    const ports = memoryPorts({
+      configMaps: [{ namespace: 'default', name: 'circuits', data: { 'one.qasm': 'OPENQASM 3;\nqubit q;\nh q;' } }],
+    });
+    const job = jobManifest('cm', {
+      circuit: { source: 'configmap', configMapRef: { name: 'circuits', key: 'one.qasm' } },
+    });
     const run = await runStage(validateStage, requested(job), ports);
     expect(run.emitted.map((e) => e.type)).toEqual([EventType.JobValidated]);
   });
@@ -32,7 +39,11 @@ describe('validate stage', () => {
   it('passes a circuit over 64 KiB by reference (claim check) and keeps the event small', async () => {
     const ports = memoryPorts();
     const code = `OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\n${'h q[0];\n'.repeat(10_000)}`;
-    const run = await runStage(validateStage, requested(jobManifest('big', { circuit: { source: 'inline', code } })), ports);
+    const run = await runStage(
+      validateStage,
+      requested(jobManifest('big', { circuit: { source: 'inline', code } })),
+      ports,
+    );
     const validated = received(run.emitted[0] as never);
     if (validated.type !== EventType.JobValidated) throw new Error(validated.type);
     expect(validated.data.circuit.code).toBeUndefined();
@@ -45,9 +56,17 @@ describe('validate stage', () => {
   it.each([
     ['a missing circuit', { circuit: undefined }, /spec\.circuit: is required/],
     ['zero shots', { execution: { shots: 0 } }, /spec\.execution\.shots: must be at least 1/],
-    ['a syntax error', { circuit: { source: 'inline', code: 'OPENQASM 2.0;\nqreg q[1];\nh q[0]' } }, /3:7: expected ";"/],
+    [
+      'a syntax error',
+      { circuit: { source: 'inline', code: 'OPENQASM 2.0;\nqreg q[1];\nh q[0]' } },
+      /3:7: expected ";"/,
+    ],
     ['Python code', { circuit: { source: 'inline', code: 'from qiskit import QuantumCircuit\n' } }, /qasm3\.dumps/],
-    ['a missing ConfigMap', { circuit: { source: 'configmap', configMapRef: { name: 'nope', key: 'k' } } }, /ConfigMap nope has no key "k"/],
+    [
+      'a missing ConfigMap',
+      { circuit: { source: 'configmap', configMapRef: { name: 'nope', key: 'k' } } },
+      /ConfigMap nope has no key "k"/,
+    ],
   ])('rejects a job with %s, naming the problem', async (_case, spec, message) => {
     const run = await runStage(validateStage, requested(jobManifest('bad', spec)), memoryPorts());
     expect(run.emitted).toHaveLength(1);
@@ -72,7 +91,11 @@ describe('validate stage', () => {
     const ports = memoryPorts();
     const add = buildEvent(EventType.ResourceAdded, jobManifest('from-k8s'), { source: 'https://kubernetes' });
     expect((await runStage(validateStage, add, ports)).emitted.map((e) => e.type)).toEqual([EventType.JobValidated]);
-    const budget = buildEvent(EventType.ResourceAdded, { apiVersion: 'quantum.io/v1', kind: 'QiskitBudget' }, { source: 'https://kubernetes' });
+    const budget = buildEvent(
+      EventType.ResourceAdded,
+      { apiVersion: 'quantum.io/v1', kind: 'QiskitBudget' },
+      { source: 'https://kubernetes' },
+    );
     expect((await runStage(validateStage, budget, ports)).emitted).toEqual([]);
   });
 });
