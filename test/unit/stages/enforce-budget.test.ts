@@ -1,4 +1,4 @@
-import { CloudEvent } from 'cloudevents';
+import type { CloudEvent } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
 import { buildJobEvent, parseEvent } from '../../../events/envelope.ts';
 import { EXAMPLE_EVENTS } from '../../../events/examples.ts';
