@@ -1,0 +1,54 @@
+/**
+ * Ledgers on S3 with conditional writes: the ETag is the version, a swap is a PutObject
+ * with `If-Match: <etag>` (or `If-None-Match: *` to create), and a lost condition is a
+ * failed swap that updateLedger retries.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { assertSafeKey } from '../storage/object-store.ts';
+import { isConditionFailed, isNotFound } from '../storage/s3-errors.ts';
+import { EMPTY_LEDGER, type LedgerState } from './ledger.ts';
+import type { LedgerStore, VersionedLedger } from './ledger-store.ts';
+
+/** S3 ledger store: one JSON object per budget period under `prefix`. */
+export class S3LedgerStore implements LedgerStore {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly prefix = 'ledgers',
+  ) {}
+
+  private key(key: string): string {
+    assertSafeKey(key);
+    return `${this.prefix}/${key}.json`;
+  }
+
+  async read(key: string): Promise<VersionedLedger> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      const text = (await response.Body?.transformToString()) ?? '';
+      return { state: JSON.parse(text) as LedgerState, version: response.ETag };
+    } catch (error) {
+      if (isNotFound(error)) return { state: EMPTY_LEDGER, version: undefined };
+      throw error;
+    }
+  }
+
+  async compareAndSwap(key: string, expected: string | undefined, state: LedgerState): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(key),
+          Body: JSON.stringify(state),
+          ContentType: 'application/json',
+          ...(expected === undefined ? { IfNoneMatch: '*' } : { IfMatch: expected }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+}
