@@ -18,7 +18,12 @@ export interface QpipeConfig {
     /** Largest circuit the memory limit allows. */
     readonly maxQubits: number;
   };
-  readonly mailFrom: string;
+  readonly mail: {
+    /** outbox: .eml files in the store; smtp: QPIPE_SMTP_URL; ses: Amazon SES in the AWS region. */
+    readonly transport: 'outbox' | 'smtp' | 'ses';
+    readonly smtpUrl?: string;
+    readonly from: string;
+  };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -65,6 +70,15 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   const maxMemoryBytes = readSize(env, 'QPIPE_SIMULATOR_MAX_MEMORY', Math.floor(freemem() / 2));
   const mailFrom = env['QPIPE_MAIL_FROM'] ?? 'qpipe <qpipe@localhost>';
   if (/[\r\n]/.test(mailFrom)) throw new ConfigError('QPIPE_MAIL_FROM', 'must be one line');
+  const smtpUrl = env['QPIPE_SMTP_URL'];
+  const transport = env['QPIPE_MAIL_TRANSPORT'] ?? (smtpUrl ? 'smtp' : 'outbox');
+  if (transport !== 'outbox' && transport !== 'smtp' && transport !== 'ses') {
+    throw new ConfigError('QPIPE_MAIL_TRANSPORT', `"${transport}" must be outbox, smtp or ses`);
+  }
+  if (transport === 'smtp' && !smtpUrl) throw new ConfigError('QPIPE_SMTP_URL', 'is required when mail goes over SMTP');
+  if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) {
+    throw new ConfigError('QPIPE_SMTP_URL', 'must be a URL such as smtp://user:password@host:587');
+  }
   return {
     storeDir: overrides.storeDir ?? env['QPIPE_STORE'] ?? '.qpipe',
     circuitLimits: {
@@ -76,6 +90,6 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     },
     inlineCircuitBytes: readSize(env, 'QPIPE_INLINE_CIRCUIT_BYTES', 64 * 1024),
     simulator: { maxMemoryBytes, maxQubits: Math.max(0, Math.floor(Math.log2(maxMemoryBytes / 16))) },
-    mailFrom,
+    mail: { transport, from: mailFrom, ...(smtpUrl === undefined ? {} : { smtpUrl }) },
   };
 }

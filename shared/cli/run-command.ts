@@ -48,7 +48,7 @@ export async function runJobFiles(
   const manifests = await loadManifests(files);
   // A bad budget or backend would let jobs run unguarded: stop before running anything.
   if (manifests.errors.length > 0) return { jobs: [], errors: manifests.errors };
-  const ports = createLocalPorts(options.config, manifests, options.now);
+  const ports = await createLocalPorts(options.config, manifests, options.now);
   let finished = 0;
   const pipeline = createEmbeddedPipeline({
     stages: options.stages,

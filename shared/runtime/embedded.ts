@@ -9,6 +9,7 @@ import { createLocalSimulatorExecutor } from '../backends/local-simulator.ts';
 import { LocalLedgerStore } from '../budget/local-ledger-store.ts';
 import { LocalCluster, type LocalResources } from '../cluster/local-cluster.ts';
 import type { QpipeConfig } from '../config.ts';
+import type { Mailer } from '../mail/mailer.ts';
 import { OutboxMailer } from '../mail/outbox-mailer.ts';
 import { InProcessBus } from '../bus/in-process-bus.ts';
 import { fetchCircuit } from '../storage/fetch-circuit.ts';
@@ -16,12 +17,31 @@ import { LocalObjectStore } from '../storage/local-object-store.ts';
 import type { Ports } from './ports.ts';
 import { runStage, type StageDefinition } from './stage.ts';
 
+/** The configured mail transport; SMTP and SES load only when chosen. */
+async function createMailer(config: QpipeConfig, store: LocalObjectStore): Promise<Mailer> {
+  switch (config.mail.transport) {
+    case 'outbox':
+      return new OutboxMailer(store, config.mail.from);
+    case 'smtp': {
+      const { SmtpMailer } = await import('../mail/smtp-mailer.ts');
+      return new SmtpMailer(config.mail.smtpUrl as string, config.mail.from);
+    }
+    case 'ses': {
+      const [{ SesMailer }, { SESv2Client }] = await Promise.all([
+        import('../mail/ses-mailer.ts'),
+        import('@aws-sdk/client-sesv2'),
+      ]);
+      return new SesMailer(new SESv2Client({}), config.mail.from);
+    }
+  }
+}
+
 /** Local implementations of every port, rooted at the configured store folder. */
-export function createLocalPorts(
+export async function createLocalPorts(
   config: QpipeConfig,
   resources: LocalResources,
   now: () => Date = () => new Date(),
-): Ports {
+): Promise<Ports> {
   const store = new LocalObjectStore(config.storeDir);
   return {
     config,
@@ -29,7 +49,7 @@ export function createLocalPorts(
     cluster: new LocalCluster(resources, store),
     ledger: new LocalLedgerStore(`${config.storeDir}/ledgers`),
     executors: { local_simulator: createLocalSimulatorExecutor({ maxMemoryBytes: config.simulator.maxMemoryBytes }) },
-    mailer: new OutboxMailer(store, config.mailFrom),
+    mailer: await createMailer(config, store),
     now,
     fetchCircuit,
   };

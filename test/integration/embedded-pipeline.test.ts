@@ -40,7 +40,7 @@ describe('embedded pipeline over local files, with every event delivered twice',
       metadata: { name: 'priced' },
       spec: { provider: 'local_simulator' as const, pricing: { perShot: '$0.01' }, enabled: true },
     };
-    const ports = createLocalPorts(
+    const ports = await createLocalPorts(
       config,
       {
         budgets: [budget('team', { limit: '$3.00', notificationEmail: 'owner@example.com' })],
@@ -89,7 +89,7 @@ describe('embedded pipeline over local files, with every event delivered twice',
       metadata: { name: 'priced' },
       spec: { provider: 'local_simulator' as const, pricing: { perShot: '$0.01' }, enabled: true },
     };
-    const ports = createLocalPorts(
+    const ports = await createLocalPorts(
       config,
       { budgets: [budget('team', { limit: '$2.50' })], backends: [pricedSimulator], configMaps: [] },
       () => FROZEN_NOW,
