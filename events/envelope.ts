@@ -16,6 +16,8 @@ export interface QpipeExtensions {
   readonly traceparent?: string;
   /** Object-store key of a payload passed by reference (claim check). */
   readonly dataref?: string;
+  /** Deliver no earlier than this time (ISO 8601): a stage scheduling its own re-check. */
+  readonly notbefore?: string;
 }
 
 /**
@@ -73,12 +75,14 @@ export function buildEvent<T extends EventType>(
   options: BuildOptions,
 ): CloudEvent<EventData<T>> {
   checkSchema(EVENT_DATA[type], data, `${type} data`);
-  const idParts = [options.jobuid ?? '', options.jobgeneration ?? '', type, ...(options.idParts ?? [])];
+  // A scheduled re-check is a new delivery, not a duplicate: its time is part of the id.
+  const idParts = [options.jobuid ?? '', options.jobgeneration ?? '', type, ...(options.idParts ?? []), options.notbefore ?? ''];
   const extensions: Record<string, string | number> = {};
   if (options.jobuid !== undefined) extensions['jobuid'] = options.jobuid;
   if (options.jobgeneration !== undefined) extensions['jobgeneration'] = options.jobgeneration;
   if (options.traceparent !== undefined) extensions['traceparent'] = options.traceparent;
   if (options.dataref !== undefined) extensions['dataref'] = options.dataref;
+  if (options.notbefore !== undefined) extensions['notbefore'] = options.notbefore;
   return new CloudEvent<EventData<T>>({
     specversion: '1.0',
     type,
@@ -145,6 +149,7 @@ export function parseEvent(event: CloudEvent<unknown>): AnyTypedEvent {
       jobgeneration: num(event['jobgeneration']),
       traceparent: event['traceparent'] === undefined ? undefined : String(event['traceparent']),
       dataref: event['dataref'] === undefined ? undefined : String(event['dataref']),
+      notbefore: event['notbefore'] === undefined ? undefined : String(event['notbefore']),
     }).filter(([, v]) => v !== undefined),
   );
   return {

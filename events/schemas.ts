@@ -87,6 +87,15 @@ export const EVENT_DATA = {
     candidates: Type.Array(candidate),
     estimate: CostEstimate,
   }),
+  [EventType.JobHeld]: Type.Object({
+    ...jobContext,
+    backend: ScheduledBackend,
+    estimate: CostEstimate,
+    budget: budgetRef,
+    reason: Type.String({ description: 'Why the job waits, with the amounts.' }),
+    heldSince: Type.String({ description: 'When the job started waiting.' }),
+    deadline: Type.String({ description: 'When the job is rejected if budget has not freed up (gracePeriod).' }),
+  }),
   [EventType.JobApproved]: Type.Object({
     ...jobContext,
     backend: ScheduledBackend,

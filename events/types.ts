@@ -12,6 +12,7 @@ export const EventType = {
   JobCompleted: 'io.quantum.job.completed',
   JobFailed: 'io.quantum.job.failed',
   JobRejected: 'io.quantum.job.rejected',
+  JobHeld: 'io.quantum.job.held',
   BudgetThreshold: 'io.quantum.budget.threshold',
   BudgetExceeded: 'io.quantum.budget.exceeded',
   ResourceAdded: 'dev.knative.apiserver.resource.add',
@@ -40,11 +41,19 @@ export function stageSource(stage: Stage): string {
 export const SUBSCRIPTIONS: Readonly<Record<Stage, readonly EventType[]>> = {
   validate: [EventType.JobRequested, EventType.ResourceAdded, EventType.ResourceUpdated],
   'select-backend': [EventType.JobValidated],
-  'enforce-budget': [EventType.JobScheduled, EventType.JobCompleted, EventType.JobFailed, EventType.JobRejected],
+  'enforce-budget': [
+    EventType.JobScheduled,
+    EventType.JobHeld,
+    EventType.JobCompleted,
+    EventType.JobFailed,
+    EventType.JobRejected,
+    EventType.ResourceUpdated,
+  ],
   execute: [EventType.JobApproved],
   'collect-results': [
     EventType.JobValidated,
     EventType.JobScheduled,
+    EventType.JobHeld,
     EventType.JobApproved,
     EventType.JobSubmitted,
     EventType.JobExecuted,

@@ -64,6 +64,12 @@ function transition(event: AnyTypedEvent): Transition | undefined {
           message: `scheduled on ${event.data.backend.name}`,
         },
       };
+    case EventType.JobHeld:
+      return {
+        phase: 'AwaitingBudget',
+        conditions: [{ type: 'BudgetApproved', status: 'False', reason: 'AwaitingBudget', message: event.data.reason }],
+        fields: { estimatedCost: formatMoney(event.data.estimate.totalMicros), message: `awaiting budget until ${event.data.deadline}: ${event.data.reason}` },
+      };
     case EventType.JobApproved:
       return {
         phase: 'Approved',

@@ -1,24 +1,30 @@
 /**
  * enforce-budget: reserves a scheduled job's worst-case cost against its namespace's
  * QiskitBudget with compare-and-swap (so concurrent jobs can never overspend), settles the
- * actual cost on completion, releases the reservation on failure or rejection, and
- * raises threshold and exceeded alerts. It is the single writer of QiskitBudget status.
+ * actual cost on completion, releases the reservation on failure or rejection, and raises
+ * threshold and exceeded alerts. A job that does not fit a budget with blockOnExceed waits
+ * (`io.quantum.job.held`, phase AwaitingBudget) until budget frees up or its gracePeriod
+ * ends. It is the single writer of QiskitBudget status.
  */
 import type { CloudEvent } from 'cloudevents';
 import { buildEvent, buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
 import type { EventData } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import {
+  addWaiting,
   crossThresholds,
   currentPeriod,
   type LedgerState,
   release,
+  removeWaiting,
+  type ReserveOutcome,
   reserve,
   reservedMicros,
   settle,
   topCharges,
 } from '../../shared/budget/ledger.ts';
 import { updateLedger } from '../../shared/budget/ledger-store.ts';
+import { formatDuration, parseDuration } from '../../shared/duration.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { jobKey, jobLabel } from '../../shared/jobs.ts';
 import { formatMoney, parseMoney } from '../../shared/money.ts';
@@ -26,18 +32,27 @@ import type { QiskitBudget } from '../../shared/resources/schema.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
+import { getJson } from '../../shared/storage/object-store.ts';
 
-type Deps = Pick<Ports, 'cluster' | 'ledger' | 'now'>;
-type BudgetRef = NonNullable<EventData<typeof EventType.JobApproved>['budget']>;
+type Deps = Pick<Ports, 'cluster' | 'ledger' | 'store' | 'now'>;
+type BudgetRef = EventData<typeof EventType.JobHeld>['budget'];
+type Held = EventData<typeof EventType.JobHeld>;
+/** What admission needs: the job's context as scheduled. */
+type Admission = Omit<Held, 'budget' | 'reason' | 'heldSince' | 'deadline'>;
 
 type Input = TypedEvent<
   | typeof EventType.JobScheduled
+  | typeof EventType.JobHeld
   | typeof EventType.JobCompleted
   | typeof EventType.JobFailed
   | typeof EventType.JobRejected
+  | typeof EventType.ResourceUpdated
 >;
 
 const source = stageSource(Stage.EnforceBudget);
+// Re-checks of a held job start after this and back off to at most MAX_RECHECK_MS.
+const MIN_RECHECK_MS = 5_000;
+const MAX_RECHECK_MS = 300_000;
 
 /** The object-store key of one budget period's ledger. */
 export function ledgerKey(budget: BudgetRef): string {
@@ -48,80 +63,19 @@ export function ledgerKey(budget: BudgetRef): string {
 export async function enforceBudget(event: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {
   switch (event.type) {
     case EventType.JobScheduled:
-      return approve(event, deps);
+      return admit(event.data, event, deps);
+    case EventType.JobHeld: {
+      const { budget, reason: _reason, heldSince, deadline, ...admission } = event.data;
+      return admit(admission, event, deps, { budget, heldSince, deadline });
+    }
     case EventType.JobCompleted:
       return settleJob(event, deps);
     case EventType.JobFailed:
     case EventType.JobRejected:
       return releaseJob(event, deps);
+    case EventType.ResourceUpdated:
+      return budgetChanged(event.data, deps);
   }
-}
-
-async function approve(event: TypedEvent<typeof EventType.JobScheduled>, deps: Deps): Promise<CloudEvent<unknown>[]> {
-  const { job, spec, circuit, backend, estimate } = event.data;
-  const estimateMicros = estimate.totalMicros;
-  const maxCost = spec.budget?.maxCost;
-  if (maxCost !== undefined && estimateMicros > parseMoney(maxCost, 'spec.budget.maxCost')) {
-    throw new InvalidInputError(
-      'spec.budget.maxCost',
-      `the estimated cost ${formatMoney(estimateMicros)} on ${backend.name} exceeds the job's maxCost ${maxCost}`,
-    );
-  }
-  const budget = await deps.cluster.findBudget(job.namespace, spec.budget?.budgetRef);
-  if (!budget && spec.budget?.budgetRef !== undefined) {
-    throw new InvalidInputError(
-      'spec.budget.budgetRef',
-      `QiskitBudget ${job.namespace}/${spec.budget.budgetRef} does not exist`,
-    );
-  }
-  const approved = (budgetRef?: BudgetRef) =>
-    buildJobEvent(
-      EventType.JobApproved,
-      { job, spec, circuit, backend, estimate, ...(budgetRef ? { budget: budgetRef } : {}) },
-      job,
-      { source, ...carriedExtensions(event) },
-    );
-  if (!budget) return [approved()];
-
-  const limitMicros = parseMoney(budget.spec.limit, `QiskitBudget ${budget.metadata.name}: spec.limit`);
-  const budgetRef = refOf(budget, deps.now());
-  const blockOnExceed = budget.spec.enforcement?.blockOnExceed ?? true;
-  const outcome = await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => {
-    const result = reserve(state, { jobKey: jobKey(job), job: jobLabel(job), micros: estimateMicros, limitMicros });
-    if (result.kind !== 'insufficient' || blockOnExceed) return { state: result.state, result };
-    // Without blockOnExceed the job proceeds over the limit; the reservation still records it.
-    const forced = {
-      ...state,
-      reservations: { ...state.reservations, [jobKey(job)]: { micros: estimateMicros, job: jobLabel(job) } },
-    };
-    return { state: forced, result };
-  });
-  const ledgerAfter = await writeBudgetStatus(budget, budgetRef, deps);
-  if (outcome.kind !== 'insufficient') return [approved(budgetRef)];
-
-  const spent = ledgerAfter.spentMicros;
-  const reserved = reservedMicros(ledgerAfter) - (blockOnExceed ? 0 : estimateMicros);
-  const exceeded = buildEvent(
-    EventType.BudgetExceeded,
-    {
-      budget: budgetRef,
-      job,
-      estimate: formatMoney(estimateMicros),
-      spent: formatMoney(spent),
-      reserved: formatMoney(reserved),
-      limit: budget.spec.limit,
-      blocked: blockOnExceed,
-      ...(budget.spec.notificationEmail === undefined ? {} : { notificationEmail: budget.spec.notificationEmail }),
-    },
-    { source, subject: jobLabel(job), jobuid: job.uid, jobgeneration: job.generation, ...carriedExtensions(event) },
-  );
-  if (!blockOnExceed) return [approved(budgetRef), exceeded];
-  const available = Math.max(0, limitMicros - spent - reserved);
-  const message =
-    `budget ${budgetRef.namespace}/${budgetRef.name} (${budgetRef.period}) cannot cover this job: ` +
-    `estimated ${formatMoney(estimateMicros)}, spent ${formatMoney(spent)}, reserved ${formatMoney(reserved)}, ` +
-    `limit ${formatMoney(limitMicros)}, available ${formatMoney(available)}`;
-  throw new JobRejection(job, new InvalidInputError('', message), [exceeded]);
 }
 
 function refOf(budget: QiskitBudget, now: Date): BudgetRef {
@@ -130,6 +84,122 @@ function refOf(budget: QiskitBudget, now: Date): BudgetRef {
     name: budget.metadata.name,
     period: currentPeriod(budget.spec.period, now).key,
   };
+}
+
+function shortfall(budget: BudgetRef, amounts: { estimate: number; spent: number; reserved: number; limit: number }): string {
+  const available = Math.max(0, amounts.limit - amounts.spent - amounts.reserved);
+  return (
+    `budget ${budget.namespace}/${budget.name} (${budget.period}) cannot cover this job: ` +
+    `estimated ${formatMoney(amounts.estimate)}, spent ${formatMoney(amounts.spent)}, reserved ${formatMoney(amounts.reserved)}, ` +
+    `limit ${formatMoney(amounts.limit)}, available ${formatMoney(available)}`
+  );
+}
+
+async function admit(
+  scheduled: Admission & { readonly candidates?: unknown },
+  event: Input,
+  deps: Deps,
+  held?: { budget: BudgetRef; heldSince: string; deadline: string },
+): Promise<CloudEvent<unknown>[]> {
+  // Candidates were for people reading the scheduled event; approval carries the choice only.
+  const { candidates: _candidates, ...job } = scheduled;
+  const { estimate, backend, spec } = job;
+  const estimateMicros = estimate.totalMicros;
+  const maxCost = spec.budget?.maxCost;
+  if (maxCost !== undefined && estimateMicros > parseMoney(maxCost, 'spec.budget.maxCost')) {
+    throw new InvalidInputError(
+      'spec.budget.maxCost',
+      `the estimated cost ${formatMoney(estimateMicros)} on ${backend.name} exceeds the job's maxCost ${maxCost}`,
+    );
+  }
+  const budget = await deps.cluster.findBudget(job.job.namespace, spec.budget?.budgetRef);
+  if (!budget && spec.budget?.budgetRef !== undefined) {
+    throw new InvalidInputError('spec.budget.budgetRef', `QiskitBudget ${job.job.namespace}/${spec.budget.budgetRef} does not exist`);
+  }
+  const options = { source, ...carriedExtensions(event) };
+  const approved = (budgetRef?: BudgetRef) =>
+    buildJobEvent(EventType.JobApproved, { ...job, ...(budgetRef ? { budget: budgetRef } : {}) }, job.job, options);
+  if (!budget) return [approved()];
+
+  const now = deps.now();
+  const limitMicros = parseMoney(budget.spec.limit, `QiskitBudget ${budget.metadata.name}: spec.limit`);
+  const budgetRef = refOf(budget, now);
+  const blockOnExceed = budget.spec.enforcement?.blockOnExceed ?? true;
+  const key = jobKey(job.job);
+  const outcome = await updateLedger<ReserveOutcome>(deps.ledger, ledgerKey(budgetRef), (state) => {
+    const result = reserve(state, { jobKey: key, job: jobLabel(job.job), micros: estimateMicros, limitMicros });
+    if (result.kind !== 'insufficient') return { state: removeWaiting(result.state, key), result };
+    if (blockOnExceed) return { state, result };
+    // Without blockOnExceed the job proceeds over the limit; the reservation still records it.
+    const forced = { ...state, reservations: { ...state.reservations, [key]: { micros: estimateMicros, job: jobLabel(job.job) } } };
+    return { state: forced, result };
+  });
+  if (held && ledgerKey(held.budget) !== ledgerKey(budgetRef)) {
+    // The job waited in an earlier period's ledger.
+    await updateLedger(deps.ledger, ledgerKey(held.budget), (state) => ({ state: removeWaiting(state, key), result: undefined }));
+  }
+  const ledgerAfter = await writeBudgetStatus(budget, budgetRef, deps);
+  if (outcome.kind !== 'insufficient') return [approved(budgetRef)];
+
+  const spent = ledgerAfter.spentMicros;
+  const reserved = reservedMicros(ledgerAfter) - (blockOnExceed ? 0 : estimateMicros);
+  const reason = shortfall(budgetRef, { estimate: estimateMicros, spent, reserved, limit: limitMicros });
+  const exceeded = buildEvent(
+    EventType.BudgetExceeded,
+    {
+      budget: budgetRef,
+      job: job.job,
+      estimate: formatMoney(estimateMicros),
+      spent: formatMoney(spent),
+      reserved: formatMoney(reserved),
+      limit: budget.spec.limit,
+      blocked: blockOnExceed,
+      ...(budget.spec.notificationEmail === undefined ? {} : { notificationEmail: budget.spec.notificationEmail }),
+    },
+    { source, subject: jobLabel(job.job), jobuid: job.job.uid, jobgeneration: job.job.generation, ...carriedExtensions(event) },
+  );
+  if (!blockOnExceed) return [approved(budgetRef), exceeded];
+
+  // The exceeded alert goes out once, when the job is first held.
+  const alerts = held ? [] : [exceeded];
+  const heldSince = held?.heldSince ?? now.toISOString();
+  const grace = budget.spec.enforcement?.gracePeriod;
+  const graceMs = grace === undefined ? 0 : parseDuration(grace, `QiskitBudget ${budget.metadata.name}: spec.enforcement.gracePeriod`);
+  const deadline = held?.deadline ?? new Date(now.getTime() + graceMs).toISOString();
+  if (now.getTime() >= Date.parse(deadline)) {
+    await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({ state: removeWaiting(state, key), result: undefined }));
+    const waited = graceMs > 0 ? `; waited ${formatDuration(now.getTime() - Date.parse(heldSince))} (gracePeriod ${grace})` : '';
+    throw new JobRejection(job.job, new InvalidInputError('', `${reason}${waited}`), alerts);
+  }
+  const data: Held = { ...job, budget: budgetRef, reason, heldSince, deadline };
+  const heldRef = `held/${budgetRef.namespace}/${budgetRef.name}/${job.job.uid}-${job.job.generation}.json`;
+  await deps.store.put(heldRef, JSON.stringify(data), 'application/json');
+  await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({
+    state: addWaiting(state, key, { job: jobLabel(job.job), heldRef }),
+    result: undefined,
+  }));
+  const waitedMs = now.getTime() - Date.parse(heldSince);
+  const delay = Math.min(Math.max(MIN_RECHECK_MS, waitedMs), MAX_RECHECK_MS, Date.parse(deadline) - now.getTime());
+  return [...alerts, heldEvent(data, new Date(now.getTime() + delay), event)];
+}
+
+function heldEvent(data: Held, notBefore: Date, cause: Input): CloudEvent<unknown> {
+  return buildJobEvent(EventType.JobHeld, data, data.job, {
+    source,
+    ...carriedExtensions(cause),
+    notbefore: notBefore.toISOString(),
+  });
+}
+
+/** Re-checks at once every job waiting on a budget period (budget was freed or raised). */
+async function nudgeWaiting(budget: BudgetRef, cause: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {
+  const { state } = await deps.ledger.read(ledgerKey(budget));
+  const events: CloudEvent<unknown>[] = [];
+  for (const entry of Object.values(state.waiting ?? {})) {
+    const data = (await getJson(deps.store, entry.heldRef)) as Held | undefined;
+    if (data) events.push(heldEvent(data, deps.now(), cause));
+  }
+  return events;
 }
 
 async function settleJob(event: TypedEvent<typeof EventType.JobCompleted>, deps: Deps): Promise<CloudEvent<unknown>[]> {
@@ -144,7 +214,7 @@ async function settleJob(event: TypedEvent<typeof EventType.JobCompleted>, deps:
     return { state: next.state, result: { crossed: next.crossed, ledger: next.state } };
   });
   if (budget) await writeBudgetStatus(budget, budgetRef, deps);
-  return crossed.map((threshold) =>
+  const alerts = crossed.map((threshold) =>
     buildEvent(
       EventType.BudgetThreshold,
       {
@@ -165,6 +235,7 @@ async function settleJob(event: TypedEvent<typeof EventType.JobCompleted>, deps:
       },
     ),
   );
+  return [...alerts, ...(await nudgeWaiting(budgetRef, event, deps))];
 }
 
 async function releaseJob(
@@ -173,13 +244,23 @@ async function releaseJob(
 ): Promise<CloudEvent<unknown>[]> {
   const { job, budget: budgetRef } = event.data;
   if (!budgetRef) return [];
-  await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({
-    state: release(state, jobKey(job)),
-    result: undefined,
-  }));
+  await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({ state: release(state, jobKey(job)), result: undefined }));
   const budget = await deps.cluster.findBudget(budgetRef.namespace, budgetRef.name);
   if (budget) await writeBudgetStatus(budget, budgetRef, deps);
-  return [];
+  return nudgeWaiting(budgetRef, event, deps);
+}
+
+/** A QiskitBudget changed (its limit raised, say): waiting jobs get another look. */
+async function budgetChanged(object: Record<string, unknown>, deps: Deps): Promise<CloudEvent<unknown>[]> {
+  if (object['kind'] !== 'QiskitBudget') return [];
+  const metadata = (object['metadata'] ?? {}) as { namespace?: string; name?: string };
+  if (!metadata.name) return [];
+  const budget = await deps.cluster.findBudget(metadata.namespace ?? 'default', metadata.name);
+  if (!budget) return [];
+  const ref = refOf(budget, deps.now());
+  await writeBudgetStatus(budget, ref, deps);
+  const cause = { extensions: {} } as Input;
+  return nudgeWaiting(ref, cause, deps);
 }
 
 async function writeBudgetStatus(budget: QiskitBudget, ref: BudgetRef, deps: Deps): Promise<LedgerState> {

@@ -15,10 +15,25 @@ export interface LedgerState {
   readonly charges: Readonly<Record<string, { readonly micros: MicroDollars; readonly job: string }>>;
   /** Thresholds (percent) already alerted this period. */
   readonly notifiedThresholds: readonly number[];
+  /** Jobs held for budget (blockOnExceed), by job key: where their held event is stored. */
+  readonly waiting?: Readonly<Record<string, { readonly job: string; readonly heldRef: string }>>;
 }
 
 /** A ledger with no activity. */
-export const EMPTY_LEDGER: LedgerState = { spentMicros: 0, reservations: {}, charges: {}, notifiedThresholds: [] };
+export const EMPTY_LEDGER: LedgerState = { spentMicros: 0, reservations: {}, charges: {}, notifiedThresholds: [], waiting: {} };
+
+/** Records a job as waiting for budget. */
+export function addWaiting(state: LedgerState, jobKey: string, entry: { job: string; heldRef: string }): LedgerState {
+  if (state.waiting?.[jobKey]) return state;
+  return { ...state, waiting: { ...state.waiting, [jobKey]: entry } };
+}
+
+/** Forgets a waiting job (approved, rejected, or moved to a new period). */
+export function removeWaiting(state: LedgerState, jobKey: string): LedgerState {
+  if (!state.waiting?.[jobKey]) return state;
+  const { [jobKey]: _gone, ...waiting } = state.waiting;
+  return { ...state, waiting };
+}
 
 /** Total of open reservations. */
 export function reservedMicros(state: LedgerState): MicroDollars {

@@ -60,8 +60,11 @@ export class InProcessBus implements EventBus {
   }
 
   private async deliverWithRetry(subscription: Subscription, event: CloudEvent<unknown>): Promise<void> {
-    // Deliver on a later turn, as a real bus would, so publishers never run subscribers inline.
-    await new Promise((resolve) => setImmediate(resolve));
+    // Deliver on a later turn, as a real bus would, so publishers never run subscribers inline;
+    // an event that says `notbefore` (a stage's scheduled re-check) waits until then.
+    const notBefore = Date.parse(String((event as unknown as Record<string, unknown>)['notbefore'] ?? ''));
+    const delay = Number.isNaN(notBefore) ? 0 : notBefore - Date.now();
+    await new Promise((resolve) => (delay > 0 ? setTimeout(resolve, delay) : setImmediate(resolve)));
     for (let attempt = 1; ; attempt++) {
       try {
         await subscription.deliver(event);

@@ -1,6 +1,6 @@
 import type { CloudEvent } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
-import { buildJobEvent, parseEvent } from '../../../events/envelope.ts';
+import { buildEvent, buildJobEvent, parseEvent } from '../../../events/envelope.ts';
 import { EXAMPLE_EVENTS } from '../../../events/examples.ts';
 import type { EventData, JobRef } from '../../../events/schemas.ts';
 import { EventType } from '../../../events/types.ts';
@@ -137,5 +137,84 @@ describe('enforce-budget stage', () => {
       reserved: '$0.00',
       remaining: '$10.00',
     });
+  });
+});
+
+describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with gracePeriod)', () => {
+  function clockedPorts(budgets: Parameters<typeof memoryPorts>[0]['budgets']) {
+    let now = new Date('2026-11-15T12:00:00Z');
+    const ports = memoryPorts({ budgets }, { now: () => now });
+    return { ports, advance: (ms: number) => (now = new Date(now.getTime() + ms)), at: () => now };
+  }
+  const types = (events: CloudEvent<unknown>[]) => events.map((e) => e.type).sort();
+
+  it('holds a job that does not fit, then rejects it when the grace period ends, with the amounts', async () => {
+    const { ports, advance } = clockedPorts([budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '10m' } })]);
+    await runStage(stage, scheduled('big', 8_000_000), ports);
+    const first = await runStage(stage, scheduled('late', 5_000_000), ports);
+    expect(types(first.emitted)).toEqual([EventType.BudgetExceeded, EventType.JobHeld]);
+    const held = received(first.emitted.find((e) => e.type === EventType.JobHeld) as never);
+    if (held.type !== EventType.JobHeld) throw new Error(held.type);
+    expect(held.data.deadline).toBe('2026-11-15T12:10:00.000Z');
+    expect(held.extensions.notbefore).toBe('2026-11-15T12:00:05.000Z');
+
+    advance(5_000);
+    const recheck = await runStage(stage, first.emitted.find((e) => e.type === EventType.JobHeld) as never, ports);
+    expect(types(recheck.emitted)).toEqual([EventType.JobHeld]);
+
+    advance(600_000);
+    const expired = await runStage(stage, recheck.emitted[0] as never, ports);
+    const rejected = received(expired.emitted[0] as never);
+    if (rejected.type !== EventType.JobRejected) throw new Error(rejected.type);
+    expect(rejected.data.reason).toMatch(/estimated \$5\.00, spent \$0\.00, reserved \$8\.00, limit \$10\.00, available \$2\.00; waited 10m 5s \(gracePeriod 10m\)/);
+  });
+
+  it('approves a waiting job as soon as a reservation is released', async () => {
+    const { ports } = clockedPorts([budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '1h' } })]);
+    await runStage(stage, scheduled('big', 8_000_000), ports);
+    await runStage(stage, scheduled('late', 5_000_000), ports);
+    const failed = buildJobEvent(
+      EventType.JobFailed,
+      { job: job('big'), stage: 'execute', reason: 'device offline', budget: { namespace: 'default', name: 'team', period: '2026-11' } },
+      job('big'),
+      { source: '/qpipe/execute' },
+    );
+    const release = await runStage(stage, failed, ports);
+    expect(types(release.emitted)).toEqual([EventType.JobHeld]);
+    const approved = await runStage(stage, release.emitted[0] as never, ports);
+    expect(types(approved.emitted)).toEqual([EventType.JobApproved]);
+    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$5.00' });
+    expect(Object.keys((await ports.ledger.read('ledgers/default/team/2026-11')).state.waiting ?? {})).toEqual([]);
+  });
+
+  it('approves a waiting job when the limit is raised', async () => {
+    const budgets = [budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '1h' } })];
+    const { ports } = clockedPorts(budgets);
+    await runStage(stage, scheduled('big', 8_000_000), ports);
+    await runStage(stage, scheduled('late', 5_000_000), ports);
+    (budgets[0] as { spec: { limit: string } }).spec.limit = '$20.00';
+    const update = buildEvent(EventType.ResourceUpdated, budgets[0] as never, { source: 'https://kubernetes' });
+    const nudged = await runStage(stage, update, ports);
+    expect(types(nudged.emitted)).toEqual([EventType.JobHeld]);
+    expect(types((await runStage(stage, nudged.emitted[0] as never, ports)).emitted)).toEqual([EventType.JobApproved]);
+  });
+
+  it('approves a waiting job when a new period starts (controlled clock)', async () => {
+    const { ports, advance, at } = clockedPorts([budget('daily', { limit: '$10.00', period: 'daily', enforcement: { blockOnExceed: true, gracePeriod: '2d' } })]);
+    await runStage(stage, scheduled('big', 8_000_000), ports);
+    const held = await runStage(stage, scheduled('late', 5_000_000), ports);
+    advance(13 * 3_600_000); // past midnight UTC
+    expect(at().toISOString()).toBe('2026-11-16T01:00:00.000Z');
+    const recheck = await runStage(stage, held.emitted.find((e) => e.type === EventType.JobHeld) as never, ports);
+    const approved = received(recheck.emitted[0] as never);
+    if (approved.type !== EventType.JobApproved) throw new Error(approved.type);
+    expect(approved.data.budget?.period).toBe('2026-11-16');
+    expect((await ports.ledger.read('ledgers/default/daily/2026-11-15')).state.waiting).toEqual({});
+  });
+
+  it('rejects at once when blockOnExceed has no grace period', async () => {
+    const { ports } = clockedPorts([budget('team', { limit: '$1.00' })]);
+    const run = await runStage(stage, scheduled('a', 5_000_000), ports);
+    expect(types(run.emitted)).toEqual([EventType.BudgetExceeded, EventType.JobRejected]);
   });
 });

@@ -1,0 +1,142 @@
+/**
+ * The race: 100 jobs whose estimates add up to 3x the limit, approved concurrently
+ * through the real enforce-budget stage against each ledger implementation. A wrapper
+ * checks the invariant on every write that lands: spent + reserved never exceeds the limit.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CloudEvent } from 'cloudevents';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildJobEvent, parseEvent } from '../../events/envelope.ts';
+import { EXAMPLE_EVENTS } from '../../events/examples.ts';
+import type { EventData, JobRef } from '../../events/schemas.ts';
+import { EventType } from '../../events/types.ts';
+import { stage } from '../../functions/enforce-budget/handler.ts';
+import { type LedgerState, reservedMicros } from '../../shared/budget/ledger.ts';
+import type { LedgerStore } from '../../shared/budget/ledger-store.ts';
+import { LocalLedgerStore } from '../../shared/budget/local-ledger-store.ts';
+import { S3LedgerStore } from '../../shared/budget/s3-ledger-store.ts';
+import { runStage } from '../../shared/runtime/stage.ts';
+import { budget } from '../support/manifests.ts';
+import { MemoryLedgerStore, memoryPorts, received } from '../support/memory-ports.ts';
+import { type S3TestServer, startS3Server } from '../support/s3-server.ts';
+
+const LIMIT = 100_000_000; // $100.00
+
+/** Wraps a ledger store and records the largest committed spend seen after any successful write. */
+class InvariantCheckingStore implements LedgerStore {
+  highest = 0;
+  writes = 0;
+  constructor(private readonly inner: LedgerStore) {}
+  read(key: string) {
+    return this.inner.read(key);
+  }
+  async compareAndSwap(key: string, expected: string | undefined, state: LedgerState): Promise<boolean> {
+    const ok = await this.inner.compareAndSwap(key, expected, state);
+    if (ok) {
+      this.writes++;
+      this.highest = Math.max(this.highest, state.spentMicros + reservedMicros(state));
+    }
+    return ok;
+  }
+}
+
+/** Estimates in whole micro-dollars that add up to exactly 3x the limit. */
+function estimates(count: number): number[] {
+  let seed = 7;
+  const raw = Array.from({ length: count }, () => {
+    seed = (seed * 48271) % 2147483647;
+    return 1 + (seed % 1000);
+  });
+  const total = raw.reduce((a, b) => a + b, 0);
+  const scaled = raw.map((r) => Math.floor((r * 3 * LIMIT) / total));
+  scaled[0] = (scaled[0] as number) + 3 * LIMIT - scaled.reduce((a, b) => a + b, 0);
+  return scaled;
+}
+
+const example = parseEvent(EXAMPLE_EVENTS[EventType.JobScheduled]).data as EventData<typeof EventType.JobScheduled>;
+const jobRef = (i: number): JobRef => ({ namespace: 'default', name: `job-${i}`, uid: `uid-${i}`, generation: 1 });
+
+async function race(inner: LedgerStore) {
+  const store = new InvariantCheckingStore(inner);
+  const ports = memoryPorts({ budgets: [budget('team', { limit: '$100.00' })] }, { ledger: store });
+  const amounts = estimates(100);
+  expect(amounts.reduce((a, b) => a + b, 0)).toBe(3 * LIMIT);
+  const runs = await Promise.all(
+    amounts.map((micros, i) =>
+      runStage(
+        stage,
+        buildJobEvent(EventType.JobScheduled, { ...example, job: jobRef(i), estimate: { totalMicros: micros, breakdown: [] } }, jobRef(i), {
+          source: '/qpipe/select-backend',
+        }),
+        ports,
+      ),
+    ),
+  );
+  const outcomes = runs.map((run) => run.emitted.map((e) => e.type).find((t) => t === EventType.JobApproved || t === EventType.JobRejected));
+  const approved = amounts.filter((_, i) => outcomes[i] === EventType.JobApproved);
+  const reservedNow = reservedMicros((await store.read('ledgers/default/team/2026-11')).state);
+
+  // Settle every approved job concurrently at 90% of its estimate (each delivered twice).
+  const completions: CloudEvent<unknown>[] = [];
+  amounts.forEach((micros, i) => {
+    if (outcomes[i] !== EventType.JobApproved) return;
+    const event = buildJobEvent(
+      EventType.JobCompleted,
+      {
+        job: jobRef(i),
+        backend: 'local-simulator',
+        result: { location: 'x', shots: 1, counts: {}, truncated: false },
+        actualCostMicros: Math.floor(micros * 0.9),
+        budget: { namespace: 'default', name: 'team', period: '2026-11' },
+      },
+      jobRef(i),
+      { source: '/qpipe/collect-results' },
+    );
+    completions.push(event, event);
+  });
+  await Promise.all(completions.map((event) => runStage(stage, event, ports)));
+  const final = (await store.read('ledgers/default/team/2026-11')).state;
+  return { store, outcomes, approved, reservedNow, final, amounts };
+}
+
+function expectBalanced(result: Awaited<ReturnType<typeof race>>): void {
+  const { store, outcomes, approved, reservedNow, final } = result;
+  expect(outcomes.every((o) => o === EventType.JobApproved || o === EventType.JobRejected)).toBe(true);
+  expect(approved.length).toBeGreaterThan(0);
+  expect(approved.length).toBeLessThan(100);
+  expect(store.highest).toBeLessThanOrEqual(LIMIT);
+  expect(reservedNow).toBe(approved.reduce((a, b) => a + b, 0));
+  expect(final.spentMicros).toBe(approved.reduce((a, b) => a + Math.floor(b * 0.9), 0));
+  expect(reservedMicros(final)).toBe(0);
+  expect(Object.keys(final.charges)).toHaveLength(approved.length);
+}
+
+describe('budget race: 100 concurrent jobs, estimates 3x the limit', () => {
+  it('never overspends with the in-memory ledger', async () => {
+    expectBalanced(await race(new MemoryLedgerStore()));
+  });
+
+  it('never overspends with the local-file ledger', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qpipe-race-'));
+    try {
+      expectBalanced(await race(new LocalLedgerStore(dir)));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  describe('S3 ledger on s3rver (412 on failed If-Match supplied by a test front, as S3 answers)', () => {
+    let server: S3TestServer;
+    beforeAll(async () => {
+      server = await startS3Server(['ledgers']);
+    });
+    afterAll(async () => server.close());
+
+    it('never overspends', async () => {
+      expectBalanced(await race(new S3LedgerStore(server.client, 'ledgers')));
+      expect(server.refused()).toBeGreaterThan(0);
+    });
+  });
+});
