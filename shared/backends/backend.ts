@@ -44,13 +44,20 @@ export interface BackendExecutor {
   execute(request: ExecutionRequest): Promise<ExecutionOutcome>;
 }
 
-/** Worst-case run time of a job, used for time-priced estimates. */
+/**
+ * Worst-case billable run time of a job, for time-priced backends.
+ * - State-vector simulators (local, Braket SV1/DM1/TN1): one pass over 2^n amplitudes per
+ *   gate at ~1 ns per amplitude, once per shot when the circuit must branch, padded 10x;
+ *   Braket adds its 3 s minimum through the price's minimumSeconds.
+ * - IBM Quantum: billed QPU time ≈ 2 s of overhead plus, per shot, a 250 µs repetition
+ *   delay and ~1 µs per layer of depth (IBM documents usage as growing with shots and
+ *   circuit depth: https://docs.quantum.ibm.com/guides/estimate-job-run-time).
+ * - QPUs priced per task and shot: time is not billed.
+ */
 export function estimateRunSeconds(backend: BackendEntry, metadata: CircuitMetadata, shots: number): number {
-  if (backend.type === 'local_simulator') {
-    // One pass over 2^n amplitudes per gate at ~1 ns per amplitude, once per shot when it
-    // must branch; padded 10x for the worst case.
-    const passes = metadata.midCircuitMeasurement || metadata.classicalControl ? shots : 1;
-    return 10 * metadata.gateCount * 2 ** metadata.qubits * passes * 1e-9;
-  }
-  return 0;
+  if (backend.type === 'ibm_quantum') return 2 + shots * (250e-6 + metadata.depth * 1e-6);
+  const simulator = backend.type === 'local_simulator' || backend.pricing.perMinuteMicros > 0 || backend.type === 'ibm_simulator';
+  if (!simulator) return 0;
+  const passes = metadata.midCircuitMeasurement || metadata.classicalControl ? shots : 1;
+  return 10 * metadata.gateCount * 2 ** Math.min(metadata.qubits, 40) * passes * 1e-9;
 }

@@ -1,14 +1,34 @@
 /** The backends a deployment knows: built-in entries merged with QiskitBackend resources. */
 import { InvalidInputError } from '../errors.ts';
-import { FREE, parsePricing } from '../pricing/pricing.ts';
-import type { QiskitBackend } from '../resources/schema.ts';
+import { catalogPricing, FREE, parsePricing } from '../pricing/pricing.ts';
+import type { BackendType, QiskitBackend } from '../resources/schema.ts';
 import type { BackendEntry } from './backend.ts';
+import devices from './devices.json' with { type: 'json' };
 
 /** Name of the built-in simulator entry. */
 export const LOCAL_SIMULATOR = 'local-simulator';
 
-/** Built-in entries; the simulator's qubit count comes from its memory limit. */
+interface DeviceEntry {
+  readonly name: string;
+  readonly type: BackendType;
+  readonly deviceId: string;
+  readonly qubits: number;
+  readonly pricing: string;
+}
+
+/** Built-in entries: the local simulator (qubits from its memory limit) and the provider devices in devices.json. */
 export function builtinBackends(options: { simulatorMaxQubits: number }): BackendEntry[] {
+  const providerDevices = (devices.devices as DeviceEntry[]).map(
+    (device): BackendEntry => ({
+      name: device.name,
+      type: device.type,
+      deviceId: device.deviceId,
+      qubits: device.qubits,
+      pricing: catalogPricing(device.pricing) ?? FREE,
+      enabled: true,
+      origin: 'builtin',
+    }),
+  );
   return [
     {
       name: LOCAL_SIMULATOR,
@@ -18,6 +38,7 @@ export function builtinBackends(options: { simulatorMaxQubits: number }): Backen
       enabled: true,
       origin: 'builtin',
     },
+    ...providerDevices,
   ];
 }
 

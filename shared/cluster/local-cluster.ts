@@ -31,6 +31,12 @@ export function budgetStatusKey(namespace: string, name: string): string {
   return `status/qiskitbudgets/${namespace}/${name}.json`;
 }
 
+/** A job's status file: the status and the uid of the object it belongs to. */
+interface StoredJobStatus {
+  readonly uid: string;
+  readonly status: QiskitJobStatus;
+}
+
 /** In-process cluster over loaded manifests and a status folder. */
 export class LocalCluster implements Cluster {
   // Status writes of one job are serialised in this process.
@@ -58,10 +64,13 @@ export class LocalCluster implements Cluster {
     const key = jobStatusKey(job.namespace, job.name);
     const previous = this.queues.get(key) ?? Promise.resolve();
     const next = previous.then(async () => {
-      const current = (await getJson(this.store, key)) as QiskitJobStatus | undefined;
+      const stored = (await getJson(this.store, key)) as StoredJobStatus | undefined;
+      // A job of the same name with another uid is a new object, as on a cluster: start afresh.
+      const current = stored?.uid === job.uid ? stored.status : undefined;
       const updated = change(current);
       if (updated === undefined) return current;
-      await this.store.put(key, JSON.stringify(updated, null, 2), 'application/json');
+      const record: StoredJobStatus = { uid: job.uid, status: updated };
+      await this.store.put(key, JSON.stringify(record, null, 2), 'application/json');
       return updated;
     });
     this.queues.set(
@@ -72,7 +81,7 @@ export class LocalCluster implements Cluster {
   }
 
   async readJobStatus(namespace: string, name: string): Promise<QiskitJobStatus | undefined> {
-    return (await getJson(this.store, jobStatusKey(namespace, name))) as QiskitJobStatus | undefined;
+    return ((await getJson(this.store, jobStatusKey(namespace, name))) as StoredJobStatus | undefined)?.status;
   }
 
   async writeBudgetStatus(namespace: string, name: string, status: QiskitBudgetStatus): Promise<void> {

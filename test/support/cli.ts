@@ -14,7 +14,7 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `qpipe <args>` from the project root with a fresh store folder. */
+/** Runs `qpipe <args>` from the project root, with a fresh store folder unless `QPIPE_STORE` is given. */
 export async function qpipe(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
   const store = await mkdtemp(join(tmpdir(), 'qpipe-store-'));
   return new Promise((resolve) => {

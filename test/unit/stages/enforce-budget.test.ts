@@ -5,6 +5,7 @@ import { EXAMPLE_EVENTS } from '../../../events/examples.ts';
 import type { EventData, JobRef } from '../../../events/schemas.ts';
 import { EventType } from '../../../events/types.ts';
 import { stage } from '../../../functions/enforce-budget/handler.ts';
+import type { QiskitBudget } from '../../../shared/resources/schema.ts';
 import { runStage } from '../../../shared/runtime/stage.ts';
 import { budget } from '../../support/manifests.ts';
 import { memoryPorts, received } from '../../support/memory-ports.ts';
@@ -141,7 +142,7 @@ describe('enforce-budget stage', () => {
 });
 
 describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with gracePeriod)', () => {
-  function clockedPorts(budgets: Parameters<typeof memoryPorts>[0]['budgets']) {
+  function clockedPorts(budgets: QiskitBudget[]) {
     let now = new Date('2026-11-15T12:00:00Z');
     const ports = memoryPorts({ budgets }, { now: () => now });
     return { ports, advance: (ms: number) => (now = new Date(now.getTime() + ms)), at: () => now };
