@@ -11,6 +11,9 @@ Usage:
       Run every QiskitJob in the files through all stages in one process, on the
       built-in simulator. QiskitBudget, QiskitBackend and ConfigMap documents in the
       same files apply. Exit code 0 only when every job succeeded.
+  qpipe estimate <file...> [--output text|json]
+      Show, per job, every backend selection would consider: worst-case cost with its
+      breakdown, score, and why a backend is excluded.
   qpipe validate <file.qasm|job.yaml> [--output text|json] [--input NAME=VALUE...]
       Check an OpenQASM circuit (or the jobs of a manifest) and print its metadata.
   qpipe simulate <file.qasm> [--shots N] [--seed S] [--probabilities] [--output text|json]
@@ -112,6 +115,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (files.length === 0) throw new UsageError('run needs at least one manifest file');
         const { runCommand } = await import('./commands/run.ts');
         return await runCommand(files, { config, output });
+      }
+      case 'estimate': {
+        if (files.length === 0) throw new UsageError('estimate needs at least one manifest file');
+        const { estimateCommand } = await import('./commands/estimate.ts');
+        return await estimateCommand(files, { config, output });
       }
       case 'validate': {
         if (files.length !== 1) throw new UsageError('validate takes one file (.qasm or a job manifest)');

@@ -76,7 +76,13 @@ export function buildEvent<T extends EventType>(
 ): CloudEvent<EventData<T>> {
   checkSchema(EVENT_DATA[type], data, `${type} data`);
   // A scheduled re-check is a new delivery, not a duplicate: its time is part of the id.
-  const idParts = [options.jobuid ?? '', options.jobgeneration ?? '', type, ...(options.idParts ?? []), options.notbefore ?? ''];
+  const idParts = [
+    options.jobuid ?? '',
+    options.jobgeneration ?? '',
+    type,
+    ...(options.idParts ?? []),
+    options.notbefore ?? '',
+  ];
   const extensions: Record<string, string | number> = {};
   if (options.jobuid !== undefined) extensions['jobuid'] = options.jobuid;
   if (options.jobgeneration !== undefined) extensions['jobgeneration'] = options.jobgeneration;

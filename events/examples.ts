@@ -104,7 +104,8 @@ export const EXAMPLE_EVENTS: Readonly<Record<EventTypeName, CloudEvent<unknown>>
       backend,
       estimate,
       budget,
-      reason: 'budget quantum-research/monthly (2026-11) cannot cover this job: estimated $2,600.00, spent $7,512.40, reserved $0.00, limit $10,000.00, available $2,487.60',
+      reason:
+        'budget quantum-research/monthly (2026-11) cannot cover this job: estimated $2,600.00, spent $7,512.40, reserved $0.00, limit $10,000.00, available $2,487.60',
       heldSince: time.toISOString(),
       deadline: new Date(time.getTime() + 3_600_000).toISOString(),
     },

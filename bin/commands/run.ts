@@ -1,7 +1,7 @@
 /** Prints `qpipe run` results: per job phase, backend, costs and a histogram. */
 import { ALL_STAGES } from '../../functions/stages.ts';
 import { renderHistogram } from '../../shared/cli/histogram.ts';
-import { type JobOutcome, runJobFiles } from '../../shared/cli/run-command.ts';
+import { type BudgetOutcome, type JobOutcome, runJobFiles } from '../../shared/cli/run-command.ts';
 import type { QpipeConfig } from '../../shared/config.ts';
 import { startProgress } from './progress.ts';
 
@@ -20,6 +20,16 @@ function describe(job: JobOutcome): string {
   return lines.join('\n');
 }
 
+function describeBudget(budget: BudgetOutcome): string {
+  const s = budget.status;
+  const head = `budget ${budget.namespace}/${budget.name}  ${s?.phase ?? 'unused'}`;
+  if (!s) return `${head}  limit ${budget.limit} ${budget.period}`;
+  const alerts = s.notifiedThresholds?.length
+    ? `  alerts sent at ${s.notifiedThresholds.map((t) => `${t}%`).join(', ')}`
+    : '';
+  return `${head}  spent ${s.spent} of ${budget.limit} (${budget.period}), reserved ${s.reserved}, remaining ${s.remaining}${alerts}`;
+}
+
 /** Runs the files' jobs and prints the outcome; 0 only when every job succeeded. */
 export async function runCommand(
   files: readonly string[],
@@ -35,8 +45,15 @@ export async function runCommand(
   for (const error of report.errors) process.stderr.write(`qpipe: ${error.message}\n`);
   if (options.output === 'json') {
     process.stdout.write(`${JSON.stringify(report.jobs, null, 2)}\n`);
+    if (report.budgets.length > 0) process.stderr.write(`${report.budgets.map(describeBudget).join('\n')}\n`);
   } else {
     process.stdout.write(report.jobs.map(describe).join('\n\n') + (report.jobs.length > 0 ? '\n' : ''));
+    if (report.budgets.length > 0) process.stdout.write(`\n${report.budgets.map(describeBudget).join('\n')}\n`);
+    if (report.outbox.length > 0) {
+      process.stdout.write(
+        `${report.outbox.length} alert email(s) in the outbox:\n${report.outbox.map((f) => `  ${f}`).join('\n')}\n`,
+      );
+    }
     if (report.jobs.length === 0 && report.errors.length === 0)
       process.stdout.write('no QiskitJob documents in the files\n');
   }

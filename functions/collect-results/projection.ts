@@ -68,7 +68,10 @@ function transition(event: AnyTypedEvent): Transition | undefined {
       return {
         phase: 'AwaitingBudget',
         conditions: [{ type: 'BudgetApproved', status: 'False', reason: 'AwaitingBudget', message: event.data.reason }],
-        fields: { estimatedCost: formatMoney(event.data.estimate.totalMicros), message: `awaiting budget until ${event.data.deadline}: ${event.data.reason}` },
+        fields: {
+          estimatedCost: formatMoney(event.data.estimate.totalMicros),
+          message: `awaiting budget until ${event.data.deadline}: ${event.data.reason}`,
+        },
       };
     case EventType.JobApproved:
       return {

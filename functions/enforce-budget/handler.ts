@@ -86,7 +86,10 @@ function refOf(budget: QiskitBudget, now: Date): BudgetRef {
   };
 }
 
-function shortfall(budget: BudgetRef, amounts: { estimate: number; spent: number; reserved: number; limit: number }): string {
+function shortfall(
+  budget: BudgetRef,
+  amounts: { estimate: number; spent: number; reserved: number; limit: number },
+): string {
   const available = Math.max(0, amounts.limit - amounts.spent - amounts.reserved);
   return (
     `budget ${budget.namespace}/${budget.name} (${budget.period}) cannot cover this job: ` +
@@ -114,7 +117,10 @@ async function admit(
   }
   const budget = await deps.cluster.findBudget(job.job.namespace, spec.budget?.budgetRef);
   if (!budget && spec.budget?.budgetRef !== undefined) {
-    throw new InvalidInputError('spec.budget.budgetRef', `QiskitBudget ${job.job.namespace}/${spec.budget.budgetRef} does not exist`);
+    throw new InvalidInputError(
+      'spec.budget.budgetRef',
+      `QiskitBudget ${job.job.namespace}/${spec.budget.budgetRef} does not exist`,
+    );
   }
   const options = { source, ...carriedExtensions(event) };
   const approved = (budgetRef?: BudgetRef) =>
@@ -131,12 +137,18 @@ async function admit(
     if (result.kind !== 'insufficient') return { state: removeWaiting(result.state, key), result };
     if (blockOnExceed) return { state, result };
     // Without blockOnExceed the job proceeds over the limit; the reservation still records it.
-    const forced = { ...state, reservations: { ...state.reservations, [key]: { micros: estimateMicros, job: jobLabel(job.job) } } };
+    const forced = {
+      ...state,
+      reservations: { ...state.reservations, [key]: { micros: estimateMicros, job: jobLabel(job.job) } },
+    };
     return { state: forced, result };
   });
   if (held && ledgerKey(held.budget) !== ledgerKey(budgetRef)) {
     // The job waited in an earlier period's ledger.
-    await updateLedger(deps.ledger, ledgerKey(held.budget), (state) => ({ state: removeWaiting(state, key), result: undefined }));
+    await updateLedger(deps.ledger, ledgerKey(held.budget), (state) => ({
+      state: removeWaiting(state, key),
+      result: undefined,
+    }));
   }
   const ledgerAfter = await writeBudgetStatus(budget, budgetRef, deps);
   if (outcome.kind !== 'insufficient') return [approved(budgetRef)];
@@ -156,7 +168,13 @@ async function admit(
       blocked: blockOnExceed,
       ...(budget.spec.notificationEmail === undefined ? {} : { notificationEmail: budget.spec.notificationEmail }),
     },
-    { source, subject: jobLabel(job.job), jobuid: job.job.uid, jobgeneration: job.job.generation, ...carriedExtensions(event) },
+    {
+      source,
+      subject: jobLabel(job.job),
+      jobuid: job.job.uid,
+      jobgeneration: job.job.generation,
+      ...carriedExtensions(event),
+    },
   );
   if (!blockOnExceed) return [approved(budgetRef), exceeded];
 
@@ -164,11 +182,18 @@ async function admit(
   const alerts = held ? [] : [exceeded];
   const heldSince = held?.heldSince ?? now.toISOString();
   const grace = budget.spec.enforcement?.gracePeriod;
-  const graceMs = grace === undefined ? 0 : parseDuration(grace, `QiskitBudget ${budget.metadata.name}: spec.enforcement.gracePeriod`);
+  const graceMs =
+    grace === undefined
+      ? 0
+      : parseDuration(grace, `QiskitBudget ${budget.metadata.name}: spec.enforcement.gracePeriod`);
   const deadline = held?.deadline ?? new Date(now.getTime() + graceMs).toISOString();
   if (now.getTime() >= Date.parse(deadline)) {
-    await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({ state: removeWaiting(state, key), result: undefined }));
-    const waited = graceMs > 0 ? `; waited ${formatDuration(now.getTime() - Date.parse(heldSince))} (gracePeriod ${grace})` : '';
+    await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({
+      state: removeWaiting(state, key),
+      result: undefined,
+    }));
+    const waited =
+      graceMs > 0 ? `; waited ${formatDuration(now.getTime() - Date.parse(heldSince))} (gracePeriod ${grace})` : '';
     throw new JobRejection(job.job, new InvalidInputError('', `${reason}${waited}`), alerts);
   }
   const data: Held = { ...job, budget: budgetRef, reason, heldSince, deadline };
@@ -244,7 +269,10 @@ async function releaseJob(
 ): Promise<CloudEvent<unknown>[]> {
   const { job, budget: budgetRef } = event.data;
   if (!budgetRef) return [];
-  await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({ state: release(state, jobKey(job)), result: undefined }));
+  await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({
+    state: release(state, jobKey(job)),
+    result: undefined,
+  }));
   const budget = await deps.cluster.findBudget(budgetRef.namespace, budgetRef.name);
   if (budget) await writeBudgetStatus(budget, budgetRef, deps);
   return nudgeWaiting(budgetRef, event, deps);

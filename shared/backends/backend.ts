@@ -56,7 +56,8 @@ export interface BackendExecutor {
  */
 export function estimateRunSeconds(backend: BackendEntry, metadata: CircuitMetadata, shots: number): number {
   if (backend.type === 'ibm_quantum') return 2 + shots * (250e-6 + metadata.depth * 1e-6);
-  const simulator = backend.type === 'local_simulator' || backend.pricing.perMinuteMicros > 0 || backend.type === 'ibm_simulator';
+  const simulator =
+    backend.type === 'local_simulator' || backend.pricing.perMinuteMicros > 0 || backend.type === 'ibm_simulator';
   if (!simulator) return 0;
   const passes = metadata.midCircuitMeasurement || metadata.classicalControl ? shots : 1;
   return 10 * metadata.gateCount * 2 ** Math.min(metadata.qubits, 40) * passes * 1e-9;

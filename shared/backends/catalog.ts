@@ -18,17 +18,15 @@ interface DeviceEntry {
 
 /** Built-in entries: the local simulator (qubits from its memory limit) and the provider devices in devices.json. */
 export function builtinBackends(options: { simulatorMaxQubits: number }): BackendEntry[] {
-  const providerDevices = (devices.devices as DeviceEntry[]).map(
-    (device): BackendEntry => ({
-      name: device.name,
-      type: device.type,
-      deviceId: device.deviceId,
-      qubits: device.qubits,
-      pricing: catalogPricing(device.pricing) ?? FREE,
-      enabled: true,
-      origin: 'builtin',
-    }),
-  );
+  const providerDevices = (devices.devices as DeviceEntry[]).map((device): BackendEntry => ({
+    name: device.name,
+    type: device.type,
+    deviceId: device.deviceId,
+    qubits: device.qubits,
+    pricing: catalogPricing(device.pricing) ?? FREE,
+    enabled: true,
+    origin: 'builtin',
+  }));
   return [
     {
       name: LOCAL_SIMULATOR,

@@ -76,14 +76,17 @@ export function selectBackend(request: SelectionRequest): Selection {
     return { backend, estimate, reason: exclusionReason(backend, request, estimate.totalMicros) };
   });
   const eligible = assessed.filter((a) => a.reason === undefined);
-  const dearest = Math.max(0, ...eligible.map((a) => a.estimate.totalMicros));
+  // Cost scores on a log scale, so a $0.004 simulator and a $1.22 QPU are far apart even
+  // when an $82 QPU is in the list too; a tenth of a cent is the floor (free is not infinitely better).
+  const costLog = (micros: number) => Math.log(Math.max(micros, 1_000));
+  const cheapest = Math.min(...eligible.map((a) => costLog(a.estimate.totalMicros)));
+  const dearest = Math.max(...eligible.map((a) => costLog(a.estimate.totalMicros)));
   const mostQubits = Math.max(...eligible.map((a) => a.backend.qubits));
   const scored = assessed.map((a) => {
     const scores =
       a.reason === undefined
         ? {
-            // Linear in cost: free scores 1, the dearest eligible backend 0.
-            cost: dearest === 0 ? 1 : 1 - a.estimate.totalMicros / dearest,
+            cost: dearest === cheapest ? 1 : 1 - (costLog(a.estimate.totalMicros) - cheapest) / (dearest - cheapest),
             // Live queue and status data come from the providers; local backends never queue.
             queueTime: 1,
             capability: mostQubits > 0 ? a.backend.qubits / mostQubits : 1,

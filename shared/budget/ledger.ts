@@ -20,7 +20,13 @@ export interface LedgerState {
 }
 
 /** A ledger with no activity. */
-export const EMPTY_LEDGER: LedgerState = { spentMicros: 0, reservations: {}, charges: {}, notifiedThresholds: [], waiting: {} };
+export const EMPTY_LEDGER: LedgerState = {
+  spentMicros: 0,
+  reservations: {},
+  charges: {},
+  notifiedThresholds: [],
+  waiting: {},
+};
 
 /** Records a job as waiting for budget. */
 export function addWaiting(state: LedgerState, jobKey: string, entry: { job: string; heldRef: string }): LedgerState {

@@ -2,13 +2,14 @@
  * `qpipe run`: every QiskitJob in the files through all stages in one process, on the
  * embedded default; budgets, backends and ConfigMaps in the same files apply.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import type { QpipeConfig } from '../config.ts';
 import type { InvalidInputError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
-import type { QiskitJobStatus } from '../resources/schema.ts';
+import type { QiskitBudgetStatus, QiskitJobStatus } from '../resources/schema.ts';
 import type { ResultDocument } from '../results.ts';
 import { createEmbeddedPipeline, createLocalPorts } from '../runtime/embedded.ts';
 import type { StageDefinition } from '../runtime/stage.ts';
@@ -29,9 +30,21 @@ export interface JobOutcome {
   readonly message: string | null;
 }
 
-/** What a run produced: per-job outcomes, and problems that kept documents from running. */
+/** A budget's state after the run. */
+export interface BudgetOutcome {
+  readonly namespace: string;
+  readonly name: string;
+  readonly limit: string;
+  readonly period: string;
+  readonly status: QiskitBudgetStatus | null;
+}
+
+/** What a run produced: per-job and per-budget outcomes, alert emails written, and problems that kept documents from running. */
 export interface RunReport {
   readonly jobs: JobOutcome[];
+  readonly budgets: BudgetOutcome[];
+  /** Files of alert emails in the outbox (embedded mail transport). */
+  readonly outbox: string[];
   readonly errors: InvalidInputError[];
 }
 
@@ -47,7 +60,7 @@ export async function runJobFiles(
 ): Promise<RunReport> {
   const manifests = await loadManifests(files);
   // A bad budget or backend would let jobs run unguarded: stop before running anything.
-  if (manifests.errors.length > 0) return { jobs: [], errors: manifests.errors };
+  if (manifests.errors.length > 0) return { jobs: [], budgets: [], outbox: [], errors: manifests.errors };
   const ports = await createLocalPorts(options.config, manifests, options.now);
   let finished = 0;
   const pipeline = createEmbeddedPipeline({
@@ -83,7 +96,19 @@ export async function runJobFiles(
     const status = await ports.cluster.readJobStatus(namespace, name);
     jobs.push(await outcomeOf(namespace, name, status, pipeline.reports));
   }
-  return { jobs, errors: manifests.errors };
+  const budgets = await Promise.all(
+    manifests.budgets.map(async (b): Promise<BudgetOutcome> => {
+      const namespace = b.metadata.namespace ?? 'default';
+      const status = await ports.cluster.readBudgetStatus(namespace, b.metadata.name);
+      return { namespace, name: b.metadata.name, limit: b.spec.limit, period: b.spec.period, status: status ?? null };
+    }),
+  );
+  const outboxFolder = join(options.config.storeDir, 'outbox');
+  const outbox = (await readdir(outboxFolder).catch(() => [] as string[]))
+    .filter((f) => f.endsWith('.eml'))
+    .sort()
+    .map((f) => join(outboxFolder, f));
+  return { jobs, budgets, outbox, errors: manifests.errors };
 }
 
 async function outcomeOf(

@@ -28,7 +28,12 @@ export class SesMailer implements Mailer {
     } catch (cause) {
       const name = (cause as { name?: string }).name ?? '';
       // https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html#API_SendEmail_Errors
-      const permanent = ['MessageRejected', 'MailFromDomainNotVerifiedException', 'AccountSuspendedException', 'BadRequestException'];
+      const permanent = [
+        'MessageRejected',
+        'MailFromDomainNotVerifiedException',
+        'AccountSuspendedException',
+        'BadRequestException',
+      ];
       throw new QpipeError(`SES refused mail to ${message.to}: ${(cause as Error).message}`, {
         retryable: !permanent.includes(name),
         cause,

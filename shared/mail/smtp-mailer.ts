@@ -25,7 +25,10 @@ export class SmtpMailer implements Mailer {
         html: message.html,
       });
     } catch (cause) {
-      throw new QpipeError(`sending mail to ${message.to} failed: ${(cause as Error).message}`, { retryable: true, cause });
+      throw new QpipeError(`sending mail to ${message.to} failed: ${(cause as Error).message}`, {
+        retryable: true,
+        cause,
+      });
     }
   }
 

@@ -18,6 +18,9 @@ export function isNotFound(error: unknown): boolean {
 export function isConditionFailed(error: unknown): boolean {
   const name = (error as { name?: string } | undefined)?.name;
   return (
-    name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || statusOf(error) === 412 || statusOf(error) === 409
+    name === 'PreconditionFailed' ||
+    name === 'ConditionalRequestConflict' ||
+    statusOf(error) === 412 ||
+    statusOf(error) === 409
   );
 }

@@ -17,13 +17,25 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: string | Uint8Array, contentType = 'application/octet-stream'): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, ContentType: contentType }));
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, ContentType: contentType }),
+    );
   }
 
-  async putIfAbsent(key: string, body: string | Uint8Array, contentType = 'application/octet-stream'): Promise<boolean> {
+  async putIfAbsent(
+    key: string,
+    body: string | Uint8Array,
+    contentType = 'application/octet-stream',
+  ): Promise<boolean> {
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, ContentType: contentType, IfNoneMatch: '*' }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(key),
+          Body: body,
+          ContentType: contentType,
+          IfNoneMatch: '*',
+        }),
       );
       return true;
     } catch (error) {

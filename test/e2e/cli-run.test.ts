@@ -39,8 +39,12 @@ describe('qpipe run (end to end, child process)', () => {
 
   it('runs the same job again as a new run when it is run twice on one store', async () => {
     const store = await mkdtemp(join(tmpdir(), 'qpipe-store-'));
-    const first = parseJobs((await qpipe(['run', 'examples/bell.yaml', '--output', 'json'], { QPIPE_STORE: store })).stdout)[0];
-    const second = parseJobs((await qpipe(['run', 'examples/bell.yaml', '--output', 'json'], { QPIPE_STORE: store })).stdout)[0];
+    const first = parseJobs(
+      (await qpipe(['run', 'examples/bell.yaml', '--output', 'json'], { QPIPE_STORE: store })).stdout,
+    )[0];
+    const second = parseJobs(
+      (await qpipe(['run', 'examples/bell.yaml', '--output', 'json'], { QPIPE_STORE: store })).stdout,
+    )[0];
     expect(second?.phase).toBe('Succeeded');
     expect(second?.resultLocation).not.toBe(first?.resultLocation);
   });

@@ -67,14 +67,21 @@ async function race(inner: LedgerStore) {
     amounts.map((micros, i) =>
       runStage(
         stage,
-        buildJobEvent(EventType.JobScheduled, { ...example, job: jobRef(i), estimate: { totalMicros: micros, breakdown: [] } }, jobRef(i), {
-          source: '/qpipe/select-backend',
-        }),
+        buildJobEvent(
+          EventType.JobScheduled,
+          { ...example, job: jobRef(i), estimate: { totalMicros: micros, breakdown: [] } },
+          jobRef(i),
+          {
+            source: '/qpipe/select-backend',
+          },
+        ),
         ports,
       ),
     ),
   );
-  const outcomes = runs.map((run) => run.emitted.map((e) => e.type).find((t) => t === EventType.JobApproved || t === EventType.JobRejected));
+  const outcomes = runs.map((run) =>
+    run.emitted.map((e) => e.type).find((t) => t === EventType.JobApproved || t === EventType.JobRejected),
+  );
   const approved = amounts.filter((_, i) => outcomes[i] === EventType.JobApproved);
   const reservedNow = reservedMicros((await store.read('ledgers/default/team/2026-11')).state);
 

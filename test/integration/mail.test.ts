@@ -53,9 +53,9 @@ describe('notify over SMTP (real smtp-server on loopback)', () => {
 
   it('refuses an address that would inject headers', async () => {
     const mailer = new SmtpMailer(smtp.url, 'qpipe@example.com');
-    await expect(mailer.send({ to: 'a@example.com\r\nBcc: b@evil.test', subject: 's', text: 't', html: 'h' })).rejects.toThrow(
-      /not a single plain email address/,
-    );
+    await expect(
+      mailer.send({ to: 'a@example.com\r\nBcc: b@evil.test', subject: 's', text: 't', html: 'h' }),
+    ).rejects.toThrow(/not a single plain email address/);
     mailer.close();
   });
 });
@@ -71,7 +71,10 @@ describe('notify over Amazon SES (SDK boundary: no SES can run here; a local end
         const body = JSON.parse(text || '{}');
         requests.push({ path: req.url ?? '', body });
         const reply = respond(body);
-        res.writeHead(reply.status, { 'content-type': 'application/json', ...(reply.type ? { 'x-amzn-errortype': reply.type } : {}) });
+        res.writeHead(reply.status, {
+          'content-type': 'application/json',
+          ...(reply.type ? { 'x-amzn-errortype': reply.type } : {}),
+        });
         res.end(JSON.stringify(reply.body));
       });
     });
@@ -89,8 +92,16 @@ describe('notify over Amazon SES (SDK boundary: no SES can run here; a local end
   afterAll(() => servers.forEach((s) => s.close()));
 
   it('sends with SendEmail: simple content, text and HTML bodies', async () => {
-    const { client, requests } = await sesClient(() => ({ status: 200, body: { MessageId: '0102018f-example-000000' } }));
-    await new SesMailer(client, 'qpipe@example.com').send({ to: 'owner@example.com', subject: 'Budget x at 50%', text: 'text', html: '<p>html</p>' });
+    const { client, requests } = await sesClient(() => ({
+      status: 200,
+      body: { MessageId: '0102018f-example-000000' },
+    }));
+    await new SesMailer(client, 'qpipe@example.com').send({
+      to: 'owner@example.com',
+      subject: 'Budget x at 50%',
+      text: 'text',
+      html: '<p>html</p>',
+    });
     expect(requests.map((r) => r.path)).toEqual(['/v2/email/outbound-emails']);
     expect(requests.map((r) => r.body)).toEqual([
       {
@@ -107,12 +118,29 @@ describe('notify over Amazon SES (SDK boundary: no SES can run here; a local end
   });
 
   it('treats throttling as retryable and a rejected message as final', async () => {
-    const throttled = await sesClient(() => ({ status: 429, type: 'TooManyRequestsException', body: { message: 'Too many requests' } }));
-    await expect(new SesMailer(throttled.client, 'q@example.com').send({ to: 'o@example.com', subject: 's', text: 't', html: 'h' })).rejects.toMatchObject({
+    const throttled = await sesClient(() => ({
+      status: 429,
+      type: 'TooManyRequestsException',
+      body: { message: 'Too many requests' },
+    }));
+    await expect(
+      new SesMailer(throttled.client, 'q@example.com').send({
+        to: 'o@example.com',
+        subject: 's',
+        text: 't',
+        html: 'h',
+      }),
+    ).rejects.toMatchObject({
       retryable: true,
     });
-    const rejected = await sesClient(() => ({ status: 400, type: 'MessageRejected', body: { message: 'Email address is not verified.' } }));
-    await expect(new SesMailer(rejected.client, 'q@example.com').send({ to: 'o@example.com', subject: 's', text: 't', html: 'h' })).rejects.toMatchObject({
+    const rejected = await sesClient(() => ({
+      status: 400,
+      type: 'MessageRejected',
+      body: { message: 'Email address is not verified.' },
+    }));
+    await expect(
+      new SesMailer(rejected.client, 'q@example.com').send({ to: 'o@example.com', subject: 's', text: 't', html: 'h' }),
+    ).rejects.toMatchObject({
       retryable: false,
     });
   });

@@ -29,7 +29,11 @@ interface Store {
 /** Starts s3rver with the given buckets behind the conditional-write front. */
 export async function startS3Server(buckets: readonly string[]): Promise<S3TestServer> {
   const directory = await mkdtemp(join(tmpdir(), 'qpipe-s3-'));
-  const s3rver = new S3rver({ silent: true, directory, configureBuckets: buckets.map((name) => ({ name, configs: [] })) });
+  const s3rver = new S3rver({
+    silent: true,
+    directory,
+    configureBuckets: buckets.map((name) => ({ name, configs: [] })),
+  });
   await s3rver.run();
   const handler = (s3rver as unknown as { callback(): (req: IncomingMessage, res: unknown) => void }).callback();
   const store = (s3rver as unknown as { store: Store }).store;
@@ -57,7 +61,8 @@ export async function startS3Server(buckets: readonly string[]): Promise<S3TestS
             .then((etag) => {
               const conditional = req.method === 'PUT';
               const failed =
-                conditional && ((ifNoneMatch === '*' && etag !== undefined) || (ifMatch !== undefined && ifMatch !== etag));
+                conditional &&
+                ((ifNoneMatch === '*' && etag !== undefined) || (ifMatch !== undefined && ifMatch !== etag));
               if (failed) {
                 refused++;
                 req.resume();

@@ -150,7 +150,9 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
   const types = (events: CloudEvent<unknown>[]) => events.map((e) => e.type).sort();
 
   it('holds a job that does not fit, then rejects it when the grace period ends, with the amounts', async () => {
-    const { ports, advance } = clockedPorts([budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '10m' } })]);
+    const { ports, advance } = clockedPorts([
+      budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '10m' } }),
+    ]);
     await runStage(stage, scheduled('big', 8_000_000), ports);
     const first = await runStage(stage, scheduled('late', 5_000_000), ports);
     expect(types(first.emitted)).toEqual([EventType.BudgetExceeded, EventType.JobHeld]);
@@ -167,16 +169,25 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     const expired = await runStage(stage, recheck.emitted[0] as never, ports);
     const rejected = received(expired.emitted[0] as never);
     if (rejected.type !== EventType.JobRejected) throw new Error(rejected.type);
-    expect(rejected.data.reason).toMatch(/estimated \$5\.00, spent \$0\.00, reserved \$8\.00, limit \$10\.00, available \$2\.00; waited 10m 5s \(gracePeriod 10m\)/);
+    expect(rejected.data.reason).toMatch(
+      /estimated \$5\.00, spent \$0\.00, reserved \$8\.00, limit \$10\.00, available \$2\.00; waited 10m 5s \(gracePeriod 10m\)/,
+    );
   });
 
   it('approves a waiting job as soon as a reservation is released', async () => {
-    const { ports } = clockedPorts([budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '1h' } })]);
+    const { ports } = clockedPorts([
+      budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '1h' } }),
+    ]);
     await runStage(stage, scheduled('big', 8_000_000), ports);
     await runStage(stage, scheduled('late', 5_000_000), ports);
     const failed = buildJobEvent(
       EventType.JobFailed,
-      { job: job('big'), stage: 'execute', reason: 'device offline', budget: { namespace: 'default', name: 'team', period: '2026-11' } },
+      {
+        job: job('big'),
+        stage: 'execute',
+        reason: 'device offline',
+        budget: { namespace: 'default', name: 'team', period: '2026-11' },
+      },
       job('big'),
       { source: '/qpipe/execute' },
     );
@@ -201,7 +212,9 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
   });
 
   it('approves a waiting job when a new period starts (controlled clock)', async () => {
-    const { ports, advance, at } = clockedPorts([budget('daily', { limit: '$10.00', period: 'daily', enforcement: { blockOnExceed: true, gracePeriod: '2d' } })]);
+    const { ports, advance, at } = clockedPorts([
+      budget('daily', { limit: '$10.00', period: 'daily', enforcement: { blockOnExceed: true, gracePeriod: '2d' } }),
+    ]);
     await runStage(stage, scheduled('big', 8_000_000), ports);
     const held = await runStage(stage, scheduled('late', 5_000_000), ports);
     advance(13 * 3_600_000); // past midnight UTC

@@ -1,0 +1,38 @@
+/** Prints `qpipe estimate`: per job, every candidate backend with its cost and score. */
+import { estimateFiles, type JobEstimate } from '../../shared/cli/estimate-command.ts';
+import type { QpipeConfig } from '../../shared/config.ts';
+import { formatMoney } from '../../shared/money.ts';
+
+function table(job: JobEstimate): string {
+  if (job.error) return `${job.job}\n  ${job.error}`;
+  const rows = [...job.candidates].sort((a, b) => Number(b.eligible) - Number(a.eligible) || b.score - a.score);
+  const lines = [`${job.job}  ${job.shots} shots  →  ${job.selected ?? 'no backend'}`];
+  const width = Math.max(...rows.map((r) => r.backend.length), 7);
+  lines.push(`  ${'backend'.padEnd(width)}  ${'cost'.padStart(12)}  score  notes`);
+  for (const row of rows) {
+    const notes = row.eligible
+      ? [
+          row.backend === job.selected ? 'selected' : '',
+          row.configuredHere ? '' : `${row.type} not configured here`,
+          row.breakdown.map((b) => `${b.item} ${formatMoney(b.micros)}`).join(' + '),
+        ]
+          .filter(Boolean)
+          .join('; ')
+      : `excluded: ${row.reason}`;
+    lines.push(`  ${row.backend.padEnd(width)}  ${row.estimatedCost.padStart(12)}  ${row.score.toFixed(3)}  ${notes}`);
+  }
+  return lines.join('\n');
+}
+
+/** Estimates the jobs of the files; exit code 1 when any could not be estimated. */
+export async function estimateCommand(
+  files: readonly string[],
+  options: { config: QpipeConfig; output: 'text' | 'json' },
+): Promise<number> {
+  // The embedded default runs only the simulator; the table marks what needs a cloud deployment.
+  const report = await estimateFiles(files, { config: options.config, configuredTypes: new Set(['local_simulator']) });
+  for (const error of report.errors) process.stderr.write(`qpipe: ${error.message}\n`);
+  if (options.output === 'json') process.stdout.write(`${JSON.stringify(report.jobs, null, 2)}\n`);
+  else process.stdout.write(`${report.jobs.map(table).join('\n\n')}\n`);
+  return report.errors.length === 0 && report.jobs.length > 0 && report.jobs.every((j) => !j.error) ? 0 : 1;
+}

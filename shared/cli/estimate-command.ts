@@ -1,0 +1,91 @@
+/**
+ * `qpipe estimate`: for each job in a manifest, every backend selection would consider,
+ * with its worst-case cost breakdown, score, and why it is or is not eligible.
+ */
+import type { CostEstimate } from '../../events/schemas.ts';
+import { estimateRunSeconds } from '../backends/backend.ts';
+import { builtinBackends, mergeBackends } from '../backends/catalog.ts';
+import { selectBackend } from '../backends/selection.ts';
+import type { QpipeConfig } from '../config.ts';
+import { InvalidInputError } from '../errors.ts';
+import { jobShots } from '../jobs.ts';
+import { loadManifests } from '../manifests.ts';
+import { estimateCost } from '../pricing/pricing.ts';
+import { compileQasm } from '../qasm/index.ts';
+import type { BackendType, Candidate } from '../resources/schema.ts';
+import { parseResourceOf } from '../resources/validate.ts';
+
+/** One job's estimate. */
+export interface JobEstimate {
+  readonly job: string;
+  readonly shots: number;
+  /** The backend selection would choose on a deployment where every provider is configured. */
+  readonly selected: string | null;
+  readonly candidates: (Candidate & {
+    readonly type: BackendType;
+    readonly breakdown: CostEstimate['breakdown'];
+    readonly configuredHere: boolean;
+  })[];
+  readonly error?: string;
+}
+
+const ALL_TYPES = new Set<BackendType>(['local_simulator', 'aws_braket', 'ibm_quantum', 'ibm_simulator']);
+
+/** Estimates every job of the files. */
+export async function estimateFiles(
+  files: readonly string[],
+  options: { config: QpipeConfig; configuredTypes: ReadonlySet<BackendType> },
+): Promise<{ jobs: JobEstimate[]; errors: InvalidInputError[] }> {
+  const manifests = await loadManifests(files);
+  const backends = mergeBackends(
+    builtinBackends({ simulatorMaxQubits: options.config.simulator.maxQubits }),
+    manifests.backends,
+  );
+  const jobs: JobEstimate[] = [];
+  for (const document of manifests.jobs) {
+    const where = `${document.file}:${document.line}`;
+    try {
+      const job = parseResourceOf('QiskitJob', document.value, `${where} QiskitJob`);
+      const label = `${job.metadata.namespace ?? 'default'}/${job.metadata.name}`;
+      const circuit = job.spec.circuit;
+      const ref = circuit.configMapRef;
+      const code =
+        circuit.source === 'configmap' && ref
+          ? manifests.configMaps.find((c) => c.name === ref.name)?.data[ref.key]
+          : circuit.code;
+      if (code === undefined)
+        throw new InvalidInputError('spec.circuit', `the circuit (source ${circuit.source}) is not in the files given`);
+      const { metadata } = compileQasm(code, { limits: options.config.circuitLimits });
+      const shots = jobShots(job.spec);
+      const byName = new Map(backends.map((b) => [b.name, b]));
+      let selected: string | null = null;
+      let candidates: Candidate[];
+      try {
+        const selection = selectBackend({ spec: job.spec, metadata, shots, backends, availableTypes: ALL_TYPES });
+        selected = selection.backend.name;
+        candidates = selection.candidates;
+      } catch (error) {
+        if (!(error instanceof InvalidInputError)) throw error;
+        jobs.push({ job: label, shots, selected: null, candidates: [], error: error.message });
+        continue;
+      }
+      jobs.push({
+        job: label,
+        shots,
+        selected,
+        candidates: candidates.map((c) => {
+          const backend = byName.get(c.backend);
+          const breakdown = backend
+            ? estimateCost(backend.pricing, { shots, seconds: estimateRunSeconds(backend, metadata, shots) }).breakdown
+            : [];
+          const type = backend?.type ?? 'local_simulator';
+          return { ...c, type, breakdown, configuredHere: options.configuredTypes.has(type) };
+        }),
+      });
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      jobs.push({ job: where, shots: 0, selected: null, candidates: [], error: error.message });
+    }
+  }
+  return { jobs, errors: manifests.errors };
+}

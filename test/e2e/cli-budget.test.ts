@@ -1,0 +1,66 @@
+import { readFile } from 'node:fs/promises';
+import { simpleParser } from 'mailparser';
+import { describe, expect, it } from 'vitest';
+import { qpipe } from '../support/cli.ts';
+
+describe('budgets from the command line (end to end, child process)', () => {
+  it('runs the budget demo: three approvals, one job held then rejected, the alerts in the outbox', async () => {
+    const result = await qpipe(['run', 'examples/budget-demo.yaml']);
+    expect(result.code).toBe(1);
+    expect(result.stdout.match(/ {2}Succeeded\n/g)).toHaveLength(3);
+    expect(result.stdout).toMatch(
+      /Rejected\n[^]*enforce-budget: budget default\/demo \(\d{4}-\d{2}\) cannot cover this job: estimated \$1\.50, spent \$4\.50, reserved \$0\.00, limit \$5\.00, available \$0\.50; waited 3s \(gracePeriod 3s\)/,
+    );
+    expect(result.stdout).toMatch(
+      /budget default\/demo {2}Active {2}spent \$4\.50 of \$5\.00 \(monthly\), reserved \$0\.00, remaining \$0\.50 {2}alerts sent at 50%, 75%, 90%/,
+    );
+    const files = [...result.stdout.matchAll(/^ {2}(\S+\.eml)$/gm)].map((m) => m[1] as string);
+    expect(files).toHaveLength(4);
+    const subjects = await Promise.all(files.map(async (f) => (await simpleParser(await readFile(f))).subject));
+    expect(subjects.sort()).toEqual([
+      'Budget default/demo at 50%: $3.00 of $5.00',
+      'Budget default/demo at 75%: $4.50 of $5.00',
+      'Budget default/demo at 90%: $4.50 of $5.00',
+      expect.stringMatching(
+        /^Budget default\/demo exceeded: job default\/demo-[a-z-]+ blocked \(\$1\.50 requested, limit \$5\.00\)$/,
+      ),
+    ]);
+  });
+
+  it('estimates every candidate backend of a job with its cost breakdown', async () => {
+    const result = await qpipe(['estimate', 'examples/bell.yaml', '--output', 'json']);
+    expect(result.code).toBe(0);
+    const [job] = JSON.parse(result.stdout) as {
+      job: string;
+      selected: string;
+      candidates: {
+        backend: string;
+        estimatedCost: string;
+        eligible: boolean;
+        breakdown: { item: string; micros: number }[];
+      }[];
+    }[];
+    expect(job?.selected).toBe('local-simulator');
+    const forte = job?.candidates.find((c) => c.backend === 'ionq-forte');
+    // $0.30 per task + 1024 shots at $0.08.
+    expect(forte?.estimatedCost).toBe('$82.22');
+    expect(forte?.breakdown).toEqual([
+      { item: 'per-task fee', micros: 300_000 },
+      { item: '1024 shots', micros: 81_920_000 },
+    ]);
+    expect(job?.candidates.find((c) => c.backend === 'braket-sv1')?.breakdown[0]?.item).toMatch(
+      /^3\.0 s at per-minute price$/,
+    );
+  });
+
+  it('prints the estimate table, marking providers this deployment lacks', async () => {
+    const dir = 'examples/several-jobs.yaml';
+    const result = await qpipe(['estimate', dir]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/research\/bell-on-braket-or-simulator {2}1024 shots {2}→ {2}braket-(sv1|dm1)/);
+    expect(result.stdout).toMatch(
+      /braket-(sv1|dm1) +\$0\.00375 +\d\.\d{3} {2}selected; aws_braket not configured here/,
+    );
+    expect(result.stdout).toMatch(/local-simulator +\$0\.00 +0\.000 {2}excluded: not of type aws_braket/);
+  });
+});
