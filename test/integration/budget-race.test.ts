@@ -19,7 +19,7 @@ import { LocalLedgerStore } from '../../shared/budget/local-ledger-store.ts';
 import { S3LedgerStore } from '../../shared/budget/s3-ledger-store.ts';
 import { runStage } from '../../shared/runtime/stage.ts';
 import { budget } from '../support/manifests.ts';
-import { MemoryLedgerStore, memoryPorts, received } from '../support/memory-ports.ts';
+import { MemoryLedgerStore, memoryPorts } from '../support/memory-ports.ts';
 import { type S3TestServer, startS3Server } from '../support/s3-server.ts';
 
 const LIMIT = 100_000_000; // $100.00
