@@ -45,7 +45,6 @@ export async function runCommand(
   for (const error of report.errors) process.stderr.write(`qpipe: ${error.message}\n`);
   if (options.output === 'json') {
     process.stdout.write(`${JSON.stringify(report.jobs, null, 2)}\n`);
-    if (report.budgets.length > 0) process.stderr.write(`${report.budgets.map(describeBudget).join('\n')}\n`);
   } else {
     process.stdout.write(report.jobs.map(describe).join('\n\n') + (report.jobs.length > 0 ? '\n' : ''));
     if (report.budgets.length > 0) process.stdout.write(`\n${report.budgets.map(describeBudget).join('\n')}\n`);

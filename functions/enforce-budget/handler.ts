@@ -78,6 +78,25 @@ export async function enforceBudget(event: Input, deps: Deps): Promise<CloudEven
   }
 }
 
+/** The job's budget: the one it names, or its namespace's only one; several without a name is an error. */
+async function budgetOf(namespace: string, name: string | undefined, deps: Deps): Promise<QiskitBudget | undefined> {
+  if (name !== undefined) {
+    const named = await deps.cluster.findBudget(namespace, name);
+    if (!named)
+      throw new InvalidInputError('spec.budget.budgetRef', `QiskitBudget ${namespace}/${name} does not exist`);
+    return named;
+  }
+  const budgets = await deps.cluster.listBudgets(namespace);
+  if (budgets.length > 1) {
+    const names = budgets.map((b) => b.metadata.name).join(', ');
+    throw new InvalidInputError(
+      'spec.budget.budgetRef',
+      `namespace ${namespace} has several QiskitBudgets (${names}); name one in spec.budget.budgetRef`,
+    );
+  }
+  return budgets[0];
+}
+
 function refOf(budget: QiskitBudget, now: Date): BudgetRef {
   return {
     namespace: budget.metadata.namespace ?? 'default',
@@ -115,13 +134,7 @@ async function admit(
       `the estimated cost ${formatMoney(estimateMicros)} on ${backend.name} exceeds the job's maxCost ${maxCost}`,
     );
   }
-  const budget = await deps.cluster.findBudget(job.job.namespace, spec.budget?.budgetRef);
-  if (!budget && spec.budget?.budgetRef !== undefined) {
-    throw new InvalidInputError(
-      'spec.budget.budgetRef',
-      `QiskitBudget ${job.job.namespace}/${spec.budget.budgetRef} does not exist`,
-    );
-  }
+  const budget = await budgetOf(job.job.namespace, spec.budget?.budgetRef, deps);
   const options = { source, ...carriedExtensions(event) };
   const approved = (budgetRef?: BudgetRef) =>
     buildJobEvent(EventType.JobApproved, { ...job, ...(budgetRef ? { budget: budgetRef } : {}) }, job.job, options);

@@ -8,8 +8,10 @@ import type { QiskitBackend, QiskitBudget, QiskitBudgetStatus, QiskitJobStatus }
 
 /** Reads resources a job refers to. */
 export interface ClusterReader {
-  /** The named budget, or the namespace's only budget when no name is given. */
-  findBudget(namespace: string, name?: string): Promise<QiskitBudget | undefined>;
+  /** The named budget of a namespace. */
+  findBudget(namespace: string, name: string): Promise<QiskitBudget | undefined>;
+  /** Every budget of a namespace. */
+  listBudgets(namespace: string): Promise<QiskitBudget[]>;
   listBackends(): Promise<QiskitBackend[]>;
   /** A key of a ConfigMap (circuit.configMapRef), or undefined when either is missing. */
   readConfigMapKey(namespace: string, name: string, key: string): Promise<string | undefined>;

@@ -47,9 +47,12 @@ export class LocalCluster implements Cluster {
     private readonly store: ObjectStore,
   ) {}
 
-  async findBudget(namespace: string, name?: string): Promise<QiskitBudget | undefined> {
-    const inNamespace = this.resources.budgets.filter((b) => b.metadata.namespace === namespace);
-    return name === undefined ? inNamespace[0] : inNamespace.find((b) => b.metadata.name === name);
+  async findBudget(namespace: string, name: string): Promise<QiskitBudget | undefined> {
+    return (await this.listBudgets(namespace)).find((b) => b.metadata.name === name);
+  }
+
+  async listBudgets(namespace: string): Promise<QiskitBudget[]> {
+    return this.resources.budgets.filter((b) => (b.metadata.namespace ?? 'default') === namespace);
   }
 
   async listBackends(): Promise<QiskitBackend[]> {

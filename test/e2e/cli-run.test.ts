@@ -59,8 +59,9 @@ describe('qpipe run (end to end, child process)', () => {
   });
 
   it('runs every example to Succeeded with results that match the physics', async () => {
+    // The budget demo holds and rejects a job on purpose; it has its own test.
     const files = readdirSync(new URL('../../examples/', import.meta.url))
-      .filter((f) => f.endsWith('.yaml'))
+      .filter((f) => f.endsWith('.yaml') && f !== 'budget-demo.yaml')
       .map((f) => `examples/${f}`);
     const result = await qpipe(['run', ...files, '--output', 'json']);
     expect(result.stderr).toBe('');

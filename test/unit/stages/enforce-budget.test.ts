@@ -232,3 +232,25 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     expect(types(run.emitted)).toEqual([EventType.BudgetExceeded, EventType.JobRejected]);
   });
 });
+
+describe('enforce-budget stage: which budget', () => {
+  it('asks for budgetRef when the namespace has several budgets, and uses the one named', async () => {
+    const ports = memoryPorts({ budgets: [budget('a'), budget('b')] });
+    const ambiguous = received((await runStage(stage, scheduled('x', 1_000_000), ports)).emitted[0] as never);
+    if (ambiguous.type !== EventType.JobRejected) throw new Error(ambiguous.type);
+    expect(ambiguous.data.reason).toBe(
+      'spec.budget.budgetRef: namespace default has several QiskitBudgets (a, b); name one in spec.budget.budgetRef',
+    );
+    const named = received(
+      (await runStage(stage, scheduled('y', 1_000_000, { budget: { budgetRef: 'b' } }), ports)).emitted[0] as never,
+    );
+    if (named.type !== EventType.JobApproved) throw new Error(named.type);
+    expect(named.data.budget?.name).toBe('b');
+    const missing = received(
+      (await runStage(stage, scheduled('z', 1_000_000, { budget: { budgetRef: 'c' } }), ports)).emitted[0] as never,
+    );
+    expect(missing.type === EventType.JobRejected && missing.data.reason).toMatch(
+      /QiskitBudget default\/c does not exist/,
+    );
+  });
+});
