@@ -64,6 +64,9 @@ const RESERVED = new Set([
   ...Object.keys(UNSUPPORTED),
 ]);
 
+// Words that can start something other than a plain gate call.
+const KEYWORDS = new Set([...RESERVED, ...MODIFIERS, 'gphase', 'else', 'true', 'false', 'bit', 'qubit', 'complex', 'array']);
+
 // Binary operators from lowest to highest precedence (OpenQASM 3 spec, "Expressions").
 const BINARY_LEVELS: readonly (readonly string[])[] = [
   ['||'],
@@ -209,6 +212,11 @@ class Parser {
 
   private statement(): Statement | undefined {
     const token = this.peek();
+    if (token.kind === 'ident' && !KEYWORDS.has(token.text)) {
+      // Fast path for the bulk of any circuit: a plain gate call such as `cx q[0], q[1];`.
+      const after = this.peek(1);
+      if (after.kind === 'hwqubit' || (after.kind === 'ident' && !KEYWORDS.has(after.text))) return this.gateCall(true);
+    }
     if (token.kind === 'pragma') {
       this.next();
       return { kind: 'pragma', text: token.text, at: token };
@@ -678,8 +686,8 @@ class Parser {
 
   expression(): Expr {
     const token = this.peek();
-    if (token.kind === 'int') {
-      // Fast path for the most common expression, an integer index such as the 3 in q[3].
+    if (token.kind === 'int' || token.kind === 'float') {
+      // Fast path for the most common expressions: a number such as the 3 in q[3] or the 0.5 in rz(0.5).
       const after = this.peek(1);
       if (
         after.kind === 'punct' &&
@@ -748,8 +756,8 @@ class Parser {
       case 'int':
       case 'float': {
         this.next();
-        const text = token.text.replaceAll('_', '');
-        const value = /^0[xXbBoO]/.test(text) ? Number(text.toLowerCase().replace(/^0o/, '0o')) : Number(text);
+        // Number() reads 0x, 0o and 0b prefixes itself; only digit separators need removing.
+        const value = Number(token.text.includes('_') ? token.text.replaceAll('_', '') : token.text);
         return { kind: 'number', value, isInteger: token.kind === 'int', at: token };
       }
       case 'duration':
