@@ -18,6 +18,10 @@ Usage:
       Check an OpenQASM circuit (or the jobs of a manifest) and print its metadata.
   qpipe simulate <file.qasm> [--shots N] [--seed S] [--probabilities] [--output text|json]
       Simulate a circuit: counts, or the exact probabilities of the measured bits.
+  qpipe serve [--stage NAME] [--port N] [--host H] [--resources FILE...]
+      Serve one stage as a Knative-style CloudEvents HTTP service (events beyond the
+      reply go to K_SINK), or, without --stage, the whole pipeline behind one ingress:
+      POST events to /, GET /jobs/<namespace>/<name> for a job's status.
 
 Options:
   --output text|json   Output format (default text).
@@ -26,6 +30,10 @@ Options:
   --seed S             Seed for repeatable sampling.
   --probabilities      Print exact outcome probabilities instead of sampled counts.
   --input NAME=VALUE   Value of an OpenQASM 3 input parameter (repeatable).
+  --stage NAME         The stage to serve (validate, select-backend, enforce-budget, execute, collect-results, notify).
+  --port N             Port to listen on (default 8080; 0 picks a free one).
+  --host H             Address to listen on (default 127.0.0.1).
+  --resources FILE     Manifests of budgets, backends and ConfigMaps the server knows (repeatable).
   --debug              Print stack traces on errors.
   -h, --help           Show this help.
   -v, --version        Show the version.
@@ -38,6 +46,10 @@ const OPTIONS = {
   seed: { type: 'string' },
   probabilities: { type: 'boolean' },
   input: { type: 'string', multiple: true },
+  stage: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  resources: { type: 'string', multiple: true },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -115,6 +127,19 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (files.length === 0) throw new UsageError('run needs at least one manifest file');
         const { runCommand } = await import('./commands/run.ts');
         return await runCommand(files, { config, output });
+      }
+      case 'serve': {
+        if (files.length > 0) throw new UsageError('serve takes no files; use --resources FILE');
+        const port = wholeNumber(values.port, '--port', 8080) as number;
+        if (port > 65535) throw new UsageError('--port must be at most 65535');
+        const { serveCommand } = await import('./commands/serve.ts');
+        return await serveCommand({
+          config,
+          port,
+          resources: values.resources ?? [],
+          host: values.host ?? '127.0.0.1',
+          ...(values.stage === undefined ? {} : { stage: values.stage }),
+        });
       }
       case 'estimate': {
         if (files.length === 0) throw new UsageError('estimate needs at least one manifest file');

@@ -1,0 +1,30 @@
+/** `qpipe serve`: one stage as a CloudEvents HTTP service, or the whole pipeline behind one ingress. */
+import { ALL_STAGES } from '../../functions/stages.ts';
+import type { QpipeConfig } from '../../shared/config.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { servePipeline, serveStage } from '../../shared/runtime/serve.ts';
+
+/** Starts the server and keeps the process alive until SIGTERM or SIGINT. */
+export async function serveCommand(options: {
+  config: QpipeConfig;
+  stage?: string;
+  port: number;
+  host?: string;
+  resources: readonly string[];
+}): Promise<number> {
+  const common = { config: options.config, port: options.port, resources: options.resources, ...(options.host ? { host: options.host } : {}) };
+  const sink = process.env['K_SINK'];
+  if (options.stage !== undefined) {
+    const stage = ALL_STAGES.find((s) => s.stage === options.stage);
+    if (!stage) {
+      throw new InvalidInputError('--stage', `"${options.stage}" is not a stage; choose one of ${ALL_STAGES.map((s) => s.stage).join(', ')}`);
+    }
+    const serving = await serveStage(stage, { ...common, ...(sink ? { sink } : {}) });
+    process.stdout.write(`qpipe ${stage.stage} listening on ${serving.url}\n`);
+  } else {
+    const serving = await servePipeline(ALL_STAGES, common);
+    process.stdout.write(`qpipe pipeline listening on ${serving.url} (POST events to /, GET /jobs/<namespace>/<name>)\n`);
+  }
+  // The server keeps the event loop alive; stopping is by signal.
+  return new Promise<number>(() => undefined);
+}

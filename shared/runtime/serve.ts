@@ -1,0 +1,128 @@
+/**
+ * Starting servers: one stage as a Knative service, or the whole pipeline behind one
+ * ingress (`qpipe serve`, the development broker). Both stop gracefully on SIGTERM.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isCatalogType } from '../../events/envelope.ts';
+import { EventType } from '../../events/types.ts';
+import { loadConfig, type QpipeConfig } from '../config.ts';
+import { ConfigError, InvalidInputError } from '../errors.ts';
+import { loadManifests } from '../manifests.ts';
+import { createEmbeddedPipeline, createLocalPorts } from './embedded.ts';
+import { eventFromHttp } from './http-binding.ts';
+import { createStageServer } from './knative.ts';
+import type { StageDefinition } from './stage.ts';
+
+/** Where a server listens and what it knows. */
+export interface ServeOptions {
+  readonly config: QpipeConfig;
+  readonly port: number;
+  readonly host?: string;
+  /** Manifest files whose budgets, backends and ConfigMaps the local cluster serves. */
+  readonly resources?: readonly string[];
+  readonly sink?: string;
+}
+
+/** A started server. */
+export interface Serving {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+async function localResources(files: readonly string[]) {
+  const manifests = await loadManifests(files);
+  if (manifests.errors.length > 0) throw manifests.errors[0] as InvalidInputError;
+  return manifests;
+}
+
+function stopOnSignals(stop: () => Promise<void>): void {
+  const handler = () => {
+    void stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', handler);
+  process.once('SIGINT', handler);
+}
+
+/** Serves one stage over HTTP CloudEvents. */
+export async function serveStage(stage: StageDefinition, options: ServeOptions): Promise<Serving> {
+  const ports = await createLocalPorts(options.config, await localResources(options.resources ?? []));
+  const server = createStageServer({ stage, ports, ...(options.sink ? { sink: options.sink } : {}) });
+  const url = await server.listen(options.port, options.host);
+  stopOnSignals(server.shutdown);
+  return { url, stop: server.shutdown };
+}
+
+/** The entry point of a stage's container: configuration from the environment (PORT, K_SINK). */
+export async function serveStageFromEnvironment(stage: StageDefinition): Promise<void> {
+  const env = process.env;
+  const port = Number(env['PORT'] ?? '8080');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('PORT', `"${env['PORT']}" is not a port`);
+  const resources = env['QPIPE_RESOURCES']?.split(',').filter(Boolean) ?? [];
+  const serving = await serveStage(stage, {
+    config: loadConfig(env),
+    port,
+    resources,
+    ...(env['K_SINK'] ? { sink: env['K_SINK'] } : {}),
+  });
+  process.stdout.write(`${JSON.stringify({ level: 'info', stage: stage.stage, msg: `listening on ${serving.url}` })}\n`);
+}
+
+const INGRESS_TYPES = new Set<string>([EventType.JobRequested, EventType.ResourceAdded, EventType.ResourceUpdated, EventType.ResourceDeleted]);
+
+/**
+ * The whole pipeline in one process behind one ingress: POST / accepts job requests and
+ * ApiServerSource events; GET /jobs/<namespace>/<name> answers the job's status.
+ */
+export async function servePipeline(stages: readonly StageDefinition[], options: ServeOptions): Promise<Serving> {
+  const ports = await createLocalPorts(options.config, await localResources(options.resources ?? []));
+  const pipeline = createEmbeddedPipeline({ stages, ports });
+  let ready = true;
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    const reply = (status: number, body: unknown) => {
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(body));
+    };
+    if (request.method === 'GET' && path === '/healthz') return reply(200, { status: 'ok' });
+    if (request.method === 'GET' && path === '/readyz') return reply(ready ? 200 : 503, { ready });
+    const job = /^\/jobs\/([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(path);
+    if (request.method === 'GET' && job) {
+      void ports.cluster.readJobStatus(job[1] as string, job[2] as string).then((status) =>
+        status ? reply(200, { namespace: job[1], name: job[2], status }) : reply(404, { error: `no job ${job[1]}/${job[2]}` }),
+      );
+      return;
+    }
+    if (request.method !== 'POST' || path !== '/') return reply(404, { error: 'POST CloudEvents to /, GET /jobs/<namespace>/<name>' });
+    if (!ready) return reply(503, { error: 'shutting down' });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= 1024 * 1024) chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (size > 1024 * 1024) return reply(413, { error: 'body larger than 1 MiB' });
+      try {
+        const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
+        const event = eventFromHttp({ headers, body: Buffer.concat(chunks).toString('utf8') });
+        if (!isCatalogType(event.type) || !INGRESS_TYPES.has(event.type)) {
+          return reply(400, { error: `the ingress accepts ${[...INGRESS_TYPES].join(', ')}, not ${event.type}` });
+        }
+        void pipeline.publish([event]);
+        return reply(202, { accepted: event.id, subject: event.subject ?? null });
+      } catch (error) {
+        return reply(400, { error: (error as Error).message });
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '127.0.0.1', resolve));
+  const url = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
+  const stop = async () => {
+    ready = false;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await pipeline.idle();
+  };
+  stopOnSignals(stop);
+  return { url, stop };
+}
