@@ -12,18 +12,28 @@ export async function serveCommand(options: {
   host?: string;
   resources: readonly string[];
 }): Promise<number> {
-  const common = { config: options.config, port: options.port, resources: options.resources, ...(options.host ? { host: options.host } : {}) };
+  const common = {
+    config: options.config,
+    port: options.port,
+    resources: options.resources,
+    ...(options.host ? { host: options.host } : {}),
+  };
   const sink = process.env['K_SINK'];
   if (options.stage !== undefined) {
     const stage = ALL_STAGES.find((s) => s.stage === options.stage);
     if (!stage) {
-      throw new InvalidInputError('--stage', `"${options.stage}" is not a stage; choose one of ${ALL_STAGES.map((s) => s.stage).join(', ')}`);
+      throw new InvalidInputError(
+        '--stage',
+        `"${options.stage}" is not a stage; choose one of ${ALL_STAGES.map((s) => s.stage).join(', ')}`,
+      );
     }
     const serving = await serveStage(stage, { ...common, ...(sink ? { sink } : {}) });
     process.stdout.write(`qpipe ${stage.stage} listening on ${serving.url}\n`);
   } else {
     const serving = await servePipeline(ALL_STAGES, common);
-    process.stdout.write(`qpipe pipeline listening on ${serving.url} (POST events to /, GET /jobs/<namespace>/<name>)\n`);
+    process.stdout.write(
+      `qpipe pipeline listening on ${serving.url} (POST events to /, GET /jobs/<namespace>/<name>)\n`,
+    );
   }
   // The server keeps the event loop alive; stopping is by signal.
   return new Promise<number>(() => undefined);

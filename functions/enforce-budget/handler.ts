@@ -54,9 +54,9 @@ const source = stageSource(Stage.EnforceBudget);
 const MIN_RECHECK_MS = 5_000;
 const MAX_RECHECK_MS = 300_000;
 
-/** The object-store key of one budget period's ledger. */
+/** The ledger-store key of one budget period. */
 export function ledgerKey(budget: BudgetRef): string {
-  return `ledgers/${budget.namespace}/${budget.name}/${budget.period}`;
+  return `${budget.namespace}/${budget.name}/${budget.period}`;
 }
 
 /** Handles the events enforce-budget subscribes to. */

@@ -65,7 +65,18 @@ const RESERVED = new Set([
 ]);
 
 // Words that can start something other than a plain gate call.
-const KEYWORDS = new Set([...RESERVED, ...MODIFIERS, 'gphase', 'else', 'true', 'false', 'bit', 'qubit', 'complex', 'array']);
+const KEYWORDS = new Set([
+  ...RESERVED,
+  ...MODIFIERS,
+  'gphase',
+  'else',
+  'true',
+  'false',
+  'bit',
+  'qubit',
+  'complex',
+  'array',
+]);
 
 // Binary operators from lowest to highest precedence (OpenQASM 3 spec, "Expressions").
 const BINARY_LEVELS: readonly (readonly string[])[] = [

@@ -1,5 +1,6 @@
 /** CloudEvents over HTTP: pure conversions (cloudevents SDK) and an injected sender. */
-import { CloudEvent, HTTP } from 'cloudevents';
+import type { CloudEvent} from 'cloudevents';
+import { HTTP } from 'cloudevents';
 import { InvalidInputError, QpipeError } from '../errors.ts';
 
 /** An HTTP message: headers and a body. */
@@ -12,7 +13,8 @@ export interface HttpMessage {
 export function eventFromHttp(message: HttpMessage): CloudEvent<unknown> {
   try {
     const event = HTTP.toEvent({ headers: message.headers, body: message.body });
-    if (Array.isArray(event)) throw new InvalidInputError('body', 'batched CloudEvents are not accepted; send one event per request');
+    if (Array.isArray(event))
+      throw new InvalidInputError('body', 'batched CloudEvents are not accepted; send one event per request');
     return event as CloudEvent<unknown>;
   } catch (error) {
     if (error instanceof InvalidInputError) throw error;
@@ -39,10 +41,15 @@ export const postEvents: EventSender = async (url, events) => {
     try {
       response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(30_000) });
     } catch (cause) {
-      throw new QpipeError(`could not deliver ${event.type} to ${url}: ${(cause as Error).message}`, { retryable: true, cause });
+      throw new QpipeError(`could not deliver ${event.type} to ${url}: ${(cause as Error).message}`, {
+        retryable: true,
+        cause,
+      });
     }
     if (!response.ok) {
-      throw new QpipeError(`${url} answered HTTP ${response.status} to ${event.type}`, { retryable: response.status >= 500 || response.status === 429 });
+      throw new QpipeError(`${url} answered HTTP ${response.status} to ${event.type}`, {
+        retryable: response.status >= 500 || response.status === 429,
+      });
     }
   }
 };

@@ -59,7 +59,9 @@ function readBody(request: IncomingMessage, limit: number): Promise<string> {
 }
 
 function headersOf(request: IncomingMessage): Record<string, string> {
-  return Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
+  return Object.fromEntries(
+    Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]),
+  );
 }
 
 function json(response: ServerResponse, status: number, body: unknown): void {
@@ -89,12 +91,24 @@ export function createStageServer(options: StageServerOptions): StageServer {
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
     const run = await Promise.race([runStage(options.stage, event, options.ports), timeout]);
     if (run === 'timeout') {
-      log({ level: 'error', stage: options.stage.stage, type: event.type, id: event.id, msg: `timed out after ${timeoutMs} ms` });
+      log({
+        level: 'error',
+        stage: options.stage.stage,
+        type: event.type,
+        id: event.id,
+        msg: `timed out after ${timeoutMs} ms`,
+      });
       json(response, 503, { error: `stage ${options.stage.stage} did not finish within ${timeoutMs} ms` });
       return;
     }
     if (run.retry !== undefined) {
-      log({ level: 'warn', stage: options.stage.stage, type: event.type, id: event.id, msg: String((run.retry as Error).message ?? run.retry) });
+      log({
+        level: 'warn',
+        stage: options.stage.stage,
+        type: event.type,
+        id: event.id,
+        msg: String((run.retry as Error).message ?? run.retry),
+      });
       json(response, 500, { error: 'transient failure; retry' });
       return;
     }
@@ -112,7 +126,11 @@ export function createStageServer(options: StageServerOptions): StageServer {
       try {
         await send(options.sink, rest);
       } catch (error) {
-        log({ level: 'warn', stage: options.stage.stage, msg: `publishing to K_SINK failed: ${(error as Error).message}` });
+        log({
+          level: 'warn',
+          stage: options.stage.stage,
+          msg: `publishing to K_SINK failed: ${(error as Error).message}`,
+        });
         json(response, 502, { error: 'could not publish to the broker; retry' });
         return;
       }

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { isCatalogType } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import { loadConfig, type QpipeConfig } from '../config.ts';
-import { ConfigError, InvalidInputError } from '../errors.ts';
+import type { InvalidInputError } from '../errors.ts';
+import { ConfigError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
 import { createEmbeddedPipeline, createLocalPorts } from './embedded.ts';
 import { eventFromHttp } from './http-binding.ts';
@@ -57,7 +58,8 @@ export async function serveStage(stage: StageDefinition, options: ServeOptions):
 export async function serveStageFromEnvironment(stage: StageDefinition): Promise<void> {
   const env = process.env;
   const port = Number(env['PORT'] ?? '8080');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('PORT', `"${env['PORT']}" is not a port`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError('PORT', `"${env['PORT']}" is not a port`);
   const resources = env['QPIPE_RESOURCES']?.split(',').filter(Boolean) ?? [];
   const serving = await serveStage(stage, {
     config: loadConfig(env),
@@ -65,10 +67,17 @@ export async function serveStageFromEnvironment(stage: StageDefinition): Promise
     resources,
     ...(env['K_SINK'] ? { sink: env['K_SINK'] } : {}),
   });
-  process.stdout.write(`${JSON.stringify({ level: 'info', stage: stage.stage, msg: `listening on ${serving.url}` })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ level: 'info', stage: stage.stage, msg: `listening on ${serving.url}` })}\n`,
+  );
 }
 
-const INGRESS_TYPES = new Set<string>([EventType.JobRequested, EventType.ResourceAdded, EventType.ResourceUpdated, EventType.ResourceDeleted]);
+const INGRESS_TYPES = new Set<string>([
+  EventType.JobRequested,
+  EventType.ResourceAdded,
+  EventType.ResourceUpdated,
+  EventType.ResourceDeleted,
+]);
 
 /**
  * The whole pipeline in one process behind one ingress: POST / accepts job requests and
@@ -88,12 +97,17 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
     if (request.method === 'GET' && path === '/readyz') return reply(ready ? 200 : 503, { ready });
     const job = /^\/jobs\/([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(path);
     if (request.method === 'GET' && job) {
-      void ports.cluster.readJobStatus(job[1] as string, job[2] as string).then((status) =>
-        status ? reply(200, { namespace: job[1], name: job[2], status }) : reply(404, { error: `no job ${job[1]}/${job[2]}` }),
-      );
+      void ports.cluster
+        .readJobStatus(job[1] as string, job[2] as string)
+        .then((status) =>
+          status
+            ? reply(200, { namespace: job[1], name: job[2], status })
+            : reply(404, { error: `no job ${job[1]}/${job[2]}` }),
+        );
       return;
     }
-    if (request.method !== 'POST' || path !== '/') return reply(404, { error: 'POST CloudEvents to /, GET /jobs/<namespace>/<name>' });
+    if (request.method !== 'POST' || path !== '/')
+      return reply(404, { error: 'POST CloudEvents to /, GET /jobs/<namespace>/<name>' });
     if (!ready) return reply(503, { error: 'shutting down' });
     const chunks: Buffer[] = [];
     let size = 0;

@@ -83,7 +83,7 @@ async function race(inner: LedgerStore) {
     run.emitted.map((e) => e.type).find((t) => t === EventType.JobApproved || t === EventType.JobRejected),
   );
   const approved = amounts.filter((_, i) => outcomes[i] === EventType.JobApproved);
-  const reservedNow = reservedMicros((await store.read('ledgers/default/team/2026-11')).state);
+  const reservedNow = reservedMicros((await store.read('default/team/2026-11')).state);
 
   // Settle every approved job concurrently at 90% of its estimate (each delivered twice).
   const completions: CloudEvent<unknown>[] = [];
@@ -104,7 +104,7 @@ async function race(inner: LedgerStore) {
     completions.push(event, event);
   });
   await Promise.all(completions.map((event) => runStage(stage, event, ports)));
-  const final = (await store.read('ledgers/default/team/2026-11')).state;
+  const final = (await store.read('default/team/2026-11')).state;
   return { store, outcomes, approved, reservedNow, final, amounts };
 }
 

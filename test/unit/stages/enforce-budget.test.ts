@@ -196,7 +196,7 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     const approved = await runStage(stage, release.emitted[0] as never, ports);
     expect(types(approved.emitted)).toEqual([EventType.JobApproved]);
     expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$5.00' });
-    expect(Object.keys((await ports.ledger.read('ledgers/default/team/2026-11')).state.waiting ?? {})).toEqual([]);
+    expect(Object.keys((await ports.ledger.read('default/team/2026-11')).state.waiting ?? {})).toEqual([]);
   });
 
   it('approves a waiting job when the limit is raised', async () => {
@@ -223,7 +223,7 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     const approved = received(recheck.emitted[0] as never);
     if (approved.type !== EventType.JobApproved) throw new Error(approved.type);
     expect(approved.data.budget?.period).toBe('2026-11-16');
-    expect((await ports.ledger.read('ledgers/default/daily/2026-11-15')).state.waiting).toEqual({});
+    expect((await ports.ledger.read('default/daily/2026-11-15')).state.waiting).toEqual({});
   });
 
   it('rejects at once when blockOnExceed has no grace period', async () => {

@@ -1,0 +1,99 @@
+/**
+ * A test relay standing in for a Knative Broker: it applies the Trigger filters (each
+ * stage's subscribed types) and forwards events in binary mode to stage servers, feeds
+ * their replies back in, and retries 5xx/429 with backoff as a Broker's delivery spec
+ * would. It lives in test/: it is not a product component.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CloudEvent } from 'cloudevents';
+import { type Stage, SUBSCRIPTIONS } from '../../events/types.ts';
+import { eventFromHttp, eventToHttp } from '../../shared/runtime/http-binding.ts';
+
+/** One delivery the relay made, for assertions. */
+export interface Delivery {
+  readonly stage: string;
+  readonly type: string;
+  readonly status: number;
+}
+
+/** A running relay. */
+export interface Relay {
+  readonly url: string;
+  readonly deliveries: Delivery[];
+  readonly deadLetters: CloudEvent<unknown>[];
+  /** Resolves when nothing is in flight. */
+  idle(): Promise<void>;
+  publish(event: CloudEvent<unknown>): void;
+  close(): Promise<void>;
+}
+
+/** Starts a relay that routes to the stage URLs in `stages` (a map the caller may fill after start). */
+export async function startRelay(
+  stages: ReadonlyMap<Stage, string>,
+  retry = { attempts: 5, backoffMs: 100 },
+): Promise<Relay> {
+  const deliveries: Delivery[] = [];
+  const deadLetters: CloudEvent<unknown>[] = [];
+  let inFlight = 0;
+  const waiters: (() => void)[] = [];
+  const settle = () => {
+    if (--inFlight === 0) for (const w of waiters.splice(0)) w();
+  };
+
+  const deliver = async (stage: Stage, url: string, event: CloudEvent<unknown>) => {
+    for (let attempt = 1; ; attempt++) {
+      const { headers, body } = eventToHttp(event);
+      let status = 0;
+      let reply: CloudEvent<unknown> | undefined;
+      try {
+        const response = await fetch(url, { method: 'POST', headers, body });
+        status = response.status;
+        const text = await response.text();
+        if (status === 200)
+          reply = eventFromHttp({ headers: Object.fromEntries(response.headers.entries()), body: text });
+      } catch {
+        status = 0;
+      }
+      deliveries.push({ stage, type: event.type, status });
+      if (reply) publish(reply);
+      if (status >= 200 && status < 300) return;
+      if (status === 400 || status === 413 || attempt >= retry.attempts) {
+        deadLetters.push(event);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, retry.backoffMs * 2 ** (attempt - 1)));
+    }
+  };
+
+  const publish = (event: CloudEvent<unknown>) => {
+    for (const [stage, url] of stages) {
+      if (!SUBSCRIPTIONS[stage].some((type) => type === event.type)) continue;
+      inFlight++;
+      void deliver(stage, url, event).finally(settle);
+    }
+  };
+
+  const server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    request.on('end', () => {
+      try {
+        const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
+        publish(eventFromHttp({ headers, body }));
+        response.writeHead(202).end();
+      } catch (error) {
+        response.writeHead(400).end((error as Error).message);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    deliveries,
+    deadLetters,
+    publish,
+    idle: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
