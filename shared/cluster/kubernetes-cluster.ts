@@ -1,0 +1,196 @@
+/**
+ * The cluster port on Kubernetes (@kubernetes/client-node): reads QiskitBudgets,
+ * QiskitBackends and ConfigMaps, and writes only the `status` subresource of QiskitJobs and
+ * QiskitBudgets (JSON merge patches), plus a core/v1 Event on the job for each transition.
+ * A job's status patch carries the resourceVersion it was computed from, so a concurrent
+ * writer makes the API server answer 409 Conflict and the change is recomputed.
+ */
+import {
+  ApiException,
+  type CoreV1Api,
+  type CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import type { JobRef } from '../../events/schemas.ts';
+import { QpipeError } from '../errors.ts';
+import { GROUP, type QiskitBackend, type QiskitBudget, type QiskitBudgetStatus, type QiskitJobStatus, VERSION } from '../resources/schema.ts';
+import type { Cluster, StatusChange } from './cluster.ts';
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+interface KubernetesObject {
+  readonly metadata?: { readonly uid?: string; readonly resourceVersion?: string; readonly name?: string; readonly namespace?: string };
+  readonly status?: Record<string, unknown>;
+}
+
+function codeOf(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+/** A JSON merge patch turning `current` into `next`: changed keys set, vanished keys nulled. */
+export function statusPatch(current: Record<string, unknown> | undefined, next: Record<string, unknown>): Record<string, unknown> {
+  const patch: Record<string, unknown> = { ...next };
+  for (const key of Object.keys(current ?? {})) if (!(key in next)) patch[key] = null;
+  return patch;
+}
+
+/** Options of the Kubernetes cluster adapter. */
+export interface KubernetesClusterOptions {
+  readonly custom: CustomObjectsApi;
+  readonly core: CoreV1Api;
+  /** Attempts of a status write that keeps meeting 409 Conflict. */
+  readonly maxAttempts?: number;
+  readonly now?: () => Date;
+}
+
+/** Cluster port backed by the Kubernetes API. */
+export class KubernetesCluster implements Cluster {
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+  private readonly maxAttempts: number;
+  private readonly now: () => Date;
+
+  constructor(options: KubernetesClusterOptions) {
+    this.custom = options.custom;
+    this.core = options.core;
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  private async get(plural: string, namespace: string, name: string): Promise<KubernetesObject | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name })) as KubernetesObject;
+    } catch (error) {
+      if (codeOf(error) === 404) return undefined;
+      throw this.transient(error, `reading ${plural} ${namespace}/${name}`);
+    }
+  }
+
+  private transient(error: unknown, what: string): QpipeError {
+    const code = codeOf(error);
+    return new QpipeError(`Kubernetes API error ${code ?? ''} ${what}: ${(error as Error).message}`, {
+      retryable: code === undefined || code >= 500 || code === 429 || code === 409,
+      cause: error,
+    });
+  }
+
+  async findBudget(namespace: string, name: string): Promise<QiskitBudget | undefined> {
+    return (await this.get('qiskitbudgets', namespace, name)) as QiskitBudget | undefined;
+  }
+
+  async listBudgets(namespace: string): Promise<QiskitBudget[]> {
+    try {
+      const list = (await this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'qiskitbudgets' })) as {
+        items: QiskitBudget[];
+      };
+      return list.items;
+    } catch (error) {
+      throw this.transient(error, `listing qiskitbudgets in ${namespace}`);
+    }
+  }
+
+  async listBackends(): Promise<QiskitBackend[]> {
+    try {
+      const list = (await this.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: 'qiskitbackends' })) as {
+        items: QiskitBackend[];
+      };
+      return list.items;
+    } catch (error) {
+      throw this.transient(error, 'listing qiskitbackends');
+    }
+  }
+
+  async readConfigMapKey(namespace: string, name: string, key: string): Promise<string | undefined> {
+    try {
+      return (await this.core.readNamespacedConfigMap({ namespace, name })).data?.[key];
+    } catch (error) {
+      if (codeOf(error) === 404) return undefined;
+      throw this.transient(error, `reading ConfigMap ${namespace}/${name}`);
+    }
+  }
+
+  async updateJobStatus(job: JobRef, change: StatusChange): Promise<QiskitJobStatus | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const object = await this.get('qiskitjobs', job.namespace, job.name);
+      // Deleted, or replaced by a new object of the same name: this run's status has nowhere to go.
+      if (!object || object.metadata?.uid !== job.uid) return undefined;
+      const current = object.status as QiskitJobStatus | undefined;
+      const next = change(current);
+      if (next === undefined) return current;
+      try {
+        await this.custom.patchNamespacedCustomObjectStatus(
+          {
+            group: GROUP,
+            version: VERSION,
+            namespace: job.namespace,
+            plural: 'qiskitjobs',
+            name: job.name,
+            body: {
+              metadata: { resourceVersion: object.metadata?.resourceVersion },
+              status: statusPatch(current as Record<string, unknown> | undefined, next as Record<string, unknown>),
+            },
+          },
+          mergePatch,
+        );
+      } catch (error) {
+        if (codeOf(error) === 409 && attempt < this.maxAttempts) continue;
+        throw this.transient(error, `patching the status of qiskitjob ${job.namespace}/${job.name}`);
+      }
+      if (next.phase !== current?.phase) await this.recordEvent(job, object, next);
+      return next;
+    }
+  }
+
+  private async recordEvent(job: JobRef, object: KubernetesObject, status: QiskitJobStatus): Promise<void> {
+    const time = this.now().toISOString();
+    const phase = status.phase ?? 'Pending';
+    const warning = phase === 'Failed' || phase === 'Rejected';
+    try {
+      await this.core.createNamespacedEvent({
+        namespace: job.namespace,
+        body: {
+          // One event per run and phase: a duplicate create is refused with 409, not repeated.
+          metadata: { name: `${job.name}.${job.uid.slice(0, 8)}.${job.generation}.${phase.toLowerCase()}`, namespace: job.namespace },
+          involvedObject: {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: 'QiskitJob',
+            name: job.name,
+            namespace: job.namespace,
+            uid: job.uid,
+            ...(object.metadata?.resourceVersion === undefined ? {} : { resourceVersion: object.metadata.resourceVersion }),
+          },
+          reason: phase,
+          message: status.message ?? phase,
+          type: warning ? 'Warning' : 'Normal',
+          source: { component: 'qpipe' },
+          firstTimestamp: new Date(time),
+          lastTimestamp: new Date(time),
+          count: 1,
+        },
+      });
+    } catch (error) {
+      if (codeOf(error) !== 409) throw this.transient(error, `recording an event on qiskitjob ${job.namespace}/${job.name}`);
+    }
+  }
+
+  async readJobStatus(namespace: string, name: string): Promise<QiskitJobStatus | undefined> {
+    return (await this.get('qiskitjobs', namespace, name))?.status as QiskitJobStatus | undefined;
+  }
+
+  async writeBudgetStatus(namespace: string, name: string, status: QiskitBudgetStatus): Promise<void> {
+    try {
+      await this.custom.patchNamespacedCustomObjectStatus(
+        { group: GROUP, version: VERSION, namespace, plural: 'qiskitbudgets', name, body: { status } },
+        mergePatch,
+      );
+    } catch (error) {
+      if (codeOf(error) === 404) return;
+      throw this.transient(error, `patching the status of qiskitbudget ${namespace}/${name}`);
+    }
+  }
+
+  async readBudgetStatus(namespace: string, name: string): Promise<QiskitBudgetStatus | undefined> {
+    return (await this.get('qiskitbudgets', namespace, name))?.status as QiskitBudgetStatus | undefined;
+  }
+}
