@@ -48,6 +48,7 @@ export const SUBSCRIPTIONS: Readonly<Record<Stage, readonly EventType[]>> = {
     EventType.JobFailed,
     EventType.JobRejected,
     EventType.ResourceUpdated,
+    EventType.ResourceDeleted,
   ],
   execute: [EventType.JobApproved],
   'collect-results': [

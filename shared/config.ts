@@ -18,6 +18,10 @@ export interface QpipeConfig {
     /** Largest circuit the memory limit allows. */
     readonly maxQubits: number;
   };
+  /** Where resources and status live: files (embedded) or the Kubernetes API (in-cluster or KUBECONFIG). */
+  readonly cluster: 'local' | 'kubernetes';
+  /** When set, results, circuits and ledgers go to this S3 bucket (standard AWS settings, AWS_ENDPOINT_URL_S3 included). */
+  readonly s3?: { readonly bucket: string; readonly prefix: string };
   readonly mail: {
     /** outbox: .eml files in the store; smtp: QPIPE_SMTP_URL; ses: Amazon SES in the AWS region. */
     readonly transport: 'outbox' | 'smtp' | 'ses';
@@ -79,7 +83,17 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) {
     throw new ConfigError('QPIPE_SMTP_URL', 'must be a URL such as smtp://user:password@host:587');
   }
+  const cluster = env['QPIPE_CLUSTER'] ?? 'local';
+  if (cluster !== 'local' && cluster !== 'kubernetes') {
+    throw new ConfigError('QPIPE_CLUSTER', `"${cluster}" must be local or kubernetes`);
+  }
+  const bucket = env['QPIPE_S3_BUCKET'];
+  if (bucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError('QPIPE_S3_BUCKET', `"${bucket}" is not a valid S3 bucket name`);
+  }
   return {
+    cluster,
+    ...(bucket === undefined ? {} : { s3: { bucket, prefix: env['QPIPE_S3_PREFIX'] ?? '' } }),
     storeDir: overrides.storeDir ?? env['QPIPE_STORE'] ?? '.qpipe',
     circuitLimits: {
       maxBytes: readSize(env, 'QPIPE_MAX_CIRCUIT_BYTES', DEFAULT_LIMITS.maxBytes),

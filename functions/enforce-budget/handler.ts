@@ -47,6 +47,7 @@ type Input = TypedEvent<
   | typeof EventType.JobFailed
   | typeof EventType.JobRejected
   | typeof EventType.ResourceUpdated
+  | typeof EventType.ResourceDeleted
 >;
 
 const source = stageSource(Stage.EnforceBudget);
@@ -75,6 +76,8 @@ export async function enforceBudget(event: Input, deps: Deps): Promise<CloudEven
       return releaseJob(event, deps);
     case EventType.ResourceUpdated:
       return budgetChanged(event.data, deps);
+    case EventType.ResourceDeleted:
+      return jobDeleted(event, deps);
   }
 }
 
@@ -289,6 +292,37 @@ async function releaseJob(
   const budget = await deps.cluster.findBudget(budgetRef.namespace, budgetRef.name);
   if (budget) await writeBudgetStatus(budget, budgetRef, deps);
   return nudgeWaiting(budgetRef, event, deps);
+}
+
+/** A deleted QiskitJob gives back its reservation and stops waiting for budget. */
+async function jobDeleted(
+  event: TypedEvent<typeof EventType.ResourceDeleted>,
+  deps: Deps,
+): Promise<CloudEvent<unknown>[]> {
+  const object = event.data as {
+    kind?: unknown;
+    metadata?: { namespace?: string; name?: string; uid?: string; generation?: number };
+    spec?: { budget?: { budgetRef?: string } };
+  };
+  const metadata = object.metadata;
+  if (object.kind !== 'QiskitJob' || !metadata?.name || !metadata.uid) return [];
+  const namespace = metadata.namespace ?? 'default';
+  const name = object.spec?.budget?.budgetRef;
+  const budgets =
+    name === undefined ? await deps.cluster.listBudgets(namespace) : [await deps.cluster.findBudget(namespace, name)];
+  const key = jobKey({ namespace, name: metadata.name, uid: metadata.uid, generation: metadata.generation ?? 1 });
+  const events: CloudEvent<unknown>[] = [];
+  for (const budget of budgets) {
+    if (!budget) continue;
+    const ref = refOf(budget, deps.now());
+    await updateLedger(deps.ledger, ledgerKey(ref), (state) => ({
+      state: removeWaiting(release(state, key), key),
+      result: undefined,
+    }));
+    await writeBudgetStatus(budget, ref, deps);
+    events.push(...(await nudgeWaiting(ref, event, deps)));
+  }
+  return events;
 }
 
 /** A QiskitBudget changed (its limit raised, say): waiting jobs get another look. */

@@ -55,6 +55,13 @@ export function toStructural(node: JsonSchema): JsonSchema {
       out[key] = value;
     }
   }
+  // A field with a default is filled in by the API server, so a manifest may leave it out.
+  const properties = node['properties'] as Record<string, JsonSchema> | undefined;
+  if (Array.isArray(out['required']) && properties) {
+    const required = (out['required'] as string[]).filter((name) => properties[name]?.['default'] === undefined);
+    if (required.length > 0) out['required'] = required;
+    else delete out['required'];
+  }
   const patternProperties = node['patternProperties'] as Record<string, JsonSchema> | undefined;
   if (patternProperties) {
     const [valueSchema] = Object.values(patternProperties);

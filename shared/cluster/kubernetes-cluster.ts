@@ -14,13 +14,25 @@ import {
 } from '@kubernetes/client-node';
 import type { JobRef } from '../../events/schemas.ts';
 import { QpipeError } from '../errors.ts';
-import { GROUP, type QiskitBackend, type QiskitBudget, type QiskitBudgetStatus, type QiskitJobStatus, VERSION } from '../resources/schema.ts';
+import {
+  GROUP,
+  type QiskitBackend,
+  type QiskitBudget,
+  type QiskitBudgetStatus,
+  type QiskitJobStatus,
+  VERSION,
+} from '../resources/schema.ts';
 import type { Cluster, StatusChange } from './cluster.ts';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 interface KubernetesObject {
-  readonly metadata?: { readonly uid?: string; readonly resourceVersion?: string; readonly name?: string; readonly namespace?: string };
+  readonly metadata?: {
+    readonly uid?: string;
+    readonly resourceVersion?: string;
+    readonly name?: string;
+    readonly namespace?: string;
+  };
   readonly status?: Record<string, unknown>;
 }
 
@@ -29,7 +41,10 @@ function codeOf(error: unknown): number | undefined {
 }
 
 /** A JSON merge patch turning `current` into `next`: changed keys set, vanished keys nulled. */
-export function statusPatch(current: Record<string, unknown> | undefined, next: Record<string, unknown>): Record<string, unknown> {
+export function statusPatch(
+  current: Record<string, unknown> | undefined,
+  next: Record<string, unknown>,
+): Record<string, unknown> {
   const patch: Record<string, unknown> = { ...next };
   for (const key of Object.keys(current ?? {})) if (!(key in next)) patch[key] = null;
   return patch;
@@ -60,7 +75,13 @@ export class KubernetesCluster implements Cluster {
 
   private async get(plural: string, namespace: string, name: string): Promise<KubernetesObject | undefined> {
     try {
-      return (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name })) as KubernetesObject;
+      return (await this.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural,
+        name,
+      })) as KubernetesObject;
     } catch (error) {
       if (codeOf(error) === 404) return undefined;
       throw this.transient(error, `reading ${plural} ${namespace}/${name}`);
@@ -81,7 +102,12 @@ export class KubernetesCluster implements Cluster {
 
   async listBudgets(namespace: string): Promise<QiskitBudget[]> {
     try {
-      const list = (await this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'qiskitbudgets' })) as {
+      const list = (await this.custom.listNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: 'qiskitbudgets',
+      })) as {
         items: QiskitBudget[];
       };
       return list.items;
@@ -92,7 +118,11 @@ export class KubernetesCluster implements Cluster {
 
   async listBackends(): Promise<QiskitBackend[]> {
     try {
-      const list = (await this.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: 'qiskitbackends' })) as {
+      const list = (await this.custom.listCustomObjectForAllNamespaces({
+        group: GROUP,
+        version: VERSION,
+        plural: 'qiskitbackends',
+      })) as {
         items: QiskitBackend[];
       };
       return list.items;
@@ -151,14 +181,19 @@ export class KubernetesCluster implements Cluster {
         namespace: job.namespace,
         body: {
           // One event per run and phase: a duplicate create is refused with 409, not repeated.
-          metadata: { name: `${job.name}.${job.uid.slice(0, 8)}.${job.generation}.${phase.toLowerCase()}`, namespace: job.namespace },
+          metadata: {
+            name: `${job.name}.${job.uid.slice(0, 8)}.${job.generation}.${phase.toLowerCase()}`,
+            namespace: job.namespace,
+          },
           involvedObject: {
             apiVersion: `${GROUP}/${VERSION}`,
             kind: 'QiskitJob',
             name: job.name,
             namespace: job.namespace,
             uid: job.uid,
-            ...(object.metadata?.resourceVersion === undefined ? {} : { resourceVersion: object.metadata.resourceVersion }),
+            ...(object.metadata?.resourceVersion === undefined
+              ? {}
+              : { resourceVersion: object.metadata.resourceVersion }),
           },
           reason: phase,
           message: status.message ?? phase,
@@ -170,7 +205,8 @@ export class KubernetesCluster implements Cluster {
         },
       });
     } catch (error) {
-      if (codeOf(error) !== 409) throw this.transient(error, `recording an event on qiskitjob ${job.namespace}/${job.name}`);
+      if (codeOf(error) !== 409)
+        throw this.transient(error, `recording an event on qiskitjob ${job.namespace}/${job.name}`);
     }
   }
 

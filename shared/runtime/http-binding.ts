@@ -1,5 +1,5 @@
 /** CloudEvents over HTTP: pure conversions (cloudevents SDK) and an injected sender. */
-import type { CloudEvent} from 'cloudevents';
+import type { CloudEvent } from 'cloudevents';
 import { HTTP } from 'cloudevents';
 import { InvalidInputError, QpipeError } from '../errors.ts';
 

@@ -10,6 +10,7 @@ import { loadConfig, type QpipeConfig } from '../config.ts';
 import type { InvalidInputError } from '../errors.ts';
 import { ConfigError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
+import { createDeployedPorts } from './deployed-ports.ts';
 import { createEmbeddedPipeline, createLocalPorts } from './embedded.ts';
 import { eventFromHttp } from './http-binding.ts';
 import { createStageServer } from './knative.ts';
@@ -47,7 +48,7 @@ function stopOnSignals(stop: () => Promise<void>): void {
 
 /** Serves one stage over HTTP CloudEvents. */
 export async function serveStage(stage: StageDefinition, options: ServeOptions): Promise<Serving> {
-  const ports = await createLocalPorts(options.config, await localResources(options.resources ?? []));
+  const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
   const server = createStageServer({ stage, ports, ...(options.sink ? { sink: options.sink } : {}) });
   const url = await server.listen(options.port, options.host);
   stopOnSignals(server.shutdown);
@@ -137,6 +138,47 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await pipeline.idle();
   };
+  stopOnSignals(stop);
+  return { url, stop };
+}
+
+/**
+ * The broker's dead-letter sink: accepts any CloudEvent that could not be delivered after
+ * every retry and records it in the store (`dead-letters/`), so nothing is lost silently.
+ */
+export async function serveDeadLetters(options: ServeOptions): Promise<Serving> {
+  const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    request.on('end', () => {
+      const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
+      let record: unknown;
+      try {
+        record = eventFromHttp({ headers, body }).toJSON();
+      } catch {
+        record = { headers, body };
+      }
+      const key = `dead-letters/${new Date().toISOString().replace(/[:.]/g, '-')}-${crypto.randomUUID().slice(0, 8)}.json`;
+      ports.store
+        .put(key, JSON.stringify(record, null, 2), 'application/json')
+        .then(() => {
+          process.stdout.write(
+            `${JSON.stringify({ level: 'warn', msg: 'dead letter recorded', key, type: (record as { type?: string }).type })}\n`,
+          );
+          response.writeHead(202).end();
+        })
+        .catch(() => response.writeHead(500).end());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '127.0.0.1', resolve));
+  const url = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
+  const stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
   stopOnSignals(stop);
   return { url, stop };
 }

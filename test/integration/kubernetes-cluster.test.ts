@@ -47,9 +47,15 @@ describe('Kubernetes cluster adapter (local HTTP server answering as the Kuberne
       let text = '';
       req.on('data', (c: Buffer) => (text += c.toString()));
       req.on('end', () => {
-        const recorded: Recorded = { method: req.method ?? '', path: req.url ?? '', contentType: req.headers['content-type'], body: text ? JSON.parse(text) : undefined };
+        const recorded: Recorded = {
+          method: req.method ?? '',
+          path: req.url ?? '',
+          contentType: req.headers['content-type'],
+          body: text ? JSON.parse(text) : undefined,
+        };
         requests.push(recorded);
-        const answer = routes.map((route) => route(recorded)).find(Boolean) ?? status(404, 'NotFound', `${recorded.path} not found`);
+        const answer =
+          routes.map((route) => route(recorded)).find(Boolean) ?? status(404, 'NotFound', `${recorded.path} not found`);
         res.writeHead(answer.status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(answer.body));
       });
@@ -57,7 +63,9 @@ describe('Kubernetes cluster adapter (local HTTP server answering as the Kuberne
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const kc = new KubeConfig();
     kc.loadFromOptions({
-      clusters: [{ name: 'test', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      clusters: [
+        { name: 'test', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true },
+      ],
       users: [{ name: 'qpipe', token: 'test-token' }],
       contexts: [{ name: 'test', cluster: 'test', user: 'qpipe' }],
       currentContext: 'test',
@@ -71,22 +79,41 @@ describe('Kubernetes cluster adapter (local HTTP server answering as the Kuberne
   afterEach(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('patches only the status subresource, as a merge patch guarded by resourceVersion, and records an Event', async () => {
-    routes.push((r) => (r.method === 'GET' && r.path === '/apis/quantum.io/v1/namespaces/lab/qiskitjobs/bell' ? { status: 200, body: job('41', { phase: 'Validated', message: 'old' }) } : undefined));
+    routes.push((r) =>
+      r.method === 'GET' && r.path === '/apis/quantum.io/v1/namespaces/lab/qiskitjobs/bell'
+        ? { status: 200, body: job('41', { phase: 'Validated', message: 'old' }) }
+        : undefined,
+    );
     routes.push((r) => (r.method === 'PATCH' ? { status: 200, body: job('42') } : undefined));
-    routes.push((r) => (r.method === 'POST' && r.path === '/api/v1/namespaces/lab/events' ? { status: 201, body: r.body } : undefined));
-    const result = await cluster.updateJobStatus({ namespace: 'lab', name: 'bell', uid: 'uid-1', generation: 1 }, () => ({ phase: 'Scheduled', selectedBackend: 'local-simulator' }));
+    routes.push((r) =>
+      r.method === 'POST' && r.path === '/api/v1/namespaces/lab/events' ? { status: 201, body: r.body } : undefined,
+    );
+    const result = await cluster.updateJobStatus(
+      { namespace: 'lab', name: 'bell', uid: 'uid-1', generation: 1 },
+      () => ({ phase: 'Scheduled', selectedBackend: 'local-simulator' }),
+    );
     expect(result).toEqual({ phase: 'Scheduled', selectedBackend: 'local-simulator' });
     const patch = requests.find((r) => r.method === 'PATCH');
     expect(patch).toEqual({
       method: 'PATCH',
       path: '/apis/quantum.io/v1/namespaces/lab/qiskitjobs/bell/status',
       contentType: 'application/merge-patch+json',
-      body: { metadata: { resourceVersion: '41' }, status: { phase: 'Scheduled', selectedBackend: 'local-simulator', message: null } },
+      body: {
+        metadata: { resourceVersion: '41' },
+        status: { phase: 'Scheduled', selectedBackend: 'local-simulator', message: null },
+      },
     });
     const event = requests.find((r) => r.path === '/api/v1/namespaces/lab/events')?.body as Record<string, unknown>;
     expect(event).toMatchObject({
       metadata: { name: 'bell.uid-1.1.scheduled', namespace: 'lab' },
-      involvedObject: { apiVersion: 'quantum.io/v1', kind: 'QiskitJob', name: 'bell', namespace: 'lab', uid: 'uid-1', resourceVersion: '41' },
+      involvedObject: {
+        apiVersion: 'quantum.io/v1',
+        kind: 'QiskitJob',
+        name: 'bell',
+        namespace: 'lab',
+        uid: 'uid-1',
+        resourceVersion: '41',
+      },
       reason: 'Scheduled',
       type: 'Normal',
       source: { component: 'qpipe' },
@@ -100,12 +127,23 @@ describe('Kubernetes cluster adapter (local HTTP server answering as the Kuberne
 
   it('recomputes and retries after a 409 Conflict', async () => {
     let reads = 0;
-    routes.push((r) => (r.method === 'GET' ? { status: 200, body: job(String(40 + ++reads), reads === 1 ? { phase: 'Validated' } : { phase: 'Scheduled' }) } : undefined));
+    routes.push((r) =>
+      r.method === 'GET'
+        ? {
+            status: 200,
+            body: job(String(40 + ++reads), reads === 1 ? { phase: 'Validated' } : { phase: 'Scheduled' }),
+          }
+        : undefined,
+    );
     let patches = 0;
     routes.push((r) =>
       r.method === 'PATCH'
         ? ++patches === 1
-          ? status(409, 'Conflict', 'Operation cannot be fulfilled on qiskitjobs.quantum.io "bell": the object has been modified; please apply your changes to the latest version and try again')
+          ? status(
+              409,
+              'Conflict',
+              'Operation cannot be fulfilled on qiskitjobs.quantum.io "bell": the object has been modified; please apply your changes to the latest version and try again',
+            )
           : { status: 200, body: job('43') }
         : undefined,
     );
@@ -116,13 +154,22 @@ describe('Kubernetes cluster adapter (local HTTP server answering as the Kuberne
       return { ...current, phase: 'Approved' };
     });
     expect(seen).toEqual(['Validated', 'Scheduled']);
-    const patchBodies = requests.filter((r) => r.method === 'PATCH').map((r) => (r.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
+    const patchBodies = requests
+      .filter((r) => r.method === 'PATCH')
+      .map((r) => (r.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
     expect(patchBodies).toEqual(['41', '42']);
   });
 
   it('leaves a job alone when the object is gone or is a new object with the same name', async () => {
-    routes.push((r) => (r.method === 'GET' ? { status: 200, body: { ...job('7'), metadata: { ...job('7').metadata, uid: 'someone-else' } } } : undefined));
-    const result = await cluster.updateJobStatus({ namespace: 'lab', name: 'bell', uid: 'uid-1', generation: 1 }, () => ({ phase: 'Failed' }));
+    routes.push((r) =>
+      r.method === 'GET'
+        ? { status: 200, body: { ...job('7'), metadata: { ...job('7').metadata, uid: 'someone-else' } } }
+        : undefined,
+    );
+    const result = await cluster.updateJobStatus(
+      { namespace: 'lab', name: 'bell', uid: 'uid-1', generation: 1 },
+      () => ({ phase: 'Failed' }),
+    );
     expect(result).toBeUndefined();
     expect(requests.some((r) => r.method === 'PATCH')).toBe(false);
   });
@@ -136,17 +183,48 @@ describe('Kubernetes cluster adapter (local HTTP server answering as the Kuberne
   it('reads ConfigMap keys, budgets and backends, and patches budget status', async () => {
     routes.push((r) =>
       r.path === '/api/v1/namespaces/lab/configmaps/circuits'
-        ? { status: 200, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'circuits', namespace: 'lab', resourceVersion: '5' }, data: { 'bell.qasm': 'OPENQASM 3;' } } }
+        ? {
+            status: 200,
+            body: {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: { name: 'circuits', namespace: 'lab', resourceVersion: '5' },
+              data: { 'bell.qasm': 'OPENQASM 3;' },
+            },
+          }
         : undefined,
     );
     routes.push((r) =>
       r.method === 'GET' && r.path === '/apis/quantum.io/v1/namespaces/lab/qiskitbudgets'
-        ? { status: 200, body: { apiVersion: 'quantum.io/v1', kind: 'QiskitBudgetList', metadata: { resourceVersion: '12' }, items: [{ apiVersion: 'quantum.io/v1', kind: 'QiskitBudget', metadata: { name: 'monthly', namespace: 'lab' }, spec: { limit: '$10.00', period: 'monthly' } }] } }
+        ? {
+            status: 200,
+            body: {
+              apiVersion: 'quantum.io/v1',
+              kind: 'QiskitBudgetList',
+              metadata: { resourceVersion: '12' },
+              items: [
+                {
+                  apiVersion: 'quantum.io/v1',
+                  kind: 'QiskitBudget',
+                  metadata: { name: 'monthly', namespace: 'lab' },
+                  spec: { limit: '$10.00', period: 'monthly' },
+                },
+              ],
+            },
+          }
         : undefined,
     );
     routes.push((r) =>
       r.method === 'GET' && r.path === '/apis/quantum.io/v1/qiskitbackends'
-        ? { status: 200, body: { apiVersion: 'quantum.io/v1', kind: 'QiskitBackendList', metadata: { resourceVersion: '3' }, items: [] } }
+        ? {
+            status: 200,
+            body: {
+              apiVersion: 'quantum.io/v1',
+              kind: 'QiskitBackendList',
+              metadata: { resourceVersion: '3' },
+              items: [],
+            },
+          }
         : undefined,
     );
     routes.push((r) => (r.method === 'PATCH' ? { status: 200, body: {} } : undefined));

@@ -254,3 +254,26 @@ describe('enforce-budget stage: which budget', () => {
     );
   });
 });
+
+describe('enforce-budget stage: deleted jobs', () => {
+  it('releases the reservation of a deleted job (ApiServerSource delete event)', async () => {
+    const ports = memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] });
+    await runStage(stage, scheduled('gone', 6_000_000), ports);
+    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$6.00' });
+    const deleted = buildEvent(
+      EventType.ResourceDeleted,
+      {
+        apiVersion: 'quantum.io/v1',
+        kind: 'QiskitJob',
+        metadata: { name: 'gone', namespace: 'default', uid: 'uid-gone', generation: 1 },
+        spec: {},
+      },
+      { source: 'https://kubernetes' },
+    );
+    await runStage(stage, deleted, ports);
+    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({
+      reserved: '$0.00',
+      remaining: '$10.00',
+    });
+  });
+});

@@ -1,0 +1,166 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as knative from '@kubernetes-models/knative';
+import * as k8s from 'kubernetes-models';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { SUBSCRIPTIONS } from '../../events/types.ts';
+import { renderCrdFiles } from '../../infra/crds/crd.ts';
+import { renderKnativeFiles } from '../../infra/knative/render.ts';
+import { checkOpenApi } from '../support/openapi-check.ts';
+
+const INFRA = new URL('../../infra/', import.meta.url).pathname;
+
+function documentsIn(folder: string): Record<string, unknown>[] {
+  return readdirSync(INFRA + folder)
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .flatMap((f) =>
+      parseAllDocuments(readFileSync(`${INFRA}${folder}/${f}`, 'utf8')).map((d) => d.toJS() as Record<string, unknown>),
+    )
+    .filter(Boolean);
+}
+
+type Model = new (data: Record<string, unknown>) => { validate(): void };
+const MODELS: Record<string, Model> = {
+  'v1/Namespace': k8s.v1.Namespace as unknown as Model,
+  'v1/ServiceAccount': k8s.v1.ServiceAccount as unknown as Model,
+  'rbac.authorization.k8s.io/v1/ClusterRole': k8s.rbacAuthorizationK8sIo.v1.ClusterRole as unknown as Model,
+  'rbac.authorization.k8s.io/v1/Role': k8s.rbacAuthorizationK8sIo.v1.Role as unknown as Model,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': k8s.rbacAuthorizationK8sIo.v1
+    .ClusterRoleBinding as unknown as Model,
+  'rbac.authorization.k8s.io/v1/RoleBinding': k8s.rbacAuthorizationK8sIo.v1.RoleBinding as unknown as Model,
+  'networking.k8s.io/v1/NetworkPolicy': k8s.networkingK8sIo.v1.NetworkPolicy as unknown as Model,
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': k8s.apiextensionsK8sIo.v1
+    .CustomResourceDefinition as unknown as Model,
+  'serving.knative.dev/v1/Service': knative.servingKnativeDev.v1.Service as unknown as Model,
+  'eventing.knative.dev/v1/Broker': knative.eventingKnativeDev.v1.Broker as unknown as Model,
+  'eventing.knative.dev/v1/Trigger': knative.eventingKnativeDev.v1.Trigger as unknown as Model,
+  'sources.knative.dev/v1/ApiServerSource': knative.sourcesKnativeDev.v1.ApiServerSource as unknown as Model,
+  'sources.knative.dev/v1/SinkBinding': knative.sourcesKnativeDev.v1.SinkBinding as unknown as Model,
+};
+
+const all = [...documentsIn('crds'), ...documentsIn('rbac'), ...documentsIn('knative')];
+const ofKind = (kind: string) => all.filter((d) => d['kind'] === kind) as Record<string, any>[];
+
+describe('infra manifests', () => {
+  it('keeps the generated Services and Triggers identical to the code', () => {
+    for (const [name, text] of renderKnativeFiles()) {
+      expect(readFileSync(`${INFRA}knative/${name}`, 'utf8'), `infra/knative/${name} is stale: run npm run gen`).toBe(
+        text,
+      );
+    }
+  });
+
+  it('validates every manifest against its Kubernetes or Knative schema', () => {
+    expect(all.length).toBeGreaterThan(30);
+    for (const document of all) {
+      const key = `${document['apiVersion']}/${document['kind']}`;
+      const model = MODELS[key];
+      expect(model, `no schema for ${key}`).toBeDefined();
+      expect(
+        () => new (model as Model)(document).validate(),
+        `${key} ${JSON.stringify(document['metadata'])}`,
+      ).not.toThrow();
+    }
+  });
+
+  it('routes every subscribed event type to its stage through a Trigger on the qpipe broker', () => {
+    const services = new Set(ofKind('Service').map((s) => s.metadata.name));
+    const triggers = ofKind('Trigger');
+    for (const trigger of triggers) {
+      expect(trigger.spec.broker).toBe('qpipe');
+      expect(
+        services.has(trigger.spec.subscriber?.ref?.name),
+        `${trigger.metadata.name} has no subscriber Service`,
+      ).toBe(true);
+    }
+    for (const [stage, types] of Object.entries(SUBSCRIPTIONS)) {
+      for (const type of types) {
+        expect(
+          triggers.some(
+            (t) => t.spec.filter.attributes.type === type && t.spec.subscriber.ref.name === `qpipe-${stage}`,
+          ),
+          `${stage} ← ${type}`,
+        ).toBe(true);
+      }
+    }
+    const broker = ofKind('Broker')[0];
+    expect(services.has(broker?.spec.delivery.deadLetterSink.ref.name)).toBe(true);
+    expect(broker?.spec.delivery).toMatchObject({ retry: 5, backoffPolicy: 'exponential' });
+  });
+
+  it('runs every container restricted: non-root, read-only root, no escalation, seccomp, no capabilities', () => {
+    for (const service of ofKind('Service')) {
+      for (const container of service.spec.template.spec.containers) {
+        expect(container.securityContext, service.metadata.name).toEqual({
+          runAsNonRoot: true,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          seccompProfile: { type: 'RuntimeDefault' },
+          capabilities: { drop: ['ALL'] },
+        });
+        expect(container.resources.requests.memory).toBeDefined();
+      }
+    }
+  });
+
+  it('grants status writes only to the stage that owns them, and secrets only to execute', () => {
+    const bindings = [...ofKind('ClusterRoleBinding'), ...ofKind('RoleBinding')];
+    const holders = (role: string) =>
+      bindings.filter((b) => b.roleRef.name === role).flatMap((b) => b.subjects.map((s: { name: string }) => s.name));
+    expect(holders('qpipe-write-job-status')).toEqual(['qpipe-status']);
+    expect(holders('qpipe-write-budget-status')).toEqual(['qpipe-budget']);
+    expect(holders('qpipe-provider-credentials')).toEqual(['qpipe-execute']);
+    const serviceAccount = (stage: string) =>
+      ofKind('Service').find((s) => s.metadata.name === `qpipe-${stage}`)?.spec.template.spec.serviceAccountName;
+    expect(serviceAccount('collect-results')).toBe('qpipe-status');
+    expect(serviceAccount('enforce-budget')).toBe('qpipe-budget');
+    expect(serviceAccount('execute')).toBe('qpipe-execute');
+    expect(serviceAccount('validate')).toBe('qpipe-reader');
+  });
+
+  it('validates every example manifest against the generated CRD schema', () => {
+    const schemas = new Map(
+      [...renderCrdFiles().values()].map((text) => {
+        const crd = parse(text);
+        return [crd.spec.names.kind as string, crd.spec.versions[0].schema.openAPIV3Schema as Record<string, unknown>];
+      }),
+    );
+    const examples = readdirSync(new URL('../../examples/', import.meta.url)).filter((f) => f.endsWith('.yaml'));
+    let checked = 0;
+    for (const file of examples) {
+      for (const document of parseAllDocuments(
+        readFileSync(new URL(`../../examples/${file}`, import.meta.url), 'utf8'),
+      )) {
+        const value = document.toJS() as Record<string, unknown>;
+        const schema = schemas.get(String(value['kind']));
+        if (!schema) continue;
+        expect(checkOpenApi(schema, value), `${file} ${String(value['kind'])}`).toEqual([]);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(15);
+    // And the check can fail: a bad example is caught.
+    expect(
+      checkOpenApi(schemas.get('QiskitJob') as Record<string, unknown>, {
+        apiVersion: 'quantum.io/v1',
+        kind: 'QiskitJob',
+        spec: { circuit: { source: 'x' } },
+      }),
+    ).not.toEqual([]);
+  });
+
+  it.skipIf(spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0)(
+    'renders with kubectl kustomize',
+    () => {
+      const rendered = execFileSync('kubectl', ['kustomize', `${INFRA}knative`], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const kinds = parseAllDocuments(rendered).map((d) => (d.toJS() as { kind: string }).kind);
+      expect(kinds.filter((k) => k === 'CustomResourceDefinition')).toHaveLength(4);
+      expect(kinds.filter((k) => k === 'Trigger').length).toBe(Object.values(SUBSCRIPTIONS).flat().length);
+      expect(kinds).toContain('ApiServerSource');
+    },
+  );
+});
