@@ -1,13 +1,15 @@
 /**
- * A test relay standing in for a Knative Broker: it applies the Trigger filters (each
- * stage's subscribed types) and forwards events in binary mode to stage servers, feeds
+ * A test relay standing in for a Knative Broker: it applies the Trigger filters of
+ * infra/knative/triggers.yaml and forwards events in binary mode to stage servers, feeds
  * their replies back in, and retries 5xx/429 with backoff as a Broker's delivery spec
  * would. It lives in test/: it is not a product component.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
-import { type Stage, SUBSCRIPTIONS } from '../../events/types.ts';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import type { Stage } from '../../events/types.ts';
 import { eventFromHttp, eventToHttp } from '../../shared/runtime/http-binding.ts';
 
 /** One delivery the relay made, for assertions. */
@@ -28,11 +30,26 @@ export interface Relay {
   close(): Promise<void>;
 }
 
+/** The Trigger filters of infra/knative: for each stage, the event types routed to it. */
+export function triggerFilters(): Map<Stage, Set<string>> {
+  const text = readFileSync(new URL('../../infra/knative/triggers.yaml', import.meta.url), 'utf8');
+  const filters = new Map<Stage, Set<string>>();
+  for (const document of parseAllDocuments(text)) {
+    const trigger = document.toJS() as {
+      spec: { filter: { attributes: { type: string } }; subscriber: { ref: { name: string } } };
+    };
+    const stage = trigger.spec.subscriber.ref.name.replace(/^qpipe-/, '') as Stage;
+    filters.set(stage, (filters.get(stage) ?? new Set()).add(trigger.spec.filter.attributes.type));
+  }
+  return filters;
+}
+
 /** Starts a relay that routes to the stage URLs in `stages` (a map the caller may fill after start). */
 export async function startRelay(
   stages: ReadonlyMap<Stage, string>,
   retry = { attempts: 5, backoffMs: 100 },
 ): Promise<Relay> {
+  const filters = triggerFilters();
   const deliveries: Delivery[] = [];
   const deadLetters: CloudEvent<unknown>[] = [];
   let inFlight = 0;
@@ -68,7 +85,7 @@ export async function startRelay(
 
   const publish = (event: CloudEvent<unknown>) => {
     for (const [stage, url] of stages) {
-      if (!SUBSCRIPTIONS[stage].some((type) => type === event.type)) continue;
+      if (!filters.get(stage)?.has(event.type)) continue;
       inFlight++;
       void deliver(stage, url, event).finally(settle);
     }

@@ -1,0 +1,91 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HTTP } from 'cloudevents';
+import { parse } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEvent } from '../../events/envelope.ts';
+import { EventType } from '../../events/types.ts';
+
+const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
+
+describe('qpipe serve: the whole pipeline behind one ingress (child process, real HTTP)', () => {
+  let child: ChildProcess;
+  let url: string;
+
+  beforeAll(async () => {
+    const store = await mkdtemp(join(tmpdir(), 'qpipe-serve-'));
+    child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+      env: { ...process.env, QPIPE_STORE: store },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const found = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+        if (found) resolve(found);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+    });
+  });
+  afterAll(() => {
+    child.kill('SIGTERM');
+  });
+
+  it('accepts a job by POST and completes it; GET /jobs answers its status', async () => {
+    const job = parse(readFileSync(new URL('../../examples/bell.yaml', import.meta.url), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const message = HTTP.binary(
+      buildEvent(EventType.JobRequested, { job }, { source: '/ci', subject: 'default/bell' }),
+    );
+    const posted = await fetch(url, {
+      method: 'POST',
+      headers: message.headers as Record<string, string>,
+      body: message.body as string,
+    });
+    expect(posted.status).toBe(202);
+    let body: { status: { phase: string; results?: { counts: Record<string, number> } } } | undefined;
+    for (let i = 0; i < 200; i++) {
+      const response = await fetch(`${url}/jobs/default/bell`);
+      if (response.status === 200) {
+        body = (await response.json()) as typeof body;
+        if (body?.status.phase === 'Succeeded') break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(body?.status.phase).toBe('Succeeded');
+    expect(Object.keys(body?.status.results?.counts ?? {}).sort()).toEqual(['00', '11']);
+  });
+
+  it('answers 404 for an unknown job and 400 for an event it does not take', async () => {
+    expect((await fetch(`${url}/jobs/default/nobody`)).status).toBe(404);
+    const wrong = HTTP.structured(
+      buildEvent(
+        EventType.BudgetThreshold,
+        {
+          budget: { namespace: 'a', name: 'b', period: 'total' },
+          threshold: 50,
+          spent: '$1.00',
+          limit: '$2.00',
+          topJobs: [],
+        },
+        { source: '/x' },
+      ),
+    );
+    expect(
+      (
+        await fetch(url, {
+          method: 'POST',
+          headers: wrong.headers as Record<string, string>,
+          body: wrong.body as string,
+        })
+      ).status,
+    ).toBe(400);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+});
