@@ -1,0 +1,61 @@
+/**
+ * Publishes CloudEvents with PutEvents: batches of at most 10 entries, only the failed
+ * entries resent (with backoff), each entry within EventBridge's 256 KB; an event whose
+ * data is larger travels by reference (the data in the object store, `dataref` set).
+ * https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
+ */
+import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { CloudEvent } from 'cloudevents';
+import { EVENTBRIDGE_ENTRY_LIMIT, entrySize, toEventBridgeEntry } from '../../events/eventbridge.ts';
+import { QpipeError } from '../errors.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+
+/** Options of the publisher. */
+export interface EventBridgePublisherOptions {
+  readonly client: EventBridgeClient;
+  readonly busName: string;
+  /** Where oversized data goes. */
+  readonly store: ObjectStore;
+  readonly maxAttempts?: number;
+  readonly backoffMs?: number;
+}
+
+const BATCH = 10;
+
+/** Returns a function that publishes events to the bus. */
+export function createEventBridgePublisher(
+  options: EventBridgePublisherOptions,
+): (events: readonly CloudEvent<unknown>[]) => Promise<void> {
+  const maxAttempts = options.maxAttempts ?? 4;
+  const backoffMs = options.backoffMs ?? 100;
+
+  const entryOf = async (event: CloudEvent<unknown>): Promise<PutEventsRequestEntry> => {
+    const entry = toEventBridgeEntry(event, options.busName);
+    if (entrySize(entry) <= EVENTBRIDGE_ENTRY_LIMIT) return entry;
+    const key = `events/${event.id}.json`;
+    await options.store.put(key, JSON.stringify(event.data), 'application/json');
+    const byReference = event.cloneWith({ data: { dataref: key }, dataref: key } as never, false);
+    const small = toEventBridgeEntry(byReference as CloudEvent<unknown>, options.busName);
+    if (entrySize(small) > EVENTBRIDGE_ENTRY_LIMIT)
+      throw new QpipeError(`event ${event.id} is too large for EventBridge even by reference`);
+    return small;
+  };
+
+  return async (events) => {
+    const entries = await Promise.all(events.map(entryOf));
+    for (let start = 0; start < entries.length; start += BATCH) {
+      let pending = entries.slice(start, start + BATCH);
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const response = await options.client.send(new PutEventsCommand({ Entries: pending }));
+        const failed = pending.filter((_, i) => response.Entries?.[i]?.ErrorCode !== undefined);
+        if (failed.length === 0) break;
+        if (attempt >= maxAttempts) {
+          const codes = [...new Set(response.Entries?.map((e) => e.ErrorCode).filter(Boolean))].join(', ');
+          throw new QpipeError(`PutEvents kept failing for ${failed.length} entries (${codes})`, { retryable: true });
+        }
+        pending = failed;
+        await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)));
+      }
+    }
+  };
+}
