@@ -1,0 +1,29 @@
+/**
+ * `npm run package:aws`: bundles every stage, then renders the CloudFormation template
+ * offline with osls (no AWS account or credentials) into
+ * .serverless/cloudformation-template-update-stack.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { bundleStages } from './bundle.ts';
+
+const root = new URL('../../', import.meta.url);
+const tools = new URL('./', import.meta.url).pathname;
+if (!existsSync(`${tools}node_modules/.bin/serverless`)) {
+  console.log('installing osls in infra/aws …');
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock'], { cwd: tools, stdio: 'inherit' });
+}
+const sizes = await bundleStages(root);
+for (const [stage, bytes] of sizes) console.log(`bundled ${stage}: ${(bytes / 1024).toFixed(0)} KiB`);
+execFileSync(`${tools}node_modules/.bin/serverless`, ['package', '--stage', 'dev', '--region', 'eu-west-1'], {
+  cwd: root.pathname,
+  stdio: 'inherit',
+  env: {
+    ...process.env,
+    // Offline: nothing may reach AWS; these satisfy the framework's credential check only.
+    AWS_ACCESS_KEY_ID: process.env['AWS_ACCESS_KEY_ID'] ?? 'offline',
+    AWS_SECRET_ACCESS_KEY: process.env['AWS_SECRET_ACCESS_KEY'] ?? 'offline',
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+  },
+});

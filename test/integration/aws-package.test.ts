@@ -1,0 +1,119 @@
+/**
+ * `npm run package:aws` renders the CloudFormation template offline (osls, no AWS
+ * account); this checks every function, rule, dead-letter queue, IAM statement and bucket
+ * setting, and the size of each bundle.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SUBSCRIPTIONS } from '../../events/types.ts';
+import { renderServerlessYaml } from '../../infra/aws/render.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+/** The most a stage's bundle may weigh (they are about 1.4 MiB). */
+const BUNDLE_LIMIT = 3 * 1024 * 1024;
+
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown> & {
+    FunctionName?: string;
+    Runtime?: string;
+    Architectures?: string[];
+    MemorySize?: number;
+    EventPattern?: { 'detail-type'?: string[]; source?: string[] };
+    EventBusName?: unknown;
+    Targets?: { Arn: { 'Fn::GetAtt': [string, string] }; RetryPolicy?: unknown; DeadLetterConfig?: unknown }[];
+    Policies?: { PolicyDocument: { Statement: { Action: string[] }[] } }[];
+  };
+}
+
+describe('AWS packaging (osls, offline)', () => {
+  let resources: Record<string, Resource>;
+  beforeAll(() => {
+    execFileSync('npm', ['run', 'package:aws'], { cwd: ROOT, stdio: 'ignore', timeout: 240_000 });
+    const template = JSON.parse(
+      readFileSync(`${ROOT}.serverless/cloudformation-template-update-stack.json`, 'utf8'),
+    ) as { Resources: Record<string, Resource> };
+    resources = template.Resources;
+  }, 300_000);
+
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const functionNamed = (stage: string) =>
+    ofType('AWS::Lambda::Function').find(([, r]) => r.Properties.FunctionName === `qpipe-dev-${stage}`)?.[1];
+  const actionsOf = (role: string) =>
+    (resources[role]?.Properties.Policies ?? []).flatMap((p) => p.PolicyDocument.Statement.flatMap((s) => s.Action));
+
+  it('keeps serverless.yml identical to what the catalog generates', () => {
+    expect(readFileSync(`${ROOT}serverless.yml`, 'utf8'), 'serverless.yml is stale: run npm run gen').toBe(
+      renderServerlessYaml(),
+    );
+  });
+
+  it('has one nodejs24.x arm64 function per stage, small except execute', () => {
+    for (const stage of Object.keys(SUBSCRIPTIONS)) {
+      const fn = functionNamed(stage);
+      expect(fn?.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+      if (stage === 'execute') expect(fn?.Properties.MemorySize).toBe(3008);
+      else expect(fn?.Properties.MemorySize).toBeLessThanOrEqual(512);
+    }
+  });
+
+  it('routes each stage by detail-type on the custom bus, plus Braket task changes to collect-results, each with retries and a dead-letter queue', () => {
+    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
+    for (const [stage, types] of Object.entries(SUBSCRIPTIONS)) {
+      const rule = rules.find((r) => r['Name'] === `qpipe-dev-${stage}-rule-1`);
+      expect(rule, stage).toBeDefined();
+      expect(rule?.EventPattern?.['detail-type']).toEqual([...types]);
+      expect(rule?.EventBusName).toEqual({ 'Fn::GetAtt': ['QpipeBus', 'Name'] });
+      expect(rule?.Targets?.[0]?.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 8 });
+      expect(rule?.Targets?.[0]?.DeadLetterConfig).toBeDefined();
+    }
+    const braket = rules.find((r) => r.EventPattern?.source?.[0] === 'aws.braket');
+    expect(braket?.EventPattern).toEqual({ source: ['aws.braket'], 'detail-type': ['Braket Task State Change'] });
+    expect(braket?.EventBusName).toBeUndefined();
+    expect(ofType('AWS::SQS::Queue')).toHaveLength(6);
+    expect(ofType('AWS::Events::Archive')).toHaveLength(1);
+  });
+
+  it('grants least privilege: only execute may run Braket tasks, validate may not call Braket, only notify may send mail', () => {
+    expect(actionsOf('ExecuteRole')).toContain('braket:CreateQuantumTask');
+    expect(actionsOf('ValidateRole').some((a) => a.startsWith('braket:'))).toBe(false);
+    for (const role of ['ValidateRole', 'SelectBackendRole', 'EnforceBudgetRole', 'CollectResultsRole', 'NotifyRole']) {
+      expect(actionsOf(role), role).not.toContain('braket:CreateQuantumTask');
+    }
+    for (const role of [
+      'ValidateRole',
+      'SelectBackendRole',
+      'EnforceBudgetRole',
+      'ExecuteRole',
+      'CollectResultsRole',
+    ]) {
+      expect(
+        actionsOf(role).some((a) => a.startsWith('ses:')),
+        role,
+      ).toBe(false);
+    }
+    expect(actionsOf('NotifyRole')).toContain('ses:SendEmail');
+  });
+
+  it('keeps results in an encrypted, private bucket that forgets old results', () => {
+    const bucket = resources['ResultsBucket']?.Properties as Record<string, unknown>;
+    expect(bucket['BucketEncryption']).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+    expect(bucket['PublicAccessBlockConfiguration']).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(JSON.stringify(bucket['LifecycleConfiguration'])).toContain('"ExpirationInDays":90');
+  });
+
+  it('bundles each stage on its own, under the size limit, with no Braket SDK in validate', () => {
+    for (const stage of Object.keys(SUBSCRIPTIONS)) {
+      expect(statSync(`${ROOT}.build/${stage}/index.mjs`).size, stage).toBeLessThan(BUNDLE_LIMIT);
+    }
+    expect(readFileSync(`${ROOT}.build/validate/index.mjs`, 'utf8')).not.toMatch(/CreateQuantumTask|client-braket/);
+  });
+});
