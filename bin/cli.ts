@@ -11,6 +11,13 @@ Usage:
       Run every QiskitJob in the files through all stages in one process, on the
       built-in simulator. QiskitBudget, QiskitBackend and ConfigMap documents in the
       same files apply. Exit code 0 only when every job succeeded.
+  qpipe submit <file...> (--to URL | --bus NAME) [--output text|json]
+      Publish io.quantum.job.requested for every job: POSTed as a CloudEvent to URL (a
+      Knative broker or qpipe serve), or put on an EventBridge bus (AWS credentials and
+      region from the standard AWS settings).
+  qpipe status <name> [--namespace NS] [--wait SECONDS] [--output text|json]
+      A job's status from the store (./.qpipe, or S3 when QPIPE_S3_BUCKET is set); with
+      --wait, polls until the job is final. Exit code 0 only when it succeeded.
   qpipe estimate <file...> [--output text|json]
       Show, per job, every backend selection would consider: worst-case cost with its
       breakdown, score, and why a backend is excluded.
@@ -30,6 +37,10 @@ Options:
   --seed S             Seed for repeatable sampling.
   --probabilities      Print exact outcome probabilities instead of sampled counts.
   --input NAME=VALUE   Value of an OpenQASM 3 input parameter (repeatable).
+  --to URL             Where submit POSTs CloudEvents.
+  --bus NAME           The EventBridge bus submit puts events on.
+  --namespace NS       Namespace of the job status reads (default "default").
+  --wait SECONDS       How long status waits for a final phase.
   --stage NAME         The stage to serve (validate, select-backend, enforce-budget, execute, collect-results, notify).
   --port N             Port to listen on (default 8080; 0 picks a free one).
   --host H             Address to listen on (default 127.0.0.1).
@@ -47,6 +58,10 @@ const OPTIONS = {
   probabilities: { type: 'boolean' },
   input: { type: 'string', multiple: true },
   stage: { type: 'string' },
+  to: { type: 'string' },
+  bus: { type: 'string' },
+  namespace: { type: 'string' },
+  wait: { type: 'string' },
   port: { type: 'string' },
   host: { type: 'string' },
   resources: { type: 'string', multiple: true },
@@ -139,6 +154,25 @@ export async function main(argv: readonly string[]): Promise<number> {
           resources: values.resources ?? [],
           host: values.host ?? '127.0.0.1',
           ...(values.stage === undefined ? {} : { stage: values.stage }),
+        });
+      }
+      case 'submit': {
+        if (files.length === 0) throw new UsageError('submit needs at least one manifest file');
+        if ((values.to === undefined) === (values.bus === undefined))
+          throw new UsageError('submit needs exactly one of --to URL or --bus NAME');
+        const { submitCommand } = await import('./commands/submit.ts');
+        const to = values.to === undefined ? { bus: values.bus as string } : { url: values.to };
+        return await submitCommand(files, { config, to, output });
+      }
+      case 'status': {
+        if (files.length !== 1) throw new UsageError('status takes one job name');
+        const { statusCommand } = await import('./commands/submit.ts');
+        const waitSeconds = wholeNumber(values.wait, '--wait');
+        return await statusCommand(files[0] as string, {
+          config,
+          output,
+          namespace: values.namespace ?? 'default',
+          ...(waitSeconds === undefined ? {} : { waitSeconds }),
         });
       }
       case 'estimate': {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,5 +87,37 @@ describe('qpipe serve: the whole pipeline behind one ingress (child process, rea
       ).status,
     ).toBe(400);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('qpipe submit and qpipe status against qpipe serve (child processes, real HTTP)', () => {
+  it('submits a job to the ingress and waits for its status', async () => {
+    const store = await mkdtemp(join(tmpdir(), 'qpipe-submit-'));
+    const server = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+      env: { ...process.env, QPIPE_STORE: store },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve) => {
+        let out = '';
+        server.stdout?.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const found = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+          if (found) resolve(found);
+        });
+      });
+      const run = (args: string[]) =>
+        spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, QPIPE_STORE: store }, encoding: 'utf8' });
+      const submitted = run(['submit', 'examples/ghz.yaml', '--to', url, '--output', 'json']);
+      expect(submitted.status).toBe(0);
+      expect(JSON.parse(submitted.stdout)).toMatchObject([{ namespace: 'default', name: 'ghz' }]);
+      const status = run(['status', 'ghz', '--wait', '20', '--output', 'json']);
+      expect(status.status).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ phase: 'Succeeded', selectedBackend: 'local-simulator' });
+      expect(run(['status', 'nobody']).stderr).toMatch(/default\/nobody: no such job in the store/);
+      expect(run(['submit', 'examples/ghz.yaml']).status).toBe(2);
+    } finally {
+      server.kill('SIGTERM');
+    }
   });
 });

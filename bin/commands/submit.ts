@@ -1,0 +1,41 @@
+/** Prints `qpipe submit` and `qpipe status`. */
+import { type Destination, readStatus, submitFiles } from '../../shared/cli/submit-command.ts';
+import type { QpipeConfig } from '../../shared/config.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { TERMINAL_PHASES } from '../../shared/resources/schema.ts';
+
+/** Submits the files' jobs; exit code 0 when every event was accepted. */
+export async function submitCommand(
+  files: readonly string[],
+  options: { config: QpipeConfig; to: Destination; output: 'text' | 'json' },
+): Promise<number> {
+  const submitted = await submitFiles(files, options);
+  if (options.output === 'json') process.stdout.write(`${JSON.stringify(submitted, null, 2)}\n`);
+  else for (const job of submitted) process.stdout.write(`submitted ${job.namespace}/${job.name} (uid ${job.uid})\n`);
+  return 0;
+}
+
+/** Prints a job's status; with `wait`, polls until it is final. Exit 0 only for Succeeded. */
+export async function statusCommand(
+  name: string,
+  options: { config: QpipeConfig; namespace: string; output: 'text' | 'json'; waitSeconds?: number },
+): Promise<number> {
+  const deadline = Date.now() + (options.waitSeconds ?? 0) * 1000;
+  for (;;) {
+    const status = await readStatus(options.namespace, name, options.config);
+    const final = status?.phase !== undefined && TERMINAL_PHASES.includes(status.phase);
+    if (final || Date.now() >= deadline) {
+      if (!status) throw new InvalidInputError(`${options.namespace}/${name}`, 'no such job in the store');
+      if (options.output === 'json') process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      else {
+        process.stdout.write(
+          `${options.namespace}/${name}  ${status.phase ?? 'Pending'}  ${status.selectedBackend ?? ''}  ${status.actualCost ?? ''}\n`,
+        );
+        if (status.message) process.stdout.write(`  ${status.message}\n`);
+        if (status.results) process.stdout.write(`  result ${status.results.location}\n`);
+      }
+      return status.phase === 'Succeeded' ? 0 : 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
