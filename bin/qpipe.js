@@ -6,6 +6,8 @@ import module from 'node:module';
 
 // Node 22+ caches compiled bytecode between runs; Node 20 has no such cache and skips this.
 module.enableCompileCache?.();
+// The AWS SDK warns on every Node 20 start-up; Node 20.19+ is supported here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const compiled = new URL('../dist/bin/cli.js', import.meta.url);
 let cli;

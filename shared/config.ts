@@ -21,7 +21,7 @@ export interface QpipeConfig {
   /** Where resources and status live: files (embedded) or the Kubernetes API (in-cluster or KUBECONFIG). */
   readonly cluster: 'local' | 'kubernetes';
   /** When set, results, circuits and ledgers go to this S3 bucket (standard AWS settings, AWS_ENDPOINT_URL_S3 included). */
-  readonly s3?: { readonly bucket: string; readonly prefix: string };
+  readonly s3?: { readonly bucket: string; readonly prefix: string; readonly forcePathStyle: boolean };
   readonly mail: {
     /** outbox: .eml files in the store; smtp: QPIPE_SMTP_URL; ses: Amazon SES in the AWS region. */
     readonly transport: 'outbox' | 'smtp' | 'ses';
@@ -93,7 +93,16 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   }
   return {
     cluster,
-    ...(bucket === undefined ? {} : { s3: { bucket, prefix: env['QPIPE_S3_PREFIX'] ?? '' } }),
+    ...(bucket === undefined
+      ? {}
+      : {
+          s3: {
+            bucket,
+            prefix: env['QPIPE_S3_PREFIX'] ?? '',
+            // S3-compatible servers (MinIO, s3rver) want path-style addressing.
+            forcePathStyle: env['QPIPE_S3_FORCE_PATH_STYLE'] === 'true',
+          },
+        }),
     storeDir: overrides.storeDir ?? env['QPIPE_STORE'] ?? '.qpipe',
     circuitLimits: {
       maxBytes: readSize(env, 'QPIPE_MAX_CIRCUIT_BYTES', DEFAULT_LIMITS.maxBytes),

@@ -3,7 +3,7 @@
  * for the cluster, S3 or a folder for objects and ledgers. SDKs load only when chosen.
  */
 import type { QpipeConfig } from '../config.ts';
-import type { LocalResources } from '../cluster/local-cluster.ts';
+import { LocalCluster, type LocalResources } from '../cluster/local-cluster.ts';
 import { createLocalPorts } from './embedded.ts';
 import type { Ports } from './ports.ts';
 
@@ -28,12 +28,15 @@ export async function createDeployedPorts(config: QpipeConfig, resources: LocalR
       import('../storage/s3-object-store.ts'),
       import('../budget/s3-ledger-store.ts'),
     ]);
-    const client = new S3Client({});
+    const client = new S3Client({ forcePathStyle: config.s3.forcePathStyle });
     const prefix = config.s3.prefix.replace(/\/+$/, '');
+    const store = new S3ObjectStore(client, config.s3.bucket, prefix);
     ports = {
       ...ports,
-      store: new S3ObjectStore(client, config.s3.bucket, prefix),
+      store,
       ledger: new S3LedgerStore(client, config.s3.bucket, prefix ? `${prefix}/ledgers` : 'ledgers'),
+      // Without Kubernetes, job and budget status live in the same bucket.
+      ...(config.cluster === 'local' ? { cluster: new LocalCluster(resources, store) } : {}),
     };
   }
   return ports;
