@@ -4,18 +4,14 @@
  * .serverless/cloudformation-template-update-stack.json.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { bundleStages } from './bundle.ts';
+import { ensureAwsTools } from './tools.ts';
 
 const root = new URL('../../', import.meta.url);
-const tools = new URL('./', import.meta.url).pathname;
-if (!existsSync(`${tools}node_modules/.bin/serverless`)) {
-  console.log('installing osls in infra/aws …');
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock'], { cwd: tools, stdio: 'inherit' });
-}
+const osls = ensureAwsTools();
 const sizes = await bundleStages(root);
 for (const [stage, bytes] of sizes) console.log(`bundled ${stage}: ${(bytes / 1024).toFixed(0)} KiB`);
-execFileSync(`${tools}node_modules/.bin/serverless`, ['package', '--stage', 'dev', '--region', 'eu-west-1'], {
+execFileSync(osls, ['package', '--stage', 'dev', '--region', 'eu-west-1'], {
   cwd: root.pathname,
   stdio: 'inherit',
   env: {

@@ -1,0 +1,44 @@
+/**
+ * A serverless config for running the stack on this machine with serverless-offline and
+ * serverless-offline-aws-eventbridge (a local bus on port 4010): the generated
+ * serverless.yml plus the plugins, and environment that points the functions at the local
+ * bus and a local store instead of S3. Used by the Lambda end-to-end test.
+ */
+import { parse, stringify } from 'yaml';
+import { renderServerlessYaml } from './render.ts';
+
+/** The offline variant of serverless.yml, with the functions' data in `storeDir`. */
+export function renderOfflineConfig(options: { storeDir: string; busPort: number; pubSubPort: number }): string {
+  const config = parse(renderServerlessYaml()) as { provider: { environment: Record<string, unknown> } } & Record<
+    string,
+    unknown
+  >;
+  config['plugins'] = {
+    localPath: './infra/aws/node_modules',
+    modules: ['serverless-offline-aws-eventbridge', 'serverless-offline'],
+  };
+  config['custom'] = {
+    'serverless-offline': { host: '127.0.0.1', httpPort: 0, lambdaPort: 0, noPrependStageInUrl: true },
+    'serverless-offline-aws-eventbridge': {
+      port: options.busPort,
+      pubSubPort: options.pubSubPort,
+      hostname: '127.0.0.1',
+      mockEventBridgeServer: true,
+      throwRetryExhausted: false,
+      maximumRetryAttempts: 3,
+      retryDelayMs: 200,
+    },
+  };
+  const environment = config.provider.environment;
+  delete environment['QPIPE_S3_BUCKET'];
+  Object.assign(environment, {
+    QPIPE_EVENT_BUS: 'qpipe-dev',
+    QPIPE_STORE: options.storeDir,
+    QPIPE_MAIL_TRANSPORT: 'outbox',
+    AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${options.busPort}`,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'offline',
+    AWS_SECRET_ACCESS_KEY: 'offline',
+  });
+  return stringify(config, { lineWidth: 0 });
+}
