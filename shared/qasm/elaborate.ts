@@ -10,6 +10,7 @@ import type { Circuit, ClassicalExpr, ClassicalRegister, Operation, Primitive } 
 import { QasmLimitError, QasmSyntaxError, QasmUnsupportedError, type SourcePosition } from './errors.ts';
 import { type BuiltinGate, builtinGate } from './gates.ts';
 import { adjoint, type Matrix, power } from './matrix.ts';
+import { applyBinary } from './operators.ts';
 
 /** Resource limits of the front end; every one is explicit and configurable. */
 export interface CircuitLimits {
@@ -884,51 +885,10 @@ class Elaborator {
     right: number | boolean,
     at: SourcePosition,
   ): number | boolean {
-    const a = Number(left);
     const b = Number(right);
-    switch (op) {
-      case '+':
-        return a + b;
-      case '-':
-        return a - b;
-      case '*':
-        return a * b;
-      case '/':
-        if (b === 0) this.fail(at, 'division by zero');
-        return a / b;
-      case '%':
-        return a % b;
-      case '**':
-        return a ** b;
-      case '==':
-        return a === b;
-      case '!=':
-        return a !== b;
-      case '<':
-        return a < b;
-      case '<=':
-        return a <= b;
-      case '>':
-        return a > b;
-      case '>=':
-        return a >= b;
-      case '&&':
-        return Boolean(left) && Boolean(right);
-      case '||':
-        return Boolean(left) || Boolean(right);
-      case '&':
-        return a & b;
-      case '|':
-        return a | b;
-      case '^':
-        return a ^ b;
-      case '<<':
-        return a * 2 ** b;
-      case '>>':
-        return Math.floor(a / 2 ** b);
-      default:
-        return this.fail(at, `unknown operator "${op}"`);
-    }
+    if (op === '/' && b === 0) this.fail(at, 'division by zero');
+    const result = applyBinary(op, Number(left), b);
+    return result === undefined ? this.fail(at, `unknown operator "${op}"`) : result;
   }
 }
 

@@ -7,6 +7,14 @@
 /** A square complex matrix, interleaved re/im, row-major. */
 export type Matrix = Float64Array;
 
+/** The eight numbers (re, im of each entry, row-major) of a 2x2 matrix. */
+export type Entries2x2 = [number, number, number, number, number, number, number, number];
+
+/** A 2x2 matrix's entries as a typed tuple, for kernels that unpack them. */
+export function entries2x2(m: Matrix): Entries2x2 {
+  return m as unknown as Entries2x2;
+}
+
 /** The dimension of a square matrix. */
 export function dimension(m: Matrix): number {
   return Math.round(Math.sqrt(m.length / 2));
@@ -142,16 +150,7 @@ export function power(m: Matrix, k: number): Matrix | undefined {
     );
   }
   if (d !== 2) return undefined;
-  const [ar, ai, br, bi, cr, ci, dr, di] = m as unknown as number[] as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [ar, ai, br, bi, cr, ci, dr, di] = entries2x2(m);
   // Eigenvalues of [[a, b], [c, d]]: (tr ± sqrt(tr² − 4·det)) / 2.
   const trR = ar + dr;
   const trI = ai + di;

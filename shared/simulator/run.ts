@@ -5,6 +5,7 @@
  * shot, sharing the state up to the first such operation.
  */
 import type { Circuit, ClassicalExpr, Operation } from '../qasm/circuit.ts';
+import { applyBinary } from '../qasm/operators.ts';
 import { BranchLimitError, SimulatorMemoryError } from './errors.ts';
 import { type Random, seededRandom } from './random.ts';
 import {
@@ -232,52 +233,8 @@ function evaluate(expr: ClassicalExpr, bits: Uint8Array): number {
       const v = evaluate(expr.operand, bits);
       return expr.op === '-' ? -v : expr.op === '!' ? Number(!v) : ~v;
     }
-    case 'binary': {
-      const l = evaluate(expr.left, bits);
-      const r = evaluate(expr.right, bits);
-      switch (expr.op) {
-        case '==':
-          return Number(l === r);
-        case '!=':
-          return Number(l !== r);
-        case '<':
-          return Number(l < r);
-        case '<=':
-          return Number(l <= r);
-        case '>':
-          return Number(l > r);
-        case '>=':
-          return Number(l >= r);
-        case '&&':
-          return Number(Boolean(l) && Boolean(r));
-        case '||':
-          return Number(Boolean(l) || Boolean(r));
-        case '&':
-          return l & r;
-        case '|':
-          return l | r;
-        case '^':
-          return l ^ r;
-        case '+':
-          return l + r;
-        case '-':
-          return l - r;
-        case '*':
-          return l * r;
-        case '/':
-          return l / r;
-        case '%':
-          return l % r;
-        case '**':
-          return l ** r;
-        case '<<':
-          return l * 2 ** r;
-        case '>>':
-          return Math.floor(l / 2 ** r);
-        default:
-          return 0;
-      }
-    }
+    case 'binary':
+      return Number(applyBinary(expr.op, evaluate(expr.left, bits), evaluate(expr.right, bits)) ?? 0);
   }
 }
 

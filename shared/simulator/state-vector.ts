@@ -3,6 +3,7 @@
  * of the basis index (Qiskit's little-endian order). Gates apply in place.
  */
 import type { Primitive } from '../qasm/circuit.ts';
+import { entries2x2 } from '../qasm/matrix.ts';
 
 /** The amplitudes of an n-qubit state. */
 export interface StateVector {
@@ -59,16 +60,7 @@ export function applyPrimitive(state: StateVector, gate: Primitive): void {
   }
   if (k === 1) {
     const stride = 2 * 2 ** (gate.targets[0] as number);
-    const [m00r, m00i, m01r, m01i, m10r, m10i, m11r, m11i] = m as unknown as number[] as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    const [m00r, m00i, m01r, m01i, m10r, m10i, m11r, m11i] = entries2x2(m);
     for (let g = 0; g < groups; g++) {
       const i0 = 2 * insert(g);
       const i1 = i0 + stride;
