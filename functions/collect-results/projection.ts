@@ -139,6 +139,27 @@ function transition(event: AnyTypedEvent): Transition | undefined {
 }
 
 /**
+ * A late event (buses do not promise order) never moves the phase back, but what it alone
+ * knows, such as the selected backend when `scheduled` arrives after `approved`, still fills
+ * the fields and conditions the status lacks. Undefined when it adds nothing.
+ */
+function fillGaps(
+  base: QiskitJobStatus,
+  next: Transition,
+  at: { time: string; generation: number },
+): QiskitJobStatus | undefined {
+  const missing = Object.entries(next.fields).filter(
+    ([key]) => key !== 'message' && base[key as keyof QiskitJobStatus] === undefined,
+  );
+  const existing = base.conditions ?? [];
+  const newConditions = next.conditions
+    .filter((c) => !existing.some((e) => e.type === c.type))
+    .map((c) => ({ ...c, lastTransitionTime: at.time, observedGeneration: at.generation }));
+  if (missing.length === 0 && newConditions.length === 0) return undefined;
+  return { ...base, ...Object.fromEntries(missing), conditions: [...existing, ...newConditions] };
+}
+
+/**
  * The status after `event`, or undefined when the event must not change it (stale, or
  * about a phase the job has passed).
  */
@@ -153,9 +174,10 @@ export function projectStatus(
   const observed = current?.observedGeneration;
   if (observed !== undefined && generation < observed) return undefined;
   const base: QiskitJobStatus = observed !== undefined && generation > observed ? {} : (current ?? {});
-  if (base.phase && TERMINAL_PHASES.includes(base.phase)) return undefined;
-  if (rank(next.phase) <= rank(base.phase)) return undefined;
   const time = now.toISOString();
+  const behind =
+    (base.phase !== undefined && TERMINAL_PHASES.includes(base.phase)) || rank(next.phase) <= rank(base.phase);
+  if (behind) return fillGaps(base, next, { time, generation });
   let conditions = [...(base.conditions ?? [])];
   for (const c of next.conditions) {
     conditions = setCondition(conditions, { ...c, lastTransitionTime: time, observedGeneration: generation });
