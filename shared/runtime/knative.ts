@@ -13,6 +13,7 @@ import type { CloudEvent } from 'cloudevents';
 import { InvalidInputError } from '../errors.ts';
 import { type EventSender, eventFromHttp, eventToHttp, postEvents } from './http-binding.ts';
 import type { Ports } from './ports.ts';
+import { waitUntilDue } from './not-before.ts';
 import { runStage, type StageDefinition } from './stage.ts';
 
 /** Options of a stage server. */
@@ -117,6 +118,7 @@ export function createStageServer(options: StageServerOptions): StageServer {
       json(response, 400, { error: run.error });
       return;
     }
+    await waitUntilDue(run.emitted);
     const [reply, ...rest] = run.emitted;
     if (rest.length > 0) {
       if (!options.sink) {

@@ -13,6 +13,7 @@ import { type EventBridgeEnvelope, fromEventBridge } from '../../events/eventbri
 import { loadConfig } from '../config.ts';
 import { InvalidInputError, QpipeError } from '../errors.ts';
 import type { Ports } from './ports.ts';
+import { waitUntilDue } from './not-before.ts';
 import { runStage, type StageDefinition, type StageRun } from './stage.ts';
 
 /** What the Lambda returns: a summary for logs and tests. */
@@ -66,6 +67,7 @@ export function publishEmitted(options: { publish: Publish }): middy.MiddlewareO
   return {
     after: async (request: Request) => {
       const run = request.response as StageRun;
+      await waitUntilDue(run.emitted);
       await options.publish(run.emitted);
       if (run.retry !== undefined) {
         throw run.retry instanceof Error ? run.retry : new QpipeError(String(run.retry), { retryable: true });
