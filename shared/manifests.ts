@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import type { ConfigMapData } from './cluster/local-cluster.ts';
 import { InvalidInputError } from './errors.ts';
-import type { QiskitBackend, QiskitBudget } from './resources/schema.ts';
+import type { QiskitBackend, QiskitBudget, QiskitJob } from './resources/schema.ts';
 import { parseResource } from './resources/validate.ts';
 
 /** A document and where it came from. */
@@ -123,4 +123,20 @@ export async function loadManifests(files: readonly string[]): Promise<ManifestS
     }
   }
   return set;
+}
+
+/**
+ * A job's circuit source as far as the files tell it: inline code, or a ConfigMap key among
+ * the files' ConfigMaps; undefined for a URL or a ConfigMap the files do not hold.
+ */
+export function circuitCodeInFiles(
+  circuit: QiskitJob['spec']['circuit'],
+  namespace: string,
+  manifests: Pick<ManifestSet, 'configMaps'>,
+): string | undefined {
+  const ref = circuit.configMapRef;
+  if (circuit.source === 'configmap' && ref) {
+    return manifests.configMaps.find((c) => c.namespace === namespace && c.name === ref.name)?.data[ref.key];
+  }
+  return circuit.source === 'inline' ? circuit.code : undefined;
 }

@@ -7,7 +7,7 @@
 import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
-import { builtinBackends, mergeBackends } from '../../shared/backends/catalog.ts';
+import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { jobShots, loadCircuitSource, runFolder } from '../../shared/jobs.ts';
 import { estimateCost } from '../../shared/pricing/pricing.ts';
@@ -39,10 +39,10 @@ export async function execute(
 
   const executor = deps.executors[backend.type];
   if (!executor) throw new InvalidInputError('backend', `${backend.type} is not configured in this deployment`);
-  const entries = mergeBackends(
-    builtinBackends({ simulatorMaxQubits: deps.config.simulator.maxQubits }),
-    await deps.cluster.listBackends(),
-  );
+  const entries = backendCatalog({
+    simulatorMaxQubits: deps.config.simulator.maxQubits,
+    resources: await deps.cluster.listBackends(),
+  });
   const entry = entries.find((e) => e.name === backend.name);
   if (!entry) throw new InvalidInputError('backend', `backend ${backend.name} no longer exists`);
 

@@ -7,7 +7,7 @@ import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import type { BackendType } from '../../shared/resources/schema.ts';
-import { builtinBackends, mergeBackends } from '../../shared/backends/catalog.ts';
+import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { selectBackend } from '../../shared/backends/selection.ts';
 import { jobShots } from '../../shared/jobs.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
@@ -21,10 +21,10 @@ export async function selectBackendStage(
   deps: Deps,
 ): Promise<CloudEvent<unknown>[]> {
   const { job, spec, circuit, metadata } = event.data;
-  const backends = mergeBackends(
-    builtinBackends({ simulatorMaxQubits: deps.config.simulator.maxQubits }),
-    await deps.cluster.listBackends(),
-  );
+  const backends = backendCatalog({
+    simulatorMaxQubits: deps.config.simulator.maxQubits,
+    resources: await deps.cluster.listBackends(),
+  });
   const selection = selectBackend({
     spec,
     metadata,

@@ -67,3 +67,11 @@ export function mergeBackends(builtins: readonly BackendEntry[], resources: read
   }
   return [...byName.values()];
 }
+
+/** Every backend a deployment knows: the built-ins, with QiskitBackend resources merged over them. */
+export function backendCatalog(options: {
+  simulatorMaxQubits: number;
+  resources: readonly QiskitBackend[];
+}): BackendEntry[] {
+  return mergeBackends(builtinBackends({ simulatorMaxQubits: options.simulatorMaxQubits }), options.resources);
+}

@@ -46,7 +46,7 @@ export async function validateFile(
     }
   }
   // Manifest support (YAML, schemas) loads only when a manifest is given: a .qasm check stays quick.
-  const [{ loadManifests }, { parseResourceOf }] = await Promise.all([
+  const [{ circuitCodeInFiles, loadManifests }, { parseResourceOf }] = await Promise.all([
     import('../manifests.ts'),
     import('../resources/validate.ts'),
   ]);
@@ -58,16 +58,7 @@ export async function validateFile(
       const job = parseResourceOf('QiskitJob', document.value, `${where} QiskitJob`);
       const subject = `${job.metadata.namespace ?? 'default'}/${job.metadata.name}`;
       const circuit = job.spec.circuit;
-      let code = circuit.code;
-      if (circuit.source === 'configmap' && circuit.configMapRef) {
-        const ref = circuit.configMapRef;
-        code = manifests.configMaps.find((c) => c.name === ref.name)?.data[ref.key];
-        if (code === undefined)
-          throw new InvalidInputError(
-            'spec.circuit.configMapRef',
-            `ConfigMap ${ref.name} key ${ref.key} is not in ${path}`,
-          );
-      }
+      const code = circuitCodeInFiles(circuit, job.metadata.namespace ?? 'default', manifests);
       if (code === undefined) {
         entries.push({
           subject,

@@ -4,12 +4,12 @@
  */
 import type { CostEstimate } from '../../events/schemas.ts';
 import { estimateRunSeconds } from '../backends/backend.ts';
-import { builtinBackends, mergeBackends } from '../backends/catalog.ts';
+import { backendCatalog } from '../backends/catalog.ts';
 import { selectBackend } from '../backends/selection.ts';
 import type { QpipeConfig } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
 import { jobShots } from '../jobs.ts';
-import { loadManifests } from '../manifests.ts';
+import { circuitCodeInFiles, loadManifests } from '../manifests.ts';
 import { estimateCost } from '../pricing/pricing.ts';
 import { compileQasm } from '../qasm/index.ts';
 import type { BackendType, Candidate } from '../resources/schema.ts';
@@ -37,10 +37,10 @@ export async function estimateFiles(
   options: { config: QpipeConfig; configuredTypes: ReadonlySet<BackendType> },
 ): Promise<{ jobs: JobEstimate[]; errors: InvalidInputError[] }> {
   const manifests = await loadManifests(files);
-  const backends = mergeBackends(
-    builtinBackends({ simulatorMaxQubits: options.config.simulator.maxQubits }),
-    manifests.backends,
-  );
+  const backends = backendCatalog({
+    simulatorMaxQubits: options.config.simulator.maxQubits,
+    resources: manifests.backends,
+  });
   const jobs: JobEstimate[] = [];
   for (const document of manifests.jobs) {
     const where = `${document.file}:${document.line}`;
@@ -48,11 +48,7 @@ export async function estimateFiles(
       const job = parseResourceOf('QiskitJob', document.value, `${where} QiskitJob`);
       const label = `${job.metadata.namespace ?? 'default'}/${job.metadata.name}`;
       const circuit = job.spec.circuit;
-      const ref = circuit.configMapRef;
-      const code =
-        circuit.source === 'configmap' && ref
-          ? manifests.configMaps.find((c) => c.name === ref.name)?.data[ref.key]
-          : circuit.code;
+      const code = circuitCodeInFiles(circuit, job.metadata.namespace ?? 'default', manifests);
       if (code === undefined)
         throw new InvalidInputError('spec.circuit', `the circuit (source ${circuit.source}) is not in the files given`);
       const { metadata } = compileQasm(code, { limits: options.config.circuitLimits });

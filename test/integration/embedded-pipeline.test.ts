@@ -25,6 +25,22 @@ const duplicating: StageDefinition[] = ALL_STAGES.map((definition) => ({
   },
 }));
 
+/** Local ports in `dir` with a simulator priced at $0.01 a shot and one budget. */
+function pricedPorts(dir: string, teamBudget: ReturnType<typeof budget>) {
+  const pricedSimulator = {
+    apiVersion: 'quantum.io/v1' as const,
+    kind: 'QiskitBackend' as const,
+    metadata: { name: 'priced' },
+    spec: { provider: 'local_simulator' as const, pricing: { perShot: '$0.01' }, enabled: true },
+  };
+  const config = loadConfig({ QPIPE_STORE: dir, QPIPE_SIMULATOR_MAX_MEMORY: '1GiB' });
+  return createLocalPorts(
+    config,
+    { budgets: [teamBudget], backends: [pricedSimulator], configMaps: [] },
+    () => FROZEN_NOW,
+  );
+}
+
 describe('embedded pipeline over local files, with every event delivered twice', () => {
   let dir: string;
   beforeEach(async () => {
@@ -33,22 +49,7 @@ describe('embedded pipeline over local files, with every event delivered twice',
   afterEach(async () => rm(dir, { recursive: true, force: true }));
 
   it('runs each job once, charges the budget once and emails each threshold once', async () => {
-    const config = loadConfig({ QPIPE_STORE: dir, QPIPE_SIMULATOR_MAX_MEMORY: '1GiB' });
-    const pricedSimulator = {
-      apiVersion: 'quantum.io/v1' as const,
-      kind: 'QiskitBackend' as const,
-      metadata: { name: 'priced' },
-      spec: { provider: 'local_simulator' as const, pricing: { perShot: '$0.01' }, enabled: true },
-    };
-    const ports = await createLocalPorts(
-      config,
-      {
-        budgets: [budget('team', { limit: '$3.00', notificationEmail: 'owner@example.com' })],
-        backends: [pricedSimulator],
-        configMaps: [],
-      },
-      () => FROZEN_NOW,
-    );
+    const ports = await pricedPorts(dir, budget('team', { limit: '$3.00', notificationEmail: 'owner@example.com' }));
     const pipeline = createEmbeddedPipeline({ stages: duplicating, ports });
     // Three jobs of $1.00 each (100 shots at $0.01) against $3.00: all fit; 50%, 75%, 90% and 100% are crossed.
     const jobs = ['one', 'two', 'three'].map((name) =>
@@ -82,18 +83,7 @@ describe('embedded pipeline over local files, with every event delivered twice',
   });
 
   it('rejects the job that would overspend, with the amounts, and runs the rest', async () => {
-    const config = loadConfig({ QPIPE_STORE: dir, QPIPE_SIMULATOR_MAX_MEMORY: '1GiB' });
-    const pricedSimulator = {
-      apiVersion: 'quantum.io/v1' as const,
-      kind: 'QiskitBackend' as const,
-      metadata: { name: 'priced' },
-      spec: { provider: 'local_simulator' as const, pricing: { perShot: '$0.01' }, enabled: true },
-    };
-    const ports = await createLocalPorts(
-      config,
-      { budgets: [budget('team', { limit: '$2.50' })], backends: [pricedSimulator], configMaps: [] },
-      () => FROZEN_NOW,
-    );
+    const ports = await pricedPorts(dir, budget('team', { limit: '$2.50' }));
     const pipeline = createEmbeddedPipeline({ stages: duplicating, ports });
     const jobs = ['a', 'b', 'c'].map((name) =>
       jobManifest(name, { backend: { name: 'priced' }, execution: { shots: 100 } }),
