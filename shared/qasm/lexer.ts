@@ -254,17 +254,6 @@ export class Lexer {
   }
 }
 
-/** Splits a whole source into tokens (for tests and tools; the parser streams instead). */
-export function tokenize(source: string): Token[] {
-  const lexer = new Lexer(source);
-  const tokens: Token[] = [];
-  for (;;) {
-    const token = lexer.next();
-    tokens.push(token);
-    if (token.kind === 'eof') return tokens;
-  }
-}
-
 function scanNumber(source: string, start: number, fail: (offset: number, message: string) => never): number {
   let i = start;
   const digits = (allowed: (c: string) => boolean) => {
