@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { ensureAwsTools } from '../infra/aws/tools.ts';
 
 export default function setup(): void {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
   ensureAwsTools();
 }
