@@ -4,7 +4,13 @@
  * (JSON, and CSV when asked) and emits `io.quantum.job.completed` pointing at it.
  */
 import type { CloudEvent } from 'cloudevents';
-import { type AnyTypedEvent, buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
+import {
+  type AnyTypedEvent,
+  buildJobEvent,
+  carriedExtensions,
+  parseEvent,
+  type TypedEvent,
+} from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { runFolder } from '../../shared/jobs.ts';
@@ -14,7 +20,6 @@ import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
 import { assertSafeKey, getJson } from '../../shared/storage/object-store.ts';
 import { projectStatus } from './projection.ts';
-import { parseEvent } from '../../events/envelope.ts';
 
 type Deps = Pick<Ports, 'store' | 'cluster' | 'now'>;
 

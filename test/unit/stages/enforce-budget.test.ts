@@ -27,6 +27,19 @@ function scheduled(name: string, micros: number, spec: Record<string, unknown> =
   );
 }
 
+/** The execute stage failing a job charged to budget default/team. */
+function failedEvent(name: string): CloudEvent<unknown> {
+  const budgetRef = { namespace: 'default', name: 'team', period: '2026-11' };
+  return buildJobEvent(
+    EventType.JobFailed,
+    { job: job(name), stage: 'execute', reason: 'device offline', budget: budgetRef },
+    job(name),
+    {
+      source: '/qpipe/execute',
+    },
+  );
+}
+
 function completed(name: string, micros: number, period = '2026-11'): CloudEvent<unknown> {
   return buildJobEvent(
     EventType.JobCompleted,
@@ -121,17 +134,7 @@ describe('enforce-budget stage', () => {
   it('releases the reservation of a failed job once', async () => {
     const ports = memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] });
     await runStage(stage, scheduled('a', 8_000_000), ports);
-    const failed = buildJobEvent(
-      EventType.JobFailed,
-      {
-        job: job('a'),
-        stage: 'execute',
-        reason: 'device offline',
-        budget: { namespace: 'default', name: 'team', period: '2026-11' },
-      },
-      job('a'),
-      { source: '/qpipe/execute' },
-    );
+    const failed = failedEvent('a');
     await runStage(stage, failed, ports);
     await runStage(stage, failed, ports);
     expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({
@@ -180,17 +183,7 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     ]);
     await runStage(stage, scheduled('big', 8_000_000), ports);
     await runStage(stage, scheduled('late', 5_000_000), ports);
-    const failed = buildJobEvent(
-      EventType.JobFailed,
-      {
-        job: job('big'),
-        stage: 'execute',
-        reason: 'device offline',
-        budget: { namespace: 'default', name: 'team', period: '2026-11' },
-      },
-      job('big'),
-      { source: '/qpipe/execute' },
-    );
+    const failed = failedEvent('big');
     const release = await runStage(stage, failed, ports);
     expect(types(release.emitted)).toEqual([EventType.JobHeld]);
     const approved = await runStage(stage, release.emitted[0] as never, ports);
