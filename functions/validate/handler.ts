@@ -10,7 +10,7 @@ import { buildJobEvent, deterministicId, type TypedEvent } from '../../events/en
 import type { CircuitRef, JobRef } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
-import { compileQasm } from '../../shared/qasm/index.ts';
+import { analyzeQasm } from '../../shared/qasm/index.ts';
 import type { QiskitJob } from '../../shared/resources/schema.ts';
 import { parseResourceOf } from '../../shared/resources/validate.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
@@ -85,14 +85,14 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
   }
   try {
     const code = await circuitCode(job, deps);
-    const { circuit, metadata } = compileQasm(code, {
+    const metadata = analyzeQasm(code, {
       limits: deps.config.circuitLimits,
       ...(job.spec.circuit.format === undefined ? {} : { format: job.spec.circuit.format }),
     });
-    if (circuit.numQubits > deps.config.circuitLimits.maxQubits) {
+    if (metadata.qubits > deps.config.circuitLimits.maxQubits) {
       throw new InvalidInputError(
         'circuit',
-        `uses ${circuit.numQubits} qubits; the limit is ${deps.config.circuitLimits.maxQubits}`,
+        `uses ${metadata.qubits} qubits; the limit is ${deps.config.circuitLimits.maxQubits}`,
       );
     }
     const bytes = Buffer.byteLength(code, 'utf8');

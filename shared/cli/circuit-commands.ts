@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { QpipeConfig } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
-import { compileQasm } from '../qasm/index.ts';
+import { analyzeQasm, compileQasm } from '../qasm/index.ts';
 import type { CircuitMetadata } from '../resources/schema.ts';
 
 /** The validation verdict on one circuit or job. */
@@ -36,7 +36,7 @@ export async function validateFile(
         {
           subject: path,
           valid: true,
-          metadata: compileQasm(source, { limits, inputs: options.inputs ?? {} }).metadata,
+          metadata: analyzeQasm(source, { limits, inputs: options.inputs ?? {} }),
         },
       ];
     } catch (error) {
@@ -67,7 +67,7 @@ export async function validateFile(
         });
         continue;
       }
-      const { metadata } = compileQasm(code, { limits, ...(circuit.format ? { format: circuit.format } : {}) });
+      const metadata = analyzeQasm(code, { limits, ...(circuit.format ? { format: circuit.format } : {}) });
       entries.push({ subject, valid: true, metadata });
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;

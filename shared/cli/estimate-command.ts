@@ -11,7 +11,7 @@ import { InvalidInputError } from '../errors.ts';
 import { jobShots } from '../jobs.ts';
 import { circuitCodeInFiles, loadManifests } from '../manifests.ts';
 import { estimateCost } from '../pricing/pricing.ts';
-import { compileQasm } from '../qasm/index.ts';
+import { analyzeQasm } from '../qasm/index.ts';
 import type { BackendType, Candidate } from '../resources/schema.ts';
 import { parseResourceOf } from '../resources/validate.ts';
 
@@ -51,7 +51,7 @@ export async function estimateFiles(
       const code = circuitCodeInFiles(circuit, job.metadata.namespace ?? 'default', manifests);
       if (code === undefined)
         throw new InvalidInputError('spec.circuit', `the circuit (source ${circuit.source}) is not in the files given`);
-      const { metadata } = compileQasm(code, { limits: options.config.circuitLimits });
+      const metadata = analyzeQasm(code, { limits: options.config.circuitLimits });
       const shots = jobShots(job.spec);
       const byName = new Map(backends.map((b) => [b.name, b]));
       let selected: string | null = null;

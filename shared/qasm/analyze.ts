@@ -1,31 +1,17 @@
 /** Facts about a circuit for validation and status: size, depth, gate counts, a stable hash. */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { CircuitMetadata } from '../resources/schema.ts';
-import type { Circuit, Operation } from './circuit.ts';
+import type { Circuit, ClassicalExpr, Operation } from './circuit.ts';
 
-interface Walk {
-  readonly qubitDepth: Int32Array;
-  readonly clbitDepth: Int32Array;
-  readonly measured: Set<number>;
-  counts: Record<string, number>;
-  gateCount: number;
-  twoQubitGates: number;
-  measurements: number;
-  midCircuitMeasurement: boolean;
-  classicalControl: boolean;
-}
+/** What the analysis needs to know besides the operations. */
+export type CircuitShape = Pick<Circuit, 'format' | 'numQubits' | 'numClbits'>;
 
-function touch(walk: Walk, qubits: readonly number[], clbits: readonly number[]): void {
-  const { qubitDepth, clbitDepth } = walk;
-  let layer = 0;
-  for (let i = 0; i < qubits.length; i++) layer = Math.max(layer, qubitDepth[qubits[i] as number] as number);
-  for (let i = 0; i < clbits.length; i++) layer = Math.max(layer, clbitDepth[clbits[i] as number] as number);
-  layer++;
-  for (let i = 0; i < qubits.length; i++) qubitDepth[qubits[i] as number] = layer;
-  for (let i = 0; i < clbits.length; i++) clbitDepth[clbits[i] as number] = layer;
-}
+const NO_BITS: readonly number[] = Object.freeze([]);
 
-function conditionBits(condition: Extract<Operation, { kind: 'if' }>['condition']): number[] {
+/** Tags of the canonical form the hash is taken over. */
+const Opcode = { Gate: 1, Measure: 2, Reset: 3, Barrier: 4, If: 5, Else: 6, EndIf: 7, End: 8 } as const;
+
+function conditionBits(condition: ClassicalExpr): number[] {
   switch (condition.kind) {
     case 'const':
       return [];
@@ -38,115 +24,190 @@ function conditionBits(condition: Extract<Operation, { kind: 'if' }>['condition'
   }
 }
 
-function visit(walk: Walk, operations: readonly Operation[], readBits: readonly number[]): void {
-  for (const op of operations) {
+/**
+ * Analyses operations one at a time as the front end produces them, so checking a circuit
+ * never needs to hold all of it: depth, counts and the hash are all running figures.
+ */
+export class CircuitAnalyzer {
+  private readonly qubitDepth: number[] = [];
+  private readonly clbitDepth: number[] = [];
+  private readonly measured = new Set<number>();
+  private readonly counts = new Map<string, number>();
+  private gateCount = 0;
+  private twoQubitGates = 0;
+  private measurements = 0;
+  private midCircuitMeasurement = false;
+  private classicalControl = false;
+  private readonly hash: Hash = createHash('sha256');
+  // The canonical form is numbers, fed to the hash a block at a time: building text per
+  // operation, or one native update per operation, would cost more than the rest of the
+  // analysis together.
+  private block = new Float64Array(8192);
+  private used = 0;
+  private readonly nameIds = new Map<string, number>();
+
+  /** Takes the next top-level operation, in program order. */
+  push(op: Operation): void {
+    this.visit(op, NO_BITS);
+    this.canonical(op);
+  }
+
+  /** The metadata of everything pushed so far. */
+  result(shape: CircuitShape): CircuitMetadata {
+    let depth = 0;
+    for (const layer of this.qubitDepth) if (layer > depth) depth = layer;
+    for (const layer of this.clbitDepth) if (layer > depth) depth = layer;
+    this.word(Opcode.End);
+    this.word(shape.numQubits);
+    this.word(shape.numClbits);
+    this.flush();
+    // Names are numbered in order of first use; the list makes the numbering part of the hash.
+    this.hash.update(JSON.stringify([...this.nameIds.keys()]));
+    return {
+      format: shape.format,
+      qubits: shape.numQubits,
+      clbits: shape.numClbits,
+      depth,
+      gateCount: this.gateCount,
+      gateCounts: Object.fromEntries(this.counts),
+      twoQubitGates: this.twoQubitGates,
+      measurements: this.measurements,
+      midCircuitMeasurement: this.midCircuitMeasurement,
+      classicalControl: this.classicalControl,
+      hash: `sha256:${this.hash.digest('hex')}`,
+    };
+  }
+
+  private count(name: string): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+  }
+
+  /** Puts the operation in the layer after everything it depends on. */
+  private touch(qubits: readonly number[], clbits: readonly number[]): void {
+    // Indexed loops: for-of allocates an iterator per loop until the code is optimised,
+    // and a single validation run is mostly unoptimised code.
+    const { qubitDepth, clbitDepth } = this;
+    let layer = 0;
+    for (let i = 0; i < qubits.length; i++) layer = Math.max(layer, qubitDepth[qubits[i] as number] ?? 0);
+    for (let i = 0; i < clbits.length; i++) layer = Math.max(layer, clbitDepth[clbits[i] as number] ?? 0);
+    layer++;
+    for (let i = 0; i < qubits.length; i++) qubitDepth[qubits[i] as number] = layer;
+    for (let i = 0; i < clbits.length; i++) clbitDepth[clbits[i] as number] = layer;
+  }
+
+  private visit(op: Operation, readBits: readonly number[]): void {
     switch (op.kind) {
       case 'gate': {
-        walk.counts[op.name] = (walk.counts[op.name] ?? 0) + 1;
-        walk.gateCount++;
-        if (op.qubits.length === 2) walk.twoQubitGates++;
-        if (op.qubits.some((q) => walk.measured.has(q))) walk.midCircuitMeasurement = true;
-        touch(walk, op.qubits, readBits);
+        this.count(op.name);
+        this.gateCount++;
+        if (op.qubits.length === 2) this.twoQubitGates++;
+        for (let i = 0; i < op.qubits.length; i++) {
+          if (this.measured.has(op.qubits[i] as number)) this.midCircuitMeasurement = true;
+        }
+        this.touch(op.qubits, readBits);
         break;
       }
       case 'measure':
-        walk.counts['measure'] = (walk.counts['measure'] ?? 0) + 1;
-        walk.measurements++;
-        if (walk.measured.has(op.qubit)) walk.midCircuitMeasurement = true;
-        walk.measured.add(op.qubit);
-        touch(walk, [op.qubit], op.clbit >= 0 ? [op.clbit, ...readBits] : readBits);
+        this.count('measure');
+        this.measurements++;
+        if (this.measured.has(op.qubit)) this.midCircuitMeasurement = true;
+        this.measured.add(op.qubit);
+        this.touch([op.qubit], op.clbit >= 0 ? [op.clbit, ...readBits] : readBits);
         break;
       case 'reset':
-        walk.counts['reset'] = (walk.counts['reset'] ?? 0) + 1;
-        if (walk.measured.has(op.qubit)) walk.midCircuitMeasurement = true;
-        touch(walk, [op.qubit], readBits);
+        this.count('reset');
+        if (this.measured.has(op.qubit)) this.midCircuitMeasurement = true;
+        this.touch([op.qubit], readBits);
         break;
       case 'barrier':
         // Qiskit's depth ignores barriers.
-        walk.counts['barrier'] = (walk.counts['barrier'] ?? 0) + 1;
+        this.count('barrier');
         break;
       case 'if': {
-        walk.classicalControl = true;
+        this.classicalControl = true;
         const bits = [...readBits, ...conditionBits(op.condition)];
-        visit(walk, op.then, bits);
-        visit(walk, op.otherwise, bits);
+        for (const inner of op.then) this.visit(inner, bits);
+        for (const inner of op.otherwise) this.visit(inner, bits);
         break;
       }
     }
   }
-}
 
-/** Computes the circuit metadata written to job status. */
-export function analyzeCircuit(circuit: Circuit): CircuitMetadata {
-  const walk: Walk = {
-    qubitDepth: new Int32Array(circuit.numQubits),
-    clbitDepth: new Int32Array(circuit.numClbits),
-    measured: new Set(),
-    counts: {},
-    gateCount: 0,
-    twoQubitGates: 0,
-    measurements: 0,
-    midCircuitMeasurement: false,
-    classicalControl: false,
-  };
-  visit(walk, circuit.operations, []);
-  const depth = Math.max(0, ...walk.qubitDepth, ...walk.clbitDepth);
-  return {
-    format: circuit.format,
-    qubits: circuit.numQubits,
-    clbits: circuit.numClbits,
-    depth,
-    gateCount: walk.gateCount,
-    gateCounts: walk.counts,
-    twoQubitGates: walk.twoQubitGates,
-    measurements: walk.measurements,
-    midCircuitMeasurement: walk.midCircuitMeasurement,
-    classicalControl: walk.classicalControl,
-    hash: circuitHash(circuit),
-  };
-}
-
-/**
- * SHA-256 of the canonical circuit: operations with names, qubits and parameters rounded
- * to 12 significant digits, so formatting and comments do not change it.
- */
-export function circuitHash(circuit: Circuit): string {
-  const hash = createHash('sha256');
-  // Text is fed in chunks: one native update per operation would dominate the cost.
-  let chunk = `${circuit.numQubits};${circuit.numClbits};`;
-  const add = (text: string) => {
-    chunk += text;
-    if (chunk.length > 65_536) {
-      hash.update(chunk);
-      chunk = '';
-    }
-  };
-  const feed = (operations: readonly Operation[]) => {
-    for (const op of operations) {
-      switch (op.kind) {
-        case 'gate':
-          add(`g${op.name}(${op.params.map((p) => p.toPrecision(12)).join(',')})${op.qubits.join(',')};`);
-          break;
-        case 'measure':
-          add(`m${op.qubit}>${op.clbit};`);
-          break;
-        case 'reset':
-          add(`r${op.qubit};`);
-          break;
-        case 'barrier':
-          add(`b${op.qubits.join(',')};`);
-          break;
-        case 'if':
-          add(`if${JSON.stringify(op.condition)}{`);
-          feed(op.then);
-          add('}else{');
-          feed(op.otherwise);
-          add('}');
-          break;
+  /**
+   * The canonical form: names, qubits and parameters rounded to 1e-12, so formatting and
+   * comments do not change the hash.
+   */
+  private canonical(op: Operation): void {
+    switch (op.kind) {
+      case 'gate': {
+        // The bulk of every circuit, so written without a call per word.
+        const { qubits, params } = op;
+        const needed = 4 + qubits.length + params.length;
+        if (this.used + needed > this.block.length) {
+          this.flush();
+          if (needed > this.block.length) this.block = new Float64Array(needed);
+        }
+        const block = this.block;
+        let used = this.used;
+        block[used++] = Opcode.Gate;
+        block[used++] = this.nameId(op.name);
+        block[used++] = qubits.length;
+        for (let i = 0; i < qubits.length; i++) block[used++] = qubits[i] as number;
+        block[used++] = params.length;
+        // + 0 turns -0 into 0.
+        for (let i = 0; i < params.length; i++) block[used++] = Math.round((params[i] as number) * 1e12) + 0;
+        this.used = used;
+        break;
       }
+      case 'measure':
+        this.word(Opcode.Measure);
+        this.word(op.qubit);
+        this.word(op.clbit);
+        break;
+      case 'reset':
+        this.word(Opcode.Reset);
+        this.word(op.qubit);
+        break;
+      case 'barrier':
+        this.word(Opcode.Barrier);
+        this.word(op.qubits.length);
+        for (let i = 0; i < op.qubits.length; i++) this.word(op.qubits[i] as number);
+        break;
+      case 'if':
+        this.word(Opcode.If);
+        this.flush();
+        this.hash.update(JSON.stringify(op.condition));
+        for (const inner of op.then) this.canonical(inner);
+        this.word(Opcode.Else);
+        for (const inner of op.otherwise) this.canonical(inner);
+        this.word(Opcode.EndIf);
+        break;
     }
-  };
-  feed(circuit.operations);
-  hash.update(chunk);
-  return `sha256:${hash.digest('hex')}`;
+  }
+
+  private nameId(name: string): number {
+    let id = this.nameIds.get(name);
+    if (id === undefined) {
+      id = this.nameIds.size;
+      this.nameIds.set(name, id);
+    }
+    return id;
+  }
+
+  private word(value: number): void {
+    if (this.used === this.block.length) this.flush();
+    this.block[this.used++] = value;
+  }
+
+  private flush(): void {
+    this.hash.update(new Uint8Array(this.block.buffer, 0, this.used * 8));
+    this.used = 0;
+  }
+}
+
+/** Computes the metadata of a whole circuit. */
+export function analyzeCircuit(circuit: Circuit): CircuitMetadata {
+  const analyzer = new CircuitAnalyzer();
+  for (const op of circuit.operations) analyzer.push(op);
+  return analyzer.result(circuit);
 }

@@ -96,9 +96,27 @@ export type Statement =
         | { readonly kind: 'pragma'; readonly text: string }
       ));
 
+/**
+ * A gate applied to single qubits of registers, with constant parameters: what the fast
+ * path (simple-gate.ts) reads without building the general nodes.
+ */
+export interface SimpleGateCall {
+  readonly kind: 'simpleGate';
+  readonly name: string;
+  readonly params: readonly number[];
+  /** Whether a parameter used `pi` (a program may shadow it with a variable). */
+  readonly usesPi: boolean;
+  /** Register name and index of each operand, in order. */
+  readonly registers: readonly string[];
+  readonly indices: readonly number[];
+  readonly at: SourcePosition;
+  /** Offset of the statement in the source, to parse it again the general way if needed. */
+  readonly offset: number;
+}
+
 /** A parsed program: its declared version and statements. */
 export interface Program {
   readonly version: 2 | 3;
   readonly declaredVersion: boolean;
-  readonly statements: readonly Statement[];
+  readonly statements: readonly (Statement | SimpleGateCall)[];
 }

@@ -4,8 +4,8 @@
  * conditions on measured bits stay symbolic (as `if` operations the simulator evaluates
  * per shot).
  */
-import type { Expr, GateCall, IndexItem, Modifier, Operand, Program, Statement } from './ast.ts';
-import type { StatementStream } from './parser.ts';
+import type { Expr, GateCall, IndexItem, Modifier, Operand, Program, SimpleGateCall, Statement } from './ast.ts';
+import { parseStatementAt, type StatementStream } from './parser.ts';
 import type { Circuit, ClassicalExpr, ClassicalRegister, Operation, Primitive } from './circuit.ts';
 import { QasmLimitError, QasmSyntaxError, QasmUnsupportedError, type SourcePosition } from './errors.ts';
 import { type BuiltinGate, builtinGate } from './gates.ts';
@@ -178,18 +178,17 @@ class Elaborator {
     private readonly inputs: Readonly<Record<string, number>>,
   ) {}
 
-  run(libraryDefinitions: Program): Circuit {
+  run(libraryDefinitions: Program, sink: OperationSink): CircuitHeader {
     for (const statement of libraryDefinitions.statements) {
       if (statement.kind === 'gateDef') this.gates.set(statement.name, statement);
     }
-    const operations: Operation[] = [];
-    this.statements(this.program.statements, operations);
+    const program = this.program;
+    for (let statement = program.next(); statement; statement = program.next()) this.statement(statement, sink);
     return {
       format: this.program.version === 2 ? 'qasm2' : 'qasm3',
       numQubits: this.numQubits,
       numClbits: this.numClbits,
       classicalRegisters: this.classicalRegisters,
-      operations,
       pragmas: this.pragmas,
       primitiveCount: this.primitiveCount,
     };
@@ -207,11 +206,11 @@ class Elaborator {
 
   // ---- statements ---------------------------------------------------------------------
 
-  private statements(statements: Iterable<Statement>, out: Operation[]): void {
+  private statements(statements: readonly Statement[], out: OperationSink): void {
     for (const statement of statements) this.statement(statement, out);
   }
 
-  private block(statements: readonly Statement[], out: Operation[]): void {
+  private block(statements: readonly Statement[], out: OperationSink): void {
     this.scopes.push(new Map());
     try {
       this.statements(statements, out);
@@ -220,8 +219,10 @@ class Elaborator {
     }
   }
 
-  private statement(statement: Statement, out: Operation[]): void {
+  private statement(statement: Statement | SimpleGateCall, out: OperationSink): void {
     switch (statement.kind) {
+      case 'simpleGate':
+        return this.applySimpleGate(statement, out);
       case 'include':
         if (!LIBRARY_FILES.has(statement.path)) {
           this.unsupported(
@@ -359,7 +360,7 @@ class Elaborator {
     variable.value = this.coerce(variable.type, this.known(result, at, 'the assignment'));
   }
 
-  private conditional(statement: Extract<Statement, { kind: 'if' }>, out: Operation[]): void {
+  private conditional(statement: Extract<Statement, { kind: 'if' }>, out: OperationSink): void {
     const condition = this.evaluate(statement.condition);
     if (!(condition instanceof Runtime)) {
       const branch = condition ? statement.then : statement.otherwise;
@@ -419,7 +420,7 @@ class Elaborator {
     }
   }
 
-  private measure(qubitsOperand: Operand, target: Operand | undefined, at: SourcePosition, out: Operation[]): void {
+  private measure(qubitsOperand: Operand, target: Operand | undefined, at: SourcePosition, out: OperationSink): void {
     const qubits = this.qubits(qubitsOperand);
     if (!target) {
       for (const qubit of qubits) out.push({ kind: 'measure', qubit, clbit: -1 });
@@ -434,7 +435,7 @@ class Elaborator {
 
   // ---- gates --------------------------------------------------------------------------
 
-  private applyGateCall(call: GateCall, out: Operation[]): void {
+  private applyGateCall(call: GateCall, out: OperationSink): void {
     const params =
       call.params.length === 0 ? NO_PARAMS : call.params.map((p) => this.number(p, `a parameter of ${call.name}`));
     const lists = call.operands.map((operand) => this.qubits(operand));
@@ -474,6 +475,47 @@ class Elaborator {
       }
       out.push(operation);
     }
+  }
+
+  /**
+   * A statement the fast path read: a standard gate on single register qubits becomes its
+   * operation here; anything else, including every error, goes through the general path.
+   */
+  private applySimpleGate(call: SimpleGateCall, out: OperationSink): void {
+    const operation = this.simpleOperation(call);
+    if (!operation) {
+      this.statement(parseStatementAt(this.source, call), out);
+      return;
+    }
+    if (++this.primitiveCount > this.limits.maxGates) {
+      throw new QasmLimitError(
+        'maxGates',
+        `the circuit unrolls to more than ${this.limits.maxGates} gates`,
+        this.source,
+        call.at,
+      );
+    }
+    out.push(operation);
+  }
+
+  private simpleOperation(call: SimpleGateCall): GateOperation | undefined {
+    if (this.gates.has(call.name)) return undefined;
+    if (call.usesPi && (this.lookup('pi') || this.bitRegisters.has('pi'))) return undefined;
+    const builtin = builtinGate(call.name);
+    const count = call.registers.length;
+    if (!builtin || builtin.params !== call.params.length || builtin.controls + builtin.targets !== count) {
+      return undefined;
+    }
+    const qubits: number[] = new Array<number>(count);
+    for (let i = 0; i < count; i++) {
+      const register = this.qubitRegisters.get(call.registers[i] as string);
+      const index = call.indices[i] as number;
+      if (!register || index >= register.size) return undefined;
+      const qubit = register.offset + index;
+      for (let j = 0; j < i; j++) if (qubits[j] === qubit) return undefined;
+      qubits[i] = qubit;
+    }
+    return new GateOperation(call.name, call.params, qubits, builtin, undefined);
   }
 
   private checkBuiltinCall(call: GateCall, builtin: BuiltinGate, paramCount: number, qubits: readonly number[]): void {
@@ -896,13 +938,22 @@ function toClassical(value: Value): ClassicalExpr {
   return value instanceof Runtime ? value.expr : { kind: 'const', value: Number(value) };
 }
 
-/** Unrolls a parsed program into a circuit under the given limits. */
+/** Where the elaborator puts top-level operations, in program order (an array will do). */
+export interface OperationSink {
+  push(op: Operation): unknown;
+}
+
+/** A circuit's facts other than its operations. */
+export type CircuitHeader = Omit<Circuit, 'operations'>;
+
+/** Unrolls a parsed program under the given limits, handing each operation to `sink`. */
 export function elaborate(
   source: string,
   program: StatementStream,
   library: Program,
   limits: CircuitLimits,
+  sink: OperationSink,
   inputs: Readonly<Record<string, number>> = {},
-): Circuit {
-  return new Elaborator(source, program, limits, inputs).run(library);
+): CircuitHeader {
+  return new Elaborator(source, program, limits, inputs).run(library, sink);
 }

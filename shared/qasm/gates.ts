@@ -275,9 +275,12 @@ const BUILTINS: Record<string, BuiltinGate> = {
   c3sqrtx: controlled(3, one(constant(SX))),
 };
 
+// A Map, since lookups on a large object literal are slow before the JIT warms up.
+const BUILTIN_BY_NAME = new Map(Object.entries(BUILTINS));
+
 /** Looks up a built-in gate by name. */
 export function builtinGate(name: string): BuiltinGate | undefined {
-  return Object.hasOwn(BUILTINS, name) ? BUILTINS[name] : undefined;
+  return BUILTIN_BY_NAME.get(name);
 }
 
 /**

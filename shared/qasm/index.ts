@@ -1,9 +1,9 @@
 /** The OpenQASM front end: source text in, a checked and unrolled circuit plus its facts out. */
 import { InvalidInputError } from '../errors.ts';
 import type { CircuitMetadata } from '../resources/schema.ts';
-import { analyzeCircuit } from './analyze.ts';
-import type { Circuit } from './circuit.ts';
-import { type CircuitLimits, DEFAULT_LIMITS, elaborate } from './elaborate.ts';
+import { CircuitAnalyzer } from './analyze.ts';
+import type { Circuit, Operation } from './circuit.ts';
+import { type CircuitHeader, type CircuitLimits, DEFAULT_LIMITS, elaborate } from './elaborate.ts';
 import { QasmLimitError } from './errors.ts';
 import { LIBRARY_DEFINITIONS } from './gates.ts';
 import { parseQasm, streamQasm } from './parser.ts';
@@ -19,6 +19,8 @@ export interface CompileOptions {
   readonly inputs?: Readonly<Record<string, number>>;
   /** The declared format; a mismatch with the version line is an error. */
   readonly format?: 'qasm2' | 'qasm3';
+  /** Reads every statement with the general parser; for tests comparing it with the fast path. */
+  readonly generalParserOnly?: boolean;
 }
 
 /** A compiled circuit and what validation learned about it. */
@@ -43,15 +45,15 @@ const PYTHON_HINTS = /^\s*(from\s+[\w.]+\s+import\b|import\s+[\w.]+\s*(as\s+\w+\
 
 let library: ReturnType<typeof parseQasm> | undefined;
 
-/** Parses, checks and unrolls OpenQASM 2 or 3 source. Errors carry line:column. */
-export function compileQasm(source: string, options: CompileOptions = {}): CompiledCircuit {
+/** Checks the source and streams its operations to `sink`; the analyzer sees each one. */
+function run(source: string, options: CompileOptions, analyzer: CircuitAnalyzer, keep?: Operation[]): CircuitHeader {
   const limits: CircuitLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const bytes = Buffer.byteLength(source, 'utf8');
   if (bytes > limits.maxBytes) {
     throw new QasmLimitError('maxBytes', `the circuit is ${bytes} bytes; the limit is ${limits.maxBytes}`);
   }
   if (PYTHON_HINTS.test(source) && !/^\s*OPENQASM\b/m.test(source)) throw new PythonCircuitError();
-  const program = streamQasm(source, limits);
+  const program = streamQasm(source, { maxNesting: limits.maxNesting, simpleGates: !options.generalParserOnly });
   const detected = program.version === 2 ? 'qasm2' : 'qasm3';
   if (options.format && program.declaredVersion && options.format !== detected) {
     throw new InvalidInputError(
@@ -60,6 +62,31 @@ export function compileQasm(source: string, options: CompileOptions = {}): Compi
     );
   }
   library ??= parseQasm(LIBRARY_DEFINITIONS);
-  const circuit = elaborate(source, program, library, limits, options.inputs);
-  return { circuit, metadata: analyzeCircuit(circuit) };
+  const sink = keep
+    ? {
+        push(op: Operation) {
+          keep.push(op);
+          analyzer.push(op);
+        },
+      }
+    : analyzer;
+  return elaborate(source, program, library, limits, sink, options.inputs);
+}
+
+/** Parses, checks and unrolls OpenQASM 2 or 3 source. Errors carry line:column. */
+export function compileQasm(source: string, options: CompileOptions = {}): CompiledCircuit {
+  const analyzer = new CircuitAnalyzer();
+  const operations: Operation[] = [];
+  const header = run(source, options, analyzer, operations);
+  const circuit: Circuit = { ...header, operations };
+  return { circuit, metadata: analyzer.result(circuit) };
+}
+
+/**
+ * Checks OpenQASM source and returns its metadata without keeping the unrolled circuit,
+ * so validating a large circuit needs little memory beyond the source.
+ */
+export function analyzeQasm(source: string, options: CompileOptions = {}): CircuitMetadata {
+  const analyzer = new CircuitAnalyzer();
+  return analyzer.result(run(source, options, analyzer));
 }

@@ -5,6 +5,13 @@ import { QasmSyntaxError, type SourcePosition } from './errors.ts';
 export type TokenKind =
   'ident' | 'hwqubit' | 'int' | 'float' | 'duration' | 'string' | 'punct' | 'pragma' | 'annotation' | 'eof';
 
+/** A place in the source: offset, line, and the offset where that line starts. */
+export interface ScanPosition {
+  readonly offset: number;
+  readonly line: number;
+  readonly lineStart: number;
+}
+
 /** One token with where it starts. */
 export interface Token extends SourcePosition {
   readonly kind: TokenKind;
@@ -102,8 +109,29 @@ export class Lexer {
   private lastLine = 0;
   private readonly n: number;
 
-  constructor(private readonly source: string) {
+  constructor(
+    private readonly source: string,
+    start?: ScanPosition,
+  ) {
     this.n = source.length;
+    if (start) {
+      this.i = start.offset;
+      this.line = start.line;
+      this.lineStart = start.lineStart;
+    }
+  }
+
+  /** Where the lexer stands, for a scanner that reads ahead of it (simple-gate.ts). */
+  position(): ScanPosition {
+    return { offset: this.i, line: this.line, lineStart: this.lineStart };
+  }
+
+  /** Continues after text another scanner read, which ended with a token at `position`. */
+  resume(position: ScanPosition): void {
+    this.i = position.offset;
+    this.line = position.line;
+    this.lineStart = position.lineStart;
+    this.lastLine = position.line;
   }
 
   private fail(offset: number, message: string): never {

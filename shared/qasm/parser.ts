@@ -3,14 +3,27 @@
  * (https://openqasm.com/). Linear in the number of tokens. Pulse-level and
  * run-time-classical features are recognised and rejected by name.
  */
-import type { Expr, GateCall, IndexItem, Modifier, Operand, Program, Statement, TypeSpec } from './ast.ts';
+import type {
+  Expr,
+  GateCall,
+  IndexItem,
+  Modifier,
+  Operand,
+  Program,
+  SimpleGateCall,
+  Statement,
+  TypeSpec,
+} from './ast.ts';
 import { QasmLimitError, QasmSyntaxError, QasmUnsupportedError, type SourcePosition } from './errors.ts';
-import { Lexer, type Token } from './lexer.ts';
+import { Lexer, type ScanPosition, type Token } from './lexer.ts';
+import { SimpleGateScanner } from './simple-gate.ts';
 
 /** Limits the parser enforces. */
 export interface ParseLimits {
   /** Deepest nesting of blocks and expressions. */
   readonly maxNesting: number;
+  /** Whether to read simple gate statements on the fast path (simple-gate.ts); default true. */
+  readonly simpleGates?: boolean;
 }
 
 const UNSUPPORTED: Record<string, string> = {
@@ -96,7 +109,8 @@ const BINARY_LEVELS: readonly (readonly string[])[] = [
 export interface StatementStream {
   readonly version: 2 | 3;
   readonly declaredVersion: boolean;
-  readonly statements: Iterable<Statement>;
+  /** The next statement, or undefined at the end of the program. */
+  next(): Statement | SimpleGateCall | undefined;
 }
 
 class Parser {
@@ -107,17 +121,27 @@ class Parser {
   private window: Token[] = [];
   private head = 0;
   private ended: Token | undefined;
+  private readonly simpleGates: SimpleGateScanner;
 
   constructor(
     private readonly source: string,
     private readonly limits: ParseLimits,
+    start?: ScanPosition,
   ) {
-    this.lexer = new Lexer(source);
+    this.lexer = new Lexer(source, start);
+    this.simpleGates = new SimpleGateScanner(source, KEYWORDS);
+  }
+
+  /** The one statement at the start position (see parseStatementAt). */
+  parseOne(): Statement | undefined {
+    return this.statement();
   }
 
   parseProgram(): Program {
     const stream = this.stream();
-    return { version: stream.version, declaredVersion: stream.declaredVersion, statements: [...stream.statements] };
+    const statements: (Statement | SimpleGateCall)[] = [];
+    for (let statement = stream.next(); statement; statement = stream.next()) statements.push(statement);
+    return { version: stream.version, declaredVersion: stream.declaredVersion, statements };
   }
 
   stream(): StatementStream {
@@ -136,14 +160,31 @@ class Parser {
     }
     // Without a version line, qelib1.inc marks OpenQASM 2 (where ^ means power); otherwise 3.
     if (!declaredVersion && /include\s+"qelib1\.inc"/.test(this.source)) this.version = 2;
-    return { version: this.version, declaredVersion, statements: this.statements() };
+    return { version: this.version, declaredVersion, next: () => this.nextStatement() };
   }
 
-  private *statements(): Generator<Statement> {
-    while (this.peek().kind !== 'eof') {
+  // Statements parsed but not yet handed out (a run from the fast path, or one statement
+  // and those it implies).
+  private queue: (Statement | SimpleGateCall)[] = [];
+  private queued = 0;
+
+  private nextStatement(): Statement | SimpleGateCall | undefined {
+    for (;;) {
+      if (this.queued < this.queue.length) return this.queue[this.queued++];
+      this.queue = [];
+      this.queued = 0;
+      if (this.head === this.window.length && !this.ended && this.limits.simpleGates !== false) {
+        // Between statements, try the fast path first (see simple-gate.ts).
+        const end = this.simpleGates.scanRun(this.lexer.position(), this.queue, 512);
+        if (this.queue.length > 0) {
+          this.lexer.resume(end);
+          continue;
+        }
+      }
+      if (this.peek().kind === 'eof') return undefined;
       const statement = this.statement();
-      if (statement) yield statement;
-      yield* this.pending.splice(0);
+      if (statement) this.queue.push(statement);
+      this.queue.push(...this.pending.splice(0));
     }
   }
 
@@ -830,6 +871,12 @@ function describe(token: Token): string {
 /** Parses OpenQASM 2.0 or 3 source into a syntax tree; throws QasmSyntaxError with line:column. */
 export function parseQasm(source: string, limits: ParseLimits = { maxNesting: 64 }): Program {
   return new Parser(source, limits).parseProgram();
+}
+
+/** Parses, the general way, the statement the fast path read at `call.offset`, to report its errors exactly. */
+export function parseStatementAt(source: string, call: SimpleGateCall): Statement {
+  const start = { offset: call.offset, line: call.at.line, lineStart: call.offset - call.at.column + 1 };
+  return new Parser(source, { maxNesting: 64 }, start).parseOne() as Statement;
 }
 
 /**

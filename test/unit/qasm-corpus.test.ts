@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileQasm, QasmSyntaxError, QasmUnsupportedError } from '../../shared/qasm/index.ts';
+import { expectPathsAgree } from '../support/qasm-paths.ts';
 
 const CORPUS = new URL('../../../shared/corpus/', import.meta.url).pathname;
 const present = existsSync(CORPUS);
@@ -75,6 +76,7 @@ describe.skipIf(!present)('QASMBench small and medium', () => {
     const name = path.split('/').pop() as string;
     const source = readFileSync(path, 'utf8');
     const expected = BROKEN_IN_QASMBENCH[name];
+    expectPathsAgree(source, { limits });
     if (expected) {
       expect(() => compileQasm(source, { limits })).toThrow(expected);
       return;
@@ -96,6 +98,7 @@ describe.skipIf(!present)('OpenQASM 3 specification examples', () => {
     (name, path) => {
       const expected = OQ3_EXAMPLES[name];
       const source = readFileSync(path, 'utf8');
+      expectPathsAgree(source);
       if (expected === null) {
         expect(compileQasm(source).metadata.format).toBe('qasm3');
       } else if (typeof expected === 'string') {
@@ -124,6 +127,7 @@ describe.skipIf(!present)('OpenQASM 3 grammar tests', () => {
     'rejects %s with a line:column error',
     (_name, path) => {
       expect(() => compileQasm(readFileSync(path, 'utf8'))).toThrow(/^\d+:\d+: /);
+      expectPathsAgree(readFileSync(path, 'utf8'));
     },
   );
 
@@ -142,6 +146,7 @@ describe.skipIf(!present)('OpenQASM 3 grammar tests', () => {
           error = e;
         }
         expect(error, `accepted: ${statement}`).toBeInstanceOf(QasmSyntaxError);
+        expectPathsAgree(prelude + statement);
         expect((error as QasmSyntaxError).line, statement).toBe(6);
       }
     },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileQasm, QasmLimitError, QasmSyntaxError, QasmUnsupportedError } from '../../shared/qasm/index.ts';
 import { PythonCircuitError } from '../../shared/qasm/index.ts';
+import { expectPathsAgree } from '../support/qasm-paths.ts';
 
 const OQ2 = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n';
 const OQ3 = 'OPENQASM 3.0;\ninclude "stdgates.inc";\n';
@@ -204,5 +205,43 @@ describe('OpenQASM front end: limits', () => {
     expect(errorOf(`${OQ2}${defs}qreg r[1];\nc r[0];\nc r[0];\n`, { limits: { maxGates: 30 } })).toBeInstanceOf(
       QasmLimitError,
     );
+  });
+});
+
+describe('OpenQASM front end: the fast path for simple gate statements', () => {
+  const manyGates = Array.from({ length: 700 }, (_, i) => `cx q[${i % 3}], q[${(i + 1) % 3}];`).join('\n');
+  it.each([
+    [
+      'parameters: literals, signs, exponents, pi products',
+      `${OQ2}qreg q[2];\nu3(-pi/2, 2*pi/3, 1.5e-3) q[0];\nrz(.5) q[1];\nu1(-0.) q[0];\n`,
+    ],
+    ['spacing, tabs, CRLF line ends and no final newline', `${OQ2}qreg q[2];\r\n\tcx\tq[0] ,q[ 1 ] ;\r\nh q[1];`],
+    ['comments between and inside statements', `${OQ2}qreg q[2];\nh q[0]; // note\ncx q[0], /* c */ q[1];\n`],
+    ['pi shadowed by a constant', `${OQ3}const float pi = 1.0;\nqubit[1] q;\nrz(pi/2) q[0];\n`],
+    ['a gate defined in the program', `${OQ2}qreg q[2];\ngate g(t) a, b { rz(t) a; cx a, b; }\ng(0.5) q[0], q[1];\n`],
+    ['a standard gate name redefined', `${OQ3}gate h a { x a; }\nqubit[1] q;\nh q[0];\n`],
+    ['expressions beyond products', `${OQ2}qreg q[1];\nrz(pi/2 + 0.1) q[0];\nrz(2^3) q[0];\nrz(sin(pi)) q[0];\n`],
+    ['whole registers, physical qubits and modifiers', `${OQ3}qubit[2] q;\nh q;\nctrl @ x q[0], q[1];\n`],
+    ['annotations and pragmas around simple statements', `${OQ3}qubit[1] q;\n#pragma braket verbatim\n@tag\nh q[0];\n`],
+    ['an error after a long run of statements', `${OQ2}qreg q[3];\n${manyGates}\ncx q[0], q[3];\n`],
+    ['division by zero', `${OQ2}qreg q[1];\nrz(pi/0) q[0];\n`],
+    ['an index with a leading zero or separator', `${OQ3}qubit[20] q;\nh q[01];\nh q[1_0];\n`],
+    ['an index out of range', `${OQ2}qreg q[2];\nh q[2];\n`],
+    ['the same qubit twice', `${OQ2}qreg q[2];\ncx q[1], q[1];\n`],
+    ['a wrong parameter or qubit count', `${OQ2}qreg q[2];\nrz(1, 2) q[0];\ncx q[0];\n`],
+    ['an unknown gate or register', `${OQ2}qreg q[2];\nfoo q[0];\nh r[0];\n`],
+    ['a bit register used as qubits', `${OQ2}qreg q[1];\ncreg c[1];\nh c[0];\n`],
+    ['a missing semicolon', `${OQ2}qreg q[2];\nh q[0]\nh q[1];\n`],
+    ['a statement broken over lines', `${OQ2}qreg q[2];\ncx q[0],\n  q[1];\n`],
+    ['a number running into letters', `${OQ2}qreg q[1];\nrz(1.5x) q[0];\n`],
+    ['a keyword as a register name', `${OQ3}qubit[1] q;\nh measure[0];\n`],
+    ['Unicode names', `${OQ3}qubit[1] θ;\nrz(π) θ[0];\n`],
+  ])('agrees with the general parser on %s', (_case, source) => {
+    expectPathsAgree(source);
+  });
+
+  it('reports line and column of an error deep in a run of fast statements', () => {
+    const error = errorOf(`${OQ2}qreg q[3];\n${manyGates}\ncx q[0], q[3];\n`);
+    expect(error.message).toMatch(/^704:12: index 3 is out of range for qubit register "q" of size 3/);
   });
 });
