@@ -2,9 +2,10 @@
  * qpipe's configuration, read once from environment variables (and CLI overrides) and
  * validated; an error names the bad setting.
  */
-import { freemem } from 'node:os';
+import { availableParallelism, freemem } from 'node:os';
 import { ConfigError } from './errors.ts';
 import { type CircuitLimits, DEFAULT_LIMITS } from './qasm/elaborate.ts';
+import { DEFAULT_FUSION_WIDTH } from './simulator/fusion.ts';
 
 /** Validated configuration of one process. */
 export interface QpipeConfig {
@@ -17,6 +18,12 @@ export interface QpipeConfig {
     readonly maxMemoryBytes: number;
     /** Largest circuit the memory limit allows. */
     readonly maxQubits: number;
+    /** double (16 bytes per amplitude) or single (8, half the memory, about 7 significant digits). */
+    readonly precision: 'double' | 'single';
+    /** Worker threads for large states. */
+    readonly threads: number;
+    /** Widest fused gate block in qubits (0: no fusion). */
+    readonly fusionWidth: number;
   };
   /** Where resources and status live: files (embedded) or the Kubernetes API (in-cluster or KUBECONFIG). */
   readonly cluster: 'local' | 'kubernetes';
@@ -72,6 +79,10 @@ export interface ConfigOverrides {
 export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}): QpipeConfig {
   // By default the simulator may use half of the memory free at start-up.
   const maxMemoryBytes = readSize(env, 'QPIPE_SIMULATOR_MAX_MEMORY', Math.floor(freemem() / 2));
+  const precision = env['QPIPE_SIMULATOR_PRECISION'] ?? 'double';
+  if (precision !== 'double' && precision !== 'single') {
+    throw new ConfigError('QPIPE_SIMULATOR_PRECISION', `"${precision}" must be double or single`);
+  }
   const mailFrom = env['QPIPE_MAIL_FROM'] ?? 'qpipe <qpipe@localhost>';
   if (/[\r\n]/.test(mailFrom)) throw new ConfigError('QPIPE_MAIL_FROM', 'must be one line');
   const smtpUrl = env['QPIPE_SMTP_URL'];
@@ -112,7 +123,13 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       maxNesting: readInteger(env, 'QPIPE_MAX_NESTING', DEFAULT_LIMITS.maxNesting),
     },
     inlineCircuitBytes: readSize(env, 'QPIPE_INLINE_CIRCUIT_BYTES', 64 * 1024),
-    simulator: { maxMemoryBytes, maxQubits: Math.max(0, Math.floor(Math.log2(maxMemoryBytes / 16))) },
+    simulator: {
+      maxMemoryBytes,
+      maxQubits: Math.max(0, Math.floor(Math.log2(maxMemoryBytes / (precision === 'double' ? 16 : 8)))),
+      precision,
+      threads: readInteger(env, 'QPIPE_SIMULATOR_THREADS', availableParallelism(), 1),
+      fusionWidth: readInteger(env, 'QPIPE_SIMULATOR_FUSION', DEFAULT_FUSION_WIDTH, 0),
+    },
     mail: { transport, from: mailFrom, ...(smtpUrl === undefined ? {} : { smtpUrl }) },
   };
 }

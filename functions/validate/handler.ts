@@ -11,6 +11,7 @@ import type { CircuitRef, JobRef } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { analyzeQasm } from '../../shared/qasm/index.ts';
+import { memoryShortfall } from '../../shared/simulator/memory.ts';
 import type { QiskitJob } from '../../shared/resources/schema.ts';
 import { parseResourceOf } from '../../shared/resources/validate.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
@@ -94,6 +95,12 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
         'circuit',
         `uses ${metadata.qubits} qubits; the limit is ${deps.config.circuitLimits.maxQubits}`,
       );
+    }
+    // A job pinned to the built-in simulator must fit in its memory; others are routed by
+    // selection, which leaves the simulator out when the state would not fit.
+    if (job.spec.backend?.type === 'local_simulator') {
+      const shortfall = memoryShortfall(metadata.qubits, deps.config.simulator);
+      if (shortfall) throw shortfall;
     }
     const bytes = Buffer.byteLength(code, 'utf8');
     let circuitRef: CircuitRef = { format: metadata.format, hash: metadata.hash, bytes, code };

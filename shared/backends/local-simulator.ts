@@ -1,15 +1,15 @@
-/** The built-in simulator as a backend executor: runs synchronously, costs no provider time. */
-import { simulate } from '../simulator/run.ts';
+/** The built-in simulator as a backend executor: costs no provider time. */
+import { type EngineSettings, simulate } from '../simulator/run.ts';
 import type { BackendExecutor, ExecutionOutcome, ExecutionRequest } from './backend.ts';
 
-/** Creates the local-simulator executor with its memory limit. */
-export function createLocalSimulatorExecutor(options: { maxMemoryBytes: number }): BackendExecutor {
+/** Creates the local-simulator executor with its memory limit and engine settings (QpipeConfig.simulator fits). */
+export function createLocalSimulatorExecutor(options: EngineSettings & { maxMemoryBytes: number }): BackendExecutor {
   return {
     type: 'local_simulator',
     async execute(request: ExecutionRequest): Promise<ExecutionOutcome> {
-      const result = simulate(request.circuit, {
+      const result = await simulate(request.circuit, {
+        ...options,
         shots: request.shots,
-        maxMemoryBytes: options.maxMemoryBytes,
         ...(request.seed === undefined ? {} : { seed: request.seed }),
       });
       return {

@@ -97,11 +97,11 @@ export async function simulateFile(
     throw error;
   }
   const { exactProbabilities, simulate } = await import('../simulator/run.ts');
-  const maxMemoryBytes = options.config.simulator.maxMemoryBytes;
-  if (options.probabilities) return { probabilities: exactProbabilities(circuit, { maxMemoryBytes }) };
-  const result = simulate(circuit, {
+  const settings = options.config.simulator;
+  if (options.probabilities) return { probabilities: await exactProbabilities(circuit, settings) };
+  const result = await simulate(circuit, {
+    ...settings,
     shots: options.shots,
-    maxMemoryBytes,
     ...(options.seed === undefined ? {} : { seed: options.seed }),
   });
   return { counts: result.counts, ...(result.note === undefined ? {} : { note: result.note }) };

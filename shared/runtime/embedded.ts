@@ -48,7 +48,7 @@ export async function createLocalPorts(
     store,
     cluster: new LocalCluster(resources, store),
     ledger: new LocalLedgerStore(`${config.storeDir}/ledgers`),
-    executors: { local_simulator: createLocalSimulatorExecutor({ maxMemoryBytes: config.simulator.maxMemoryBytes }) },
+    executors: { local_simulator: createLocalSimulatorExecutor(config.simulator) },
     mailer: await createMailer(config, store),
     now,
     fetchCircuit,

@@ -1,25 +1,41 @@
 /**
- * Runs a circuit on the state-vector simulator. Circuits whose measurements are all at
- * the end are simulated once and sampled (O(2^n + shots·log 2^n)); circuits with
- * mid-circuit measurement, reset of used qubits or classical control are simulated per
- * shot, sharing the state up to the first such operation.
+ * Runs a circuit on the state-vector simulator. Gates are fused into few passes
+ * (fusion.ts) applied by specialised kernels (kernels.ts), split across worker threads for
+ * large states (engine.ts). Circuits whose measurements are all at the end are simulated
+ * once and sampled in O(2^n + shots·log shots); circuits with mid-circuit measurement,
+ * reset of used qubits or classical control are simulated per shot, sharing the state up
+ * to the first such operation.
  */
+import { availableParallelism } from 'node:os';
 import type { Circuit, ClassicalExpr, Operation } from '../qasm/circuit.ts';
 import { applyBinary } from '../qasm/operators.ts';
-import { BranchLimitError, SimulatorMemoryError } from './errors.ts';
+import { canRunParallel, runPasses, runPassesParallel, zeroAmplitudes } from './engine.ts';
+import { BranchLimitError } from './errors.ts';
+import { DEFAULT_FUSION_WIDTH, fuseGates } from './fusion.ts';
+import type { KernelOp } from './kernels.ts';
+import { memoryShortfall, type Precision } from './memory.ts';
 import { type Random, seededRandom } from './random.ts';
-import {
-  applyPrimitive,
-  cloneState,
-  collapse,
-  flip,
-  probabilityOfOne,
-  type StateVector,
-  zeroState,
-} from './state-vector.ts';
+import { collapse, flip, probabilityOfOne, type StateVector } from './state-vector.ts';
+
+export { type Precision, stateVectorBytes } from './memory.ts';
+
+/** How the simulator runs: precision, threads and fusion. */
+export interface EngineSettings {
+  /** 'double' (default) or 'single', which halves memory. */
+  readonly precision?: Precision;
+  /** Worker threads for large states; default: the available cores. */
+  readonly threads?: number;
+  /** Widest fused block in qubits; 0 turns fusion off. */
+  readonly fusionWidth?: number;
+  /**
+   * Least work (passes × amplitudes) worth splitting across threads: starting a worker
+   * costs tens of milliseconds, more than a few passes over a small state take.
+   */
+  readonly parallelMinWork?: number;
+}
 
 /** Options of a simulation. */
-export interface SimulateOptions {
+export interface SimulateOptions extends EngineSettings {
   readonly shots: number;
   /** Seed for sampling; absent means a fresh random seed. */
   readonly seed?: number;
@@ -35,14 +51,15 @@ export interface SimulationResult {
   /** 'sampled': one pass then sampling; 'per-shot': branching simulation. */
   readonly method: 'sampled' | 'per-shot';
   readonly durationMs: number;
+  /** Passes over the state the gates took after fusion (per shot for per-shot simulation). */
+  readonly passes: number;
+  /** Threads that applied the passes. */
+  readonly threads: number;
   /** Why the slower per-shot method was needed, when it was. */
   readonly note?: string;
 }
 
-/** Bytes of memory simulating n qubits takes (complex doubles). */
-export function stateVectorBytes(numQubits: number): number {
-  return 16 * 2 ** numQubits;
-}
+const DEFAULT_PARALLEL_MIN_WORK = 2 ** 26;
 
 /** The circuit's measurement map with implicit measure-all when it measures nothing. */
 interface Plan {
@@ -115,11 +132,9 @@ export function perShotReason(operations: readonly Operation[]): string | undefi
   return undefined;
 }
 
-function checkMemory(circuit: Circuit, maxMemoryBytes: number | undefined): void {
-  const required = stateVectorBytes(circuit.numQubits);
-  if (maxMemoryBytes !== undefined && required > maxMemoryBytes) {
-    throw new SimulatorMemoryError(circuit.numQubits, required, maxMemoryBytes);
-  }
+function checkMemory(circuit: Circuit, maxMemoryBytes: number | undefined, precision: Precision): void {
+  const error = memoryShortfall(circuit.numQubits, { maxMemoryBytes, precision });
+  if (error) throw error;
 }
 
 /** Formats classical bits as Qiskit prints a counts key. */
@@ -135,87 +150,143 @@ export function bitString(bits: Uint8Array, registers: Circuit['classicalRegiste
 }
 
 /** Simulates a circuit and samples `shots` outcomes. */
-export function simulate(circuit: Circuit, options: SimulateOptions): SimulationResult {
-  checkMemory(circuit, options.maxMemoryBytes);
+export async function simulate(circuit: Circuit, options: SimulateOptions): Promise<SimulationResult> {
+  const precision = options.precision ?? 'double';
+  checkMemory(circuit, options.maxMemoryBytes, precision);
   const started = performance.now();
   const random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 52));
   const p = plan(circuit);
   const reason = perShotReason(p.operations);
-  const counts =
-    reason === undefined ? sampleTerminal(p, options.shots, random) : samplePerShot(p, options.shots, random);
+  if (reason === undefined) {
+    const final = await finalState(p, options);
+    const counts = sampleTerminal(final, p, options.shots, random);
+    const durationMs = performance.now() - started;
+    return {
+      counts,
+      shots: options.shots,
+      method: 'sampled',
+      durationMs,
+      passes: final.passes,
+      threads: final.threads,
+    };
+  }
+  const steps = compileSteps(p.operations, options.fusionWidth ?? DEFAULT_FUSION_WIDTH);
+  const counts = samplePerShot(p, steps, options.shots, random, precision);
   const durationMs = performance.now() - started;
-  return reason === undefined
-    ? { counts, shots: options.shots, method: 'sampled', durationMs }
-    : {
-        counts,
-        shots: options.shots,
-        method: 'per-shot',
-        durationMs,
-        note: `simulated shot by shot because of ${reason}; took ${durationMs.toFixed(1)} ms`,
-      };
+  return {
+    counts,
+    shots: options.shots,
+    method: 'per-shot',
+    durationMs,
+    passes: countPasses(steps),
+    threads: 1,
+    note: `simulated shot by shot because of ${reason}; took ${durationMs.toFixed(1)} ms`,
+  };
 }
 
-/** Runs the gates of a measurement-terminal circuit and returns the final state and clbit→qubit map. */
-function finalState(p: Plan): { state: StateVector; clbitQubit: Int32Array } {
-  const state = zeroState(p.circuit.numQubits);
+/** The final state of a measurement-terminal circuit and which qubit each classical bit reads. */
+interface FinalState {
+  readonly amplitudes: StateVector['amplitudes'];
+  readonly clbitQubit: Int32Array;
+  readonly passes: number;
+  readonly threads: number;
+}
+
+/** Runs the gates of a measurement-terminal circuit, fused, on as many threads as pay. */
+async function finalState(p: Plan, settings: EngineSettings): Promise<FinalState> {
+  const n = p.circuit.numQubits;
   const clbitQubit = new Int32Array(p.numClbits).fill(-1);
+  const gates = [];
   for (const op of p.operations) {
-    if (op.kind === 'gate') for (const part of op.parts) applyPrimitive(state, part);
+    if (op.kind === 'gate') gates.push(...op.parts);
     else if (op.kind === 'measure' && op.clbit >= 0) clbitQubit[op.clbit] = op.qubit;
   }
-  return { state, clbitQubit };
+  const ops = fuseGates(gates, settings.fusionWidth ?? DEFAULT_FUSION_WIDTH);
+  const threads = Math.max(1, Math.floor(settings.threads ?? availableParallelism()));
+  const work = ops.length * 2 ** n;
+  const parallel = threads > 1 && work >= (settings.parallelMinWork ?? DEFAULT_PARALLEL_MIN_WORK) && canRunParallel();
+  const amplitudes = zeroAmplitudes(n, settings.precision ?? 'double', parallel);
+  if (parallel) await runPassesParallel(amplitudes, n, ops, threads);
+  else runPasses(amplitudes, n, ops);
+  return { amplitudes, clbitQubit, passes: ops.length, threads: parallel ? threads : 1 };
 }
 
-/** The probability of every basis state of the measured qubits, keyed by bit string. */
-function terminalDistribution(p: Plan): Map<string, number> {
-  const { state, clbitQubit } = finalState(p);
-  const a = state.amplitudes;
+/** The amplitudes of the final state, for tests and tools that compare simulators. */
+export async function finalAmplitudes(
+  circuit: Circuit,
+  settings: EngineSettings = {},
+): Promise<StateVector['amplitudes']> {
+  return (await finalState(plan(circuit), settings)).amplitudes;
+}
+
+/** The classical bits that basis state `index` gives. */
+function bitsOf(index: number, clbitQubit: Int32Array, bits: Uint8Array): Uint8Array {
+  for (let c = 0; c < bits.length; c++) {
+    const q = clbitQubit[c] as number;
+    bits[c] = q >= 0 ? (index >>> q) & 1 : 0;
+  }
+  return bits;
+}
+
+/**
+ * Draws `shots` basis states from the final state in two passes and no extra memory:
+ * the uniform draws are sorted, then one walk over the cumulative probability assigns
+ * each draw its basis state (O(2^n + shots·log shots)).
+ */
+function sampleTerminal(final: FinalState, p: Plan, shots: number, random: Random): Record<string, number> {
+  const a = final.amplitudes;
+  let total = 0;
+  for (let i = 0; i < a.length; i++) total += (a[i] as number) ** 2;
+  const draws = new Float64Array(shots);
+  for (let s = 0; s < shots; s++) draws[s] = random() * total;
+  draws.sort();
   const byIndex = new Map<number, number>();
-  const measuredQubits = [...new Set([...clbitQubit].filter((q) => q >= 0))];
-  for (let i = 0; i < a.length / 2; i++) {
-    const prob = (a[2 * i] as number) ** 2 + (a[2 * i + 1] as number) ** 2;
-    if (prob === 0) continue;
-    let key = 0;
-    for (let j = 0; j < measuredQubits.length; j++) {
-      if (Math.floor(i / 2 ** (measuredQubits[j] as number)) % 2 === 1) key += 2 ** j;
+  let cumulative = 0;
+  let next = 0;
+  let last = 0;
+  for (let i = 0; 2 * i < a.length && next < shots; i++) {
+    const probability = (a[2 * i] as number) ** 2 + (a[2 * i + 1] as number) ** 2;
+    if (probability === 0) continue;
+    last = i;
+    cumulative += probability;
+    let hits = 0;
+    while (next < shots && (draws[next] as number) < cumulative) {
+      next++;
+      hits++;
     }
-    byIndex.set(key, (byIndex.get(key) ?? 0) + prob);
+    if (hits > 0) byIndex.set(i, hits);
+  }
+  // Rounding can leave the last draws just above the running sum: they belong to the last state.
+  if (next < shots) byIndex.set(last, (byIndex.get(last) ?? 0) + shots - next);
+  const counts: Record<string, number> = {};
+  const bits = new Uint8Array(p.numClbits);
+  for (const [index, hits] of [...byIndex].sort(([x], [y]) => x - y)) {
+    const key = bitString(bitsOf(index, final.clbitQubit, bits), p.registers);
+    counts[key] = (counts[key] ?? 0) + hits;
+  }
+  return counts;
+}
+
+/** The probability of every outcome of the measured bits, from the final state. */
+function terminalDistribution(final: FinalState, p: Plan): Map<string, number> {
+  const a = final.amplitudes;
+  let mask = 0;
+  for (const q of final.clbitQubit) if (q >= 0) mask |= 1 << q;
+  const byOutcome = new Map<number, number>();
+  for (let i = 0; 2 * i < a.length; i++) {
+    const probability = (a[2 * i] as number) ** 2 + (a[2 * i + 1] as number) ** 2;
+    if (probability === 0) continue;
+    // Basis states that agree on the measured qubits give the same outcome.
+    const outcome = i & mask;
+    byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + probability);
   }
   const bits = new Uint8Array(p.numClbits);
   const result = new Map<string, number>();
-  for (const [key, prob] of byIndex) {
-    for (let c = 0; c < p.numClbits; c++) {
-      const q = clbitQubit[c] as number;
-      bits[c] = q >= 0 && Math.floor(key / 2 ** measuredQubits.indexOf(q)) % 2 === 1 ? 1 : 0;
-    }
-    const text = bitString(bits, p.registers);
-    result.set(text, (result.get(text) ?? 0) + prob);
+  for (const [outcome, probability] of byOutcome) {
+    const key = bitString(bitsOf(outcome, final.clbitQubit, bits), p.registers);
+    result.set(key, (result.get(key) ?? 0) + probability);
   }
   return result;
-}
-
-function sampleTerminal(p: Plan, shots: number, random: Random): Record<string, number> {
-  const distribution = [...terminalDistribution(p)].sort(([x], [y]) => (x < y ? -1 : 1));
-  const cumulative = new Float64Array(distribution.length);
-  let total = 0;
-  distribution.forEach(([, prob], i) => {
-    total += prob;
-    cumulative[i] = total;
-  });
-  const counts: Record<string, number> = {};
-  for (let s = 0; s < shots; s++) {
-    const u = random() * total;
-    let lo = 0;
-    let hi = cumulative.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((cumulative[mid] as number) > u) hi = mid;
-      else lo = mid + 1;
-    }
-    const key = (distribution[lo] as [string, number])[0];
-    counts[key] = (counts[key] ?? 0) + 1;
-  }
-  return counts;
 }
 
 function evaluate(expr: ClassicalExpr, bits: Uint8Array): number {
@@ -241,48 +312,102 @@ function evaluate(expr: ClassicalExpr, bits: Uint8Array): number {
 /** A source of measurement outcomes: random for sampling, or a forced branch for exact probabilities. */
 type Chooser = (probabilityOfOne: number) => 0 | 1;
 
-function execute(operations: readonly Operation[], state: StateVector, bits: Uint8Array, choose: Chooser): void {
+/** The operations with each run of gates fused into passes, ready to run many times. */
+type Step =
+  | { readonly kind: 'passes'; readonly ops: readonly KernelOp[] }
+  | { readonly kind: 'measure'; readonly qubit: number; readonly clbit: number }
+  | { readonly kind: 'reset'; readonly qubit: number }
+  | { readonly kind: 'if'; readonly condition: ClassicalExpr; readonly then: Step[]; readonly otherwise: Step[] };
+
+function compileSteps(operations: readonly Operation[], fusionWidth: number): Step[] {
+  const steps: Step[] = [];
+  let gates: Extract<Operation, { kind: 'gate' }>['parts'][number][] = [];
+  const flush = () => {
+    if (gates.length > 0) steps.push({ kind: 'passes', ops: fuseGates(gates, fusionWidth) });
+    gates = [];
+  };
   for (const op of operations) {
     switch (op.kind) {
       case 'gate':
-        for (const part of op.parts) applyPrimitive(state, part);
+        gates.push(...op.parts);
         break;
-      case 'measure': {
-        const p1 = probabilityOfOne(state, op.qubit);
-        const outcome = choose(p1);
-        collapse(state, op.qubit, outcome, outcome === 1 ? p1 : 1 - p1);
-        if (op.clbit >= 0) bits[op.clbit] = outcome;
-        break;
-      }
-      case 'reset': {
-        const p1 = probabilityOfOne(state, op.qubit);
-        const outcome = choose(p1);
-        collapse(state, op.qubit, outcome, outcome === 1 ? p1 : 1 - p1);
-        if (outcome === 1) flip(state, op.qubit);
-        break;
-      }
       case 'barrier':
         break;
       case 'if':
-        execute(evaluate(op.condition, bits) ? op.then : op.otherwise, state, bits, choose);
+        flush();
+        steps.push({
+          kind: 'if',
+          condition: op.condition,
+          then: compileSteps(op.then, fusionWidth),
+          otherwise: compileSteps(op.otherwise, fusionWidth),
+        });
+        break;
+      default:
+        flush();
+        steps.push(op);
+    }
+  }
+  flush();
+  return steps;
+}
+
+function countPasses(steps: readonly Step[]): number {
+  let passes = 0;
+  for (const step of steps) {
+    if (step.kind === 'passes') passes += step.ops.length;
+    else if (step.kind === 'if') passes += Math.max(countPasses(step.then), countPasses(step.otherwise));
+  }
+  return passes;
+}
+
+function execute(steps: readonly Step[], state: StateVector, bits: Uint8Array, choose: Chooser): void {
+  for (const step of steps) {
+    switch (step.kind) {
+      case 'passes':
+        runPasses(state.amplitudes, state.numQubits, step.ops);
+        break;
+      case 'measure': {
+        const p1 = probabilityOfOne(state, step.qubit);
+        const outcome = choose(p1);
+        collapse(state, step.qubit, outcome, outcome === 1 ? p1 : 1 - p1);
+        if (step.clbit >= 0) bits[step.clbit] = outcome;
+        break;
+      }
+      case 'reset': {
+        const p1 = probabilityOfOne(state, step.qubit);
+        const outcome = choose(p1);
+        collapse(state, step.qubit, outcome, outcome === 1 ? p1 : 1 - p1);
+        if (outcome === 1) flip(state, step.qubit);
+        break;
+      }
+      case 'if':
+        execute(evaluate(step.condition, bits) ? step.then : step.otherwise, state, bits, choose);
         break;
     }
   }
 }
 
-function splitAtFirstNonUnitary(operations: readonly Operation[]): [readonly Operation[], readonly Operation[]] {
-  const index = operations.findIndex((op) => op.kind !== 'gate' && op.kind !== 'barrier');
-  return index < 0 ? [operations, []] : [operations.slice(0, index), operations.slice(index)];
+function emptyState(numQubits: number, precision: Precision): StateVector {
+  return { numQubits, amplitudes: zeroAmplitudes(numQubits, precision, false) };
 }
 
-function samplePerShot(p: Plan, shots: number, random: Random): Record<string, number> {
-  const [prefix, rest] = splitAtFirstNonUnitary(p.operations);
-  const shared = zeroState(p.circuit.numQubits);
+function samplePerShot(
+  p: Plan,
+  steps: readonly Step[],
+  shots: number,
+  random: Random,
+  precision: Precision,
+): Record<string, number> {
+  // The gates before the first measurement, reset or condition are the same for every shot.
+  const split = steps.findIndex((step) => step.kind !== 'passes');
+  const prefix = split < 0 ? steps : steps.slice(0, split);
+  const rest = split < 0 ? [] : steps.slice(split);
+  const shared = emptyState(p.circuit.numQubits, precision);
   execute(prefix, shared, new Uint8Array(p.numClbits), () => 0);
   const counts: Record<string, number> = {};
   const choose: Chooser = (p1) => (random() < p1 ? 1 : 0);
   for (let s = 0; s < shots; s++) {
-    const state = cloneState(shared);
+    const state = { numQubits: shared.numQubits, amplitudes: shared.amplitudes.slice() };
     const bits = new Uint8Array(p.numClbits);
     execute(rest, state, bits, choose);
     const key = bitString(bits, p.registers);
@@ -298,17 +423,21 @@ export const PROBABILITY_FLOOR = 1e-12;
  * The exact probability of each classical outcome. Terminal-measurement circuits use the
  * final state; others enumerate every branch of every measurement (up to `maxBranches`).
  */
-export function exactProbabilities(
+export async function exactProbabilities(
   circuit: Circuit,
-  options: { maxMemoryBytes?: number; maxBranches?: number } = {},
-): Record<string, number> {
-  checkMemory(circuit, options.maxMemoryBytes);
+  options: EngineSettings & { maxMemoryBytes?: number; maxBranches?: number } = {},
+): Promise<Record<string, number>> {
+  const precision = options.precision ?? 'double';
+  checkMemory(circuit, options.maxMemoryBytes, precision);
   const p = plan(circuit);
   const result: Record<string, number> = {};
   if (perShotReason(p.operations) === undefined) {
-    for (const [key, prob] of terminalDistribution(p)) if (prob >= PROBABILITY_FLOOR) result[key] = prob;
+    for (const [key, prob] of terminalDistribution(await finalState(p, options), p)) {
+      if (prob >= PROBABILITY_FLOOR) result[key] = prob;
+    }
     return sortKeys(result);
   }
+  const steps = compileSteps(p.operations, options.fusionWidth ?? DEFAULT_FUSION_WIDTH);
   const maxBranches = options.maxBranches ?? 4096;
   // Depth-first over measurement outcomes: a branch replays the circuit forcing the
   // outcomes in its path; at each new measurement with two possible outcomes it follows 0
@@ -322,9 +451,9 @@ export function exactProbabilities(
     }
     const taken: (0 | 1)[] = [];
     let probability = 1;
-    const state = zeroState(circuit.numQubits);
+    const state = emptyState(circuit.numQubits, precision);
     const bits = new Uint8Array(p.numClbits);
-    execute(p.operations, state, bits, (p1) => {
+    execute(steps, state, bits, (p1) => {
       const forced = path[taken.length];
       let outcome: 0 | 1;
       if (forced !== undefined) {

@@ -1,14 +1,17 @@
 /**
- * A state vector of n qubits as one interleaved (re, im) Float64Array, qubit j being bit j
- * of the basis index (Qiskit's little-endian order). Gates apply in place.
+ * A state vector of n qubits as one interleaved (re, im) typed array, qubit j being bit j
+ * of the basis index (Qiskit's little-endian order), and the reference gate kernel: one
+ * general pass per gate, simple enough to be obviously right. The fast path (fusion.ts,
+ * kernels.ts) is tested against it.
  */
 import type { Primitive } from '../qasm/circuit.ts';
 import { entries2x2 } from '../qasm/matrix.ts';
+import type { Amplitudes } from './kernels.ts';
 
 /** The amplitudes of an n-qubit state. */
 export interface StateVector {
   readonly numQubits: number;
-  readonly amplitudes: Float64Array;
+  readonly amplitudes: Amplitudes;
 }
 
 /** |0…0⟩ on n qubits. */
@@ -16,11 +19,6 @@ export function zeroState(numQubits: number): StateVector {
   const amplitudes = new Float64Array(2 ** (numQubits + 1));
   amplitudes[0] = 1;
   return { numQubits, amplitudes };
-}
-
-/** A copy that can be changed independently. */
-export function cloneState(state: StateVector): StateVector {
-  return { numQubits: state.numQubits, amplitudes: state.amplitudes.slice() };
 }
 
 /**
@@ -108,10 +106,14 @@ export function applyPrimitive(state: StateVector, gate: Primitive): void {
 /** Probability that `qubit` reads 1. */
 export function probabilityOfOne(state: StateVector, qubit: number): number {
   const a = state.amplitudes;
+  const size = a.length / 2;
   const bit = 2 ** qubit;
   let p = 0;
-  for (let i = 0; i < a.length / 2; i++) {
-    if (Math.floor(i / bit) % 2 === 1) p += (a[2 * i] as number) ** 2 + (a[2 * i + 1] as number) ** 2;
+  // Blocks of `bit` amplitudes with the qubit at 1 alternate with blocks where it is 0.
+  for (let block = bit; block < size; block += 2 * bit) {
+    for (let i = 2 * block, end = 2 * (block + bit); i < end; i += 2) {
+      p += (a[i] as number) ** 2 + (a[i + 1] as number) ** 2;
+    }
   }
   return p;
 }
@@ -119,33 +121,27 @@ export function probabilityOfOne(state: StateVector, qubit: number): number {
 /** Projects `qubit` onto `outcome` and renormalises, given that outcome's probability. */
 export function collapse(state: StateVector, qubit: number, outcome: 0 | 1, probability: number): void {
   const a = state.amplitudes;
+  const size = a.length / 2;
   const bit = 2 ** qubit;
   // A zero-probability outcome leaves the zero vector; callers never follow such a branch.
   const norm = probability > 0 ? 1 / Math.sqrt(probability) : 0;
-  for (let i = 0; i < a.length / 2; i++) {
-    if (Math.floor(i / bit) % 2 === outcome) {
-      a[2 * i] = (a[2 * i] as number) * norm;
-      a[2 * i + 1] = (a[2 * i + 1] as number) * norm;
-    } else {
-      a[2 * i] = 0;
-      a[2 * i + 1] = 0;
-    }
+  for (let block = 0; block < size; block += bit) {
+    const kept = (block / bit) % 2 === outcome;
+    for (let i = 2 * block, end = 2 * (block + bit); i < end; i++) a[i] = kept ? (a[i] as number) * norm : 0;
   }
 }
 
 /** Flips `qubit` (an X gate), used by reset after a measurement of 1. */
 export function flip(state: StateVector, qubit: number): void {
   const a = state.amplitudes;
+  const size = a.length / 2;
   const bit = 2 ** qubit;
-  for (let i = 0; i < a.length / 2; i++) {
-    if (Math.floor(i / bit) % 2 === 0) {
-      const j = i + bit;
-      const re = a[2 * i] as number;
-      const im = a[2 * i + 1] as number;
-      a[2 * i] = a[2 * j] as number;
-      a[2 * i + 1] = a[2 * j + 1] as number;
-      a[2 * j] = re;
-      a[2 * j + 1] = im;
+  for (let block = 0; block < size; block += 2 * bit) {
+    for (let i = 2 * block, end = 2 * (block + bit); i < end; i++) {
+      const j = i + 2 * bit;
+      const value = a[i] as number;
+      a[i] = a[j] as number;
+      a[j] = value;
     }
   }
 }

@@ -7,12 +7,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { simulatorBench } from './simulator.ts';
 import { validateBench } from './validate.ts';
 
 const peers = new URL('./peers/', import.meta.url).pathname;
-if (!existsSync(join(peers, 'node_modules'))) {
+if (!existsSync(join(peers, 'node_modules/quantum-circuit')) || !existsSync(join(peers, 'node_modules/qsharp-lang'))) {
   console.log('installing benchmark peers in test/bench/peers …');
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock'], { cwd: peers, stdio: 'inherit' });
+  execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: peers, stdio: 'inherit' });
 }
 // The CLI is measured as users run it: compiled.
 spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
@@ -27,4 +28,30 @@ for (const row of rows)
   console.log(
     `| ${row.name} | ${row.qpipe.toFixed(0)} ms | ${row.peer.toFixed(0)} ms | ${(row.peer / row.qpipe).toFixed(1)}x |`,
   );
-writeFileSync(join(work, 'results.json'), JSON.stringify(rows, null, 2));
+
+const root = new URL('../../', import.meta.url).pathname;
+const sim = await simulatorBench({ work, peers, root });
+const ms = (value: number | undefined) => (value === undefined ? '> 60 s' : `${value.toFixed(0)} ms`);
+const ratio = (peer: number | undefined, own: number) => (peer === undefined ? '' : ` (${(peer / own).toFixed(1)}x)`);
+const gbps = (bytesPerSecond: number) => `${(bytesPerSecond / 1e9).toFixed(1)} GB/s`;
+console.log(
+  `\nmachine copy bandwidth (read + write): ${gbps(sim.bandwidth)}; simulator module load: ${sim.loadMs.toFixed(0)} ms`,
+);
+console.log(
+  '\n| circuit | qubits | gates | passes | qpipe | one pass per gate | quantum-circuit | qsharp-lang | effective bandwidth |\n|---|---|---|---|---|---|---|---|---|',
+);
+for (const row of sim.rows) {
+  console.log(
+    `| ${row.circuit} | ${row.qubits} | ${row.gates} | ${row.passes} | ${ms(row.qpipeMs)} | ` +
+      `${row.baselineMs === undefined ? '' : ms(row.baselineMs) + ratio(row.baselineMs, row.qpipeMs)} | ` +
+      `${ms(row.quantumCircuitMs)}${ratio(row.quantumCircuitMs, row.qpipeMs)} | ${ms(row.qsharpMs)}${ratio(row.qsharpMs, row.qpipeMs)} | ` +
+      `${gbps(row.effectiveBandwidth)} (${((100 * row.effectiveBandwidth) / sim.bandwidth).toFixed(0)} %) |`,
+  );
+}
+console.log(
+  `\n1024-shot sampling of the 16-qubit QFT state: qpipe ${ms(sim.sampling.qpipeMs)}, quantum-circuit ${ms(sim.sampling.quantumCircuitMs)}`,
+);
+console.log(
+  `GHZ on 28 qubits with 1024 shots: ${ms(sim.big28.ms)}, resident memory ${(sim.big28.rssBytes / 2 ** 30).toFixed(1)} GiB`,
+);
+writeFileSync(join(work, 'results.json'), JSON.stringify({ validate: rows, simulator: sim }, null, 2));

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SUBSCRIPTIONS } from '../../events/types.ts';
 import { renderServerlessYaml } from '../../infra/aws/render.ts';
@@ -115,5 +116,27 @@ describe('AWS packaging (osls, offline)', () => {
       expect(statSync(`${ROOT}.build/${stage}/index.mjs`).size, stage).toBeLessThan(BUNDLE_LIMIT);
     }
     expect(readFileSync(`${ROOT}.build/validate/index.mjs`, 'utf8')).not.toMatch(/CreateQuantumTask|client-braket/);
+  });
+
+  it('ships the simulator worker beside the execute bundle, and that worker runs passes on a shared state', async () => {
+    // Two qubits in |00>; the worker applies X on qubit 1, leaving |10> (amplitude index 2).
+    const state = new SharedArrayBuffer(16 * 4);
+    new Float64Array(state)[0] = 1;
+    const task = {
+      buffer: state,
+      precision: 'double',
+      numQubits: 2,
+      ops: [{ kind: 'x', qubits: [1], controls: 0 }],
+      index: 0,
+      threads: 1,
+      barrier: new SharedArrayBuffer(8),
+    };
+    const worker = new Worker(new URL(`${ROOT}.build/execute/simulator-worker.mjs`, 'file://'), { workerData: task });
+    await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect([...new Float64Array(state)]).toEqual([0, 0, 0, 0, 1, 0, 0, 0]);
   });
 });

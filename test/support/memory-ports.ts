@@ -83,7 +83,7 @@ export function memoryPorts(
     store,
     cluster: new LocalCluster({ budgets: [], backends: [], configMaps: [], ...resources }, store),
     ledger: new MemoryLedgerStore(),
-    executors: { local_simulator: createLocalSimulatorExecutor({ maxMemoryBytes: config.simulator.maxMemoryBytes }) },
+    executors: { local_simulator: createLocalSimulatorExecutor(config.simulator) },
     mailer: new RecordingMailer(),
     now: () => FROZEN_NOW,
     ...overrides,

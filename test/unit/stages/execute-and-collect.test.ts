@@ -50,7 +50,10 @@ describe('execute stage', () => {
 
   it('fails the job (releasing its budget) when the simulator cannot hold the state', async () => {
     const ports = memoryPorts();
-    const tiny = { ...ports, config: { ...ports.config, simulator: { maxMemoryBytes: 32, maxQubits: 1 } } };
+    const tiny = {
+      ...ports,
+      config: { ...ports.config, simulator: { ...ports.config.simulator, maxMemoryBytes: 32, maxQubits: 1 } },
+    };
     const { createLocalSimulatorExecutor } = await import('../../../shared/backends/local-simulator.ts');
     tiny.executors.local_simulator = createLocalSimulatorExecutor({ maxMemoryBytes: 32 });
     const run = await runStage(executeStage, approved(), tiny);

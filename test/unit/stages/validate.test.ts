@@ -67,6 +67,14 @@ describe('validate stage', () => {
       { circuit: { source: 'configmap', configMapRef: { name: 'nope', key: 'k' } } },
       /ConfigMap nope has no key "k"/,
     ],
+    [
+      'more qubits than the built-in simulator it is pinned to can hold',
+      {
+        backend: { type: 'local_simulator' },
+        circuit: { source: 'inline', code: 'OPENQASM 3;\nqubit[28] q;\nh q[0];' },
+      },
+      /needs 4 GiB of memory, more than the simulator's limit of 1 GiB; run it on a managed simulator/,
+    ],
   ])('rejects a job with %s, naming the problem', async (_case, spec, message) => {
     const run = await runStage(validateStage, requested(jobManifest('bad', spec)), memoryPorts());
     expect(run.emitted).toHaveLength(1);

@@ -1,0 +1,126 @@
+/**
+ * Runs passes (fused kernel ops) over a state vector, on this thread or split across
+ * worker threads that share the state through a SharedArrayBuffer. Workers walk the same
+ * list of passes, each over its share of every pass's groups, and meet at a barrier
+ * between passes; the calling thread only waits.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { type Amplitudes, applyOp, groupCount, type KernelOp } from './kernels.ts';
+import { type Precision, stateVectorBytes } from './memory.ts';
+
+/** |0…0⟩, in memory that worker threads can share when `shared` is set. */
+export function zeroAmplitudes(numQubits: number, precision: Precision, shared: boolean): Amplitudes {
+  const bytes = stateVectorBytes(numQubits, precision);
+  const buffer = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  const a = precision === 'double' ? new Float64Array(buffer) : new Float32Array(buffer);
+  a[0] = 1;
+  return a;
+}
+
+/** Applies every pass on this thread. */
+export function runPasses(a: Amplitudes, numQubits: number, ops: readonly KernelOp[]): void {
+  for (const op of ops) applyOp(a, op, 0, groupCount(op, numQubits));
+}
+
+/** What a worker thread is given. */
+export interface WorkerTask {
+  readonly buffer: SharedArrayBuffer;
+  readonly precision: Precision;
+  readonly numQubits: number;
+  readonly ops: readonly KernelOp[];
+  readonly index: number;
+  readonly threads: number;
+  /** Two Int32 cells: arrivals at the barrier, and its generation. */
+  readonly barrier: SharedArrayBuffer;
+}
+
+/**
+ * How to start a worker: its compiled code next to this module (the build) or next to a
+ * bundle, or, when running from TypeScript sources, a bootstrap that registers tsx first.
+ */
+function workerEntry(): { script: URL | string; eval: boolean } | undefined {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // require.resolve finds tsx's CommonJS build; its ES module sits beside it.
+    const tsx = pathToFileURL(
+      createRequire(here)
+        .resolve('tsx/esm/api')
+        .replace(/\.cjs$/, '.mjs'),
+    ).href;
+    const worker = new URL('./worker.ts', here).href;
+    const script = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`;
+    return { script, eval: true };
+  }
+  for (const name of ['./worker.js', './simulator-worker.mjs']) {
+    const url = new URL(name, here);
+    if (existsSync(url)) return { script: url, eval: false };
+  }
+  return undefined;
+}
+
+/** Whether passes can run on worker threads here (the worker's code is present). */
+export function canRunParallel(): boolean {
+  return workerEntry() !== undefined;
+}
+
+/** Applies every pass split across `threads` worker threads; `a` must be shared memory. */
+export async function runPassesParallel(
+  a: Amplitudes,
+  numQubits: number,
+  ops: readonly KernelOp[],
+  threads: number,
+): Promise<void> {
+  const entry = workerEntry();
+  if (!entry || !(a.buffer instanceof SharedArrayBuffer)) {
+    runPasses(a, numQubits, ops);
+    return;
+  }
+  const barrier = new SharedArrayBuffer(8);
+  const precision: Precision = a instanceof Float64Array ? 'double' : 'single';
+  const workers = Array.from({ length: threads }, (_, index) => {
+    const task: WorkerTask = {
+      buffer: a.buffer as SharedArrayBuffer,
+      precision,
+      numQubits,
+      ops,
+      index,
+      threads,
+      barrier,
+    };
+    return new Worker(entry.script, { workerData: task, eval: entry.eval, execArgv: [] });
+  });
+  try {
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            worker.once('message', () => resolve());
+            worker.once('error', reject);
+            worker.once('exit', (code) => reject(new Error(`a simulator thread stopped early (exit code ${code})`)));
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
+/** Waits until all `parties` threads have arrived (a generation-counting barrier). */
+export function awaitBarrier(cells: Int32Array, parties: number): void {
+  const generation = Atomics.load(cells, 1);
+  if (Atomics.add(cells, 0, 1) === parties - 1) {
+    Atomics.store(cells, 0, 0);
+    Atomics.add(cells, 1, 1);
+    Atomics.notify(cells, 1);
+    return;
+  }
+  while (Atomics.load(cells, 1) === generation) Atomics.wait(cells, 1, generation);
+}
+
+/** The groups [from, to) of a pass that thread `index` of `threads` takes. */
+export function share(groups: number, index: number, threads: number): [number, number] {
+  return [Math.floor((groups * index) / threads), Math.floor((groups * (index + 1)) / threads)];
+}
