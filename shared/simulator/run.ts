@@ -51,6 +51,8 @@ export interface SimulationResult {
   /** 'sampled': one pass then sampling; 'per-shot': branching simulation. */
   readonly method: 'sampled' | 'per-shot';
   readonly durationMs: number;
+  /** Of durationMs, the time spent drawing shots from the final state (sampled method). */
+  readonly samplingMs?: number;
   /** Passes over the state the gates took after fusion (per shot for per-shot simulation). */
   readonly passes: number;
   /** Threads that applied the passes. */
@@ -159,13 +161,15 @@ export async function simulate(circuit: Circuit, options: SimulateOptions): Prom
   const reason = perShotReason(p.operations);
   if (reason === undefined) {
     const final = await finalState(p, options);
+    const sampling = performance.now();
     const counts = sampleTerminal(final, p, options.shots, random);
-    const durationMs = performance.now() - started;
+    const now = performance.now();
     return {
       counts,
       shots: options.shots,
       method: 'sampled',
-      durationMs,
+      durationMs: now - started,
+      samplingMs: now - sampling,
       passes: final.passes,
       threads: final.threads,
     };

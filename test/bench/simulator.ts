@@ -192,15 +192,8 @@ export async function simulatorBench(options: { work: string; peers: string; roo
   // beyond computing the state, for qpipe and quantum-circuit.
   const sampleSource = qftQasm(16);
   const sampleCircuit: Circuit = compileQasm(sampleSource).circuit;
-  const stateOnly = performance.now();
-  await finalAmplitudes(sampleCircuit);
-  const stateMs = performance.now() - stateOnly;
-  const withShots = performance.now();
-  await simulate(sampleCircuit, { shots: 1024, seed: 1 });
-  const sampling = {
-    qpipeMs: performance.now() - withShots - stateMs,
-    quantumCircuitMs: undefined as number | undefined,
-  };
+  const { samplingMs } = await simulate(sampleCircuit, { shots: 1024, seed: 1 });
+  const sampling = { qpipeMs: samplingMs as number, quantumCircuitMs: undefined as number | undefined };
   const sampleFile = join(options.work, 'sample-16.qasm');
   writeFileSync(sampleFile, withoutMeasurement(sampleSource));
   const stateThenShots = peerTime(qcScript, sampleFile, ['1024']);
