@@ -457,21 +457,13 @@ class Elaborator {
       let operation: GateOperation;
       if (builtin) {
         this.checkBuiltinCall(call, builtin, params.length, qubits);
-        this.primitiveCount += 1;
+        this.checkGateCount((this.primitiveCount += 1), call.at);
         operation = new GateOperation(call.name, params, qubits, builtin, undefined);
       } else {
         const parts: Primitive[] = [];
         this.expandCall(call, params, qubits, parts);
-        this.primitiveCount += parts.length;
+        this.checkGateCount((this.primitiveCount += parts.length), call.at);
         operation = new GateOperation(call.name, params, qubits, undefined, parts);
-      }
-      if (this.primitiveCount > this.limits.maxGates) {
-        throw new QasmLimitError(
-          'maxGates',
-          `the circuit unrolls to more than ${this.limits.maxGates} gates`,
-          this.source,
-          call.at,
-        );
       }
       out.push(operation);
     }
@@ -487,14 +479,7 @@ class Elaborator {
       this.statement(parseStatementAt(this.source, call), out);
       return;
     }
-    if (++this.primitiveCount > this.limits.maxGates) {
-      throw new QasmLimitError(
-        'maxGates',
-        `the circuit unrolls to more than ${this.limits.maxGates} gates`,
-        this.source,
-        call.at,
-      );
-    }
+    this.checkGateCount(++this.primitiveCount, call.at);
     out.push(operation);
   }
 
@@ -516,6 +501,18 @@ class Elaborator {
       qubits[i] = qubit;
     }
     return new GateOperation(call.name, call.params, qubits, builtin, undefined);
+  }
+
+  /** Fails once `count` primitive gates exceed the limit. */
+  private checkGateCount(count: number, at: SourcePosition): void {
+    if (count > this.limits.maxGates) {
+      throw new QasmLimitError(
+        'maxGates',
+        `the circuit unrolls to more than ${this.limits.maxGates} gates`,
+        this.source,
+        at,
+      );
+    }
   }
 
   private checkBuiltinCall(call: GateCall, builtin: BuiltinGate, paramCount: number, qubits: readonly number[]): void {
@@ -700,14 +697,7 @@ class Elaborator {
           return resolved[0] as number;
         });
         this.expandCall(statement, params, qubits, context.out);
-        if (context.out.length > this.limits.maxGates) {
-          throw new QasmLimitError(
-            'maxGates',
-            `the circuit unrolls to more than ${this.limits.maxGates} gates`,
-            this.source,
-            statement.at,
-          );
-        }
+        this.checkGateCount(context.out.length, statement.at);
       } else if (statement.kind === 'for') {
         this.loop(statement, (inner) => this.gateBody(inner, context));
       }

@@ -201,6 +201,11 @@ const one = (matrix: (params: readonly number[]) => Matrix, params = 0): Builtin
 const controlled = (controls: number, base: BuiltinGate): BuiltinGate => ({ ...base, controls });
 const arg = (params: readonly number[], i: number) => params[i] as number;
 
+const CONTROLLED_PHASE = controlled(
+  1,
+  one((a) => p(arg(a, 0)), 1),
+);
+
 const BUILTINS: Record<string, BuiltinGate> = {
   U: one((a) => u3(arg(a, 0), arg(a, 1), arg(a, 2)), 3),
   u3: one((a) => u3(arg(a, 0), arg(a, 1), arg(a, 2)), 3),
@@ -230,18 +235,10 @@ const BUILTINS: Record<string, BuiltinGate> = {
   cz: controlled(1, one(constant(Z))),
   ch: controlled(1, one(constant(HADAMARD))),
   csx: controlled(1, one(constant(SX))),
-  cp: controlled(
-    1,
-    one((a) => p(arg(a, 0)), 1),
-  ),
-  cphase: controlled(
-    1,
-    one((a) => p(arg(a, 0)), 1),
-  ),
-  cu1: controlled(
-    1,
-    one((a) => p(arg(a, 0)), 1),
-  ),
+  // One gate under the names of both libraries (stdgates.inc, qelib1.inc) and Qiskit's exporter.
+  cp: CONTROLLED_PHASE,
+  cphase: CONTROLLED_PHASE,
+  cu1: CONTROLLED_PHASE,
   crx: controlled(
     1,
     one((a) => rx(arg(a, 0)), 1),

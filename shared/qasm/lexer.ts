@@ -77,10 +77,11 @@ for (const p of PUNCTUATION) {
   PUNCTUATION_BY_FIRST.set(p[0] as string, list);
 }
 
-const IDENT_START = 1;
-const IDENT_PART = 2;
-// Character classes of ASCII codes, for the lexer's hot loop.
-const CHAR_CLASS = new Uint8Array(128);
+/** Character-class bits of CHAR_CLASS. */
+export const IDENT_START = 1;
+export const IDENT_PART = 2;
+/** Character classes of ASCII codes, for the hot loops of the lexer and the fast path. */
+export const CHAR_CLASS = new Uint8Array(128);
 for (let code = 0; code < 128; code++) {
   const c = String.fromCharCode(code);
   const letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_';

@@ -8,16 +8,7 @@
  */
 import type { SimpleGateCall } from './ast.ts';
 import type { SourcePosition } from './errors.ts';
-import type { ScanPosition } from './lexer.ts';
-
-const IDENT_START = 1;
-const IDENT_PART = 2;
-const CHAR_CLASS = new Uint8Array(128);
-for (let code = 0; code < 128; code++) {
-  const c = String.fromCharCode(code);
-  const letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_';
-  CHAR_CLASS[code] = (letter ? IDENT_START | IDENT_PART : 0) | (c >= '0' && c <= '9' ? IDENT_PART : 0);
-}
+import { CHAR_CLASS, IDENT_PART, IDENT_START, type ScanPosition } from './lexer.ts';
 
 const SPACE = 32;
 const NEWLINE = 10;
