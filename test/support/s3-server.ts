@@ -31,6 +31,9 @@ export async function startS3Server(buckets: readonly string[]): Promise<S3TestS
   const directory = await mkdtemp(join(tmpdir(), 'qpipe-s3-'));
   const s3rver = new S3rver({
     silent: true,
+    // Any free port: s3rver's default (4568) collides when test files run in parallel. Requests reach it through the front below.
+    port: 0,
+    address: '127.0.0.1',
     directory,
     configureBuckets: buckets.map((name) => ({ name, configs: [] })),
   });
