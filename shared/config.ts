@@ -5,7 +5,6 @@
 import { availableParallelism, freemem } from 'node:os';
 import { ConfigError } from './errors.ts';
 import { type CircuitLimits, DEFAULT_LIMITS } from './qasm/elaborate.ts';
-import { DEFAULT_FUSION_WIDTH } from './simulator/fusion.ts';
 
 /** Validated configuration of one process. */
 export interface QpipeConfig {
@@ -22,8 +21,8 @@ export interface QpipeConfig {
     readonly precision: 'double' | 'single';
     /** Worker threads for large states. */
     readonly threads: number;
-    /** Widest fused gate block in qubits (0: no fusion). */
-    readonly fusionWidth: number;
+    /** Widest fused gate block in qubits (0: no fusion); absent, the simulator's default. */
+    readonly fusionWidth?: number;
   };
   /** Where resources and status live: files (embedded) or the Kubernetes API (in-cluster or KUBECONFIG). */
   readonly cluster: 'local' | 'kubernetes';
@@ -128,7 +127,8 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       maxQubits: Math.max(0, Math.floor(Math.log2(maxMemoryBytes / (precision === 'double' ? 16 : 8)))),
       precision,
       threads: readInteger(env, 'QPIPE_SIMULATOR_THREADS', availableParallelism(), 1),
-      fusionWidth: readInteger(env, 'QPIPE_SIMULATOR_FUSION', DEFAULT_FUSION_WIDTH, 0),
+      // Read only when set, so loading configuration never loads the simulator.
+      ...(env['QPIPE_SIMULATOR_FUSION'] ? { fusionWidth: readInteger(env, 'QPIPE_SIMULATOR_FUSION', 0, 0) } : {}),
     },
     mail: { transport, from: mailFrom, ...(smtpUrl === undefined ? {} : { smtpUrl }) },
   };

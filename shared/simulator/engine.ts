@@ -42,6 +42,14 @@ export interface WorkerTask {
  * bundle, or, when running from TypeScript sources, a bootstrap that registers tsx first.
  */
 function workerEntry(): { script: URL | string; eval: boolean } | undefined {
+  if (cachedEntry === null) cachedEntry = findWorkerEntry();
+  return cachedEntry;
+}
+
+// Looked up once: the files do not move while the process runs.
+let cachedEntry: { script: URL | string; eval: boolean } | undefined | null = null;
+
+function findWorkerEntry(): { script: URL | string; eval: boolean } | undefined {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
     // require.resolve finds tsx's CommonJS build; its ES module sits beside it.

@@ -10,9 +10,6 @@
 /** Amplitudes, interleaved (re, im). */
 export type Amplitudes = Float64Array | Float32Array;
 
-/** The largest state the kernels index (2^30 amplitudes, 16 GiB in double precision). */
-export const MAX_KERNEL_QUBITS = 30;
-
 /** One pass over the state. `qubits` are sorted ascending; bit j of a matrix index is qubits[j]. */
 export type KernelOp =
   /** A dense 2^k x 2^k unitary (interleaved, row-major) on k qubits. */
@@ -88,9 +85,9 @@ export function applyOp(a: Amplitudes, op: KernelOp, g0: number, g1: number): vo
     case 'phase':
       return phase(a, op, bits, g0, g1);
     case 'x':
-      return pauliX(a, op, bits, g0, g1);
+      return exchange(a, op, bits, g0, g1, 0, 2 << (op.qubits[0] as number));
     case 'swap':
-      return swap(a, op, bits, g0, g1);
+      return exchange(a, op, bits, g0, g1, 2 << (op.qubits[0] as number), 2 << (op.qubits[1] as number));
   }
 }
 
@@ -258,36 +255,28 @@ function phase(a: Amplitudes, op: Op<'phase'>, bits: readonly number[], g0: numb
   }
 }
 
-function pauliX(a: Amplitudes, op: Op<'x'>, bits: readonly number[], g0: number, g1: number): void {
-  const stride = 2 << (op.qubits[0] as number);
-  const mask = maskOf(bits);
-  let index = insertZeros(g0, bits);
-  for (let g = g0; g < g1; g++, index = nextGroup(index, mask)) {
-    const i0 = 2 * (index | op.controls);
-    const i1 = i0 + stride;
-    const re = a[i0] as number;
-    const im = a[i0 + 1] as number;
-    a[i0] = a[i1] as number;
-    a[i0 + 1] = a[i1 + 1] as number;
-    a[i1] = re;
-    a[i1 + 1] = im;
-  }
-}
-
-function swap(a: Amplitudes, op: Op<'swap'>, bits: readonly number[], g0: number, g1: number): void {
-  const s1 = 2 << (op.qubits[0] as number);
-  const s2 = 2 << (op.qubits[1] as number);
+/**
+ * Exchanges two amplitudes of every group, at offsets `from` and `to` from its base, with
+ * no arithmetic: X exchanges |0> and |1> of its qubit, SWAP exchanges |01> and |10>.
+ */
+function exchange(
+  a: Amplitudes,
+  op: KernelOp,
+  bits: readonly number[],
+  g0: number,
+  g1: number,
+  from: number,
+  to: number,
+): void {
   const mask = maskOf(bits);
   let index = insertZeros(g0, bits);
   for (let g = g0; g < g1; g++, index = nextGroup(index, mask)) {
     const i = 2 * (index | op.controls);
-    const i01 = i + s1;
-    const i10 = i + s2;
-    const re = a[i01] as number;
-    const im = a[i01 + 1] as number;
-    a[i01] = a[i10] as number;
-    a[i01 + 1] = a[i10 + 1] as number;
-    a[i10] = re;
-    a[i10 + 1] = im;
+    const re = a[i + from] as number;
+    const im = a[i + from + 1] as number;
+    a[i + from] = a[i + to] as number;
+    a[i + from + 1] = a[i + to + 1] as number;
+    a[i + to] = re;
+    a[i + to + 1] = im;
   }
 }

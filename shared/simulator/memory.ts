@@ -1,6 +1,8 @@
 /** How much memory a state vector takes, and the check made before allocating one (by validation and by the simulator). */
 import { SimulatorMemoryError } from './errors.ts';
-import { MAX_KERNEL_QUBITS } from './kernels.ts';
+
+/** The largest state the kernels index (2^30 amplitudes, 16 GiB in double precision): their index arithmetic is 32-bit. */
+export const MAX_KERNEL_QUBITS = 30;
 
 /** Floating-point precision of the state: double (16 bytes per amplitude) or single (8). */
 export type Precision = 'double' | 'single';
