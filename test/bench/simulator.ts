@@ -83,7 +83,7 @@ function onePassPerGate(circuit: Circuit): Float64Array {
   for (const op of circuit.operations) {
     if (op.kind !== 'gate') continue;
     for (const part of op.parts) {
-      if (part.targets.length !== 1) return a; // Only the random circuit (1-qubit targets) is measured this way.
+      if (part.targets.length !== 1) throw new Error(`the plain kernel takes one-target gates only, not ${part.name}`);
       apply1(part);
     }
   }
