@@ -8,6 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Circuit, ClassicalExpr, Operation } from '../qasm/circuit.ts';
+import { bitString, measurementPlan, type MeasurementPlan, perShotReason } from '../qasm/measurement.ts';
 import { applyBinary } from '../qasm/operators.ts';
 import { canRunParallel, runPasses, runPassesParallel, zeroAmplitudes } from './engine.ts';
 import { BranchLimitError } from './errors.ts';
@@ -63,92 +64,9 @@ export interface SimulationResult {
 
 const DEFAULT_PARALLEL_MIN_WORK = 2 ** 26;
 
-/** The circuit's measurement map with implicit measure-all when it measures nothing. */
-interface Plan {
-  readonly circuit: Circuit;
-  readonly operations: readonly Operation[];
-  readonly numClbits: number;
-  readonly registers: Circuit['classicalRegisters'];
-}
-
-function plan(circuit: Circuit): Plan {
-  if (hasMeasurement(circuit.operations)) {
-    return {
-      circuit,
-      operations: circuit.operations,
-      numClbits: circuit.numClbits,
-      registers: circuit.classicalRegisters,
-    };
-  }
-  // Like Braket, a circuit without measurements is measured on every qubit at the end.
-  const offset = circuit.numClbits;
-  const measures: Operation[] = Array.from({ length: circuit.numQubits }, (_, q) => ({
-    kind: 'measure',
-    qubit: q,
-    clbit: offset + q,
-  }));
-  return {
-    circuit,
-    operations: [...circuit.operations, ...measures],
-    numClbits: offset + circuit.numQubits,
-    registers: [...circuit.classicalRegisters, { name: 'meas', offset, size: circuit.numQubits }],
-  };
-}
-
-function hasMeasurement(operations: readonly Operation[]): boolean {
-  return operations.some(
-    (op) => op.kind === 'measure' || (op.kind === 'if' && (hasMeasurement(op.then) || hasMeasurement(op.otherwise))),
-  );
-}
-
-/**
- * Why the circuit needs per-shot simulation, or undefined when all measurements are
- * terminal: no operation touches a measured qubit afterwards, no reset acts on a qubit
- * that a gate has touched, and nothing is conditioned on measured bits.
- */
-export function perShotReason(operations: readonly Operation[]): string | undefined {
-  const measured = new Set<number>();
-  const touched = new Set<number>();
-  for (const op of operations) {
-    switch (op.kind) {
-      case 'if':
-        return 'classical control (if on measured bits)';
-      case 'measure':
-        if (measured.has(op.qubit)) return 'a qubit is measured twice';
-        measured.add(op.qubit);
-        break;
-      case 'reset':
-        if (measured.has(op.qubit)) return 'reset after measurement';
-        if (touched.has(op.qubit)) return 'reset of a qubit in use';
-        break;
-      case 'gate':
-        for (const q of op.qubits) {
-          if (measured.has(q)) return 'mid-circuit measurement';
-          touched.add(q);
-        }
-        break;
-      case 'barrier':
-        break;
-    }
-  }
-  return undefined;
-}
-
 function checkMemory(circuit: Circuit, maxMemoryBytes: number | undefined, precision: Precision): void {
   const error = memoryShortfall(circuit.numQubits, { maxMemoryBytes, precision });
   if (error) throw error;
-}
-
-/** Formats classical bits as Qiskit prints a counts key. */
-export function bitString(bits: Uint8Array, registers: Circuit['classicalRegisters']): string {
-  const parts: string[] = [];
-  for (let r = registers.length - 1; r >= 0; r--) {
-    const register = registers[r] as Circuit['classicalRegisters'][number];
-    let text = '';
-    for (let b = register.size - 1; b >= 0; b--) text += bits[register.offset + b] === 1 ? '1' : '0';
-    parts.push(text);
-  }
-  return parts.join(' ');
 }
 
 /** Simulates a circuit and samples `shots` outcomes. */
@@ -157,7 +75,7 @@ export async function simulate(circuit: Circuit, options: SimulateOptions): Prom
   checkMemory(circuit, options.maxMemoryBytes, precision);
   const started = performance.now();
   const random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 52));
-  const p = plan(circuit);
+  const p = measurementPlan(circuit);
   const reason = perShotReason(p.operations);
   if (reason === undefined) {
     const final = await finalState(p, options);
@@ -197,7 +115,7 @@ interface FinalState {
 }
 
 /** Runs the gates of a measurement-terminal circuit, fused, on as many threads as pay. */
-async function finalState(p: Plan, settings: EngineSettings): Promise<FinalState> {
+async function finalState(p: MeasurementPlan, settings: EngineSettings): Promise<FinalState> {
   const n = p.circuit.numQubits;
   const clbitQubit = new Int32Array(p.numClbits).fill(-1);
   const gates = [];
@@ -220,7 +138,7 @@ export async function finalAmplitudes(
   circuit: Circuit,
   settings: EngineSettings = {},
 ): Promise<StateVector['amplitudes']> {
-  return (await finalState(plan(circuit), settings)).amplitudes;
+  return (await finalState(measurementPlan(circuit), settings)).amplitudes;
 }
 
 /** The classical bits that basis state `index` gives. */
@@ -237,7 +155,7 @@ function bitsOf(index: number, clbitQubit: Int32Array, bits: Uint8Array): Uint8A
  * the uniform draws are sorted, then one walk over the cumulative probability assigns
  * each draw its basis state (O(2^n + shots·log shots)).
  */
-function sampleTerminal(final: FinalState, p: Plan, shots: number, random: Random): Record<string, number> {
+function sampleTerminal(final: FinalState, p: MeasurementPlan, shots: number, random: Random): Record<string, number> {
   const a = final.amplitudes;
   let total = 0;
   for (let i = 0; i < a.length; i++) total += (a[i] as number) ** 2;
@@ -272,7 +190,7 @@ function sampleTerminal(final: FinalState, p: Plan, shots: number, random: Rando
 }
 
 /** The probability of every outcome of the measured bits, from the final state. */
-function terminalDistribution(final: FinalState, p: Plan): Map<string, number> {
+function terminalDistribution(final: FinalState, p: MeasurementPlan): Map<string, number> {
   const a = final.amplitudes;
   let mask = 0;
   for (const q of final.clbitQubit) if (q >= 0) mask |= 1 << q;
@@ -396,7 +314,7 @@ function emptyState(numQubits: number, precision: Precision): StateVector {
 }
 
 function samplePerShot(
-  p: Plan,
+  p: MeasurementPlan,
   steps: readonly Step[],
   shots: number,
   random: Random,
@@ -433,7 +351,7 @@ export async function exactProbabilities(
 ): Promise<Record<string, number>> {
   const precision = options.precision ?? 'double';
   checkMemory(circuit, options.maxMemoryBytes, precision);
-  const p = plan(circuit);
+  const p = measurementPlan(circuit);
   const result: Record<string, number> = {};
   if (perShotReason(p.operations) === undefined) {
     for (const [key, prob] of terminalDistribution(await finalState(p, options), p)) {

@@ -1,0 +1,460 @@
+/**
+ * Rewrites the simulator's primitives (any unitary on its targets, under any controls)
+ * into the gates a provider device names, decomposing what the device lacks. Works from
+ * the matrices, so user gates and inv/pow/ctrl modifiers need no special cases.
+ *
+ * Gate names and conventions are Amazon Braket's OpenQASM 3 builtins (h, x, y, z, s, si,
+ * t, ti, v, vi, rx, ry, rz, phaseshift, cnot, cy, cz, cphaseshift, swap, iswap, ccnot,
+ * cswap, xx, yy, zz). Every gate-model device takes rz, ry and cnot, which is enough for
+ * anything this module handles; named gates are used when the device has them.
+ * Decompositions hold up to a global phase, which no measurement can see.
+ */
+import { InvalidInputError } from '../errors.ts';
+import type { Primitive } from '../qasm/circuit.ts';
+import type { Matrix } from '../qasm/matrix.ts';
+
+/** One gate of the device's language. */
+export interface DeviceGate {
+  readonly name: string;
+  readonly params: readonly number[];
+  readonly qubits: readonly number[];
+}
+
+/** The gates every translation may fall back on. */
+export const REQUIRED_GATES = ['rz', 'ry', 'cnot'] as const;
+
+/** Most controls decomposed (the recursion doubles the gates per control). */
+export const MAX_CONTROLS = 6;
+
+const EPS = 1e-9;
+type C = readonly [number, number];
+/** A 2x2 matrix as [a, b, c, d] complex entries, row-major. */
+type M2 = readonly [C, C, C, C];
+
+const add = (x: C, y: C): C => [x[0] + y[0], x[1] + y[1]];
+const mul = (x: C, y: C): C => [x[0] * y[0] - x[1] * y[1], x[0] * y[1] + x[1] * y[0]];
+const div = (x: C, y: C): C => {
+  const n = y[0] * y[0] + y[1] * y[1];
+  return [(x[0] * y[0] + x[1] * y[1]) / n, (x[1] * y[0] - x[0] * y[1]) / n];
+};
+const abs = (x: C) => Math.hypot(x[0], x[1]);
+const arg = (x: C) => Math.atan2(x[1], x[0]);
+const sqrtC = (x: C): C => {
+  const r = Math.sqrt(abs(x));
+  const t = arg(x) / 2;
+  return [r * Math.cos(t), r * Math.sin(t)];
+};
+const near = (x: C, y: C) => abs([x[0] - y[0], x[1] - y[1]]) < EPS;
+
+function m2(m: Matrix): M2 {
+  const e = (i: number): C => [m[2 * i] as number, m[2 * i + 1] as number];
+  return [e(0), e(1), e(2), e(3)];
+}
+
+const S2 = Math.SQRT1_2;
+/** Fixed one-qubit gates Braket names, as matrices. */
+const NAMED_ONE_QUBIT: readonly (readonly [string, M2])[] = [
+  [
+    'x',
+    [
+      [0, 0],
+      [1, 0],
+      [1, 0],
+      [0, 0],
+    ],
+  ],
+  [
+    'y',
+    [
+      [0, 0],
+      [0, -1],
+      [0, 1],
+      [0, 0],
+    ],
+  ],
+  [
+    'z',
+    [
+      [1, 0],
+      [0, 0],
+      [0, 0],
+      [-1, 0],
+    ],
+  ],
+  [
+    'h',
+    [
+      [S2, 0],
+      [S2, 0],
+      [S2, 0],
+      [-S2, 0],
+    ],
+  ],
+  [
+    's',
+    [
+      [1, 0],
+      [0, 0],
+      [0, 0],
+      [0, 1],
+    ],
+  ],
+  [
+    'si',
+    [
+      [1, 0],
+      [0, 0],
+      [0, 0],
+      [0, -1],
+    ],
+  ],
+  [
+    't',
+    [
+      [1, 0],
+      [0, 0],
+      [0, 0],
+      [S2, S2],
+    ],
+  ],
+  [
+    'ti',
+    [
+      [1, 0],
+      [0, 0],
+      [0, 0],
+      [S2, -S2],
+    ],
+  ],
+  [
+    'v',
+    [
+      [0.5, 0.5],
+      [0.5, -0.5],
+      [0.5, -0.5],
+      [0.5, 0.5],
+    ],
+  ],
+  [
+    'vi',
+    [
+      [0.5, -0.5],
+      [0.5, 0.5],
+      [0.5, 0.5],
+      [0.5, -0.5],
+    ],
+  ],
+];
+const X = (NAMED_ONE_QUBIT[0] as readonly [string, M2])[1];
+
+/** Whether u equals v times a unit phase (and which phase), entry by entry. */
+function phaseBetween(u: M2, v: M2): C | undefined {
+  const pivot = v.findIndex((e) => abs(e) > 0.5);
+  const ratio = div(u[pivot] as C, v[pivot] as C);
+  if (Math.abs(abs(ratio) - 1) > EPS) return undefined;
+  return u.every((e, i) => near(e, mul(ratio, v[i] as C))) ? ratio : undefined;
+}
+
+/** Whether u equals v with no phase between them (what a controlled gate needs). */
+function isExactly(u: M2, v: M2): boolean {
+  return u.every((e, i) => near(e, v[i] as C));
+}
+
+/** U = e^{iα} Rz(φ) Ry(θ) Rz(λ). */
+interface Euler {
+  readonly theta: number;
+  readonly phi: number;
+  readonly lambda: number;
+  readonly alpha: number;
+}
+
+function euler(u: M2): Euler {
+  const [a, b, c] = u;
+  const theta = 2 * Math.atan2(abs(c), abs(a));
+  // u = e^{iγ} U3(θ, φ, λ) and Rz(φ)Ry(θ)Rz(λ) = e^{-i(φ+λ)/2} U3(θ, φ, λ).
+  let gamma: number;
+  let phi: number;
+  let lambda: number;
+  if (abs(c) < EPS) {
+    gamma = arg(a);
+    phi = 0;
+    lambda = arg(u[3]) - gamma;
+  } else if (abs(a) < EPS) {
+    gamma = 0;
+    phi = arg(c);
+    lambda = arg([-b[0], -b[1]]);
+  } else {
+    gamma = arg(a);
+    phi = arg(c) - gamma;
+    lambda = arg([-b[0], -b[1]]) - gamma;
+  }
+  return { theta, phi, lambda, alpha: gamma + (phi + lambda) / 2 };
+}
+
+/** The square root V of a 2x2 unitary (V·V = U), by Cayley–Hamilton. */
+function sqrtUnitary(u: M2): M2 {
+  const det = add(mul(u[0], u[3]), mul([-u[1][0], -u[1][1]], u[2]));
+  let s = sqrtC(det);
+  let t = sqrtC(add(add(u[0], u[3]), [2 * s[0], 2 * s[1]]));
+  if (abs(t) < 1e-6) {
+    s = [-s[0], -s[1]];
+    t = sqrtC(add(add(u[0], u[3]), [2 * s[0], 2 * s[1]]));
+  }
+  return [div(add(u[0], s), t), div(u[1], t), div(u[2], t), div(add(u[3], s), t)];
+}
+
+function adjoint2(u: M2): M2 {
+  const conj = (x: C): C => [x[0], -x[1]];
+  return [conj(u[0]), conj(u[2]), conj(u[1]), conj(u[3])];
+}
+
+/** Collects device gates for one circuit and one device's gate set. */
+export class GateTranslator {
+  readonly gates: DeviceGate[] = [];
+
+  constructor(private readonly available: ReadonlySet<string>) {
+    const missing = REQUIRED_GATES.filter((g) => !available.has(g));
+    if (missing.length > 0) {
+      throw new InvalidInputError('backend', `the device lacks ${missing.join(', ')}, which translation needs`);
+    }
+  }
+
+  private emit(name: string, params: readonly number[], ...qubits: number[]): void {
+    this.gates.push({ name, params, qubits });
+  }
+
+  /** Appends the gates of one primitive; `where` names it in errors. */
+  add(p: Primitive, where: string): void {
+    const targets = p.targets;
+    const controls = p.controls;
+    if (targets.length === 0) {
+      // A global phase is unobservable; under controls it is a phase on the last control.
+      if (controls.length === 0) return;
+      const angle = Math.atan2(p.matrix[1] as number, p.matrix[0] as number);
+      const last = controls[controls.length - 1] as number;
+      const phase: M2 = [
+        [1, 0],
+        [0, 0],
+        [0, 0],
+        [Math.cos(angle), Math.sin(angle)],
+      ];
+      if (controls.length === 1) this.oneQubit(phase, last);
+      else this.controlled(phase, controls.slice(0, -1), last, where);
+      return;
+    }
+    if (targets.length === 1) {
+      const u = m2(p.matrix);
+      const t = targets[0] as number;
+      if (controls.length === 0) this.oneQubit(u, t);
+      else this.controlled(u, controls, t, where);
+      return;
+    }
+    if (targets.length === 2) {
+      this.twoQubit(p.matrix, controls, targets[0] as number, targets[1] as number, where);
+      return;
+    }
+    throw new InvalidInputError(where, `a ${targets.length}-qubit unitary cannot be translated for this device`);
+  }
+
+  private phaseGate(lambda: number, q: number): void {
+    if (Math.abs(lambda) < EPS) return;
+    // Alone on a qubit, a phase gate and rz differ by a global phase.
+    this.emit(this.available.has('phaseshift') ? 'phaseshift' : 'rz', [lambda], q);
+  }
+
+  private rotation(name: 'rz' | 'ry', angle: number, q: number): void {
+    if (Math.abs(angle) > EPS) this.emit(name, [angle], q);
+  }
+
+  private oneQubit(u: M2, q: number): void {
+    for (const [name, v] of NAMED_ONE_QUBIT) {
+      if (this.available.has(name) && phaseBetween(u, v)) {
+        this.emit(name, [], q);
+        return;
+      }
+    }
+    const e = euler(u);
+    if (Math.abs(e.theta) < EPS) {
+      this.phaseGate(e.phi + e.lambda, q);
+      return;
+    }
+    this.rotation('rz', e.lambda, q);
+    this.rotation('ry', e.theta, q);
+    this.rotation('rz', e.phi, q);
+  }
+
+  private cnot(c: number, t: number): void {
+    this.emit('cnot', [], c, t);
+  }
+
+  private controlled(u: M2, controls: readonly number[], t: number, where: string): void {
+    if (controls.length > MAX_CONTROLS) {
+      throw new InvalidInputError(where, `a gate with ${controls.length} controls is more than ${MAX_CONTROLS} can be`);
+    }
+    if (controls.length === 1) {
+      this.singlyControlled(u, controls[0] as number, t);
+      return;
+    }
+    if (controls.length === 2 && this.available.has('ccnot') && isExactly(u, X)) {
+      this.emit('ccnot', [], controls[0] as number, controls[1] as number, t);
+      return;
+    }
+    // C^n(U) = C_cn(V) · C^{n-1}X(→cn) · C_cn(V†) · C^{n-1}X(→cn) · C^{n-1}(V) with V² = U
+    // (Barenco et al. 1995, lemma 7.1).
+    const v = sqrtUnitary(u);
+    const rest = controls.slice(0, -1);
+    const last = controls[controls.length - 1] as number;
+    this.singlyControlled(v, last, t);
+    this.controlled(X, rest, last, where);
+    this.singlyControlled(adjoint2(v), last, t);
+    this.controlled(X, rest, last, where);
+    this.controlled(v, rest, t, where);
+  }
+
+  private singlyControlled(u: M2, c: number, t: number): void {
+    const exact = (v: M2) => isExactly(u, v);
+    if (exact(X)) return this.cnot(c, t);
+    for (const [name, base] of [
+      ['cy', NAMED_ONE_QUBIT[1]],
+      ['cz', NAMED_ONE_QUBIT[2]],
+    ] as const) {
+      if (this.available.has(name) && exact((base as readonly [string, M2])[1])) {
+        this.emit(name, [], c, t);
+        return;
+      }
+    }
+    if (abs(u[1]) < EPS && abs(u[2]) < EPS && near(u[0], [1, 0])) {
+      const lambda = arg(u[3]);
+      if (this.available.has('cphaseshift')) {
+        this.emit('cphaseshift', [lambda], c, t);
+        return;
+      }
+    }
+    // C(U) = phase(α) on the control, and A·X·B·X·C on the target with A·B·C = I.
+    const { theta, phi, lambda, alpha } = euler(u);
+    this.rotation('rz', (lambda - phi) / 2, t);
+    this.cnot(c, t);
+    this.rotation('rz', -(phi + lambda) / 2, t);
+    this.rotation('ry', -theta / 2, t);
+    this.cnot(c, t);
+    this.rotation('ry', theta / 2, t);
+    this.rotation('rz', phi, t);
+    this.phaseGate(alpha, c);
+  }
+
+  private twoQubit(m: Matrix, controls: readonly number[], a: number, b: number, where: string): void {
+    const family = twoQubitFamily(m);
+    if (family === undefined) {
+      throw new InvalidInputError(where, 'this two-qubit unitary has no translation for the device');
+    }
+    if (controls.length > 0) {
+      if (family.name !== 'swap') {
+        throw new InvalidInputError(where, `a controlled ${family.name} cannot be translated for this device`);
+      }
+      if (controls.length === 1 && this.available.has('cswap')) {
+        this.emit('cswap', [], controls[0] as number, a, b);
+        return;
+      }
+      // Fredkin: CNOT(b→a), Toffoli(controls, a → b), CNOT(b→a).
+      this.cnot(b, a);
+      this.controlled(X, [...controls, a], b, where);
+      this.cnot(b, a);
+      return;
+    }
+    if (this.available.has(family.braket)) {
+      this.emit(family.braket, family.angle === undefined ? [] : [family.angle], a, b);
+      return;
+    }
+    switch (family.name) {
+      case 'swap':
+        this.cnot(a, b);
+        this.cnot(b, a);
+        this.cnot(a, b);
+        return;
+      case 'iswap':
+        // iSWAP = (S⊗S)·(H on a)·CNOT(a→b)·CNOT(b→a)·(H on b), applied right to left.
+        this.oneQubit(H_M2, b);
+        this.cnot(b, a);
+        this.cnot(a, b);
+        this.oneQubit(H_M2, a);
+        this.oneQubit(S_M2, a);
+        this.oneQubit(S_M2, b);
+        return;
+      case 'rzz':
+      case 'rxx':
+      case 'ryy': {
+        const angle = family.angle as number;
+        // Change basis so the Pauli product is Z⊗Z, rotate, change back.
+        const into = family.name === 'rxx' ? H_M2 : family.name === 'ryy' ? RX_HALF_PI : undefined;
+        if (into) {
+          this.oneQubit(into, a);
+          this.oneQubit(into, b);
+        }
+        this.cnot(a, b);
+        this.rotation('rz', angle, b);
+        this.cnot(a, b);
+        if (into) {
+          const back = adjoint2(into);
+          this.oneQubit(back, a);
+          this.oneQubit(back, b);
+        }
+        return;
+      }
+    }
+  }
+}
+
+const H_M2 = (NAMED_ONE_QUBIT[3] as readonly [string, M2])[1];
+const S_M2 = (NAMED_ONE_QUBIT[4] as readonly [string, M2])[1];
+/** Rx(π/2): maps Y to Z under conjugation. */
+const RX_HALF_PI: M2 = [
+  [S2, 0],
+  [0, -S2],
+  [0, -S2],
+  [S2, 0],
+];
+
+interface TwoQubitFamily {
+  readonly name: 'swap' | 'iswap' | 'rxx' | 'ryy' | 'rzz';
+  /** Braket's name for it. */
+  readonly braket: string;
+  readonly angle?: number;
+}
+
+/** Which symmetric two-qubit gate a 4x4 matrix is: SWAP, iSWAP, or exp(-iθ/2·P⊗P). */
+function twoQubitFamily(m: Matrix): TwoQubitFamily | undefined {
+  const e = (r: number, c: number): C => [m[2 * (4 * r + c)] as number, m[2 * (4 * r + c) + 1] as number];
+  const matches = (expected: (r: number, c: number) => C) => {
+    for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) if (!near(e(r, c), expected(r, c))) return false;
+    return true;
+  };
+  const swapLike =
+    (offDiagonal: C) =>
+    (r: number, c: number): C =>
+      (r === 0 && c === 0) || (r === 3 && c === 3)
+        ? [1, 0]
+        : (r === 1 && c === 2) || (r === 2 && c === 1)
+          ? offDiagonal
+          : [0, 0];
+  if (matches(swapLike([1, 0]))) return { name: 'swap', braket: 'swap' };
+  if (matches(swapLike([0, 1]))) return { name: 'iswap', braket: 'iswap' };
+  // exp(-iθ/2·P⊗P) = cos(θ/2)·I − i·sin(θ/2)·P⊗P; the diagonal gives cos, one entry sin.
+  const pauliProducts: readonly (readonly [TwoQubitFamily['name'], string, (r: number, c: number) => C])[] = [
+    ['rzz', 'zz', (r, c) => (r === c ? [r === 0 || r === 3 ? 1 : -1, 0] : [0, 0])],
+    ['rxx', 'xx', (r, c) => (r + c === 3 ? [1, 0] : [0, 0])],
+    ['ryy', 'yy', (r, c) => (r + c === 3 ? [r === 0 || r === 3 ? -1 : 1, 0] : [0, 0])],
+  ];
+  for (const [name, braket, product] of pauliProducts) {
+    // Pick the entry where P⊗P is nonzero off the identity to read sin(θ/2).
+    const [r, c] = name === 'rzz' ? [0, 0] : [0, 3];
+    const cos = e(1, 1)[0];
+    const sin = -e(r, c)[1] / product(r, c)[0];
+    const angle = 2 * Math.atan2(sin, cos);
+    const expected = (i: number, j: number): C => {
+      const p = product(i, j);
+      return [i === j ? Math.cos(angle / 2) : 0, -Math.sin(angle / 2) * p[0]];
+    };
+    if (matches(expected)) return { name, braket, angle };
+  }
+  return undefined;
+}
