@@ -45,6 +45,16 @@ const metadata = {
   hash: circuit.hash,
 };
 
+const taskArn = 'arn:aws:braket:us-east-1:123456789012:quantum-task/5f1d7c1e-8b2a-4d3c-9e6f-1a2b3c4d5e6f';
+const submitted: EventData<typeof EventType.JobSubmitted> = {
+  job,
+  spec,
+  circuit,
+  backend: { name: 'braket-sv1', type: 'aws_braket', fallbackUsed: false },
+  taskId: taskArn,
+  budget,
+};
+
 function jobEvent<T extends EventTypeName>(type: T, data: EventData<T>, source: string): CloudEvent<unknown> {
   return buildJobEvent(type, data, job, { source, time });
 }
@@ -116,16 +126,27 @@ export const EXAMPLE_EVENTS: Readonly<Record<EventTypeName, CloudEvent<unknown>>
     { job, spec, circuit, backend, estimate, budget },
     '/qpipe/enforce-budget',
   ),
-  [EventType.JobSubmitted]: jobEvent(
-    EventType.JobSubmitted,
+  [EventType.JobSubmitted]: jobEvent(EventType.JobSubmitted, submitted, '/qpipe/execute'),
+  [EventType.JobPoll]: jobEvent(
+    EventType.JobPoll,
+    { ...submitted, attempt: 2, since: time.toISOString() },
+    '/qpipe/collect-results',
+  ),
+  // As Braket sends it on the default bus: https://docs.aws.amazon.com/braket/latest/developerguide/braket-monitor-eventbridge.html
+  [EventType.BraketTaskStateChange]: buildEvent(
+    EventType.BraketTaskStateChange,
     {
-      job,
-      spec,
-      circuit,
-      backend: { name: 'braket-sv1', type: 'aws_braket', fallbackUsed: false },
-      taskId: 'arn:aws:braket:us-east-1:123456789012:quantum-task/5f1d7c1e-8b2a-4d3c-9e6f-1a2b3c4d5e6f',
+      quantumTaskArn: taskArn,
+      status: 'COMPLETED',
+      deviceArn: 'arn:aws:braket:::device/quantum-simulator/amazon/sv1',
+      shots: '1024',
+      outputS3Bucket: 'amazon-braket-us-east-1-123456789012',
+      outputS3Directory: 'braket/quantum-research/bell/5f1d7c1e-8b2a-4d3c-9e6f-1a2b3c4d5e6f',
+      createdAt: '2026-11-26T10:00:01.000Z',
+      endedAt: '2026-11-26T10:00:04.000Z',
+      eventName: 'MODIFY',
     },
-    '/qpipe/execute',
+    { source: 'aws.braket', time },
   ),
   [EventType.JobExecuted]: jobEvent(
     EventType.JobExecuted,

@@ -51,6 +51,7 @@ const candidate = Type.Object({
   score: Type.Number(),
   scores: Type.Record(Type.String(), Type.Number()),
   estimatedCost: Type.String(),
+  queueDepth: Type.Optional(Type.Integer({ minimum: 0, description: 'Tasks queued on the device when selected.' })),
 });
 
 /** A cost with its parts, in micro-dollars. */
@@ -71,6 +72,14 @@ const budgetRef = Type.Object({
   namespace: Type.String(),
   name: Type.String(),
   period: Type.String({ description: 'Period key, e.g. 2026-11 for monthly.' }),
+});
+
+/** A task handed to a provider, and what its completion needs (the budget to settle). */
+const submittedData = Type.Object({
+  ...jobContext,
+  backend: ScheduledBackend,
+  taskId: Type.String({ description: 'The provider task id (Braket task ARN, IBM job id).' }),
+  budget: Type.Optional(budgetRef),
 });
 
 /** Data schema of each event type. */
@@ -102,11 +111,26 @@ export const EVENT_DATA = {
     estimate: CostEstimate,
     budget: Type.Optional(budgetRef),
   }),
-  [EventType.JobSubmitted]: Type.Object({
-    ...jobContext,
-    backend: ScheduledBackend,
-    taskId: Type.String(),
+  [EventType.JobSubmitted]: submittedData,
+  [EventType.JobPoll]: Type.Object({
+    ...submittedData.properties,
+    attempt: Type.Integer({ minimum: 1, description: 'Re-checks so far, including this one.' }),
+    since: Type.String({ description: 'When the task was submitted; polling gives up after the deadline.' }),
   }),
+  [EventType.BraketTaskStateChange]: Type.Object(
+    {
+      quantumTaskArn: Type.String(),
+      status: Type.String({ description: 'CREATED, QUEUED, RUNNING, COMPLETED, FAILED, CANCELLING or CANCELLED.' }),
+      deviceArn: Type.Optional(Type.String()),
+      outputS3Bucket: Type.Optional(Type.String()),
+      outputS3Directory: Type.Optional(Type.String()),
+      shots: Type.Optional(Type.String()),
+      createdAt: Type.Optional(Type.String()),
+      endedAt: Type.Optional(Type.String()),
+      eventName: Type.Optional(Type.String()),
+    },
+    { description: "Braket's EventBridge event detail (other fields kept as sent)." },
+  ),
   [EventType.JobExecuted]: Type.Object({
     ...jobContext,
     backend: ScheduledBackend,

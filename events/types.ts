@@ -13,11 +13,15 @@ export const EventType = {
   JobFailed: 'io.quantum.job.failed',
   JobRejected: 'io.quantum.job.rejected',
   JobHeld: 'io.quantum.job.held',
+  /** collect-results' own delayed re-check of a task a provider runs. */
+  JobPoll: 'io.quantum.job.poll',
   BudgetThreshold: 'io.quantum.budget.threshold',
   BudgetExceeded: 'io.quantum.budget.exceeded',
   ResourceAdded: 'dev.knative.apiserver.resource.add',
   ResourceUpdated: 'dev.knative.apiserver.resource.update',
   ResourceDeleted: 'dev.knative.apiserver.resource.delete',
+  /** Amazon Braket's task status event on EventBridge (source aws.braket). */
+  BraketTaskStateChange: 'Braket Task State Change',
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
@@ -60,6 +64,8 @@ export const SUBSCRIPTIONS: Readonly<Record<Stage, readonly EventType[]>> = {
     EventType.JobExecuted,
     EventType.JobFailed,
     EventType.JobRejected,
+    EventType.JobPoll,
+    EventType.BraketTaskStateChange,
   ],
   notify: [EventType.BudgetThreshold, EventType.BudgetExceeded],
 };

@@ -28,6 +28,26 @@ export interface QpipeConfig {
   readonly cluster: 'local' | 'kubernetes';
   /** When set, results, circuits and ledgers go to this S3 bucket (standard AWS settings, AWS_ENDPOINT_URL_S3 included). */
   readonly s3?: { readonly bucket: string; readonly prefix: string; readonly forcePathStyle: boolean };
+  /** Provider backends this deployment may run; each is off until its settings are given. */
+  readonly providers: {
+    readonly braket?: {
+      /** Bucket Braket writes results to; `{region}` becomes the device's region. Default: the qpipe bucket. */
+      readonly outputBucket: string;
+      readonly outputPrefix: string;
+      /** Completion arrives as EventBridge "Braket Task State Change" events, so Braket tasks are not polled. */
+      readonly stateChangeEvents: boolean;
+    };
+    readonly ibm?: {
+      readonly apiKey: string;
+      readonly serviceCrn: string;
+      readonly apiUrl: string;
+      readonly iamUrl: string;
+    };
+    /** First re-check of a provider task, in seconds; later ones back off to `maxSeconds`. */
+    readonly poll: { readonly firstSeconds: number; readonly maxSeconds: number; readonly deadlineSeconds: number };
+    /** How long live device facts (status, queue) are reused, in seconds. */
+    readonly statusCacheSeconds: number;
+  };
   readonly mail: {
     /** outbox: .eml files in the store; smtp: QPIPE_SMTP_URL; ses: Amazon SES in the AWS region. */
     readonly transport: 'outbox' | 'smtp' | 'ses';
@@ -131,5 +151,59 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       ...(env['QPIPE_SIMULATOR_FUSION'] ? { fusionWidth: readInteger(env, 'QPIPE_SIMULATOR_FUSION', 0, 0) } : {}),
     },
     mail: { transport, from: mailFrom, ...(smtpUrl === undefined ? {} : { smtpUrl }) },
+    providers: readProviders(env, bucket),
+  };
+}
+
+function readProviders(env: Env, qpipeBucket: string | undefined): QpipeConfig['providers'] {
+  const enabled = (name: string) => {
+    const raw = env[name] ?? '';
+    if (!['', 'true', 'false'].includes(raw)) throw new ConfigError(name, `"${raw}" must be true or false`);
+    return raw === 'true';
+  };
+  const outputBucket = env['QPIPE_BRAKET_OUTPUT_BUCKET'] ?? (enabled('QPIPE_BRAKET') ? qpipeBucket : undefined);
+  if (enabled('QPIPE_BRAKET') && outputBucket === undefined) {
+    throw new ConfigError('QPIPE_BRAKET_OUTPUT_BUCKET', 'is required for Braket when QPIPE_S3_BUCKET is not set');
+  }
+  const apiKey = env['QPIPE_IBM_API_KEY'];
+  const serviceCrn = env['QPIPE_IBM_SERVICE_CRN'];
+  if ((apiKey === undefined) !== (serviceCrn === undefined)) {
+    throw new ConfigError(
+      apiKey ? 'QPIPE_IBM_SERVICE_CRN' : 'QPIPE_IBM_API_KEY',
+      'IBM Quantum needs both QPIPE_IBM_API_KEY and QPIPE_IBM_SERVICE_CRN',
+    );
+  }
+  const url = (name: string, fallback: string) => {
+    const value = env[name] ?? fallback;
+    if (!/^https?:\/\//.test(value)) throw new ConfigError(name, `"${value}" is not an http(s) URL`);
+    return value;
+  };
+  const firstSeconds = readInteger(env, 'QPIPE_POLL_FIRST_SECONDS', 5);
+  return {
+    ...(outputBucket === undefined
+      ? {}
+      : {
+          braket: {
+            outputBucket,
+            outputPrefix: env['QPIPE_BRAKET_OUTPUT_PREFIX'] ?? 'braket',
+            stateChangeEvents: enabled('QPIPE_BRAKET_STATE_EVENTS'),
+          },
+        }),
+    ...(apiKey === undefined || serviceCrn === undefined
+      ? {}
+      : {
+          ibm: {
+            apiKey,
+            serviceCrn,
+            apiUrl: url('QPIPE_IBM_API_URL', 'https://quantum.cloud.ibm.com/api'),
+            iamUrl: url('QPIPE_IBM_IAM_URL', 'https://iam.cloud.ibm.com'),
+          },
+        }),
+    poll: {
+      firstSeconds,
+      maxSeconds: Math.max(firstSeconds, readInteger(env, 'QPIPE_POLL_MAX_SECONDS', 300)),
+      deadlineSeconds: readInteger(env, 'QPIPE_POLL_DEADLINE_SECONDS', 7 * 24 * 3600),
+    },
+    statusCacheSeconds: readInteger(env, 'QPIPE_DEVICE_STATUS_CACHE_SECONDS', 30, 0),
   };
 }

@@ -9,6 +9,8 @@ export interface RawResult {
   readonly billedSeconds: number;
   readonly actualCostMicros: number;
   readonly note?: string;
+  /** The provider's task id, for runs a provider ran. */
+  readonly taskId?: string;
 }
 
 /** Object-store key of a run's raw result, inside its run folder. */

@@ -16,12 +16,12 @@ import { InvalidInputError } from '../../shared/errors.ts';
 import { runFolder } from '../../shared/jobs.ts';
 import { formatMoney } from '../../shared/money.ts';
 import { countsCsv, type RawResult, type ResultDocument, topCounts } from '../../shared/results.ts';
-import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
 import { assertSafeKey, getJson } from '../../shared/storage/object-store.ts';
 import { projectStatus } from './projection.ts';
+import { onBraketStateChange, onPoll, onSubmitted, type ProviderDeps } from './provider-tasks.ts';
 
-type Deps = Pick<Ports, 'store' | 'cluster' | 'now'>;
+type Deps = ProviderDeps;
 
 /** Outcomes kept in status and in the completed event; the document has them all. */
 const STATUS_COUNTS_LIMIT = 64;
@@ -52,6 +52,7 @@ async function storeResult(event: TypedEvent<typeof EventType.JobExecuted>, deps
   const document: ResultDocument = {
     job,
     backend: backend.name,
+    ...(raw.taskId === undefined ? {} : { taskId: raw.taskId }),
     shots: raw.shots,
     counts: raw.counts,
     timing: { durationMs: raw.durationMs, completedAt: deps.now().toISOString() },
@@ -77,9 +78,12 @@ async function storeResult(event: TypedEvent<typeof EventType.JobExecuted>, deps
   );
 }
 
-/** Handles one lifecycle event. */
+/** Handles one lifecycle event, or a provider task's re-check or state change. */
 export async function collectResults(event: AnyTypedEvent, deps: Deps): Promise<CloudEvent<unknown>[]> {
+  if (event.type === EventType.JobPoll) return onPoll(event, deps);
+  if (event.type === EventType.BraketTaskStateChange) return onBraketStateChange(event, deps);
   await project(event, deps);
+  if (event.type === EventType.JobSubmitted) return onSubmitted(event, deps);
   if (event.type !== EventType.JobExecuted) return [];
   const completed = await storeResult(event, deps);
   // This stage writes status, so it projects its own completion rather than waiting for it to come back.

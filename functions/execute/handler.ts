@@ -2,12 +2,14 @@
  * execute: on `io.quantum.job.approved`, runs the job on its backend. A backend that
  * finishes at once (the simulator) yields `io.quantum.job.executed` with the raw result in
  * the object store; a provider that finishes later yields `io.quantum.job.submitted`.
- * Idempotent: a duplicate approval finds the stored result and re-emits the same event.
+ * Idempotent: a duplicate approval finds the stored result or task record and re-emits the
+ * same event; providers deduplicate submissions too (Braket clientToken, IBM run tag).
  */
 import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import { backendCatalog } from '../../shared/backends/catalog.ts';
+import { saveTaskRecord, type TaskRecord, taskRecordOfRun } from '../../shared/backends/task-record.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { jobShots, loadCircuitSource, runFolder } from '../../shared/jobs.ts';
 import { estimateCost } from '../../shared/pricing/pricing.ts';
@@ -17,7 +19,7 @@ import { defineStage } from '../../shared/runtime/stage.ts';
 import { type RawResult, rawResultKey } from '../../shared/results.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
 
-type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors'>;
+type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now'>;
 
 /** Runs one approved job. */
 export async function execute(
@@ -34,8 +36,16 @@ export async function execute(
       { source: stageSource(Stage.Execute), ...carriedExtensions(event) },
     );
 
+  const submitted = (record: TaskRecord) =>
+    buildJobEvent(EventType.JobSubmitted, record.submitted, job, {
+      source: stageSource(Stage.Execute),
+      ...carriedExtensions(event),
+    });
+
   const previous = (await getJson(deps.store, resultRef)) as RawResult | undefined;
   if (previous) return [executed(previous)];
+  const previousTask = await taskRecordOfRun(deps.store, job);
+  if (previousTask) return [submitted(previousTask)];
 
   const executor = deps.executors[backend.type];
   if (!executor) throw new InvalidInputError('backend', `${backend.type} is not configured in this deployment`);
@@ -58,12 +68,14 @@ export async function execute(
     ...(seed === undefined ? {} : { seed }),
   });
   if (outcome.kind === 'submitted') {
-    return [
-      buildJobEvent(EventType.JobSubmitted, { job, spec, circuit, backend, taskId: outcome.taskId }, job, {
-        source: stageSource(Stage.Execute),
-        ...carriedExtensions(event),
-      }),
-    ];
+    const record: TaskRecord = {
+      submitted: { job, spec, circuit, backend, taskId: outcome.taskId, ...(budget ? { budget } : {}) },
+      layout: outcome.layout,
+      shots: jobShots(spec),
+      submittedAt: deps.now().toISOString(),
+    };
+    await saveTaskRecord(deps.store, record);
+    return [submitted(record)];
   }
   const raw: RawResult = {
     counts: outcome.counts,

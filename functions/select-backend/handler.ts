@@ -1,7 +1,8 @@
 /**
  * select-backend: on `io.quantum.job.validated`, chooses where the job runs among the
- * built-in backends and the QiskitBackend resources, and emits `io.quantum.job.scheduled`
- * with every candidate's score and estimated cost.
+ * built-in backends and the QiskitBackend resources, with the providers' live status and
+ * queue (cached briefly) and the circuit translated for each device, and emits
+ * `io.quantum.job.scheduled` with every candidate's score and estimated cost.
  */
 import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
@@ -9,11 +10,14 @@ import { EventType, Stage, stageSource } from '../../events/types.ts';
 import type { BackendType } from '../../shared/resources/schema.ts';
 import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { selectBackend } from '../../shared/backends/selection.ts';
-import { jobShots } from '../../shared/jobs.ts';
+import { circuitProblem } from '../../shared/backends/compatibility.ts';
+import { sharedDeviceStatusCache } from '../../shared/backends/device-status.ts';
+import { jobShots, loadCircuitSource } from '../../shared/jobs.ts';
+import { compileQasm } from '../../shared/qasm/index.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
 
-type Deps = Pick<Ports, 'config' | 'cluster' | 'executors'>;
+type Deps = Pick<Ports, 'config' | 'cluster' | 'executors' | 'store' | 'now'>;
 
 /** Schedules one validated job. */
 export async function selectBackendStage(
@@ -25,12 +29,25 @@ export async function selectBackendStage(
     simulatorMaxQubits: deps.config.simulator.maxQubits,
     resources: await deps.cluster.listBackends(),
   });
+  const availableTypes = new Set(Object.keys(deps.executors) as BackendType[]);
+  const providers = backends.filter((b) => b.type !== 'local_simulator' && availableTypes.has(b.type));
+  // Only providers need the circuit itself (to translate it) and their live status.
+  const compiled =
+    providers.length > 0
+      ? compileQasm(await loadCircuitSource(circuit, deps.store), { limits: deps.config.circuitLimits }).circuit
+      : undefined;
+  const statuses = await sharedDeviceStatusCache.read(providers, deps.executors, {
+    ttlMs: deps.config.providers.statusCacheSeconds * 1000,
+    now: deps.now().getTime(),
+  });
   const selection = selectBackend({
     spec,
     metadata,
     shots: jobShots(spec),
     backends,
-    availableTypes: new Set(Object.keys(deps.executors) as BackendType[]),
+    availableTypes,
+    statuses,
+    ...(compiled ? { circuitProblem: (backend, gates) => circuitProblem(compiled, backend, gates) } : {}),
   });
   const { backend } = selection;
   return [

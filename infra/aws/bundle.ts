@@ -14,6 +14,9 @@ const EXTRA_ENTRIES: Partial<Record<Stage, Record<string, string>>> = {
   execute: { 'simulator-worker.mjs': 'shared/simulator/worker.ts' },
 };
 
+/** Stages that talk to quantum providers: status for selection, submission, collection. */
+const PROVIDER_STAGES = new Set<Stage>(['select-backend', 'execute', 'collect-results']);
+
 /** Bundles every stage; returns bytes per stage. */
 export async function bundleStages(root: URL): Promise<Map<Stage, number>> {
   const out = new URL('.build/', root);
@@ -28,13 +31,18 @@ export async function bundleStages(root: URL): Promise<Map<Stage, number>> {
         ([name, source]) => [new URL(`${stage}/${name}`, out).pathname, source] as [string, string],
       ),
     ];
-    for (const [file, source] of entries) await bundle(new URL(source, root).pathname, file);
+    // Stages that never run or check provider tasks leave the provider code and SDKs out;
+    // their executors would load it only on first use (shared/backends/providers.ts).
+    const external = PROVIDER_STAGES.has(stage)
+      ? []
+      : ['@aws-sdk/client-braket', './braket/braket-executor.ts', './ibm/ibm-client.ts', './ibm/ibm-executor.ts'];
+    for (const [file, source] of entries) await bundle(new URL(source, root).pathname, file, external);
     sizes.set(stage, (await stat(outfile)).size);
   }
   return sizes;
 }
 
-async function bundle(entry: string, outfile: string): Promise<void> {
+async function bundle(entry: string, outfile: string, external: readonly string[]): Promise<void> {
   await build({
     entryPoints: [entry],
     outfile,
@@ -46,7 +54,7 @@ async function bundle(entry: string, outfile: string): Promise<void> {
     treeShaking: true,
     legalComments: 'none',
     // Lambda stages never talk to a Kubernetes API; that client stays out of the bundles.
-    external: ['@kubernetes/client-node'],
+    external: ['@kubernetes/client-node', ...external],
     // Some dependencies are CommonJS and call require().
     banner: {
       js: "import { createRequire as __qpipeRequire } from 'node:module'; const require = __qpipeRequire(import.meta.url);",

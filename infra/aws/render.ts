@@ -46,7 +46,11 @@ const logs: Statement = {
 /** Least privilege per function: validate cannot call Braket, only execute can, only notify sends mail. */
 const STATEMENTS: Record<Stage, Statement[]> = {
   validate: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects }],
-  'select-backend': [{ Effect: 'Allow', Action: ['braket:GetDevice', 'braket:SearchDevices'], Resource: '*' }],
+  'select-backend': [
+    // Circuits over 64 KiB arrive by reference; selection translates them for each device.
+    { Effect: 'Allow', Action: ['s3:GetObject'], Resource: bucketObjects },
+    { Effect: 'Allow', Action: ['braket:GetDevice', 'braket:SearchDevices'], Resource: '*' },
+  ],
   'enforce-budget': [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects }],
   execute: [
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
@@ -56,7 +60,10 @@ const STATEMENTS: Record<Stage, Statement[]> = {
       Resource: '*',
     },
   ],
-  'collect-results': [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects }],
+  'collect-results': [
+    { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
+    { Effect: 'Allow', Action: ['braket:GetQuantumTask', 'braket:GetDevice'], Resource: '*' },
+  ],
   notify: [
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: bucketObjects },
     { Effect: 'Allow', Action: ['ses:SendEmail'], Resource: '*' },
@@ -187,6 +194,9 @@ export function renderServerlessYaml(): string {
         QPIPE_STORE: '/tmp/qpipe',
         QPIPE_MAIL_TRANSPORT: "${param:mailTransport, 'ses'}",
         QPIPE_MAIL_FROM: "${param:mailFrom, 'qpipe@example.com'}",
+        // Braket (opt in: --param braket=true) writes results into the results bucket; its task events end them.
+        QPIPE_BRAKET: "${param:braket, 'false'}",
+        QPIPE_BRAKET_STATE_EVENTS: 'true',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
     },

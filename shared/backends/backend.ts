@@ -3,6 +3,7 @@ import type { JobRef } from '../../events/schemas.ts';
 import type { Pricing } from '../pricing/pricing.ts';
 import type { Circuit } from '../qasm/circuit.ts';
 import type { BackendType, CircuitMetadata } from '../resources/schema.ts';
+import type { MeasurementLayout } from './measurement-layout.ts';
 
 /** A device or simulator selection can choose. */
 export interface BackendEntry {
@@ -14,7 +15,44 @@ export interface BackendEntry {
   readonly enabled: boolean;
   /** Where the entry came from: the built-in catalog or a QiskitBackend resource. */
   readonly origin: 'builtin' | 'resource';
+  readonly region?: string;
+  /** Gate names the device takes (Braket's OpenQASM names, IBM's basis gates), when known. */
+  readonly supportedGates?: readonly string[];
+  /** Coupled physical qubit pairs, when known. */
+  readonly connectivity?: readonly (readonly [number, number])[];
 }
+
+/** What a provider says of a device now (cached briefly by the caller). */
+export interface DeviceStatus {
+  readonly online: boolean;
+  /** Tasks waiting ahead of a new one. */
+  readonly queueDepth?: number;
+  readonly qubits?: number;
+  readonly supportedGates?: readonly string[];
+  readonly shotsRange?: readonly [number, number];
+  /** The provider's own words, when the device is not online. */
+  readonly detail?: string;
+}
+
+/** A task a provider runs: what collection needs to find it and read its result. */
+export interface ProviderTask {
+  readonly taskId: string;
+  readonly backend: BackendEntry;
+  readonly layout: MeasurementLayout;
+  readonly shots: number;
+}
+
+/** Where a provider task stands. */
+export type TaskState =
+  | { readonly kind: 'pending'; readonly status: string }
+  | {
+      readonly kind: 'completed';
+      readonly counts: Record<string, number>;
+      readonly shots: number;
+      readonly durationMs: number;
+      readonly billedSeconds: number;
+    }
+  | { readonly kind: 'failed'; readonly reason: string };
 
 /** What an executor needs to run one job. */
 export interface ExecutionRequest {
@@ -36,12 +74,16 @@ export type ExecutionOutcome =
       readonly billedSeconds: number;
       readonly note?: string;
     }
-  | { readonly kind: 'submitted'; readonly taskId: string };
+  | { readonly kind: 'submitted'; readonly taskId: string; readonly layout: MeasurementLayout };
 
 /** Runs circuits on one kind of backend. */
 export interface BackendExecutor {
   readonly type: BackendType;
   execute(request: ExecutionRequest): Promise<ExecutionOutcome>;
+  /** Live facts about a device; absent for backends that are always there. */
+  status?(backend: BackendEntry): Promise<DeviceStatus>;
+  /** Where a submitted task stands; required of executors that submit. */
+  collect?(task: ProviderTask): Promise<TaskState>;
 }
 
 /**

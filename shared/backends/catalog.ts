@@ -14,6 +14,8 @@ interface DeviceEntry {
   readonly deviceId: string;
   readonly qubits: number;
   readonly pricing: string;
+  readonly region?: string;
+  readonly supportedGates?: readonly string[];
 }
 
 /** Built-in entries: the local simulator (qubits from its memory limit) and the provider devices in devices.json. */
@@ -26,6 +28,8 @@ export function builtinBackends(options: { simulatorMaxQubits: number }): Backen
     pricing: catalogPricing(device.pricing) ?? FREE,
     enabled: true,
     origin: 'builtin',
+    ...(device.region === undefined ? {} : { region: device.region }),
+    ...(device.supportedGates === undefined ? {} : { supportedGates: device.supportedGates }),
   }));
   return [
     {
@@ -58,14 +62,22 @@ export function mergeBackends(builtins: readonly BackendEntry[], resources: read
     byName.set(name, {
       name,
       type: spec.provider,
-      ...(spec.deviceId === undefined ? {} : { deviceId: spec.deviceId }),
+      ...optional('deviceId', spec.deviceId ?? base?.deviceId),
       qubits: spec.qubits ?? base?.qubits ?? simulator?.qubits ?? 0,
       pricing: spec.pricing ? parsePricing(spec.pricing, `${where}.pricing`) : (base?.pricing ?? FREE),
       enabled: spec.enabled,
       origin: 'resource',
+      ...optional('region', spec.region ?? base?.region),
+      ...optional('supportedGates', spec.supportedGates ?? base?.supportedGates),
+      ...optional('connectivity', (spec.connectivity as [number, number][] | undefined) ?? base?.connectivity),
     });
   }
   return [...byName.values()];
+}
+
+/** `{ [name]: value }` when the value is set, else nothing (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
 }
 
 /** Every backend a deployment knows: the built-ins, with QiskitBackend resources merged over them. */

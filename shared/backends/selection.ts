@@ -8,7 +8,9 @@ import { InvalidInputError } from '../errors.ts';
 import { formatMoney, parseMoney } from '../money.ts';
 import { estimateCost } from '../pricing/pricing.ts';
 import type { BackendType, Candidate, CircuitMetadata, QiskitJobSpec } from '../resources/schema.ts';
-import { type BackendEntry, estimateRunSeconds } from './backend.ts';
+import { parseDuration } from '../duration.ts';
+import { type BackendEntry, type DeviceStatus, estimateRunSeconds } from './backend.ts';
+import type { StatusReading } from './device-status.ts';
 
 /** The weights selection uses when a job sets none: cost matters most, then queue and availability. */
 export const BALANCED_WEIGHTS = { cost: 0.4, queueTime: 0.3, capability: 0.1, availability: 0.2 } as const;
@@ -31,7 +33,28 @@ export interface SelectionRequest {
   readonly backends: readonly BackendEntry[];
   /** Backend types this deployment can run. */
   readonly availableTypes: ReadonlySet<BackendType>;
+  /** Live device facts by backend name; a backend without one is taken at its catalog entry. */
+  readonly statuses?: ReadonlyMap<string, StatusReading>;
+  /** Why a backend cannot run the circuit after translation (compatibility.ts), if it cannot. */
+  readonly circuitProblem?: (backend: BackendEntry, liveGates?: readonly string[]) => string | undefined;
 }
+
+/**
+ * Seconds a new task waits per task queued ahead of it, a coarse figure for turning a
+ * queue length into a wait: QPU tasks of ~1,000 shots take about a minute of device time
+ * with overheads, managed simulator tasks a few seconds.
+ */
+export const SECONDS_PER_QUEUED_TASK = { qpu: 60, simulator: 5 } as const;
+
+/** Estimated queue wait on a backend, in seconds, from its live queue length. */
+export function queueWaitSeconds(backend: BackendEntry, status: DeviceStatus | undefined): number {
+  if (!status?.queueDepth) return 0;
+  const simulator = backend.pricing.perMinuteMicros > 0 || backend.type === 'ibm_simulator';
+  return status.queueDepth * (simulator ? SECONDS_PER_QUEUED_TASK.simulator : SECONDS_PER_QUEUED_TASK.qpu);
+}
+
+/** A queue wait as a score: 1 for none, one half at ten minutes. */
+const queueScore = (seconds: number) => 1 / (1 + seconds / 600);
 
 /** Normalised weights: missing ones take the balanced preset's value; they sum to 1. */
 export function normaliseWeights(weights: Partial<Record<WeightName, number>> | undefined): Record<WeightName, number> {
@@ -46,8 +69,14 @@ export function normaliseWeights(weights: Partial<Record<WeightName, number>> | 
   };
 }
 
+function statusOf(request: SelectionRequest, backend: BackendEntry): DeviceStatus | undefined {
+  const reading = request.statuses?.get(backend.name);
+  return reading && 'status' in reading ? reading.status : undefined;
+}
+
 function exclusionReason(backend: BackendEntry, request: SelectionRequest, estimateMicros: number): string | undefined {
   const { spec, metadata } = request;
+  const status = statusOf(request, backend);
   const wanted = spec.backend;
   const selection = spec.backendSelection;
   if (wanted?.name !== undefined && wanted.name !== backend.name) return `not the pinned backend ${wanted.name}`;
@@ -55,8 +84,23 @@ function exclusionReason(backend: BackendEntry, request: SelectionRequest, estim
   if (!backend.enabled) return 'disabled';
   if (selection?.excludedBackends?.includes(backend.name)) return 'excluded by the job';
   if (!request.availableTypes.has(backend.type)) return `${backend.type} is not configured in this deployment`;
+  if (status && !status.online) return `offline (${status.detail ?? 'the provider reports it unavailable'})`;
+  const qubits = status?.qubits ?? backend.qubits;
   const needed = Math.max(metadata.qubits, selection?.requirements?.minQubits ?? 0);
-  if (backend.qubits < needed) return `has ${backend.qubits} qubits, the job needs ${needed}`;
+  if (qubits < needed) return `has ${qubits} qubits, the job needs ${needed}`;
+  const range = status?.shotsRange;
+  if (range && (request.shots < range[0] || request.shots > range[1])) {
+    return `takes ${range[0]} to ${range[1]} shots, the job asks for ${request.shots}`;
+  }
+  const maxQueueTime = selection?.requirements?.maxQueueTime;
+  if (maxQueueTime !== undefined) {
+    const wait = queueWaitSeconds(backend, status);
+    if (wait > parseDuration(maxQueueTime, 'spec.backendSelection.requirements.maxQueueTime') / 1000) {
+      return `queue of ${status?.queueDepth} tasks (about ${Math.round(wait / 60)} min) exceeds requirements.maxQueueTime ${maxQueueTime}`;
+    }
+  }
+  const problem = request.circuitProblem?.(backend, status?.supportedGates);
+  if (problem !== undefined) return problem;
   const maxCost = selection?.requirements?.maxCost;
   if (maxCost !== undefined) {
     const limit = parseMoney(maxCost, 'spec.backendSelection.requirements.maxCost');
@@ -64,6 +108,17 @@ function exclusionReason(backend: BackendEntry, request: SelectionRequest, estim
       return `costs ${formatMoney(estimateMicros)}, more than requirements.maxCost ${maxCost}`;
   }
   return undefined;
+}
+
+/**
+ * 1 for a device known to be online (or local), one half when its provider did not say:
+ * an unanswered status call should not exclude a device, but should not tie with one
+ * known to be up.
+ */
+function availabilityScore(request: SelectionRequest, backend: BackendEntry): number {
+  if (backend.type === 'local_simulator' || !request.statuses) return 1;
+  const reading = request.statuses.get(backend.name);
+  return reading && 'status' in reading ? 1 : 0.5;
 }
 
 /** Chooses a backend, or throws an InvalidInputError that lists why each one was excluded. */
@@ -87,10 +142,9 @@ export function selectBackend(request: SelectionRequest): Selection {
       a.reason === undefined
         ? {
             cost: dearest === cheapest ? 1 : 1 - (costLog(a.estimate.totalMicros) - cheapest) / (dearest - cheapest),
-            // Live queue and status data come from the providers; local backends never queue.
-            queueTime: 1,
+            queueTime: queueScore(queueWaitSeconds(a.backend, statusOf(request, a.backend))),
             capability: mostQubits > 0 ? a.backend.qubits / mostQubits : 1,
-            availability: 1,
+            availability: availabilityScore(request, a.backend),
           }
         : { cost: 0, queueTime: 0, capability: 0, availability: 0 };
     const score =
@@ -117,6 +171,9 @@ export function selectBackend(request: SelectionRequest): Selection {
     ...(s.reason === undefined ? {} : { reason: s.reason }),
     score: Math.round(s.score * 1e6) / 1e6,
     scores: s.scores,
+    ...(statusOf(request, s.backend)?.queueDepth === undefined
+      ? {}
+      : { queueDepth: statusOf(request, s.backend)?.queueDepth as number }),
     estimatedCost: formatMoney(s.estimate.totalMicros),
   }));
   const best = ordered[0];

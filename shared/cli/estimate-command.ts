@@ -5,13 +5,14 @@
 import type { CostEstimate } from '../../events/schemas.ts';
 import { estimateRunSeconds } from '../backends/backend.ts';
 import { backendCatalog } from '../backends/catalog.ts';
+import { circuitProblem } from '../backends/compatibility.ts';
 import { selectBackend } from '../backends/selection.ts';
 import type { QpipeConfig } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
 import { jobShots } from '../jobs.ts';
 import { circuitCodeInFiles, loadManifests } from '../manifests.ts';
 import { estimateCost } from '../pricing/pricing.ts';
-import { analyzeQasm } from '../qasm/index.ts';
+import { compileQasm } from '../qasm/index.ts';
 import type { BackendType, Candidate } from '../resources/schema.ts';
 import { parseResourceOf } from '../resources/validate.ts';
 
@@ -51,13 +52,20 @@ export async function estimateFiles(
       const code = circuitCodeInFiles(circuit, job.metadata.namespace ?? 'default', manifests);
       if (code === undefined)
         throw new InvalidInputError('spec.circuit', `the circuit (source ${circuit.source}) is not in the files given`);
-      const metadata = analyzeQasm(code, { limits: options.config.circuitLimits });
+      const { circuit: compiled, metadata } = compileQasm(code, { limits: options.config.circuitLimits });
       const shots = jobShots(job.spec);
       const byName = new Map(backends.map((b) => [b.name, b]));
       let selected: string | null = null;
       let candidates: Candidate[];
       try {
-        const selection = selectBackend({ spec: job.spec, metadata, shots, backends, availableTypes: ALL_TYPES });
+        const selection = selectBackend({
+          spec: job.spec,
+          metadata,
+          shots,
+          backends,
+          availableTypes: ALL_TYPES,
+          circuitProblem: (backend) => circuitProblem(compiled, backend),
+        });
         selected = selection.backend.name;
         candidates = selection.candidates;
       } catch (error) {

@@ -116,6 +116,7 @@ const candidateSchema = Type.Object({
   score: Type.Number({ description: 'Weighted score in [0, 1]; higher wins.' }),
   scores: Type.Record(Type.String(), Type.Number(), { description: 'Score per weight.' }),
   estimatedCost: money('Worst-case cost on this backend.'),
+  queueDepth: Type.Optional(Type.Integer({ minimum: 0, description: 'Tasks queued on the device when selected.' })),
 });
 /** One backend considered by selection, with why it was or was not chosen. */
 export type Candidate = Static<typeof candidateSchema>;

@@ -5,6 +5,7 @@
  */
 import type { CloudEvent } from 'cloudevents';
 import { SUBSCRIPTIONS } from '../../events/types.ts';
+import { providerExecutors } from '../backends/providers.ts';
 import { createLocalSimulatorExecutor } from '../backends/local-simulator.ts';
 import { LocalLedgerStore } from '../budget/local-ledger-store.ts';
 import { LocalCluster, type LocalResources } from '../cluster/local-cluster.ts';
@@ -48,7 +49,10 @@ export async function createLocalPorts(
     store,
     cluster: new LocalCluster(resources, store),
     ledger: new LocalLedgerStore(`${config.storeDir}/ledgers`),
-    executors: { local_simulator: createLocalSimulatorExecutor(config.simulator) },
+    executors: {
+      local_simulator: createLocalSimulatorExecutor(config.simulator),
+      ...providerExecutors(config),
+    },
     mailer: await createMailer(config, store),
     now,
     fetchCircuit,

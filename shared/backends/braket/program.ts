@@ -8,6 +8,36 @@ import type { Circuit, Operation } from '../../qasm/circuit.ts';
 import { GateTranslator } from '../gate-translation.ts';
 import { type MeasurementLayout, measurementLayout } from '../measurement-layout.ts';
 
+/** Braket's OpenQASM gate names on its on-demand simulators, the set used when a device says nothing. */
+export const BRAKET_SIMULATOR_GATES = [
+  'ccnot',
+  'cnot',
+  'cphaseshift',
+  'cswap',
+  'cy',
+  'cz',
+  'h',
+  'i',
+  'iswap',
+  'phaseshift',
+  'rx',
+  'ry',
+  'rz',
+  's',
+  'si',
+  'swap',
+  't',
+  'ti',
+  'v',
+  'vi',
+  'x',
+  'xx',
+  'y',
+  'yy',
+  'z',
+  'zz',
+] as const;
+
 /** A program ready for CreateQuantumTask, and how to read its results back. */
 export interface BraketProgram {
   /** The OpenQASM 3 source. */

@@ -1,0 +1,185 @@
+/**
+ * Completion of tasks that providers run. After `submitted`, collect-results re-checks
+ * the task with a delayed `io.quantum.job.poll` (backing off, never blocking); on AWS,
+ * Braket's own "Braket Task State Change" events finish Braket tasks instead. A finished
+ * task's counts become the run's raw result and an `executed` event, which this stage then
+ * turns into the result document like any other run.
+ */
+import type { CloudEvent } from 'cloudevents';
+import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
+import type { EventData } from '../../events/schemas.ts';
+import { EventType, Stage, stageSource } from '../../events/types.ts';
+import type { TaskState } from '../../shared/backends/backend.ts';
+import { backendCatalog } from '../../shared/backends/catalog.ts';
+import { type TaskRecord, taskRecordOfRun, taskRecordOfTask } from '../../shared/backends/task-record.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { runFolder } from '../../shared/jobs.ts';
+import { estimateCost } from '../../shared/pricing/pricing.ts';
+import { type RawResult, rawResultKey } from '../../shared/results.ts';
+import type { Ports } from '../../shared/runtime/ports.ts';
+import { getJson } from '../../shared/storage/object-store.ts';
+
+export type ProviderDeps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now'>;
+type Submitted = EventData<typeof EventType.JobSubmitted>;
+type Extensions = ReturnType<typeof carriedExtensions>;
+
+/** Seconds before re-check number `attempt`: doubling from the first delay up to the cap. */
+export function pollDelaySeconds(attempt: number, poll: ProviderDeps['config']['providers']['poll']): number {
+  return Math.min(poll.firstSeconds * 2 ** Math.max(0, attempt - 1), poll.maxSeconds);
+}
+
+function pollEvent(
+  submitted: Submitted,
+  attempt: number,
+  since: string,
+  deps: ProviderDeps,
+  extensions: Extensions,
+): CloudEvent<unknown> {
+  const due = new Date(deps.now().getTime() + pollDelaySeconds(attempt, deps.config.providers.poll) * 1000);
+  return buildJobEvent(EventType.JobPoll, { ...submitted, attempt, since }, submitted.job, {
+    source: stageSource(Stage.CollectResults),
+    ...extensions,
+    notbefore: due.toISOString(),
+    idParts: [String(attempt)],
+  });
+}
+
+/** Whether this deployment learns of the task's end from provider events rather than by polling. */
+function completionIsPushed(submitted: Submitted, deps: ProviderDeps): boolean {
+  return submitted.backend.type === 'aws_braket' && deps.config.providers.braket?.stateChangeEvents === true;
+}
+
+/** On `submitted`: the first re-check, unless the provider will announce the end itself. */
+export function onSubmitted(
+  event: TypedEvent<typeof EventType.JobSubmitted>,
+  deps: ProviderDeps,
+): CloudEvent<unknown>[] {
+  if (completionIsPushed(event.data, deps)) return [];
+  return [pollEvent(event.data, 1, event.time ?? deps.now().toISOString(), deps, carriedExtensions(event))];
+}
+
+async function alreadyCollected(submitted: Submitted, deps: ProviderDeps): Promise<boolean> {
+  return (await getJson(deps.store, rawResultKey(runFolder(submitted.job)))) !== undefined;
+}
+
+async function taskState(record: TaskRecord, deps: ProviderDeps): Promise<TaskState> {
+  const { backend } = record.submitted;
+  const executor = deps.executors[backend.type];
+  if (!executor?.collect)
+    throw new InvalidInputError('backend', `${backend.type} is not configured in this deployment`);
+  const entry = backendCatalog({
+    simulatorMaxQubits: deps.config.simulator.maxQubits,
+    resources: await deps.cluster.listBackends(),
+  }).find((e) => e.name === backend.name);
+  if (!entry) throw new InvalidInputError('backend', `backend ${backend.name} no longer exists`);
+  return executor.collect({
+    taskId: record.submitted.taskId,
+    backend: entry,
+    layout: record.layout,
+    shots: record.shots,
+  });
+}
+
+/** Stores a finished task's result and announces it as executed; a failed task fails the job. */
+async function finish(
+  record: TaskRecord,
+  state: Exclude<TaskState, { kind: 'pending' }>,
+  deps: ProviderDeps,
+  extensions: Extensions,
+): Promise<CloudEvent<unknown>[]> {
+  const { job, spec, circuit, backend, budget, taskId } = record.submitted;
+  if (state.kind === 'failed') throw new InvalidInputError('backend', state.reason);
+  const entry = backendCatalog({
+    simulatorMaxQubits: deps.config.simulator.maxQubits,
+    resources: await deps.cluster.listBackends(),
+  }).find((e) => e.name === backend.name);
+  const pricing = entry?.pricing;
+  const raw: RawResult = {
+    counts: state.counts,
+    shots: state.shots,
+    durationMs: state.durationMs,
+    billedSeconds: state.billedSeconds,
+    actualCostMicros: pricing
+      ? estimateCost(pricing, { shots: state.shots, seconds: state.billedSeconds }).totalMicros
+      : 0,
+    taskId,
+  };
+  const resultRef = rawResultKey(runFolder(job));
+  // First writer wins, so a poll and a provider event finishing together report one result.
+  await deps.store.putIfAbsent(resultRef, JSON.stringify(raw), 'application/json');
+  const stored = ((await getJson(deps.store, resultRef)) as RawResult | undefined) ?? raw;
+  return [
+    buildJobEvent(
+      EventType.JobExecuted,
+      {
+        job,
+        spec,
+        circuit,
+        backend,
+        resultRef,
+        actualCostMicros: stored.actualCostMicros,
+        ...(budget ? { budget } : {}),
+      },
+      job,
+      { source: stageSource(Stage.CollectResults), ...extensions },
+    ),
+  ];
+}
+
+/** On a re-check: finish the task, or schedule the next re-check, or give up after the deadline. */
+export async function onPoll(
+  event: TypedEvent<typeof EventType.JobPoll>,
+  deps: ProviderDeps,
+): Promise<CloudEvent<unknown>[]> {
+  const { attempt, since, ...submitted } = event.data;
+  if (await alreadyCollected(submitted, deps)) return [];
+  const record = await taskRecordOfRun(deps.store, submitted.job);
+  if (!record) throw new InvalidInputError('taskId', `no task record for ${submitted.taskId}`);
+  const state = await taskState(record, deps);
+  const extensions = carriedExtensions(event);
+  if (state.kind !== 'pending') return finish(record, state, deps, extensions);
+  const waited = (deps.now().getTime() - Date.parse(since)) / 1000;
+  if (waited > deps.config.providers.poll.deadlineSeconds) {
+    throw new InvalidInputError(
+      'backend',
+      `task ${submitted.taskId} is still ${state.status} after ${Math.round(waited / 3600)} h; qpipe stopped waiting (QPIPE_POLL_DEADLINE_SECONDS)`,
+    );
+  }
+  return [pollEvent(submitted, attempt + 1, since, deps, extensions)];
+}
+
+const FINAL_BRAKET_STATES = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+/** On Braket's state-change event: finish the task if qpipe submitted it and it has ended. */
+export async function onBraketStateChange(
+  event: TypedEvent<typeof EventType.BraketTaskStateChange>,
+  deps: ProviderDeps,
+): Promise<CloudEvent<unknown>[]> {
+  if (!FINAL_BRAKET_STATES.has(event.data.status)) return [];
+  // Tasks that other tools created on the same account are not qpipe's.
+  const record = await taskRecordOfTask(deps.store, event.data.quantumTaskArn);
+  if (!record || (await alreadyCollected(record.submitted, deps))) return [];
+  const state = await taskState(record, deps);
+  if (state.kind === 'pending') return [];
+  const { job } = record.submitted;
+  const extensions: Extensions = {};
+  try {
+    return await finish(record, state, deps, extensions);
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    // Braket's event carries no job, so the failure is reported here rather than by the runtime.
+    return [
+      buildJobEvent(
+        EventType.JobFailed,
+        {
+          job,
+          stage: Stage.CollectResults,
+          reason: error.message,
+          ...(record.submitted.budget ? { budget: record.submitted.budget } : {}),
+        },
+        job,
+        { source: stageSource(Stage.CollectResults), ...extensions },
+      ),
+    ];
+  }
+}

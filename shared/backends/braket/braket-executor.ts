@@ -1,0 +1,154 @@
+/**
+ * Amazon Braket as a backend: device status from GetDevice, tasks created with a
+ * clientToken derived from the job (a duplicate event never submits twice), and results
+ * read from the task's results.json in S3.
+ * https://docs.aws.amazon.com/braket/latest/APIReference/API_CreateQuantumTask.html
+ */
+import type { BraketClient } from '@aws-sdk/client-braket';
+import {
+  BraketServiceException,
+  CreateQuantumTaskCommand,
+  GetDeviceCommand,
+  GetQuantumTaskCommand,
+} from '@aws-sdk/client-braket';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { InvalidInputError, QpipeError } from '../../errors.ts';
+import type {
+  BackendEntry,
+  BackendExecutor,
+  DeviceStatus,
+  ExecutionOutcome,
+  ExecutionRequest,
+  ProviderTask,
+  TaskState,
+} from '../backend.ts';
+import { BRAKET_SIMULATOR_GATES, braketProgram } from './program.ts';
+import { decodeBraketResult } from './results.ts';
+
+/** Settings of the Braket executor. */
+export interface BraketSettings {
+  /** Builds a client for a region (QPUs answer only in their own region). */
+  readonly client: (region: string | undefined) => BraketClient;
+  /** Reads results.json from the task's output bucket. */
+  readonly s3: S3Client;
+  /** Bucket for task results; `{region}` is replaced by the device's region. */
+  readonly outputBucket: string;
+  readonly outputPrefix: string;
+}
+
+/** The region in a device ARN (`arn:aws:braket:us-east-1::device/...`), empty for the on-demand simulators. */
+export function deviceRegion(arn: string): string | undefined {
+  return /^arn:aws:braket:([a-z0-9-]*):/.exec(arn)?.[1] || undefined;
+}
+
+/** The clientToken of a job's task: one task per job uid and generation. */
+export function clientToken(job: { uid: string; generation: number }): string {
+  return `${job.uid}-${job.generation}`.slice(0, 64);
+}
+
+const RETRYABLE = new Set([
+  'ThrottlingException',
+  'ServiceQuotaExceededException',
+  'InternalServiceException',
+  'DeviceOfflineException',
+]);
+
+/** Braket's errors as qpipe's: transient ones are retried by the bus, the rest fail the job with Braket's words. */
+export function braketError(error: unknown, action: string): Error {
+  if (!(error instanceof BraketServiceException)) return error instanceof Error ? error : new Error(String(error));
+  const message = `Braket ${action}: ${error.name}: ${error.message}`;
+  if (RETRYABLE.has(error.name) || (error.$metadata.httpStatusCode ?? 0) >= 500) {
+    return new QpipeError(message, { retryable: true, cause: error });
+  }
+  return new InvalidInputError('backend', message, { cause: error });
+}
+
+function deviceArn(backend: BackendEntry): string {
+  if (!backend.deviceId) throw new InvalidInputError('backend', `${backend.name} has no Braket device ARN (deviceId)`);
+  return backend.deviceId;
+}
+
+interface DeviceCapabilities {
+  service?: { shotsRange?: [number, number] };
+  action?: Record<string, { supportedOperations?: string[] }>;
+  paradigm?: { qubitCount?: number };
+}
+
+/** Creates the Braket executor. */
+export function createBraketExecutor(settings: BraketSettings): BackendExecutor {
+  const clientFor = (arn: string) => settings.client(deviceRegion(arn));
+
+  return {
+    type: 'aws_braket',
+
+    async execute(request: ExecutionRequest): Promise<ExecutionOutcome> {
+      const { backend, job } = request;
+      const arn = deviceArn(backend);
+      const program = braketProgram(request.circuit, new Set(backend.supportedGates ?? BRAKET_SIMULATOR_GATES));
+      const region = deviceRegion(arn) ?? (await clientFor(arn).config.region());
+      try {
+        const response = await clientFor(arn).send(
+          new CreateQuantumTaskCommand({
+            action: program.action,
+            clientToken: clientToken(job),
+            deviceArn: arn,
+            shots: request.shots,
+            outputS3Bucket: settings.outputBucket.replaceAll('{region}', region),
+            outputS3KeyPrefix: [settings.outputPrefix, job.namespace, job.name].filter(Boolean).join('/'),
+            tags: { 'qpipe/namespace': job.namespace, 'qpipe/job': job.name, 'qpipe/uid': job.uid },
+          }),
+        );
+        if (!response.quantumTaskArn) throw new QpipeError('Braket CreateQuantumTask returned no task ARN');
+        return { kind: 'submitted', taskId: response.quantumTaskArn, layout: program.layout };
+      } catch (error) {
+        throw braketError(error, 'CreateQuantumTask');
+      }
+    },
+
+    async status(backend: BackendEntry): Promise<DeviceStatus> {
+      const arn = deviceArn(backend);
+      try {
+        const device = await clientFor(arn).send(new GetDeviceCommand({ deviceArn: arn }));
+        const capabilities = JSON.parse(device.deviceCapabilities ?? '{}') as DeviceCapabilities;
+        const openqasm = capabilities.action?.['braket.ir.openqasm.program'];
+        const queue = device.deviceQueueInfo?.find(
+          (q) => q.queue === 'QUANTUM_TASKS_QUEUE' && (q.queuePriority ?? 'Normal') === 'Normal',
+        );
+        const shotsRange = capabilities.service?.shotsRange;
+        const qubits = capabilities.paradigm?.qubitCount;
+        return {
+          online: device.deviceStatus === 'ONLINE',
+          ...(queue?.queueSize === undefined ? {} : { queueDepth: Number(queue.queueSize) }),
+          ...(qubits === undefined ? {} : { qubits }),
+          ...(openqasm?.supportedOperations ? { supportedGates: openqasm.supportedOperations } : {}),
+          ...(shotsRange ? { shotsRange } : {}),
+          ...(device.deviceStatus === 'ONLINE' ? {} : { detail: `Braket reports ${device.deviceStatus}` }),
+        };
+      } catch (error) {
+        throw braketError(error, 'GetDevice');
+      }
+    },
+
+    async collect(task: ProviderTask): Promise<TaskState> {
+      let state;
+      try {
+        state = await clientFor(task.taskId).send(new GetQuantumTaskCommand({ quantumTaskArn: task.taskId }));
+      } catch (error) {
+        throw braketError(error, 'GetQuantumTask');
+      }
+      if (state.status === 'FAILED' || state.status === 'CANCELLED') {
+        return { kind: 'failed', reason: `Braket task ${state.status}: ${state.failureReason ?? 'no reason given'}` };
+      }
+      if (state.status !== 'COMPLETED') return { kind: 'pending', status: state.status ?? 'UNKNOWN' };
+      const key = `${(state.outputS3Directory ?? '').replace(/\/+$/, '')}/results.json`;
+      const object = await settings.s3.send(new GetObjectCommand({ Bucket: state.outputS3Bucket, Key: key }));
+      const body = await object.Body?.transformToString();
+      if (!body)
+        throw new QpipeError(`Braket results s3://${state.outputS3Bucket}/${key} are empty`, { retryable: true });
+      return decodeBraketResult(JSON.parse(body), task, {
+        createdAt: state.createdAt,
+        endedAt: state.endedAt,
+      });
+    },
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * IBM Quantum as a backend, over the REST API: backend status and queue, sampler jobs
+ * with the circuit as an OpenQASM 3 PUB, and per-shot hex samples counted client-side.
+ * Jobs are tagged with the job's uid and generation, and a tagged job that already exists
+ * is reused, so a duplicate event never submits twice.
+ * https://quantum.cloud.ibm.com/docs/en/guides/sampler-rest-api
+ */
+import { InvalidInputError, QpipeError } from '../../errors.ts';
+import type {
+  BackendEntry,
+  BackendExecutor,
+  DeviceStatus,
+  ExecutionOutcome,
+  ExecutionRequest,
+  ProviderTask,
+  TaskState,
+} from '../backend.ts';
+import { countsFromRegisterSamples } from '../measurement-layout.ts';
+import { type IbmClient, IbmHttpError } from './ibm-client.ts';
+import { ibmProgram } from './isa-program.ts';
+
+interface BackendStatusResponse {
+  readonly state?: boolean;
+  readonly status?: string;
+  readonly message?: string;
+  readonly length_queue?: number;
+}
+interface JobResponse {
+  readonly id: string;
+  readonly status?: string;
+  readonly state?: { readonly status?: string; readonly reason?: string };
+}
+interface JobMetrics {
+  readonly usage?: { readonly quantum_seconds?: number; readonly seconds?: number };
+  readonly timestamps?: { readonly created?: string; readonly finished?: string; readonly running?: string };
+}
+interface SamplerResults {
+  readonly results?: readonly {
+    readonly data?: Readonly<Record<string, { readonly samples?: readonly string[]; readonly num_bits?: number }>>;
+  }[];
+}
+
+/** The tag that names a job's run, for finding a submission made before a crash or duplicate. */
+export function runTag(job: { uid: string; generation: number }): string {
+  return `qpipe-run:${job.uid}:${job.generation}`;
+}
+
+function deviceName(backend: BackendEntry): string {
+  return backend.deviceId ?? backend.name;
+}
+
+/** IBM's errors as qpipe's: 429 and 5xx are retried, the rest fail the job with IBM's words. */
+function ibmError(error: unknown): Error {
+  if (error instanceof IbmHttpError && !error.retryable)
+    return new InvalidInputError('backend', error.message, { cause: error });
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Creates the IBM Quantum executor. */
+export function createIbmExecutor(client: IbmClient): BackendExecutor {
+  return {
+    type: 'ibm_quantum',
+
+    async execute(request: ExecutionRequest): Promise<ExecutionOutcome> {
+      const { backend, job } = request;
+      const program = ibmProgram(request.circuit, backend);
+      const tag = runTag(job);
+      try {
+        const existing = await client.request<{ jobs?: readonly JobResponse[] }>(
+          'GET',
+          `/v1/jobs?tags=${encodeURIComponent(tag)}&limit=1`,
+        );
+        const previous = existing.jobs?.[0];
+        if (previous) return { kind: 'submitted', taskId: previous.id, layout: program.layout };
+        await client.submissionSlot();
+        const created = await client.request<JobResponse>('POST', '/v1/jobs', {
+          program_id: 'sampler',
+          backend: deviceName(backend),
+          tags: [tag, `qpipe-namespace:${job.namespace}`],
+          params: { pubs: [[program.source, null, request.shots]], version: 2 },
+        });
+        return { kind: 'submitted', taskId: created.id, layout: program.layout };
+      } catch (error) {
+        throw ibmError(error);
+      }
+    },
+
+    async status(backend: BackendEntry): Promise<DeviceStatus> {
+      try {
+        const status = await client.request<BackendStatusResponse>(
+          'GET',
+          `/v1/backends/${encodeURIComponent(deviceName(backend))}/status`,
+        );
+        const online = status.state === true && (status.status ?? 'active') === 'active';
+        return {
+          online,
+          ...(status.length_queue === undefined ? {} : { queueDepth: status.length_queue }),
+          ...(online
+            ? {}
+            : { detail: `IBM reports ${status.status ?? 'not active'}${status.message ? `: ${status.message}` : ''}` }),
+        };
+      } catch (error) {
+        throw ibmError(error);
+      }
+    },
+
+    async collect(task: ProviderTask): Promise<TaskState> {
+      try {
+        const id = encodeURIComponent(task.taskId);
+        const job = await client.request<JobResponse>('GET', `/v1/jobs/${id}`);
+        const status = job.state?.status ?? job.status ?? 'Unknown';
+        if (status === 'Failed' || status === 'Cancelled') {
+          return { kind: 'failed', reason: `IBM job ${status}: ${job.state?.reason ?? 'no reason given'}` };
+        }
+        if (status !== 'Completed') return { kind: 'pending', status };
+        const [results, metrics] = await Promise.all([
+          client.request<SamplerResults>('GET', `/v1/jobs/${id}/results`),
+          client.request<JobMetrics>('GET', `/v1/jobs/${id}/metrics`),
+        ]);
+        const data = results.results?.[0]?.data;
+        if (!data) throw new QpipeError(`IBM job ${task.taskId} has no sampler results`);
+        const samples = Object.fromEntries(Object.entries(data).map(([name, field]) => [name, field.samples ?? []]));
+        const counts = countsFromRegisterSamples(samples, task.layout);
+        const started = Date.parse(metrics.timestamps?.running ?? metrics.timestamps?.created ?? '');
+        const finished = Date.parse(metrics.timestamps?.finished ?? '');
+        return {
+          kind: 'completed',
+          counts,
+          shots: Object.values(counts).reduce((a, b) => a + b, 0),
+          durationMs: Number.isNaN(started) || Number.isNaN(finished) ? 0 : Math.max(0, finished - started),
+          billedSeconds: metrics.usage?.quantum_seconds ?? metrics.usage?.seconds ?? 0,
+        };
+      } catch (error) {
+        throw ibmError(error);
+      }
+    },
+  };
+}
