@@ -1,0 +1,273 @@
+/**
+ * The IBM Quantum executor at the HTTP boundary: a loopback stand-in for IBM Cloud IAM and
+ * the Qiskit Runtime REST API (no real IBM service can run here), answering in the shapes
+ * IBM documents: IAM token exchange, GET /v1/backends/{name}/status, POST /v1/jobs with a
+ * sampler PUB, GET /v1/jobs/{id}, /results (per-register hex samples) and /metrics.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { BackendEntry } from '../../shared/backends/backend.ts';
+import { IbmClient, JOBS_PER_MINUTE } from '../../shared/backends/ibm/ibm-client.ts';
+import { createIbmExecutor, runTag } from '../../shared/backends/ibm/ibm-executor.ts';
+import { InvalidInputError, isRetryable } from '../../shared/errors.ts';
+import { FREE } from '../../shared/pricing/pricing.ts';
+import { compileQasm } from '../../shared/qasm/index.ts';
+
+interface IbmJob {
+  id: string;
+  body: Record<string, unknown>;
+  polls: number;
+}
+
+/** A stand-in for IAM and the Runtime API; tests change its behaviour between calls. */
+function startFakeIbm() {
+  const state = {
+    tokens: 0,
+    calls: [] as string[],
+    jobs: new Map<string, IbmJob>(),
+    backendStatus: { state: true, status: 'active', message: 'available', length_queue: 7, backend_version: '1.2.3' },
+    nextJobStatus: 429 as number | undefined,
+    expireTokens: false,
+    pollsBeforeDone: 1,
+    samples: {} as Record<string, { samples: string[]; num_bits: number }>,
+  };
+  state.nextJobStatus = undefined;
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const read = async (req: IncomingMessage) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  };
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      state.calls.push(`${req.method} ${url.pathname}${url.search}`);
+      if (url.pathname === '/identity/token') {
+        const form = new URLSearchParams(await read(req));
+        if (form.get('apikey') !== 'key-123' || form.get('grant_type') !== 'urn:ibm:params:oauth:grant-type:apikey') {
+          return send(res, 400, { errorCode: 'BXNIM0415E', errorMessage: 'Provided API key could not be found.' });
+        }
+        state.tokens++;
+        return send(res, 200, {
+          access_token: `token-${state.tokens}`,
+          refresh_token: 'not_supported',
+          token_type: 'Bearer',
+          expires_in: 3600,
+          expiration: Math.floor(Date.now() / 1000) + 3600,
+          scope: 'ibm openid',
+        });
+      }
+      if (req.headers['service-crn'] !== 'crn:v1:bluemix:public:quantum-computing:us-east:a/abc:def::') {
+        return send(res, 400, { errors: [{ message: 'Service-CRN header is missing or wrong' }] });
+      }
+      if (state.expireTokens || req.headers.authorization !== `Bearer token-${state.tokens}`) {
+        state.expireTokens = false;
+        return send(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'token expired' }] });
+      }
+      const status = url.pathname.match(/^\/v1\/backends\/([^/]+)\/status$/);
+      if (status) return send(res, 200, state.backendStatus);
+      if (req.method === 'GET' && url.pathname === '/v1/jobs') {
+        const tag = url.searchParams.get('tags');
+        const jobs = [...state.jobs.values()].filter((j) => (j.body['tags'] as string[]).includes(tag ?? ''));
+        return send(res, 200, { jobs: jobs.map((j) => ({ id: j.id, status: 'Queued' })), count: jobs.length });
+      }
+      if (req.method === 'POST' && url.pathname === '/v1/jobs') {
+        if (state.nextJobStatus) {
+          const code = state.nextJobStatus;
+          state.nextJobStatus = undefined;
+          return send(res, code, { errors: [{ code, message: code === 429 ? 'Too many requests' : 'Bad request' }] });
+        }
+        const body = JSON.parse(await read(req)) as Record<string, unknown>;
+        const id = `d1${state.jobs.size}abcdefg`;
+        state.jobs.set(id, { id, body, polls: 0 });
+        return send(res, 200, { id, backend: body['backend'] });
+      }
+      const job = url.pathname.match(/^\/v1\/jobs\/([^/]+)(\/results|\/metrics)?$/);
+      const found = job ? state.jobs.get(job[1] as string) : undefined;
+      if (job && found) {
+        if (job[2] === '/results') {
+          return send(res, 200, {
+            results: [{ data: state.samples, metadata: { circuit_metadata: {} } }],
+            metadata: { version: 2 },
+          });
+        }
+        if (job[2] === '/metrics') {
+          return send(res, 200, {
+            timestamps: {
+              created: '2026-11-26T10:00:00Z',
+              running: '2026-11-26T10:00:10Z',
+              finished: '2026-11-26T10:00:14Z',
+            },
+            usage: { quantum_seconds: 4, seconds: 4 },
+          });
+        }
+        found.polls++;
+        const done = found.polls > state.pollsBeforeDone;
+        const s = done ? 'Completed' : 'Queued';
+        return send(res, 200, { id: found.id, backend: found.body['backend'], status: s, state: { status: s } });
+      }
+      send(res, 404, { errors: [{ message: 'not found' }] });
+    })();
+  });
+  return { state, server };
+}
+
+const backend: BackendEntry = {
+  name: 'ibm_brisbane',
+  type: 'ibm_quantum',
+  deviceId: 'ibm_brisbane',
+  qubits: 127,
+  pricing: FREE,
+  enabled: true,
+  origin: 'builtin',
+  supportedGates: ['ecr', 'id', 'rz', 'sx', 'x'],
+  connectivity: [
+    [0, 1],
+    [1, 2],
+  ],
+};
+const job = { namespace: 'lab', name: 'isa', uid: '7d0c5a1e-2f3b-4c5d-8e9f-0a1b2c3d4e5f', generation: 1 };
+// An ISA circuit: basis gates only, two-qubit gates on coupled pairs, two registers.
+const isa = compileQasm(`OPENQASM 3.0;
+include "stdgates.inc";
+gate ecr a, b { h b; cx a, b; rz(pi/4) b; cx a, b; h b; x a; h b; cx a, b; rz(-pi/4) b; cx a, b; h b; }
+qubit[3] q;
+bit[1] flag;
+bit[2] data;
+rz(pi/2) q[0];
+sx q[0];
+ecr q[0], q[1];
+x q[2];
+flag[0] = measure q[2];
+data[0] = measure q[0];
+data[1] = measure q[1];
+`).circuit;
+
+describe('IBM Quantum executor against a stand-in for IAM and the Runtime REST API', () => {
+  const fake = startFakeIbm();
+  let url: string;
+  let now = Date.parse('2026-11-26T10:00:00Z');
+  let client: IbmClient;
+  let executor: ReturnType<typeof createIbmExecutor>;
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => fake.server.close(() => resolve())));
+  beforeEach(() => {
+    client = new IbmClient({
+      apiKey: 'key-123',
+      serviceCrn: 'crn:v1:bluemix:public:quantum-computing:us-east:a/abc:def::',
+      apiUrl: url,
+      iamUrl: url,
+      now: () => now,
+    });
+    executor = createIbmExecutor(client);
+  });
+
+  it('exchanges the API key once, reuses the token, and exchanges again after a 401', async () => {
+    const before = fake.state.tokens;
+    expect(await executor.status!(backend)).toEqual({ online: true, queueDepth: 7 });
+    await executor.status!(backend);
+    expect(fake.state.tokens).toBe(before + 1);
+    fake.state.expireTokens = true;
+    await executor.status!(backend);
+    expect(fake.state.tokens).toBe(before + 2);
+  });
+
+  it('reports a backend in maintenance as offline, with IBM’s words', async () => {
+    fake.state.backendStatus = {
+      ...fake.state.backendStatus,
+      state: false,
+      status: 'maintenance',
+      message: 'calibrating',
+    };
+    expect(await executor.status!(backend)).toMatchObject({
+      online: false,
+      detail: 'IBM reports maintenance: calibrating',
+    });
+    fake.state.backendStatus = { ...fake.state.backendStatus, state: true, status: 'active' };
+  });
+
+  it('submits an ISA circuit as a sampler PUB once per job run, finding its own tagged job on a duplicate', async () => {
+    const first = await executor.execute({ job, circuit: isa, shots: 300, backend });
+    const second = await executor.execute({ job, circuit: isa, shots: 300, backend });
+    expect(second).toEqual(first);
+    const submitted = [...fake.state.jobs.values()].filter((j) => (j.body['tags'] as string[]).includes(runTag(job)));
+    expect(submitted).toHaveLength(1);
+    const body = submitted[0]!.body as {
+      program_id: string;
+      backend: string;
+      params: { pubs: unknown[][]; version: number };
+    };
+    expect(body).toMatchObject({ program_id: 'sampler', backend: 'ibm_brisbane', params: { version: 2 } });
+    const [source, values, shots] = body.params.pubs[0] as [string, unknown, number];
+    expect(values).toBeNull();
+    expect(shots).toBe(300);
+    expect(source).toContain('ecr q[0], q[1];');
+    expect(source).toContain('data[1] = measure q[1];');
+    // The PUB parses back to the same circuit.
+    expect(compileQasm(source).circuit.primitiveCount).toBe(isa.primitiveCount);
+  });
+
+  it('decodes per-register hex samples into Qiskit order and bills quantum seconds', async () => {
+    const outcome = await executor.execute({ job: { ...job, generation: 2 }, circuit: isa, shots: 4, backend });
+    if (outcome.kind !== 'submitted') throw new Error(outcome.kind);
+    // Shot values: flag (1 bit) and data (2 bits, bit 0 = data[0]).
+    fake.state.samples = {
+      flag: { samples: ['0x1', '0x1', '0x1', '0x0'], num_bits: 1 },
+      data: { samples: ['0x1', '0x2', '0x1', '0x3'], num_bits: 2 },
+    };
+    const task = { taskId: outcome.taskId, backend, layout: outcome.layout, shots: 4 };
+    expect(await executor.collect!(task)).toEqual({ kind: 'pending', status: 'Queued' });
+    expect(await executor.collect!(task)).toEqual({
+      kind: 'completed',
+      counts: { '01 1': 2, '10 1': 1, '11 0': 1 },
+      shots: 4,
+      durationMs: 4000,
+      billedSeconds: 4,
+    });
+  });
+
+  it('keeps to five submissions a minute: the sixth is handed back to the bus as retryable, and 429 is retryable', async () => {
+    const submit = (generation: number) =>
+      executor.execute({
+        job: { ...job, name: 'burst', uid: 'burst-uid', generation },
+        circuit: isa,
+        shots: 10,
+        backend,
+      });
+    for (let g = 1; g <= JOBS_PER_MINUTE; g++) await submit(g);
+    const sixth = await submit(99).catch((e: unknown) => e);
+    expect((sixth as Error).message).toMatch(/accepts 5 jobs a minute; the next slot opens in \d+ s/);
+    expect(isRetryable(sixth)).toBe(true);
+    now += 61_000;
+    fake.state.nextJobStatus = 429;
+    const throttled = await submit(100).catch((e: unknown) => e);
+    expect((throttled as Error).message).toContain('429');
+    expect(isRetryable(throttled)).toBe(true);
+    fake.state.nextJobStatus = 400;
+    const refused = await submit(101).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(InvalidInputError);
+  });
+
+  it('rejects a circuit outside the ISA, naming the gate, before calling IBM', async () => {
+    const calls = fake.state.calls.length;
+    const bell = compileQasm(
+      'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\nh q[0];\ncx q[0], q[1];\nc = measure q;\n',
+    ).circuit;
+    await expect(executor.execute({ job, circuit: bell, shots: 10, backend })).rejects.toThrow(
+      "operation 1 is not: gate h is not in ibm_brisbane's basis (ecr, id, rz, sx, x). Transpile the circuit for the backend first",
+    );
+    const uncoupled = compileQasm('OPENQASM 3.0;\ngate ecr a, b { cx a, b; }\nqubit[3] q;\necr q[0], q[2];\n').circuit;
+    await expect(executor.execute({ job, circuit: uncoupled, shots: 10, backend })).rejects.toThrow(
+      'qubits 0 and 2 of gate ecr are not coupled on ibm_brisbane',
+    );
+    expect(fake.state.calls.length).toBe(calls);
+  });
+});
