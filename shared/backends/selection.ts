@@ -111,14 +111,19 @@ function exclusionReason(backend: BackendEntry, request: SelectionRequest, estim
 }
 
 /**
- * 1 for a device known to be online (or local), one half when its provider did not say:
- * an unanswered status call should not exclude a device, but should not tie with one
- * known to be up.
+ * A provider device whose status call went unanswered scores one half for availability
+ * and queue: it should not be excluded, but should not tie with one known to be up and idle.
  */
-function availabilityScore(request: SelectionRequest, backend: BackendEntry): number {
-  if (backend.type === 'local_simulator' || !request.statuses) return 1;
+const UNKNOWN_SCORE = 0.5;
+
+function isUnknown(request: SelectionRequest, backend: BackendEntry): boolean {
+  if (backend.type === 'local_simulator' || !request.statuses) return false;
   const reading = request.statuses.get(backend.name);
-  return reading && 'status' in reading ? 1 : 0.5;
+  return !(reading && 'status' in reading);
+}
+
+function availabilityScore(request: SelectionRequest, backend: BackendEntry): number {
+  return isUnknown(request, backend) ? UNKNOWN_SCORE : 1;
 }
 
 /** Chooses a backend, or throws an InvalidInputError that lists why each one was excluded. */
@@ -142,7 +147,9 @@ export function selectBackend(request: SelectionRequest): Selection {
       a.reason === undefined
         ? {
             cost: dearest === cheapest ? 1 : 1 - (costLog(a.estimate.totalMicros) - cheapest) / (dearest - cheapest),
-            queueTime: queueScore(queueWaitSeconds(a.backend, statusOf(request, a.backend))),
+            queueTime: isUnknown(request, a.backend)
+              ? UNKNOWN_SCORE
+              : queueScore(queueWaitSeconds(a.backend, statusOf(request, a.backend))),
             capability: mostQubits > 0 ? a.backend.qubits / mostQubits : 1,
             availability: availabilityScore(request, a.backend),
           }
