@@ -38,7 +38,7 @@ const online = (queueDepth: number, extra: Partial<DeviceStatus> = {}): StatusRe
 
 function select(
   spec: Partial<QiskitJobSpec>,
-  options: Partial<SelectionRequest> & { statuses?: Record<string, StatusReading> } = {},
+  options: Partial<Omit<SelectionRequest, 'statuses'>> & { statuses?: Record<string, StatusReading> } = {},
 ) {
   return selectBackend({
     spec: { circuit: { source: 'inline', code: '' }, ...spec } as QiskitJobSpec,
