@@ -2,6 +2,7 @@
 import { estimateFiles, type JobEstimate } from '../../shared/cli/estimate-command.ts';
 import type { QpipeConfig } from '../../shared/config.ts';
 import { formatMoney } from '../../shared/money.ts';
+import type { BackendType } from '../../shared/resources/schema.ts';
 
 function table(job: JobEstimate): string {
   if (job.error) return `${job.job}\n  ${job.error}`;
@@ -29,8 +30,14 @@ export async function estimateCommand(
   files: readonly string[],
   options: { config: QpipeConfig; output: 'text' | 'json' },
 ): Promise<number> {
-  // The embedded default runs only the simulator; the table marks what needs a cloud deployment.
-  const report = await estimateFiles(files, { config: options.config, configuredTypes: new Set(['local_simulator']) });
+  // The table marks backends this configuration cannot run (providers need their settings).
+  const { braket, ibm } = options.config.providers;
+  const configuredTypes = new Set<BackendType>([
+    'local_simulator',
+    ...(braket ? (['aws_braket'] as const) : []),
+    ...(ibm ? (['ibm_quantum'] as const) : []),
+  ]);
+  const report = await estimateFiles(files, { config: options.config, configuredTypes });
   for (const error of report.errors) process.stderr.write(`qpipe: ${error.message}\n`);
   if (options.output === 'json') process.stdout.write(`${JSON.stringify(report.jobs, null, 2)}\n`);
   else process.stdout.write(`${report.jobs.map(table).join('\n\n')}\n`);
