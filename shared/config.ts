@@ -165,12 +165,12 @@ function readProviders(env: Env, qpipeBucket: string | undefined): QpipeConfig['
   if (enabled('QPIPE_BRAKET') && outputBucket === undefined) {
     throw new ConfigError('QPIPE_BRAKET_OUTPUT_BUCKET', 'is required for Braket when QPIPE_S3_BUCKET is not set');
   }
-  const apiKey = env['QPIPE_IBM_API_KEY'];
-  const serviceCrn = env['QPIPE_IBM_SERVICE_CRN'];
+  const apiKey = env['IBM_QUANTUM_API_KEY'];
+  const serviceCrn = env['IBM_QUANTUM_CRN'];
   if ((apiKey === undefined) !== (serviceCrn === undefined)) {
     throw new ConfigError(
-      apiKey ? 'QPIPE_IBM_SERVICE_CRN' : 'QPIPE_IBM_API_KEY',
-      'IBM Quantum needs both QPIPE_IBM_API_KEY and QPIPE_IBM_SERVICE_CRN',
+      apiKey ? 'IBM_QUANTUM_CRN' : 'IBM_QUANTUM_API_KEY',
+      'IBM Quantum needs both IBM_QUANTUM_API_KEY and IBM_QUANTUM_CRN (the instance\'s Service CRN)',
     );
   }
   const url = (name: string, fallback: string) => {

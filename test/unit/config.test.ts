@@ -1,0 +1,48 @@
+/** Configuration: provider backends are off until set up, and a bad value names its variable. */
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../shared/config.ts';
+
+describe('configuration of provider backends', () => {
+  it('enables no provider by default, and polls from 5 s backing off to 5 min', () => {
+    const config = loadConfig({});
+    expect(config.providers.braket).toBeUndefined();
+    expect(config.providers.ibm).toBeUndefined();
+    expect(config.providers.poll).toEqual({ firstSeconds: 5, maxSeconds: 300, deadlineSeconds: 604_800 });
+  });
+
+  it('enables Braket with results in the qpipe bucket, or in a bucket of its own per region', () => {
+    expect(loadConfig({ QPIPE_BRAKET: 'true', QPIPE_S3_BUCKET: 'team-results' }).providers.braket).toEqual({
+      outputBucket: 'team-results',
+      outputPrefix: 'braket',
+      stateChangeEvents: false,
+    });
+    expect(
+      loadConfig({ QPIPE_BRAKET_OUTPUT_BUCKET: 'amazon-braket-{region}-123', QPIPE_BRAKET_STATE_EVENTS: 'true' })
+        .providers.braket,
+    ).toMatchObject({ outputBucket: 'amazon-braket-{region}-123', stateChangeEvents: true });
+  });
+
+  it('enables IBM Quantum with its API key and Service CRN', () => {
+    const ibm = loadConfig({ IBM_QUANTUM_API_KEY: 'k', IBM_QUANTUM_CRN: 'crn:v1:x' }).providers.ibm;
+    expect(ibm).toEqual({
+      apiKey: 'k',
+      serviceCrn: 'crn:v1:x',
+      apiUrl: 'https://quantum.cloud.ibm.com/api',
+      iamUrl: 'https://iam.cloud.ibm.com',
+    });
+  });
+
+  it.each([
+    [{ QPIPE_BRAKET: 'yes' }, 'QPIPE_BRAKET: "yes" must be true or false'],
+    [{ QPIPE_BRAKET: 'true' }, 'QPIPE_BRAKET_OUTPUT_BUCKET: is required for Braket when QPIPE_S3_BUCKET is not set'],
+    [{ IBM_QUANTUM_API_KEY: 'k' }, 'IBM_QUANTUM_CRN: IBM Quantum needs both'],
+    [{ IBM_QUANTUM_CRN: 'c' }, 'IBM_QUANTUM_API_KEY: IBM Quantum needs both'],
+    [
+      { IBM_QUANTUM_API_KEY: 'k', IBM_QUANTUM_CRN: 'c', QPIPE_IBM_API_URL: 'ftp://x' },
+      'QPIPE_IBM_API_URL: "ftp://x" is not an http(s) URL',
+    ],
+    [{ QPIPE_POLL_FIRST_SECONDS: '0' }, 'QPIPE_POLL_FIRST_SECONDS: "0" must be a whole number of at least 1'],
+  ])('names the variable at fault: %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
