@@ -17,7 +17,7 @@ import { createDeployedPorts } from '../../shared/runtime/deployed-ports.ts';
 import { createEmbeddedPipeline } from '../../shared/runtime/embedded.ts';
 import type { QiskitBackend } from '../../shared/resources/schema.ts';
 import { FAKE_DEVICES, type FakeBraket, startFakeBraket } from '../support/fake-braket.ts';
-import { jobManifest } from '../support/manifests.ts';
+import { budget, jobManifest } from '../support/manifests.ts';
 import { type S3TestServer, startS3Server } from '../support/s3-server.ts';
 
 const SV1_ARN = FAKE_DEVICES[0]!.arn;
@@ -86,7 +86,11 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
       ...extra,
     });
     const config = loadConfig(process.env);
-    const ports = await createDeployedPorts(config, { budgets: [], backends: [teamSv1], configMaps: [] });
+    const ports = await createDeployedPorts(config, {
+      budgets: [budget('lab', { limit: '$5.00' })],
+      backends: [teamSv1],
+      configMaps: [],
+    });
     const seen: CloudEvent<unknown>[] = [];
     const run = createEmbeddedPipeline({ stages: ALL_STAGES, ports, observe: (e) => seen.push(e) });
     return { run, ports, seen };
@@ -134,6 +138,11 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     expect(Object.keys(document.counts).sort()).toEqual(['000', '111']);
     // SV1 bills 1.5 s of execution at its 3 s minimum: $0.075/min × 3 s.
     expect(document.actualCost).toBe('$0.00375');
+    // The budget reserved the worst case at approval and settled the actual cost at completion.
+    expect(await ports.cluster.readBudgetStatus('default', 'lab')).toMatchObject({
+      spent: '$0.00375',
+      reserved: '$0.00',
+    });
     expect(await readObject('results/ghz/result.csv')).toMatch(/^outcome,count\n(000|111),\d+\n(000|111),\d+\n$/);
   });
 
