@@ -2,29 +2,11 @@
  * The peer test: real circuits nobody here wrote, read from ../shared/corpus (QASMBench,
  * and the OpenQASM 3 specification's examples and grammar tests).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileQasm, QasmSyntaxError, QasmUnsupportedError } from '../../shared/qasm/index.ts';
+import { CORPUS, corpusFiles as files, corpusPresent as present } from '../support/corpus.ts';
 import { expectPathsAgree } from '../support/qasm-paths.ts';
-
-const CORPUS = new URL('../../../shared/corpus/', import.meta.url).pathname;
-const present = existsSync(CORPUS);
-
-function files(folder: string, suffix: string): string[] {
-  const root = join(CORPUS, folder);
-  if (!existsSync(root)) return [];
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir).sort()) {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (entry.endsWith(suffix)) out.push(path);
-    }
-  };
-  walk(root);
-  return out;
-}
 
 // QASMBench files that are broken as published: they measure into registers q and c they never declare.
 const BROKEN_IN_QASMBENCH: Record<string, RegExp> = {

@@ -9,6 +9,9 @@ import { compileQasm } from '../../../shared/qasm/index.ts';
 import { finalAmplitudes } from '../../../shared/simulator/run.ts';
 import { runnableBraketSource } from '../../support/braket-prelude.ts';
 import { mixedRandomQasm } from '../../support/random-circuits.ts';
+import { CORPUS, corpusFiles, corpusPresent } from '../../support/corpus.ts';
+import { readFileSync } from 'node:fs';
+import { measurementPlan, perShotReason } from '../../../shared/qasm/measurement.ts';
 
 const SV1 = ['ccnot', 'cnot', 'cphaseshift', 'cswap', 'cy', 'cz', 'h', 'i', 'iswap', 'phaseshift', 'rx', 'ry', 'rz'];
 const GATE_SETS: Record<string, readonly string[]> = {
@@ -114,4 +117,30 @@ describe('Braket program translation', () => {
     const bell = compileQasm('OPENQASM 3.0;\nqubit[1] q;\nU(1, 0, 0) q[0];\n').circuit;
     expect(() => braketProgram(bell, new Set(['cz', 'rx']))).toThrow(/device lacks rz, ry, cnot/);
   });
+});
+
+describe.skipIf(!corpusPresent)('Braket translation of QASMBench circuits (small, up to 12 qubits)', () => {
+  const small = corpusFiles('qasmbench/small', '.qasm');
+
+  it.each(small.map((path) => [path.slice(CORPUS.length), path]))(
+    '%s keeps its state on IonQ gates, or is refused by name',
+    async (_, path) => {
+      let compiled;
+      try {
+        compiled = compileQasm(readFileSync(path, 'utf8'));
+      } catch {
+        return; // The corpus test covers files qpipe cannot parse.
+      }
+      const { circuit } = compiled;
+      if (circuit.numQubits > 12) return;
+      const reason = perShotReason(measurementPlan(circuit).operations);
+      if (reason !== undefined) {
+        expect(() => braketProgram(circuit, new Set(GATE_SETS['IonQ (no phaseshift, no cz)']))).toThrow(
+          `Amazon Braket runs only circuits whose measurements come last (${reason})`,
+        );
+        return;
+      }
+      expect(await agreement(readFileSync(path, 'utf8'), GATE_SETS['IonQ (no phaseshift, no cz)']!)).toBeLessThan(1e-8);
+    },
+  );
 });
