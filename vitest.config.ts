@@ -10,5 +10,7 @@ export default defineConfig({
     pool: 'forks',
     restoreMocks: true,
     unstubEnvs: true,
+    // Stage logs stay out of test output; tests about logs set their own logger or LOG_LEVEL.
+    env: { LOG_LEVEL: 'silent' },
   },
 });

@@ -170,7 +170,7 @@ function readProviders(env: Env, qpipeBucket: string | undefined): QpipeConfig['
   if ((apiKey === undefined) !== (serviceCrn === undefined)) {
     throw new ConfigError(
       apiKey ? 'IBM_QUANTUM_CRN' : 'IBM_QUANTUM_API_KEY',
-      'IBM Quantum needs both IBM_QUANTUM_API_KEY and IBM_QUANTUM_CRN (the instance\'s Service CRN)',
+      "IBM Quantum needs both IBM_QUANTUM_API_KEY and IBM_QUANTUM_CRN (the instance's Service CRN)",
     );
   }
   const url = (name: string, fallback: string) => {

@@ -18,6 +18,8 @@ import { formatMoney } from '../../shared/money.ts';
 import { countsCsv, type RawResult, type ResultDocument, topCounts } from '../../shared/results.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
 import { assertSafeKey, getJson } from '../../shared/storage/object-store.ts';
+import { recordJobTransition } from '../../shared/observability/job-metrics.ts';
+import type { QiskitJobStatus } from '../../shared/resources/schema.ts';
 import { projectStatus } from './projection.ts';
 import { onBraketStateChange, onPoll, onSubmitted, type ProviderDeps } from './provider-tasks.ts';
 
@@ -28,7 +30,19 @@ const STATUS_COUNTS_LIMIT = 64;
 
 async function project(event: AnyTypedEvent, deps: Deps): Promise<void> {
   const job = (event.data as { job: { namespace: string; name: string; uid: string; generation: number } }).job;
-  await deps.cluster.updateJobStatus(job, (current) => projectStatus(current, event, deps.now()));
+  let before: QiskitJobStatus | undefined;
+  let after: QiskitJobStatus | undefined;
+  await deps.cluster.updateJobStatus(job, (current) => {
+    // Kept from the last call: an adapter may call again after a conflict.
+    before = current;
+    after = projectStatus(current, event, deps.now());
+    return after;
+  });
+  const data = event.data as { stage?: string; actualCostMicros?: number };
+  recordJobTransition(job.namespace, before, after, {
+    ...(data.stage === undefined ? {} : { reason: data.stage }),
+    ...(data.actualCostMicros === undefined ? {} : { actualCostMicros: data.actualCostMicros }),
+  });
 }
 
 /** Where the result document of a run goes: the job's output.path, or its run folder. */

@@ -31,6 +31,7 @@ import { formatMoney, parseMoney } from '../../shared/money.ts';
 import type { QiskitBudget } from '../../shared/resources/schema.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
+import { recordBudget } from '../../shared/observability/job-metrics.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
 
@@ -350,6 +351,7 @@ async function writeBudgetStatus(budget: QiskitBudget, ref: BudgetRef, deps: Dep
     periodStart: currentPeriod(budget.spec.period, deps.now()).start.toISOString(),
     notifiedThresholds: [...state.notifiedThresholds],
   });
+  recordBudget(ref.namespace, ref.name, { spent: state.spentMicros, limit, reserved });
   return state;
 }
 

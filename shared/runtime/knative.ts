@@ -11,6 +11,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
 import { InvalidInputError } from '../errors.ts';
+import { logger } from '../observability/log.ts';
+import { scrape } from '../observability/metrics.ts';
 import { type EventSender, eventFromHttp, eventToHttp, postEvents } from './http-binding.ts';
 import type { Ports } from './ports.ts';
 import { waitUntilDue } from './not-before.ts';
@@ -65,6 +67,13 @@ function headersOf(request: IncomingMessage): Record<string, string> {
   );
 }
 
+/** Answers a Prometheus scrape. */
+export async function serveMetrics(response: ServerResponse): Promise<void> {
+  const { body, contentType } = await scrape();
+  response.writeHead(200, { 'content-type': contentType });
+  response.end(body);
+}
+
 function json(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' });
   response.end(JSON.stringify(body));
@@ -75,7 +84,12 @@ export function createStageServer(options: StageServerOptions): StageServer {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? 240_000;
   const send = options.send ?? postEvents;
-  const log = options.log ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
+  const log =
+    options.log ??
+    ((line) => {
+      const { level, msg, ...rest } = line as { level: 'info' | 'warn' | 'error'; msg: string };
+      logger()[level](rest, msg);
+    });
   let ready = true;
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -150,6 +164,7 @@ export function createStageServer(options: StageServerOptions): StageServer {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method === 'GET' && path === '/healthz') return json(response, 200, { status: 'ok' });
     if (request.method === 'GET' && path === '/readyz') return json(response, ready ? 200 : 503, { ready });
+    if (request.method === 'GET' && path === '/metrics') return void serveMetrics(response);
     if (request.method !== 'POST' || path !== '/') return json(response, 404, { error: 'POST CloudEvents to /' });
     if (!ready) return json(response, 503, { error: 'shutting down' });
     inFlight++;

@@ -1,7 +1,7 @@
 /**
  * The Lambda runtime: a stage's handler under middy, with middleware in middy's shape
  * (`(options) => ({ before, after, onError })`) that turns the EventBridge envelope into
- * the catalog's CloudEvent, logs with job, stage and trace context, and publishes what the
+ * the catalog's CloudEvent, writes metrics in CloudWatch's embedded format, and publishes what the
  * stage emitted with PutEvents. A permanent error became a `rejected`/`failed` event in
  * runStage and the invocation succeeds (EventBridge must not retry it); a transient one
  * makes the invocation fail, so EventBridge retries it and finally dead-letters it.
@@ -15,6 +15,9 @@ import { InvalidInputError, QpipeError } from '../errors.ts';
 import type { Ports } from './ports.ts';
 import { waitUntilDue } from './not-before.ts';
 import { runStage, type StageDefinition, type StageRun } from './stage.ts';
+import { EmfWriter } from '../observability/emf.ts';
+import { logger } from '../observability/log.ts';
+import { registry } from '../observability/metrics.ts';
 
 /** What the Lambda returns: a summary for logs and tests. */
 export interface LambdaResult {
@@ -26,7 +29,7 @@ type Publish = (events: readonly CloudEvent<unknown>[]) => Promise<void>;
 type Log = (line: Record<string, unknown>) => void;
 type Request = middy.Request<unknown, unknown, Error, Context, Record<string, unknown>>;
 
-const jsonLog: Log = (line) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
+const emf = new EmfWriter(registry);
 
 /** Middleware: EventBridge envelope in, catalog CloudEvent out (on request.event). */
 export function cloudEventsFromEventBridge(): middy.MiddlewareObj {
@@ -37,27 +40,22 @@ export function cloudEventsFromEventBridge(): middy.MiddlewareObj {
   };
 }
 
-/** Middleware: one log line per event with its job, stage and trace; the error on failure. */
-export function logContext(options: { stage: string; log?: Log }): middy.MiddlewareObj {
-  const log = options.log ?? jsonLog;
-  const context = (request: Request) => {
-    const event = request.event as Partial<CloudEvent<unknown>> & Record<string, unknown>;
-    return {
-      stage: options.stage,
-      type: event.type,
-      id: event.id,
-      subject: event.subject,
-      jobuid: event['jobuid'],
-      traceparent: event['traceparent'],
-    };
-  };
+/**
+ * Middleware: the invocation's metrics in CloudWatch's embedded metric format, and the
+ * error of a failed invocation in the log (runStage logs each event with its job, stage
+ * and trace).
+ */
+export function observe(options: { stage: string; log?: Log }): middy.MiddlewareObj {
+  const log = options.log ?? ((line: Record<string, unknown>) => logger().error(line, String(line['msg'])));
   // Braces matter: a middy middleware that returns a value ends the request with it.
   return {
-    after: (request: Request) => {
-      log({ level: 'info', ...context(request), msg: 'handled', result: request.response });
+    after: async () => {
+      await emf.flush();
     },
-    onError: (request: Request) => {
-      log({ level: 'error', ...context(request), msg: request.error?.message });
+    onError: async (request: Request) => {
+      const event = request.event as Partial<CloudEvent<unknown>> & Record<string, unknown>;
+      log({ stage: options.stage, eventType: event.type, eventId: event.id, msg: request.error?.message });
+      await emf.flush();
     },
   };
 }
@@ -134,7 +132,7 @@ export function lambdaHandler(stage: StageDefinition, dependencies?: () => Promi
   };
   return middy(base)
     .use(dropMalformed())
-    .use(logContext({ stage: stage.stage, ...(log ? { log } : {}) }))
+    .use(observe({ stage: stage.stage, ...(log ? { log } : {}) }))
     .use(publishEmitted({ publish: (events) => publish(events) }))
     .use(cloudEventsFromEventBridge());
 }

@@ -10,10 +10,12 @@ import { loadConfig, type QpipeConfig } from '../config.ts';
 import type { InvalidInputError } from '../errors.ts';
 import { ConfigError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
+import { logger } from '../observability/log.ts';
+import { metrics } from '../observability/metrics.ts';
 import { createDeployedPorts } from './deployed-ports.ts';
 import { createEmbeddedPipeline, createLocalPorts } from './embedded.ts';
 import { eventFromHttp } from './http-binding.ts';
-import { createStageServer } from './knative.ts';
+import { createStageServer, serveMetrics } from './knative.ts';
 import type { StageDefinition } from './stage.ts';
 
 /** Where a server listens and what it knows. */
@@ -96,6 +98,7 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
     };
     if (request.method === 'GET' && path === '/healthz') return reply(200, { status: 'ok' });
     if (request.method === 'GET' && path === '/readyz') return reply(ready ? 200 : 503, { ready });
+    if (request.method === 'GET' && path === '/metrics') return void serveMetrics(response);
     const job = /^\/jobs\/([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(path);
     if (request.method === 'GET' && job) {
       void ports.cluster
@@ -108,7 +111,7 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
       return;
     }
     if (request.method !== 'POST' || path !== '/')
-      return reply(404, { error: 'POST CloudEvents to /, GET /jobs/<namespace>/<name>' });
+      return reply(404, { error: 'POST CloudEvents to /, GET /jobs/<namespace>/<name>, GET /metrics' });
     if (!ready) return reply(503, { error: 'shutting down' });
     const chunks: Buffer[] = [];
     let size = 0;
@@ -154,6 +157,7 @@ export async function serveDeadLetters(options: ServeOptions): Promise<Serving> 
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
     }
+    if (request.method === 'GET' && path === '/metrics') return void serveMetrics(response);
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     request.on('end', () => {
@@ -168,9 +172,9 @@ export async function serveDeadLetters(options: ServeOptions): Promise<Serving> 
       ports.store
         .put(key, JSON.stringify(record, null, 2), 'application/json')
         .then(() => {
-          process.stdout.write(
-            `${JSON.stringify({ level: 'warn', msg: 'dead letter recorded', key, type: (record as { type?: string }).type })}\n`,
-          );
+          const type = String((record as { type?: unknown }).type ?? 'unknown');
+          metrics.deadLetters.inc({ type: isCatalogType(type) ? type : 'other' });
+          logger().warn({ stage: 'dead-letters', key, eventType: type }, 'dead letter recorded');
           response.writeHead(202).end();
         })
         .catch(() => response.writeHead(500).end());

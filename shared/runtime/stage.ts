@@ -3,9 +3,12 @@
  * catalog, call the handler, and map errors to outcomes in one place.
  */
 import type { CloudEvent } from 'cloudevents';
-import { type AnyTypedEvent, parseEvent, type TypedEvent } from '../../events/envelope.ts';
+import { type AnyTypedEvent, isCatalogType, parseEvent, type TypedEvent } from '../../events/envelope.ts';
 import { type EventType, type Stage, SUBSCRIPTIONS } from '../../events/types.ts';
 import { InvalidInputError } from '../errors.ts';
+import { describeEvent, logger } from '../observability/log.ts';
+import { metrics } from '../observability/metrics.ts';
+import { startStageSpan } from '../observability/trace.ts';
 import { outcomeOf } from './outcomes.ts';
 import type { Ports } from './ports.ts';
 
@@ -45,8 +48,57 @@ export interface StageRun {
   readonly error?: string;
 }
 
-/** Runs a stage on a received CloudEvent. Never throws for a bad event; reports it instead. */
+/** Events handled recently, per process, so a redelivery shows as a duplicate in metrics. */
+const recentlyHandled = new Set<string>();
+const RECENT_LIMIT = 10_000;
+
+function remember(key: string): void {
+  recentlyHandled.add(key);
+  // A Set iterates in insertion order: drop the oldest.
+  if (recentlyHandled.size > RECENT_LIMIT) recentlyHandled.delete(recentlyHandled.values().next().value as string);
+}
+
+/**
+ * Runs a stage on a received CloudEvent. Never throws for a bad event; reports it instead.
+ * Every run is one span (its emitted events carry it as their traceparent), one log line
+ * with the job, event and trace, and one count in qpipe_events_total by outcome.
+ */
 export async function runStage(
+  definition: StageDefinition,
+  received: CloudEvent<unknown>,
+  ports: Ports,
+): Promise<StageRun> {
+  const stage = definition.stage;
+  const attributes = received as unknown as Record<string, unknown>;
+  const span = startStageSpan(stage, received.type, attributes['traceparent']);
+  const log = logger().child({
+    stage,
+    ...(received.subject === undefined ? {} : { job: received.subject }),
+    ...(attributes['jobuid'] === undefined ? {} : { jobUid: attributes['jobuid'] }),
+    eventId: received.id,
+    eventType: received.type,
+    traceId: span.traceId,
+  });
+  log.debug({ event: describeEvent(received) }, 'received');
+  const started = performance.now();
+  const key = `${stage}/${received.id}`;
+  const duplicate = recentlyHandled.has(key);
+  const run = await handleEvent(definition, received, ports);
+  const outcome =
+    run.retry !== undefined ? 'retried' : run.error !== undefined ? 'rejected' : duplicate ? 'duplicate' : 'handled';
+  metrics.events.inc({ stage, type: isCatalogType(received.type) ? received.type : 'other', outcome });
+  metrics.duration.observe({ stage }, (performance.now() - started) / 1000);
+  if (run.retry === undefined) remember(key);
+  const emittedTypes = run.emitted.map((e) => e.type);
+  if (run.retry !== undefined)
+    log.warn({ outcome, err: String((run.retry as Error)?.message ?? run.retry) }, 'will retry');
+  else if (run.error !== undefined) log.warn({ outcome, emitted: emittedTypes, reason: run.error }, 'rejected');
+  else log.info({ outcome, emitted: emittedTypes }, 'handled');
+  span.end(run.error ?? (run.retry === undefined ? undefined : String(run.retry)));
+  return { ...run, emitted: run.emitted.map((e) => e.cloneWith({ traceparent: span.traceparent } as never)) };
+}
+
+async function handleEvent(
   definition: StageDefinition,
   received: CloudEvent<unknown>,
   ports: Ports,

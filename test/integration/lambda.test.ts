@@ -3,6 +3,7 @@
  * documentation shows them; PutEvents at the SDK boundary (no EventBridge can run here:
  * a local endpoint answers as the PutEvents API reference documents).
  */
+import { createLogger, setLogger } from '../../shared/observability/log.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -43,11 +44,16 @@ function envelope(event: CloudEvent<unknown>, id = '6a7e8feb-b491-4cf7-a9f1-bf37
 function handlerFor(definition: Parameters<typeof lambdaHandler>[0], ports: Ports) {
   const published: CloudEvent<unknown>[] = [];
   const logs: Record<string, unknown>[] = [];
-  const handler = lambdaHandler(
-    definition,
-    async () => ({ ports, publish: async (events) => void published.push(...events) }),
-    (l) => logs.push(l),
+  setLogger(
+    createLogger({
+      env: { LOG_LEVEL: 'info' },
+      destination: { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+    }),
   );
+  const handler = lambdaHandler(definition, async () => ({
+    ports,
+    publish: async (events) => void published.push(...events),
+  }));
   return { invoke: (e: unknown) => handler(e, context) as unknown as Promise<LambdaResult>, published, logs };
 }
 
@@ -78,9 +84,12 @@ describe('stages under the middy chain (EventBridge envelopes as AWS documents t
     expect(logs[0]).toMatchObject({
       level: 'info',
       stage: 'validate',
-      type: EventType.JobRequested,
-      jobuid: 'uid-bell',
+      eventType: EventType.JobRequested,
+      jobUid: 'uid-bell',
+      msg: 'handled',
     });
+    // The trace started here travels on the emitted event.
+    expect(String(published[0]?.['traceparent'])).toContain(`-${String(logs[0]?.['traceId'])}-`);
   });
 
   it('turns a permanent error into a rejected event and succeeds, so EventBridge does not retry', async () => {
