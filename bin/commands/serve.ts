@@ -35,7 +35,7 @@ export async function serveCommand(options: {
   } else {
     const serving = await servePipeline(ALL_STAGES, common);
     process.stdout.write(
-      `qpipe pipeline listening on ${serving.url} (POST events to /, GET /jobs/<namespace>/<name>)\n`,
+      `qpipe pipeline listening on ${serving.url} (POST events to /, GET /jobs/<namespace>/<name>, GET /metrics)\n`,
     );
   }
   // The server keeps the event loop alive; stopping is by signal.

@@ -70,9 +70,7 @@ export async function serveStageFromEnvironment(stage: StageDefinition): Promise
     resources,
     ...(env['K_SINK'] ? { sink: env['K_SINK'] } : {}),
   });
-  process.stdout.write(
-    `${JSON.stringify({ level: 'info', stage: stage.stage, msg: `listening on ${serving.url}` })}\n`,
-  );
+  logger().info({ stage: stage.stage }, `listening on ${serving.url}`);
 }
 
 const INGRESS_TYPES = new Set<string>([

@@ -48,6 +48,21 @@ export interface StageRun {
   readonly error?: string;
 }
 
+/**
+ * The job an event is about, for log lines: its JobRef, or the manifest's metadata of a
+ * requested or ApiServerSource event, or else the subject.
+ */
+function jobBindings(event: CloudEvent<unknown>): { job?: string; jobUid?: string } {
+  const data = event.data as { job?: Record<string, unknown>; metadata?: Record<string, unknown> } | undefined;
+  const ref = data?.job;
+  const metadata = (ref?.['metadata'] ?? data?.metadata) as Record<string, unknown> | undefined;
+  const namespace = ref?.['namespace'] ?? metadata?.['namespace'] ?? (metadata ? 'default' : undefined);
+  const name = ref?.['name'] ?? metadata?.['name'];
+  const uid = ref?.['uid'] ?? metadata?.['uid'] ?? (event as unknown as Record<string, unknown>)['jobuid'];
+  const job = typeof name === 'string' ? `${String(namespace)}/${name}` : event.subject;
+  return { ...(job === undefined ? {} : { job }), ...(typeof uid === 'string' ? { jobUid: uid } : {}) };
+}
+
 /** Events handled recently, per process, so a redelivery shows as a duplicate in metrics. */
 const recentlyHandled = new Set<string>();
 const RECENT_LIMIT = 10_000;
@@ -73,8 +88,7 @@ export async function runStage(
   const span = startStageSpan(stage, received.type, attributes['traceparent']);
   const log = logger().child({
     stage,
-    ...(received.subject === undefined ? {} : { job: received.subject }),
-    ...(attributes['jobuid'] === undefined ? {} : { jobUid: attributes['jobuid'] }),
+    ...jobBindings(received),
     eventId: received.id,
     eventType: received.type,
     traceId: span.traceId,

@@ -1,0 +1,148 @@
+/**
+ * Operations on a real `qpipe serve` (child process, real HTTP): after jobs run, /metrics
+ * shows jobs, failures, costs, budgets, stage events and simulator time in the Prometheus
+ * text format; every log line of a job's path through the stages carries its job, stage,
+ * event and one trace id.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HTTP } from 'cloudevents';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEvent } from '../../events/envelope.ts';
+import { EventType } from '../../events/types.ts';
+import { jobManifest } from '../support/manifests.ts';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
+
+const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
+
+describe('qpipe serve: metrics, logs and traces of jobs (child process, real HTTP)', () => {
+  let child: ChildProcess;
+  let url: string;
+  const lines: Record<string, unknown>[] = [];
+
+  beforeAll(async () => {
+    const store = await mkdtemp(join(tmpdir(), 'qpipe-observe-'));
+    const resources = join(store, 'resources.yaml');
+    await writeFile(
+      resources,
+      [
+        {
+          apiVersion: 'quantum.io/v1',
+          kind: 'QiskitBudget',
+          metadata: { name: 'team', namespace: 'default' },
+          spec: { limit: '$10.00', period: 'monthly' },
+        },
+        {
+          apiVersion: 'quantum.io/v1',
+          kind: 'QiskitBackend',
+          metadata: { name: 'priced' },
+          spec: { provider: 'local_simulator', pricing: { perShot: '$0.001' }, enabled: true },
+        },
+      ]
+        .map((d) => stringify(d))
+        .join('---\n'),
+    );
+    child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--resources', resources], {
+      env: { ...process.env, QPIPE_STORE: store, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const complete = out.split('\n');
+        out = complete.pop() ?? '';
+        for (const line of complete) {
+          if (line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>);
+          const found = /listening on (http:\/\/\S+)/.exec(line)?.[1];
+          if (found) resolve(found);
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited ${code}`)));
+    });
+  });
+  afterAll(() => {
+    child.kill('SIGTERM');
+  });
+
+  async function post(job: Record<string, unknown>): Promise<void> {
+    const message = HTTP.binary(buildEvent(EventType.JobRequested, { job }, { source: '/ci' }));
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: message.headers as Record<string, string>,
+      body: message.body as string,
+    });
+    expect(response.status).toBe(202);
+  }
+
+  async function finalPhase(name: string): Promise<string> {
+    for (let i = 0; i < 300; i++) {
+      const response = await fetch(`${url}/jobs/default/${name}`);
+      if (response.status === 200) {
+        const { status } = (await response.json()) as { status: { phase: string } };
+        if (['Succeeded', 'Failed', 'Rejected'].includes(status.phase)) return status.phase;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return 'timeout';
+  }
+
+  it('exposes jobs, failures, cost, budget, events and simulator time at /metrics', async () => {
+    await post(
+      jobManifest(
+        'paid',
+        { backend: { name: 'priced' }, execution: { shots: 100, seedSimulator: 1 } },
+        { uid: 'uid-paid' },
+      ),
+    );
+    await post(jobManifest('broken', { execution: { shots: 0 } }, { uid: 'uid-broken' }));
+    expect(await finalPhase('paid')).toBe('Succeeded');
+    expect(await finalPhase('broken')).toBe('Rejected');
+
+    const response = await fetch(`${url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const samples = parsePrometheusText(await response.text());
+    const value = (name: string, labels: Record<string, string> = {}) => sampleValue(samples, name, labels);
+    expect(value('qiskitjob_total', { namespace: 'default', phase: 'Succeeded', backend: 'priced' })).toBe(1);
+    expect(value('qiskitjob_total', { namespace: 'default', phase: 'Validated' })).toBe(1);
+    expect(value('qiskitjob_failed_total', { namespace: 'default', reason: 'validate' })).toBe(1);
+    expect(value('qiskitjob_cost_dollars_total', { namespace: 'default', backend: 'priced' })).toBeCloseTo(0.1, 9);
+    expect(value('qiskitbudget_spent_dollars', { namespace: 'default', budget: 'team' })).toBeCloseTo(0.1, 9);
+    expect(value('qiskitbudget_limit_dollars', { namespace: 'default', budget: 'team' })).toBe(10);
+    expect(value('qiskitbudget_reserved_dollars', { namespace: 'default', budget: 'team' })).toBe(0);
+    expect(value('qpipe_events_total', { stage: 'validate', type: EventType.JobRequested, outcome: 'handled' })).toBe(
+      1,
+    );
+    expect(value('qpipe_events_total', { stage: 'validate', type: EventType.JobRequested, outcome: 'rejected' })).toBe(
+      1,
+    );
+    // End to end is measured from validation, which the rejected job never passed.
+    expect(value('qiskitjob_duration_seconds_count', { stage: 'pipeline' })).toBe(1);
+    expect(value('qiskitjob_duration_seconds_count', { stage: 'execute' })).toBe(1);
+    expect(value('qpipe_simulator_seconds_count')).toBe(1);
+    // Labels stay bounded: no job names anywhere.
+    expect(samples.some((s) => Object.values(s.labels).some((v) => v === 'paid' || v === 'broken'))).toBe(false);
+  });
+
+  it('logs every stage of a job with its job, event and one trace id, and no circuit', async () => {
+    const ofJob = lines.filter(
+      (l) => l['jobUid'] === 'uid-paid' || (l['job'] === 'default/paid' && l['stage'] === 'validate'),
+    );
+    const stages = new Set(ofJob.map((l) => l['stage']));
+    for (const stage of ['validate', 'select-backend', 'enforce-budget', 'execute', 'collect-results'])
+      expect(stages, stage).toContain(stage);
+    for (const line of ofJob) {
+      expect(line).toMatchObject({ job: 'default/paid', level: 'info' });
+      expect(line['eventId'], JSON.stringify(line)).toEqual(expect.any(String));
+      expect(line['eventType'], JSON.stringify(line)).toEqual(expect.any(String));
+    }
+    const traces = new Set(ofJob.map((l) => l['traceId']));
+    expect(traces.size).toBe(1);
+    expect([...traces][0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(JSON.stringify(lines)).not.toContain('OPENQASM');
+  });
+});
