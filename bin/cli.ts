@@ -21,6 +21,13 @@ Usage:
   qpipe estimate <file...> [--output text|json]
       Show, per job, every backend selection would consider: worst-case cost with its
       breakdown, score, and why a backend is excluded.
+  qpipe backup --to DIR|s3://bucket/prefix [--resources FILE...] [--output text|json]
+      Export every QiskitJob, QiskitBudget, QiskitBackend and QiskitSession (without
+      status) and every budget ledger: from Kubernetes with QPIPE_CLUSTER=kubernetes, else
+      the --resources files and the local store.
+  qpipe restore --from DIR|s3://bucket/prefix [--output text|json]
+      Import a backup: ledgers into the store, resources into Kubernetes (restored jobs
+      are marked so they do not run again).
   qpipe validate <file.qasm|job.yaml> [--output text|json] [--input NAME=VALUE...]
       Check an OpenQASM circuit (or the jobs of a manifest) and print its metadata.
   qpipe simulate <file.qasm> [--shots N] [--seed S] [--probabilities] [--output text|json]
@@ -37,7 +44,8 @@ Options:
   --seed S             Seed for repeatable sampling.
   --probabilities      Print exact outcome probabilities instead of sampled counts.
   --input NAME=VALUE   Value of an OpenQASM 3 input parameter (repeatable).
-  --to URL             Where submit POSTs CloudEvents.
+  --to URL             Where submit POSTs CloudEvents (backup: the folder or s3:// prefix to write).
+  --from LOCATION      The folder or s3:// prefix restore reads.
   --bus NAME           The EventBridge bus submit puts events on.
   --namespace NS       Namespace of the job status reads (default "default").
   --wait SECONDS       How long status waits for a final phase.
@@ -59,6 +67,7 @@ const OPTIONS = {
   input: { type: 'string', multiple: true },
   stage: { type: 'string' },
   to: { type: 'string' },
+  from: { type: 'string' },
   bus: { type: 'string' },
   namespace: { type: 'string' },
   wait: { type: 'string' },
@@ -178,6 +187,16 @@ export async function main(argv: readonly string[]): Promise<number> {
           namespace: values.namespace ?? 'default',
           ...(waitSeconds === undefined ? {} : { waitSeconds }),
         });
+      }
+      case 'backup': {
+        if (values.to === undefined) throw new UsageError('backup needs --to DIR or --to s3://bucket/prefix');
+        const { backupCommand } = await import('./commands/backup.ts');
+        return await backupCommand(values.to, { config, output, resources: values.resources ?? [] });
+      }
+      case 'restore': {
+        if (values.from === undefined) throw new UsageError('restore needs --from DIR or --from s3://bucket/prefix');
+        const { restoreCommand } = await import('./commands/backup.ts');
+        return await restoreCommand(values.from, { config, output });
       }
       case 'estimate': {
         if (files.length === 0) throw new UsageError('estimate needs at least one manifest file');

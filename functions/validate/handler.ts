@@ -9,6 +9,7 @@ import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, deterministicId, type TypedEvent } from '../../events/envelope.ts';
 import type { CircuitRef, JobRef } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
+import { RESTORED_ANNOTATION } from '../../shared/backup/restored.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { analyzeQasm } from '../../shared/qasm/index.ts';
 import { memoryShortfall } from '../../shared/simulator/memory.ts';
@@ -43,10 +44,15 @@ export function jobRefOf(manifest: Record<string, unknown>, fallbackUid?: string
   return { namespace, name, uid, generation };
 }
 
-/** Extracts the job manifest of an incoming event, or undefined for events about other kinds. */
+/**
+ * Extracts the job manifest of an incoming event, or undefined for events about other
+ * kinds and for jobs `qpipe restore` brought back (they ran before the backup).
+ */
 export function manifestOf(event: Input): Record<string, unknown> | undefined {
   if (event.type === EventType.JobRequested) return event.data.job;
-  return event.data['kind'] === 'QiskitJob' ? event.data : undefined;
+  if (event.data['kind'] !== 'QiskitJob') return undefined;
+  const annotations = (event.data['metadata'] as { annotations?: Record<string, string> } | undefined)?.annotations;
+  return annotations?.[RESTORED_ANNOTATION] === undefined ? event.data : undefined;
 }
 
 async function circuitCode(job: QiskitJob, deps: Deps): Promise<string> {

@@ -14,6 +14,8 @@ export interface LedgerStore {
   read(key: string): Promise<VersionedLedger>;
   /** Writes `state` only if the stored version is still `expected`; returns whether it did. */
   compareAndSwap(key: string, expected: string | undefined, state: LedgerState): Promise<boolean>;
+  /** Every ledger key, for backups. */
+  list(): Promise<string[]>;
 }
 
 /** Too many conflicting writers; retrying later can succeed. */

@@ -3,8 +3,8 @@
  * lock file (O_EXCL) while it checks the version and renames the new file into place, so
  * it is safe for concurrent jobs in one process and across processes on one machine.
  */
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import { assertSafeKey } from '../storage/object-store.ts';
 import { EMPTY_LEDGER, type LedgerState } from './ledger.ts';
 import type { LedgerStore, VersionedLedger } from './ledger-store.ts';
@@ -52,6 +52,17 @@ export class LocalLedgerStore implements LedgerStore {
     } finally {
       await rm(lock, { force: true });
     }
+  }
+
+  async list(): Promise<string[]> {
+    const entries = await readdir(this.root, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [] as string[];
+      throw error;
+    });
+    return entries
+      .filter((entry) => entry.endsWith('.json') && !entry.endsWith('.tmp'))
+      .map((entry) => entry.slice(0, -'.json'.length).split(sep).join('/'))
+      .sort();
   }
 
   private async acquire(lock: string): Promise<boolean> {

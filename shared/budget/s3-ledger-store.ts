@@ -4,7 +4,7 @@
  * failed swap that updateLedger retries.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { assertSafeKey } from '../storage/object-store.ts';
 import { isConditionFailed, isNotFound } from '../storage/s3-errors.ts';
 import { EMPTY_LEDGER, type LedgerState } from './ledger.ts';
@@ -50,5 +50,20 @@ export class S3LedgerStore implements LedgerStore {
       if (isConditionFailed(error)) return false;
       throw error;
     }
+  }
+
+  async list(): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}/`, ContinuationToken: token }),
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key?.endsWith('.json')) keys.push(object.Key.slice(this.prefix.length + 1, -'.json'.length));
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys.sort();
   }
 }

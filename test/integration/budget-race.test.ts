@@ -40,6 +40,9 @@ class InvariantCheckingStore implements LedgerStore {
     }
     return ok;
   }
+  list() {
+    return this.inner.list();
+  }
 }
 
 /** Estimates in whole micro-dollars that add up to exactly 3x the limit. */

@@ -52,6 +52,10 @@ export class MemoryLedgerStore implements LedgerStore {
     this.ledgers.set(key, { version: (entry?.version ?? 0) + 1, state });
     return true;
   }
+
+  async list(): Promise<string[]> {
+    return [...this.ledgers.keys()].sort();
+  }
 }
 
 /** Keeps sent messages; can be told to fail the next sends. */
