@@ -15,6 +15,7 @@ import { EXAMPLE_EVENTS } from '../../events/examples.ts';
 import type { EventData } from '../../events/schemas.ts';
 import { EventType, type Stage } from '../../events/types.ts';
 import { eventToHttp } from '../../shared/runtime/http-binding.ts';
+import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
 import { jobManifest } from '../support/manifests.ts';
 import { type Relay, startRelay } from '../support/relay.ts';
 
@@ -123,6 +124,13 @@ describe('stages as CloudEvents HTTP services (child processes, real HTTP, Trigg
     expect(await readFile(join(store, 'outbox', outbox[0] as string), 'utf8')).toMatch(
       /Subject: Budget default\/team at 50%: \$6\.00 of \$10\.00/,
     );
+    // Each stage server answers a Prometheus scrape with the events it handled.
+    const scrape = await fetch(`${servers.get('execute')?.url as string}/metrics`);
+    expect(scrape.headers.get('content-type')).toContain('text/plain');
+    const samples = parsePrometheusText(await scrape.text());
+    expect(
+      sampleValue(samples, 'qpipe_events_total', { stage: 'execute', type: EventType.JobApproved }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('recognises a duplicate ApiServerSource event (new random id, same uid and generation) and charges once', async () => {
