@@ -9,7 +9,7 @@ import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
 import type { EventData } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
-import type { TaskState } from '../../shared/backends/backend.ts';
+import type { BackendEntry, TaskState } from '../../shared/backends/backend.ts';
 import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { type TaskRecord, taskRecordOfRun, taskRecordOfTask } from '../../shared/backends/task-record.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
@@ -62,16 +62,20 @@ async function alreadyCollected(submitted: Submitted, deps: ProviderDeps): Promi
   return (await getJson(deps.store, rawResultKey(runFolder(submitted.job)))) !== undefined;
 }
 
-async function taskState(record: TaskRecord, deps: ProviderDeps): Promise<TaskState> {
+/** The catalog entry of the task's backend (its executor settings and prices). */
+async function backendOf(record: TaskRecord, deps: ProviderDeps): Promise<BackendEntry> {
   const { backend } = record.submitted;
-  const executor = deps.executors[backend.type];
-  if (!executor?.collect)
-    throw new InvalidInputError('backend', `${backend.type} is not configured in this deployment`);
   const entry = backendCatalog({
     simulatorMaxQubits: deps.config.simulator.maxQubits,
     resources: await deps.cluster.listBackends(),
   }).find((e) => e.name === backend.name);
   if (!entry) throw new InvalidInputError('backend', `backend ${backend.name} no longer exists`);
+  return entry;
+}
+
+async function taskState(record: TaskRecord, entry: BackendEntry, deps: ProviderDeps): Promise<TaskState> {
+  const executor = deps.executors[entry.type];
+  if (!executor?.collect) throw new InvalidInputError('backend', `${entry.type} is not configured in this deployment`);
   return executor.collect({
     taskId: record.submitted.taskId,
     backend: entry,
@@ -83,25 +87,19 @@ async function taskState(record: TaskRecord, deps: ProviderDeps): Promise<TaskSt
 /** Stores a finished task's result and announces it as executed; a failed task fails the job. */
 async function finish(
   record: TaskRecord,
+  entry: BackendEntry,
   state: Exclude<TaskState, { kind: 'pending' }>,
   deps: ProviderDeps,
   extensions: Extensions,
 ): Promise<CloudEvent<unknown>[]> {
   const { job, spec, circuit, backend, budget, taskId } = record.submitted;
   if (state.kind === 'failed') throw new InvalidInputError('backend', state.reason);
-  const entry = backendCatalog({
-    simulatorMaxQubits: deps.config.simulator.maxQubits,
-    resources: await deps.cluster.listBackends(),
-  }).find((e) => e.name === backend.name);
-  const pricing = entry?.pricing;
   const raw: RawResult = {
     counts: state.counts,
     shots: state.shots,
     durationMs: state.durationMs,
     billedSeconds: state.billedSeconds,
-    actualCostMicros: pricing
-      ? estimateCost(pricing, { shots: state.shots, seconds: state.billedSeconds }).totalMicros
-      : 0,
+    actualCostMicros: estimateCost(entry.pricing, { shots: state.shots, seconds: state.billedSeconds }).totalMicros,
     taskId,
   };
   const resultRef = rawResultKey(runFolder(job));
@@ -135,9 +133,10 @@ export async function onPoll(
   if (await alreadyCollected(submitted, deps)) return [];
   const record = await taskRecordOfRun(deps.store, submitted.job);
   if (!record) throw new InvalidInputError('taskId', `no task record for ${submitted.taskId}`);
-  const state = await taskState(record, deps);
+  const entry = await backendOf(record, deps);
+  const state = await taskState(record, entry, deps);
   const extensions = carriedExtensions(event);
-  if (state.kind !== 'pending') return finish(record, state, deps, extensions);
+  if (state.kind !== 'pending') return finish(record, entry, state, deps, extensions);
   const waited = (deps.now().getTime() - Date.parse(since)) / 1000;
   if (waited > deps.config.providers.poll.deadlineSeconds) {
     throw new InvalidInputError(
@@ -159,12 +158,13 @@ export async function onBraketStateChange(
   // Tasks that other tools created on the same account are not qpipe's.
   const record = await taskRecordOfTask(deps.store, event.data.quantumTaskArn);
   if (!record || (await alreadyCollected(record.submitted, deps))) return [];
-  const state = await taskState(record, deps);
-  if (state.kind === 'pending') return [];
   const { job } = record.submitted;
   const extensions: Extensions = {};
   try {
-    return await finish(record, state, deps, extensions);
+    const entry = await backendOf(record, deps);
+    const state = await taskState(record, entry, deps);
+    if (state.kind === 'pending') return [];
+    return await finish(record, entry, state, deps, extensions);
   } catch (error) {
     if (!(error instanceof InvalidInputError)) throw error;
     // Braket's event carries no job, so the failure is reported here rather than by the runtime.
