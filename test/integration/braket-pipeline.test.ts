@@ -211,6 +211,34 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     braket.behaviour.pollsBeforeDone = 1;
   });
 
+  it('fails the job, and releases its reservation, when Braket’s event says the task failed', async () => {
+    const { run, ports } = await pipeline({ QPIPE_BRAKET_STATE_EVENTS: 'true' });
+    braket.behaviour.pollsBeforeDone = 0;
+    braket.behaviour.failWith = 'Task exceeded the device time limit';
+    const job = jobManifest(
+      'evented-fail',
+      { circuit: { source: 'inline', code: GHZ(2) }, backend: { name: 'team-sv1' }, execution: { shots: 20 } },
+      { uid: 'uid-evented-fail' },
+    );
+    await run.publish([buildEvent(EventType.JobRequested, { job }, { source: '/test' })]);
+    await run.idle();
+    const task = [...braket.tasks.values()].find((t) => t.request['clientToken'] === 'uid-evented-fail-1')!;
+    await run.publish([
+      buildEvent(
+        EventType.BraketTaskStateChange,
+        { quantumTaskArn: task.arn, status: 'FAILED' },
+        { source: 'aws.braket' },
+      ),
+    ]);
+    await run.idle();
+    delete braket.behaviour.failWith;
+    braket.behaviour.pollsBeforeDone = 1;
+    const status = await ports.cluster.readJobStatus('default', 'evented-fail');
+    expect(status?.phase).toBe('Failed');
+    expect(status?.message).toContain('Braket task FAILED: Task exceeded the device time limit');
+    expect((await ports.cluster.readBudgetStatus('default', 'lab'))?.reserved).toBe('$0.00');
+  });
+
   it('fails the job with Braket’s reason when the task fails', async () => {
     const { run, ports } = await pipeline();
     braket.behaviour.failWith = 'Device calibration in progress';

@@ -3,13 +3,12 @@
  * documentation shows them; PutEvents at the SDK boundary (no EventBridge can run here:
  * a local endpoint answers as the PutEvents API reference documents).
  */
-import { createLogger, setLogger } from '../../shared/observability/log.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
 import type { CloudEvent } from 'cloudevents';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildEvent, parseEvent } from '../../events/envelope.ts';
 import { type EventBridgeEnvelope, fromEventBridge, toEventBridgeEntry } from '../../events/eventbridge.ts';
 import { EXAMPLE_EVENTS } from '../../events/examples.ts';
@@ -17,6 +16,7 @@ import { EventType } from '../../events/types.ts';
 import { stage as enforceBudget } from '../../functions/enforce-budget/handler.ts';
 import { stage as execute } from '../../functions/execute/handler.ts';
 import { stage as validate } from '../../functions/validate/handler.ts';
+import { createLogger, setLogger } from '../../shared/observability/log.ts';
 import { createEventBridgePublisher } from '../../shared/runtime/eventbridge-publisher.ts';
 import { type LambdaResult, lambdaHandler } from '../../shared/runtime/lambda.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
@@ -90,6 +90,28 @@ describe('stages under the middy chain (EventBridge envelopes as AWS documents t
     });
     // The trace started here travels on the emitted event.
     expect(String(published[0]?.['traceparent'])).toContain(`-${String(logs[0]?.['traceId'])}-`);
+  });
+
+  it('writes the invocation’s metrics to the log in CloudWatch’s embedded metric format', async () => {
+    const written: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const { invoke } = handlerFor(validate, memoryPorts());
+    await invoke(envelope(buildEvent(EventType.JobRequested, { job: jobManifest('emf') }, { source: '/ci' })));
+    const documents = written
+      .flatMap((w) => w.split('\n'))
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l));
+    const events = documents.find((d) => 'qpipe_events_total' in d);
+    expect(events).toMatchObject({
+      _aws: { CloudWatchMetrics: [{ Namespace: 'qpipe', Metrics: [{ Name: 'qpipe_events_total', Unit: 'Count' }] }] },
+      stage: 'validate',
+      outcome: 'handled',
+      qpipe_events_total: 1,
+    });
+    expect(documents.some((d) => 'qiskitjob_duration_seconds_count' in d && d.stage === 'validate')).toBe(true);
   });
 
   it('turns a permanent error into a rejected event and succeeds, so EventBridge does not retry', async () => {
