@@ -31,6 +31,7 @@ function startFakeIbm() {
     expireTokens: false,
     pollsBeforeDone: 1,
     samples: {} as Record<string, { samples: string[]; num_bits: number }>,
+    failWith: undefined as string | undefined,
   };
   state.nextJobStatus = undefined;
   const send = (res: ServerResponse, status: number, body: unknown) => {
@@ -107,8 +108,13 @@ function startFakeIbm() {
         }
         found.polls++;
         const done = found.polls > state.pollsBeforeDone;
-        const s = done ? 'Completed' : 'Queued';
-        return send(res, 200, { id: found.id, backend: found.body['backend'], status: s, state: { status: s } });
+        const s = done ? (state.failWith ? 'Failed' : 'Completed') : 'Queued';
+        return send(res, 200, {
+          id: found.id,
+          backend: found.body['backend'],
+          status: s,
+          state: { status: s, ...(s === 'Failed' ? { reason: state.failWith } : {}) },
+        });
       }
       send(res, 404, { errors: [{ message: 'not found' }] });
     })();
@@ -232,6 +238,19 @@ describe('IBM Quantum executor against a stand-in for IAM and the Runtime REST A
       durationMs: 4000,
       billedSeconds: 4,
     });
+  });
+
+  it('reports a failed IBM job with IBM’s reason', async () => {
+    const outcome = await executor.execute({ job: { ...job, generation: 7 }, circuit: isa, shots: 4, backend });
+    if (outcome.kind !== 'submitted') throw new Error(outcome.kind);
+    fake.state.failWith = 'Job timed out after 10800 seconds';
+    fake.state.pollsBeforeDone = 0;
+    expect(await executor.collect!({ taskId: outcome.taskId, backend, layout: outcome.layout, shots: 4 })).toEqual({
+      kind: 'failed',
+      reason: 'IBM job Failed: Job timed out after 10800 seconds',
+    });
+    fake.state.failWith = undefined;
+    fake.state.pollsBeforeDone = 1;
   });
 
   it('keeps to five submissions a minute: the sixth is handed back to the bus as retryable, and 429 is retryable', async () => {
