@@ -11,6 +11,7 @@ export default tseslint.config(
       '.qpipe/**',
       '.serverless/**',
       '.build/**',
+      '.build-offline/**',
       'test/bench/peers/**',
       'infra/aws/node_modules/**',
     ],

@@ -17,9 +17,9 @@ const EXTRA_ENTRIES: Partial<Record<Stage, Record<string, string>>> = {
 /** Stages that talk to quantum providers: status for selection, submission, collection. */
 const PROVIDER_STAGES = new Set<Stage>(['select-backend', 'execute', 'collect-results']);
 
-/** Bundles every stage; returns bytes per stage. */
-export async function bundleStages(root: URL): Promise<Map<Stage, number>> {
-  const out = new URL('.build/', root);
+/** Bundles every stage into `folder` (default .build/, where serverless.yml looks); returns bytes per stage. */
+export async function bundleStages(root: URL, folder = '.build/'): Promise<Map<Stage, number>> {
+  const out = new URL(folder, root);
   await rm(out, { recursive: true, force: true });
   const sizes = new Map<Stage, number>();
   for (const stage of LAMBDA_STAGES) {

@@ -8,11 +8,21 @@ import { parse, stringify } from 'yaml';
 import { renderServerlessYaml } from './render.ts';
 
 /** The offline variant of serverless.yml, with the functions' data in `storeDir`. */
-export function renderOfflineConfig(options: { storeDir: string; busPort: number; pubSubPort: number }): string {
-  const config = parse(renderServerlessYaml()) as { provider: { environment: Record<string, unknown> } } & Record<
-    string,
-    unknown
-  >;
+export function renderOfflineConfig(options: {
+  storeDir: string;
+  busPort: number;
+  pubSubPort: number;
+  /** Where the bundles are, when not .build (a test builds its own, so packaging can rebuild .build meanwhile). */
+  buildDir?: string;
+}): string {
+  const config = parse(renderServerlessYaml()) as {
+    provider: { environment: Record<string, unknown> };
+    functions: Record<string, { handler: string }>;
+  } & Record<string, unknown>;
+  if (options.buildDir) {
+    for (const fn of Object.values(config.functions))
+      fn.handler = fn.handler.replace(/^\.build\//, `${options.buildDir}/`);
+  }
   config['plugins'] = {
     localPath: './infra/aws/node_modules',
     modules: ['serverless-offline-aws-eventbridge', 'serverless-offline'],

@@ -33,6 +33,8 @@ function freePort(): Promise<number> {
   });
 }
 
+const BUILD_DIR = '.build-offline';
+
 describe('Lambdas chained by EventBridge rules, locally (serverless-offline + serverless-offline-aws-eventbridge)', () => {
   let offline: ChildProcess;
   let store: string;
@@ -40,12 +42,13 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
 
   beforeAll(async () => {
     const osls = ensureAwsTools();
-    await bundleStages(ROOT);
+    // Its own folder: the packaging test rebuilds .build at the same time.
+    await bundleStages(ROOT, `${BUILD_DIR}/`);
     store = await mkdtemp(join(tmpdir(), 'qpipe-offline-'));
     busPort = await freePort();
     writeFileSync(
       new URL(CONFIG, ROOT),
-      renderOfflineConfig({ storeDir: store, busPort, pubSubPort: await freePort() }),
+      renderOfflineConfig({ storeDir: store, busPort, pubSubPort: await freePort(), buildDir: BUILD_DIR }),
     );
     offline = spawn(osls, ['offline', 'start', '--config', CONFIG], {
       cwd: ROOT.pathname,
