@@ -1,5 +1,7 @@
 /** Result documents: what execute stores raw and what collect-results publishes. */
 import type { JobRef } from '../events/schemas.ts';
+import { estimateCost, type Pricing } from './pricing/pricing.ts';
+import { getJson, type ObjectStore } from './storage/object-store.ts';
 
 /** The raw result of a finished run, stored by execute for collect-results. */
 export interface RawResult {
@@ -16,6 +18,27 @@ export interface RawResult {
 /** Object-store key of a run's raw result, inside its run folder. */
 export function rawResultKey(runFolder: string): string {
   return `${runFolder}/raw.json`;
+}
+
+/** A finished run as a backend reports it. */
+export type FinishedRun = Omit<RawResult, 'actualCostMicros'>;
+
+/**
+ * Stores a finished run's raw result, priced, under its run folder. The first writer wins,
+ * so duplicate deliveries (or a poll and a provider event together) all report the stored one.
+ */
+export async function storeRawResult(
+  store: ObjectStore,
+  key: string,
+  run: FinishedRun,
+  pricing: Pricing,
+): Promise<RawResult> {
+  const raw: RawResult = {
+    ...run,
+    actualCostMicros: estimateCost(pricing, { shots: run.shots, seconds: run.billedSeconds }).totalMicros,
+  };
+  await store.putIfAbsent(key, JSON.stringify(raw), 'application/json');
+  return ((await getJson(store, key)) as RawResult | undefined) ?? raw;
 }
 
 /** The result document users read (JSON), one per run. */

@@ -14,8 +14,7 @@ import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { type TaskRecord, taskRecordOfRun, taskRecordOfTask } from '../../shared/backends/task-record.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { runFolder } from '../../shared/jobs.ts';
-import { estimateCost } from '../../shared/pricing/pricing.ts';
-import { type RawResult, rawResultKey } from '../../shared/results.ts';
+import { rawResultKey, storeRawResult } from '../../shared/results.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
 
@@ -94,18 +93,14 @@ async function finish(
 ): Promise<CloudEvent<unknown>[]> {
   const { job, spec, circuit, backend, budget, taskId } = record.submitted;
   if (state.kind === 'failed') throw new InvalidInputError('backend', state.reason);
-  const raw: RawResult = {
-    counts: state.counts,
-    shots: state.shots,
-    durationMs: state.durationMs,
-    billedSeconds: state.billedSeconds,
-    actualCostMicros: estimateCost(entry.pricing, { shots: state.shots, seconds: state.billedSeconds }).totalMicros,
-    taskId,
-  };
+  const { counts, shots, durationMs, billedSeconds } = state;
   const resultRef = rawResultKey(runFolder(job));
-  // First writer wins, so a poll and a provider event finishing together report one result.
-  await deps.store.putIfAbsent(resultRef, JSON.stringify(raw), 'application/json');
-  const stored = ((await getJson(deps.store, resultRef)) as RawResult | undefined) ?? raw;
+  const stored = await storeRawResult(
+    deps.store,
+    resultRef,
+    { counts, shots, durationMs, billedSeconds, taskId },
+    entry.pricing,
+  );
   return [
     buildJobEvent(
       EventType.JobExecuted,

@@ -12,11 +12,10 @@ import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { saveTaskRecord, type TaskRecord, taskRecordOfRun } from '../../shared/backends/task-record.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { jobShots, loadCircuitSource, runFolder } from '../../shared/jobs.ts';
-import { estimateCost } from '../../shared/pricing/pricing.ts';
 import { compileQasm } from '../../shared/qasm/index.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
-import { type RawResult, rawResultKey } from '../../shared/results.ts';
+import { type RawResult, rawResultKey, storeRawResult } from '../../shared/results.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
 
 type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now'>;
@@ -77,17 +76,9 @@ export async function execute(
     await saveTaskRecord(deps.store, record);
     return [submitted(record)];
   }
-  const raw: RawResult = {
-    counts: outcome.counts,
-    shots: outcome.shots,
-    durationMs: outcome.durationMs,
-    billedSeconds: outcome.billedSeconds,
-    actualCostMicros: estimateCost(entry.pricing, { shots: outcome.shots, seconds: outcome.billedSeconds }).totalMicros,
-    ...(outcome.note === undefined ? {} : { note: outcome.note }),
-  };
-  // First writer wins: a concurrent duplicate keeps the stored result, so both emit the same event.
-  await deps.store.putIfAbsent(resultRef, JSON.stringify(raw), 'application/json');
-  return [executed(((await getJson(deps.store, resultRef)) as RawResult | undefined) ?? raw)];
+  const { counts, shots, durationMs, billedSeconds, note } = outcome;
+  const run = { counts, shots, durationMs, billedSeconds, ...(note === undefined ? {} : { note }) };
+  return [executed(await storeRawResult(deps.store, resultRef, run, entry.pricing))];
 }
 
 /** The execute stage, for any runtime to deploy. */
