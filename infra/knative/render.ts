@@ -4,7 +4,7 @@
  * A test fails when the checked-in files drift.
  */
 import { stringify } from 'yaml';
-import { type Stage, SUBSCRIPTIONS } from '../../events/types.ts';
+import { EventType, type Stage, SUBSCRIPTIONS } from '../../events/types.ts';
 
 /** Namespace everything is installed in. */
 export const NAMESPACE = 'qpipe';
@@ -111,11 +111,16 @@ function trigger(stage: Stage, type: string) {
 
 const HEADER = '# Generated from events/types.ts (SUBSCRIPTIONS) by `npm run gen`. Do not edit.\n';
 
+/** The types a stage receives from the broker: all it subscribes to but Braket's, which only EventBridge carries. */
+export function brokerTypes(stage: Stage): EventType[] {
+  return SUBSCRIPTIONS[stage].filter((type) => type !== EventType.BraketTaskStateChange);
+}
+
 /** The generated manifests: file name to YAML text. */
 export function renderKnativeFiles(): Map<string, string> {
   const documents = (items: unknown[]) => HEADER + items.map((item) => stringify(item, { lineWidth: 0 })).join('---\n');
   return new Map([
     ['services.yaml', documents(STAGES.map(service))],
-    ['triggers.yaml', documents(STAGES.flatMap((stage) => SUBSCRIPTIONS[stage].map((type) => trigger(stage, type))))],
+    ['triggers.yaml', documents(STAGES.flatMap((stage) => brokerTypes(stage).map((type) => trigger(stage, type))))],
   ]);
 }

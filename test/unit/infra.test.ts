@@ -4,9 +4,9 @@ import * as knative from '@kubernetes-models/knative';
 import * as k8s from 'kubernetes-models';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { SUBSCRIPTIONS } from '../../events/types.ts';
+import { type Stage, SUBSCRIPTIONS } from '../../events/types.ts';
 import { renderCrdFiles } from '../../infra/crds/crd.ts';
-import { renderKnativeFiles } from '../../infra/knative/render.ts';
+import { brokerTypes, renderKnativeFiles } from '../../infra/knative/render.ts';
 import { checkOpenApi } from '../support/openapi-check.ts';
 
 const INFRA = new URL('../../infra/', import.meta.url).pathname;
@@ -93,8 +93,8 @@ describe('infra manifests', () => {
         `${trigger.metadata.name} has no subscriber Service`,
       ).toBe(true);
     }
-    for (const [stage, types] of Object.entries(SUBSCRIPTIONS)) {
-      for (const type of types) {
+    for (const stage of Object.keys(SUBSCRIPTIONS) as Stage[]) {
+      for (const type of brokerTypes(stage)) {
         expect(
           triggers.some(
             (t) => t.spec.filter.attributes.type === type && t.spec.subscriber.ref.name === `qpipe-${stage}`,
@@ -178,7 +178,9 @@ describe('infra manifests', () => {
       });
       const kinds = parseAllDocuments(rendered).map((d) => (d.toJS() as { kind: string }).kind);
       expect(kinds.filter((k) => k === 'CustomResourceDefinition')).toHaveLength(4);
-      expect(kinds.filter((k) => k === 'Trigger').length).toBe(Object.values(SUBSCRIPTIONS).flat().length);
+      expect(kinds.filter((k) => k === 'Trigger').length).toBe(
+        (Object.keys(SUBSCRIPTIONS) as Stage[]).flatMap(brokerTypes).length,
+      );
       expect(kinds).toContain('ApiServerSource');
     },
   );
