@@ -32,6 +32,7 @@ const TIMEOUT: Record<Stage, number> = {
 type Statement = { Effect: 'Allow'; Action: string[]; Resource: unknown };
 
 const bucketObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['ResultsBucket', 'Arn'] }, '/*']] };
+const braketResults = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['BraketResultsBucket', 'Arn'] }, '/*']] };
 const putEvents: Statement = {
   Effect: 'Allow',
   Action: ['events:PutEvents'],
@@ -54,6 +55,7 @@ const STATEMENTS: Record<Stage, Statement[]> = {
   'enforce-budget': [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects }],
   execute: [
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
+    { Effect: 'Allow', Action: ['s3:PutObject'], Resource: braketResults },
     {
       Effect: 'Allow',
       Action: ['braket:CreateQuantumTask', 'braket:GetQuantumTask', 'braket:CancelQuantumTask', 'braket:GetDevice'],
@@ -62,6 +64,7 @@ const STATEMENTS: Record<Stage, Statement[]> = {
   ],
   'collect-results': [
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
+    { Effect: 'Allow', Action: ['s3:GetObject'], Resource: braketResults },
     { Effect: 'Allow', Action: ['braket:GetQuantumTask', 'braket:GetDevice'], Resource: '*' },
   ],
   notify: [
@@ -170,6 +173,25 @@ export function renderServerlessYaml(): string {
         },
       },
     },
+    // Braket's service-linked role writes task results only to buckets named amazon-braket-*.
+    BraketResultsBucket: {
+      Type: 'AWS::S3::Bucket',
+      Properties: {
+        BucketName: { 'Fn::Sub': 'amazon-braket-${AWS::AccountId}-${AWS::Region}-${self:service}-${sls:stage}' },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        LifecycleConfiguration: {
+          Rules: [{ Id: 'expire-task-results', Status: 'Enabled', ExpirationInDays: 90 }],
+        },
+      },
+    },
   };
   for (const stage of LAMBDA_STAGES) {
     resources[`${PascalCase(stage)}Role`] = role(stage);
@@ -194,8 +216,9 @@ export function renderServerlessYaml(): string {
         QPIPE_STORE: '/tmp/qpipe',
         QPIPE_MAIL_TRANSPORT: "${param:mailTransport, 'ses'}",
         QPIPE_MAIL_FROM: "${param:mailFrom, 'qpipe@example.com'}",
-        // Braket (opt in: --param braket=true) writes results into the results bucket; its task events end them.
+        // Braket (opt in: --param braket=true) writes results to its own bucket; its task events end them.
         QPIPE_BRAKET: "${param:braket, 'false'}",
+        QPIPE_BRAKET_OUTPUT_BUCKET: { Ref: 'BraketResultsBucket' },
         QPIPE_BRAKET_STATE_EVENTS: 'true',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },

@@ -111,6 +111,14 @@ describe('AWS packaging (osls, offline)', () => {
     expect(JSON.stringify(bucket['LifecycleConfiguration'])).toContain('"ExpirationInDays":90');
   });
 
+  it('gives Braket a results bucket its service-linked role may write (amazon-braket-*), readable by collect-results', () => {
+    const bucket = resources['BraketResultsBucket']?.Properties as Record<string, unknown>;
+    expect(JSON.stringify(bucket['BucketName'])).toMatch(
+      /"amazon-braket-\$\{AWS::AccountId\}-\$\{AWS::Region\}-qpipe-dev"/,
+    );
+    expect(JSON.stringify(resources['CollectResultsRole'])).toContain('BraketResultsBucket');
+  });
+
   it('bundles each stage on its own, under the size limit, with no Braket SDK in validate', () => {
     for (const stage of Object.keys(SUBSCRIPTIONS)) {
       expect(statSync(`${ROOT}.build/${stage}/index.mjs`).size, stage).toBeLessThan(BUNDLE_LIMIT);
