@@ -140,6 +140,25 @@ function fn(stage: Stage) {
   };
 }
 
+/** An S3 bucket encrypted at rest and closed to the public, with the given extra properties. */
+function privateBucket(properties: Record<string, unknown>) {
+  return {
+    Type: 'AWS::S3::Bucket',
+    Properties: {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      ...properties,
+    },
+  };
+}
+
 /** The serverless.yml text. */
 export function renderServerlessYaml(): string {
   const resources: Record<string, unknown> = {
@@ -152,46 +171,20 @@ export function renderServerlessYaml(): string {
         Description: 'Every qpipe event, for replay',
       },
     },
-    ResultsBucket: {
-      Type: 'AWS::S3::Bucket',
-      Properties: {
-        BucketEncryption: {
-          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
-        },
-        PublicAccessBlockConfiguration: {
-          BlockPublicAcls: true,
-          BlockPublicPolicy: true,
-          IgnorePublicAcls: true,
-          RestrictPublicBuckets: true,
-        },
-        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-        LifecycleConfiguration: {
-          Rules: [
-            { Id: 'expire-old-results', Status: 'Enabled', Prefix: 'runs/', ExpirationInDays: 90 },
-            { Id: 'expire-held-and-markers', Status: 'Enabled', Prefix: 'notifications/', ExpirationInDays: 400 },
-          ],
-        },
+    ResultsBucket: privateBucket({
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LifecycleConfiguration: {
+        Rules: [
+          { Id: 'expire-old-results', Status: 'Enabled', Prefix: 'runs/', ExpirationInDays: 90 },
+          { Id: 'expire-held-and-markers', Status: 'Enabled', Prefix: 'notifications/', ExpirationInDays: 400 },
+        ],
       },
-    },
+    }),
     // Braket's service-linked role writes task results only to buckets named amazon-braket-*.
-    BraketResultsBucket: {
-      Type: 'AWS::S3::Bucket',
-      Properties: {
-        BucketName: { 'Fn::Sub': 'amazon-braket-${AWS::AccountId}-${AWS::Region}-${self:service}-${sls:stage}' },
-        BucketEncryption: {
-          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
-        },
-        PublicAccessBlockConfiguration: {
-          BlockPublicAcls: true,
-          BlockPublicPolicy: true,
-          IgnorePublicAcls: true,
-          RestrictPublicBuckets: true,
-        },
-        LifecycleConfiguration: {
-          Rules: [{ Id: 'expire-task-results', Status: 'Enabled', ExpirationInDays: 90 }],
-        },
-      },
-    },
+    BraketResultsBucket: privateBucket({
+      BucketName: { 'Fn::Sub': 'amazon-braket-${AWS::AccountId}-${AWS::Region}-${self:service}-${sls:stage}' },
+      LifecycleConfiguration: { Rules: [{ Id: 'expire-task-results', Status: 'Enabled', ExpirationInDays: 90 }] },
+    }),
   };
   for (const stage of LAMBDA_STAGES) {
     resources[`${PascalCase(stage)}Role`] = role(stage);
