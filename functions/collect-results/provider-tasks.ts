@@ -15,6 +15,7 @@ import { type TaskRecord, taskRecordOfRun, taskRecordOfTask } from '../../shared
 import { InvalidInputError } from '../../shared/errors.ts';
 import { runFolder } from '../../shared/jobs.ts';
 import { rawResultKey, storeRawResult } from '../../shared/results.ts';
+import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
 
@@ -153,28 +154,15 @@ export async function onBraketStateChange(
   // Tasks that other tools created on the same account are not qpipe's.
   const record = await taskRecordOfTask(deps.store, event.data.quantumTaskArn);
   if (!record || (await alreadyCollected(record.submitted, deps))) return [];
-  const { job } = record.submitted;
-  const extensions: Extensions = {};
+  const { job, budget } = record.submitted;
   try {
     const entry = await backendOf(record, deps);
     const state = await taskState(record, entry, deps);
     if (state.kind === 'pending') return [];
-    return await finish(record, entry, state, deps, extensions);
+    return await finish(record, entry, state, deps, {});
   } catch (error) {
-    if (!(error instanceof InvalidInputError)) throw error;
-    // Braket's event carries no job, so the failure is reported here rather than by the runtime.
-    return [
-      buildJobEvent(
-        EventType.JobFailed,
-        {
-          job,
-          stage: Stage.CollectResults,
-          reason: error.message,
-          ...(record.submitted.budget ? { budget: record.submitted.budget } : {}),
-        },
-        job,
-        { source: stageSource(Stage.CollectResults), ...extensions },
-      ),
-    ];
+    // Braket's event names no job: say which one (and its budget), so the failure reaches it.
+    if (error instanceof InvalidInputError) throw new JobRejection(job, error, [], budget);
+    throw error;
   }
 }

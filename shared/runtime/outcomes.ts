@@ -10,18 +10,29 @@ import { EventType, type Stage, stageSource } from '../../events/types.ts';
 import { InvalidInputError, isRetryable } from '../errors.ts';
 import { SchemaError } from '../resources/validate.ts';
 
+/** The budget a job's reservation is held on. */
+type BudgetRef = { readonly namespace: string; readonly name: string; readonly period: string };
+
 /** A permanent error about a job whose identity the thrower knows better than the event does. */
 export class JobRejection extends InvalidInputError {
   readonly job: JobRef;
   readonly problems: readonly { path: string; message: string }[];
   /** Events to publish with the rejection (an exceeded alert, say). */
   readonly alsoEmit: readonly CloudEvent<unknown>[];
+  /** The budget holding the job's reservation, when the event does not say (a provider's own event). */
+  readonly budget: BudgetRef | undefined;
 
-  constructor(job: JobRef, cause: InvalidInputError, alsoEmit: readonly CloudEvent<unknown>[] = []) {
+  constructor(
+    job: JobRef,
+    cause: InvalidInputError,
+    alsoEmit: readonly CloudEvent<unknown>[] = [],
+    budget: BudgetRef | undefined = undefined,
+  ) {
     super('', cause.message, { cause });
     this.job = job;
     this.problems = cause instanceof SchemaError ? cause.problems : [{ path: cause.where, message: cause.message }];
     this.alsoEmit = alsoEmit;
+    this.budget = budget;
   }
 }
 
@@ -50,7 +61,8 @@ export function outcomeOf(error: unknown, event: AnyTypedEvent, stage: Stage): E
   const message = error instanceof Error ? error.message : String(error);
   const job = error instanceof JobRejection ? error.job : jobOf(event);
   if (!job) return { kind: 'drop', message };
-  const budget = (event.data as { budget?: { namespace: string; name: string; period: string } }).budget;
+  const budget =
+    (error instanceof JobRejection ? error.budget : undefined) ?? (event.data as { budget?: BudgetRef }).budget;
   const options = {
     source: stageSource(stage),
     ...(event.extensions.traceparent === undefined ? {} : { traceparent: event.extensions.traceparent }),
