@@ -43,11 +43,12 @@ export async function execute(
 
   const previous = (await getJson(deps.store, resultRef)) as RawResult | undefined;
   if (previous) return [executed(previous)];
-  const previousTask = await taskRecordOfRun(deps.store, job);
-  if (previousTask) return [submitted(previousTask)];
-
   const executor = deps.executors[backend.type];
   if (!executor) throw new InvalidInputError('backend', `${backend.type} is not configured in this deployment`);
+  // Only backends that hand tasks to a provider leave task records; the simulator needs no extra read.
+  const previousTask = executor.collect ? await taskRecordOfRun(deps.store, job) : undefined;
+  if (previousTask) return [submitted(previousTask)];
+
   const entries = backendCatalog({
     simulatorMaxQubits: deps.config.simulator.maxQubits,
     resources: await deps.cluster.listBackends(),

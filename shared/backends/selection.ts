@@ -172,17 +172,18 @@ export function selectBackend(request: SelectionRequest): Selection {
         rank(x.backend.name) - rank(y.backend.name) ||
         x.backend.name.localeCompare(y.backend.name),
     );
-  const candidates: Candidate[] = scored.map((s) => ({
-    backend: s.backend.name,
-    eligible: s.reason === undefined,
-    ...(s.reason === undefined ? {} : { reason: s.reason }),
-    score: Math.round(s.score * 1e6) / 1e6,
-    scores: s.scores,
-    ...(statusOf(request, s.backend)?.queueDepth === undefined
-      ? {}
-      : { queueDepth: statusOf(request, s.backend)?.queueDepth as number }),
-    estimatedCost: formatMoney(s.estimate.totalMicros),
-  }));
+  const candidates: Candidate[] = scored.map((s) => {
+    const queueDepth = statusOf(request, s.backend)?.queueDepth;
+    return {
+      backend: s.backend.name,
+      eligible: s.reason === undefined,
+      ...(s.reason === undefined ? {} : { reason: s.reason }),
+      score: Math.round(s.score * 1e6) / 1e6,
+      scores: s.scores,
+      ...(queueDepth === undefined ? {} : { queueDepth }),
+      estimatedCost: formatMoney(s.estimate.totalMicros),
+    };
+  });
   const best = ordered[0];
   if (best) return { backend: best.backend, estimate: best.estimate, fallbackUsed: false, candidates };
 

@@ -87,11 +87,6 @@ export function exposedMetricNames(): Set<string> {
   return names;
 }
 
-/** Label values that are not free text: known event types stay, anything else is "other". */
-export function boundedType(type: string, known: ReadonlySet<string>): string {
-  return known.has(type) ? type : 'other';
-}
-
 /** The text /metrics answers with, and its content type. */
 export async function scrape(): Promise<{ body: string; contentType: string }> {
   return { body: await registry.metrics(), contentType: registry.contentType };
