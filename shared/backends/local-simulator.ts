@@ -1,5 +1,5 @@
 /** The built-in simulator as a backend executor: costs no provider time. */
-import { metrics } from '../observability/metrics.ts';
+import { activeMetrics } from '../observability/active-metrics.ts';
 import { type EngineSettings, simulate } from '../simulator/run.ts';
 import type { BackendExecutor, ExecutionOutcome, ExecutionRequest } from './backend.ts';
 
@@ -13,7 +13,7 @@ export function createLocalSimulatorExecutor(options: EngineSettings & { maxMemo
         shots: request.shots,
         ...(request.seed === undefined ? {} : { seed: request.seed }),
       });
-      metrics.simulator.observe(result.durationMs / 1000);
+      activeMetrics()?.simulator.observe(result.durationMs / 1000);
       return {
         kind: 'completed',
         counts: result.counts,

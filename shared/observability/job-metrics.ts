@@ -3,7 +3,7 @@
  * writer of job status) on every phase change, enforce-budget on every budget status write.
  */
 import type { QiskitJobStatus } from '../resources/schema.ts';
-import { metrics } from './metrics.ts';
+import { activeMetrics } from './active-metrics.ts';
 
 /** Records a job's move from `before` to `after`; `reason` is the stage that stopped a failed or rejected job. */
 export function recordJobTransition(
@@ -12,7 +12,8 @@ export function recordJobTransition(
   after: QiskitJobStatus | undefined,
   facts: { reason?: string; actualCostMicros?: number },
 ): void {
-  if (!after?.phase || after.phase === before?.phase) return;
+  const metrics = activeMetrics();
+  if (!metrics || !after?.phase || after.phase === before?.phase) return;
   const backend = after.selectedBackend ?? 'none';
   metrics.jobs.inc({ namespace, phase: after.phase, backend });
   if (after.phase === 'Failed' || after.phase === 'Rejected') {
@@ -33,6 +34,8 @@ export function recordBudget(
   budget: string,
   micros: { spent: number; limit: number; reserved: number },
 ): void {
+  const metrics = activeMetrics();
+  if (!metrics) return;
   metrics.budgetSpent.set({ namespace, budget }, micros.spent / 1e6);
   metrics.budgetLimit.set({ namespace, budget }, micros.limit / 1e6);
   metrics.budgetReserved.set({ namespace, budget }, micros.reserved / 1e6);

@@ -16,6 +16,7 @@ import type { Ports } from './ports.ts';
 import { waitUntilDue } from './not-before.ts';
 import { runStage, type StageDefinition, type StageRun } from './stage.ts';
 import { EmfWriter } from '../observability/emf.ts';
+import { loadMetrics } from '../observability/active-metrics.ts';
 import { logger } from '../observability/log.ts';
 import { registry } from '../observability/metrics.ts';
 
@@ -126,7 +127,7 @@ export function lambdaHandler(stage: StageDefinition, dependencies?: () => Promi
   const deps = () => (ready ??= (dependencies ?? dependenciesFromEnvironment)());
   let publish: Publish = async () => undefined;
   const base = async (event: unknown): Promise<StageRun> => {
-    const resolved = await deps();
+    const [resolved] = await Promise.all([deps(), loadMetrics()]);
     publish = resolved.publish;
     return runStage(stage, event as CloudEvent<unknown>, resolved.ports);
   };

@@ -11,7 +11,7 @@ import type { InvalidInputError } from '../errors.ts';
 import { ConfigError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
 import { logger } from '../observability/log.ts';
-import { metrics } from '../observability/metrics.ts';
+import { loadMetrics } from '../observability/active-metrics.ts';
 import { createDeployedPorts } from './deployed-ports.ts';
 import { createEmbeddedPipeline, createLocalPorts } from './embedded.ts';
 import { eventFromHttp } from './http-binding.ts';
@@ -50,6 +50,7 @@ function stopOnSignals(stop: () => Promise<void>): void {
 
 /** Serves one stage over HTTP CloudEvents. */
 export async function serveStage(stage: StageDefinition, options: ServeOptions): Promise<Serving> {
+  await loadMetrics();
   const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
   const server = createStageServer({ stage, ports, ...(options.sink ? { sink: options.sink } : {}) });
   const url = await server.listen(options.port, options.host);
@@ -85,6 +86,7 @@ const INGRESS_TYPES = new Set<string>([
  * ApiServerSource events; GET /jobs/<namespace>/<name> answers the job's status.
  */
 export async function servePipeline(stages: readonly StageDefinition[], options: ServeOptions): Promise<Serving> {
+  await loadMetrics();
   const ports = await createLocalPorts(options.config, await localResources(options.resources ?? []));
   const pipeline = createEmbeddedPipeline({ stages, ports });
   let ready = true;
@@ -148,6 +150,7 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
  * every retry and records it in the store (`dead-letters/`), so nothing is lost silently.
  */
 export async function serveDeadLetters(options: ServeOptions): Promise<Serving> {
+  const metrics = await loadMetrics();
   const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];

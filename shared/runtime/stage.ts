@@ -7,7 +7,7 @@ import { type AnyTypedEvent, isCatalogType, parseEvent, type TypedEvent } from '
 import { type EventType, type Stage, SUBSCRIPTIONS } from '../../events/types.ts';
 import { InvalidInputError } from '../errors.ts';
 import { describeEvent, logger } from '../observability/log.ts';
-import { metrics } from '../observability/metrics.ts';
+import { activeMetrics } from '../observability/active-metrics.ts';
 import { startStageSpan } from '../observability/trace.ts';
 import { outcomeOf } from './outcomes.ts';
 import type { Ports } from './ports.ts';
@@ -100,8 +100,9 @@ export async function runStage(
   const run = await handleEvent(definition, received, ports);
   const outcome =
     run.retry !== undefined ? 'retried' : run.error !== undefined ? 'rejected' : duplicate ? 'duplicate' : 'handled';
-  metrics.events.inc({ stage, type: isCatalogType(received.type) ? received.type : 'other', outcome });
-  metrics.duration.observe({ stage }, (performance.now() - started) / 1000);
+  const metrics = activeMetrics();
+  metrics?.events.inc({ stage, type: isCatalogType(received.type) ? received.type : 'other', outcome });
+  metrics?.duration.observe({ stage }, (performance.now() - started) / 1000);
   if (run.retry === undefined) remember(key);
   const emittedTypes = run.emitted.map((e) => e.type);
   if (run.retry !== undefined)
