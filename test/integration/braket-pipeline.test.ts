@@ -14,7 +14,7 @@ import { EventType } from '../../events/types.ts';
 import { ALL_STAGES } from '../../functions/stages.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createDeployedPorts } from '../../shared/runtime/deployed-ports.ts';
-import { createEmbeddedPipeline } from '../../shared/runtime/embedded.ts';
+import { createEmbeddedPipeline, type EmbeddedPipeline } from '../../shared/runtime/embedded.ts';
 import type { QiskitBackend } from '../../shared/resources/schema.ts';
 import { FAKE_DEVICES, type FakeBraket, startFakeBraket } from '../support/fake-braket.ts';
 import { budget, jobManifest } from '../support/manifests.ts';
@@ -96,6 +96,17 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     return { run, ports, seen };
   }
 
+  /** Publishes a job pinned to team-sv1 (uid `uid-<name>`) and waits until the pipeline is idle. */
+  async function runJob(run: EmbeddedPipeline, name: string, code: string, spec: Record<string, unknown>) {
+    const job = jobManifest(
+      name,
+      { circuit: { source: 'inline', code }, backend: { name: 'team-sv1' }, ...spec },
+      { uid: `uid-${name}` },
+    );
+    await run.publish([buildEvent(EventType.JobRequested, { job }, { source: '/test' })]);
+    await run.idle();
+  }
+
   const readObject = async (key: string) => {
     const object = await s3.client.send(new GetObjectCommand({ Bucket: 'qpipe-results', Key: key }));
     return (await object.Body?.transformToString()) ?? '';
@@ -103,18 +114,10 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
 
   it('goes validated → scheduled → approved → submitted → completed, with the result document in S3', async () => {
     const { run, ports, seen } = await pipeline();
-    const job = jobManifest(
-      'ghz-braket',
-      {
-        circuit: { source: 'inline', code: GHZ(3) },
-        backend: { name: 'team-sv1' },
-        execution: { shots: 200 },
-        output: { type: 's3', path: 'results/ghz', format: 'csv' },
-      },
-      { uid: 'uid-ghz-braket' },
-    );
-    await run.publish([buildEvent(EventType.JobRequested, { job }, { source: '/test' })]);
-    await run.idle();
+    await runJob(run, 'ghz-braket', GHZ(3), {
+      execution: { shots: 200 },
+      output: { type: 's3', path: 'results/ghz', format: 'csv' },
+    });
     expect(run.reports).toEqual([]);
     const lifecycle = seen.map((e) => e.type).filter((t) => !t.endsWith('.poll'));
     expect(lifecycle).toEqual([
@@ -150,13 +153,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     const { run, ports, seen } = await pipeline();
     const code = largeGhz();
     expect(code.length).toBeGreaterThan(64 * 1024);
-    const job = jobManifest(
-      'large-braket',
-      { circuit: { source: 'inline', code }, backend: { name: 'team-sv1' }, execution: { shots: 50 } },
-      { uid: 'uid-large-braket' },
-    );
-    await run.publish([buildEvent(EventType.JobRequested, { job }, { source: '/test' })]);
-    await run.idle();
+    await runJob(run, 'large-braket', code, { execution: { shots: 50 } });
     expect(run.reports).toEqual([]);
     for (const event of seen.filter((e) => e.type !== EventType.JobRequested)) {
       expect(JSON.stringify(event).length, event.type).toBeLessThan(64 * 1024);
@@ -172,13 +169,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
   it('finishes from Braket’s task state-change event without polling where the deployment receives those', async () => {
     const { run, ports, seen } = await pipeline({ QPIPE_BRAKET_STATE_EVENTS: 'true' });
     braket.behaviour.pollsBeforeDone = 0;
-    const job = jobManifest(
-      'evented',
-      { circuit: { source: 'inline', code: GHZ(2) }, backend: { name: 'team-sv1' }, execution: { shots: 20 } },
-      { uid: 'uid-evented' },
-    );
-    await run.publish([buildEvent(EventType.JobRequested, { job }, { source: '/test' })]);
-    await run.idle();
+    await runJob(run, 'evented', GHZ(2), { execution: { shots: 20 } });
     expect(seen.some((e) => e.type === EventType.JobPoll)).toBe(false);
     expect(await ports.cluster.readJobStatus('default', 'evented')).toMatchObject({ phase: 'Submitted' });
 
@@ -215,13 +206,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     const { run, ports } = await pipeline({ QPIPE_BRAKET_STATE_EVENTS: 'true' });
     braket.behaviour.pollsBeforeDone = 0;
     braket.behaviour.failWith = 'Task exceeded the device time limit';
-    const job = jobManifest(
-      'evented-fail',
-      { circuit: { source: 'inline', code: GHZ(2) }, backend: { name: 'team-sv1' }, execution: { shots: 20 } },
-      { uid: 'uid-evented-fail' },
-    );
-    await run.publish([buildEvent(EventType.JobRequested, { job }, { source: '/test' })]);
-    await run.idle();
+    await runJob(run, 'evented-fail', GHZ(2), { execution: { shots: 20 } });
     const task = [...braket.tasks.values()].find((t) => t.request['clientToken'] === 'uid-evented-fail-1')!;
     await run.publish([
       buildEvent(
@@ -242,13 +227,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
   it('fails the job with Braket’s reason when the task fails', async () => {
     const { run, ports } = await pipeline();
     braket.behaviour.failWith = 'Device calibration in progress';
-    const job = jobManifest(
-      'doomed',
-      { circuit: { source: 'inline', code: GHZ(2) }, backend: { name: 'team-sv1' }, execution: { shots: 20 } },
-      { uid: 'uid-doomed' },
-    );
-    await run.publish([buildEvent(EventType.JobRequested, { job }, { source: '/test' })]);
-    await run.idle();
+    await runJob(run, 'doomed', GHZ(2), { execution: { shots: 20 } });
     delete braket.behaviour.failWith;
     const status = await ports.cluster.readJobStatus('default', 'doomed');
     expect(status?.phase).toBe('Failed');
@@ -258,18 +237,10 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
   it('falls back to the local simulator when the pinned Braket device is offline and the job allows it', async () => {
     braket.devices.get(SV1_ARN)!.status = 'OFFLINE';
     const { run, ports } = await pipeline();
-    const job = jobManifest(
-      'fallback',
-      {
-        circuit: { source: 'inline', code: GHZ(2) },
-        backend: { name: 'team-sv1' },
-        backendSelection: { fallbackToSimulator: true },
-        execution: { shots: 20, seedSimulator: 3 },
-      },
-      { uid: 'uid-fallback' },
-    );
-    await run.publish([buildEvent(EventType.JobRequested, { job }, { source: '/test' })]);
-    await run.idle();
+    await runJob(run, 'fallback', GHZ(2), {
+      backendSelection: { fallbackToSimulator: true },
+      execution: { shots: 20, seedSimulator: 3 },
+    });
     braket.devices.get(SV1_ARN)!.status = 'ONLINE';
     expect(await ports.cluster.readJobStatus('default', 'fallback')).toMatchObject({
       phase: 'Succeeded',
