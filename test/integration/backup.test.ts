@@ -6,10 +6,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventType } from '../../events/types.ts';
 import { manifestOf } from '../../functions/validate/handler.ts';
@@ -21,6 +20,7 @@ import { updateLedger } from '../../shared/budget/ledger-store.ts';
 import { LocalLedgerStore } from '../../shared/budget/local-ledger-store.ts';
 import { LocalObjectStore } from '../../shared/storage/local-object-store.ts';
 import { S3ObjectStore } from '../../shared/storage/s3-object-store.ts';
+import { kubeConfigFor } from '../support/kube-config.ts';
 import { type S3TestServer, startS3Server } from '../support/s3-server.ts';
 
 type Stored = Record<string, unknown> & { metadata: Record<string, unknown> };
@@ -99,15 +99,7 @@ async function fakeApiServer() {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      { name: 'fake', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true },
-    ],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'fake', cluster: 'fake', user: 'u' }],
-    currentContext: 'fake',
-  });
+  const kc = kubeConfigFor(server);
   return {
     objects,
     resources: new KubernetesResources(kc.makeApiClient(CustomObjectsApi)),

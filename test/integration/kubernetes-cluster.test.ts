@@ -5,10 +5,10 @@
  * metadata.resourceVersion, Status objects for errors).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubernetesCluster } from '../../shared/cluster/kubernetes-cluster.ts';
+import { kubeConfigFor } from '../support/kube-config.ts';
 
 interface Recorded {
   readonly method: string;
@@ -61,15 +61,7 @@ describe('Kubernetes cluster adapter (local HTTP server answering as the Kuberne
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        { name: 'test', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true },
-      ],
-      users: [{ name: 'qpipe', token: 'test-token' }],
-      contexts: [{ name: 'test', cluster: 'test', user: 'qpipe' }],
-      currentContext: 'test',
-    });
+    const kc = kubeConfigFor(server);
     cluster = new KubernetesCluster({
       custom: kc.makeApiClient(CustomObjectsApi),
       core: kc.makeApiClient(CoreV1Api),
