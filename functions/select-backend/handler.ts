@@ -9,7 +9,7 @@ import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import type { BackendType } from '../../shared/resources/schema.ts';
 import { backendCatalog } from '../../shared/backends/catalog.ts';
-import { selectBackend } from '../../shared/backends/selection.ts';
+import { selectBackend, settingsExclusion } from '../../shared/backends/selection.ts';
 import { circuitProblem } from '../../shared/backends/compatibility.ts';
 import { sharedDeviceStatusCache } from '../../shared/backends/device-status.ts';
 import { jobShots, loadCircuitSource } from '../../shared/jobs.ts';
@@ -30,8 +30,10 @@ export async function selectBackendStage(
     resources: await deps.cluster.listBackends(),
   });
   const availableTypes = new Set(Object.keys(deps.executors) as BackendType[]);
-  const providers = backends.filter((b) => b.type !== 'local_simulator' && availableTypes.has(b.type));
-  // Only providers need the circuit itself (to translate it) and their live status.
+  // Only providers the job could use need the circuit itself (to translate it) and their live status.
+  const providers = backends.filter(
+    (b) => b.type !== 'local_simulator' && settingsExclusion(b, spec, availableTypes) === undefined,
+  );
   const compiled =
     providers.length > 0
       ? compileQasm(await loadCircuitSource(circuit, deps.store), { limits: deps.config.circuitLimits }).circuit

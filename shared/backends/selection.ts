@@ -74,16 +74,30 @@ function statusOf(request: SelectionRequest, backend: BackendEntry): DeviceStatu
   return reading && 'status' in reading ? reading.status : undefined;
 }
 
-function exclusionReason(backend: BackendEntry, request: SelectionRequest, estimateMicros: number): string | undefined {
-  const { spec, metadata } = request;
-  const status = statusOf(request, backend);
+/**
+ * Why the job's own settings or the deployment rule a backend out before anything is
+ * asked of its provider (pins, exclusions, disabled, not configured), if they do.
+ */
+export function settingsExclusion(
+  backend: BackendEntry,
+  spec: QiskitJobSpec,
+  availableTypes: ReadonlySet<BackendType>,
+): string | undefined {
   const wanted = spec.backend;
-  const selection = spec.backendSelection;
   if (wanted?.name !== undefined && wanted.name !== backend.name) return `not the pinned backend ${wanted.name}`;
   if (wanted?.type !== undefined && wanted.type !== backend.type) return `not of type ${wanted.type}`;
   if (!backend.enabled) return 'disabled';
-  if (selection?.excludedBackends?.includes(backend.name)) return 'excluded by the job';
-  if (!request.availableTypes.has(backend.type)) return `${backend.type} is not configured in this deployment`;
+  if (spec.backendSelection?.excludedBackends?.includes(backend.name)) return 'excluded by the job';
+  if (!availableTypes.has(backend.type)) return `${backend.type} is not configured in this deployment`;
+  return undefined;
+}
+
+function exclusionReason(backend: BackendEntry, request: SelectionRequest, estimateMicros: number): string | undefined {
+  const { spec, metadata } = request;
+  const status = statusOf(request, backend);
+  const selection = spec.backendSelection;
+  const ruledOut = settingsExclusion(backend, spec, request.availableTypes);
+  if (ruledOut !== undefined) return ruledOut;
   if (status && !status.online) return `offline (${status.detail ?? 'the provider reports it unavailable'})`;
   const qubits = status?.qubits ?? backend.qubits;
   const needed = Math.max(metadata.qubits, selection?.requirements?.minQubits ?? 0);

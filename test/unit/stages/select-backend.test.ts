@@ -116,6 +116,34 @@ describe('select-backend stage', () => {
     expect(costly.data.reason).toMatch(/costs \$10\.24, more than requirements\.maxCost \$0\.001/);
   });
 
+  it('asks providers for live status only about devices the job could use', async () => {
+    const asked: string[] = [];
+    const ports = memoryPorts();
+    ports.executors.aws_braket = {
+      type: 'aws_braket',
+      execute: async () => {
+        throw new Error('not called');
+      },
+      status: async (backend) => {
+        asked.push(backend.name);
+        return { online: true, queueDepth: 0 };
+      },
+    };
+    const example = parseEvent(EXAMPLE_EVENTS[EventType.JobValidated]);
+    if (example.type !== EventType.JobValidated) throw new Error('bad example');
+    const { CloudEvent } = await import('cloudevents');
+    const validated = (spec: Record<string, unknown>) =>
+      new CloudEvent({
+        ...EXAMPLE_EVENTS[EventType.JobValidated].toJSON(),
+        data: { ...example.data, spec: { ...example.data.spec, ...spec } },
+      } as never);
+    await runStage(stage, validated({ backend: { name: 'local-simulator' } }), ports);
+    expect(asked).toEqual([]);
+    await runStage(stage, validated({ backendSelection: { excludedBackends: ['braket-dm1', 'braket-tn1'] } }), ports);
+    expect(asked).toContain('braket-sv1');
+    expect(asked).not.toContain('braket-dm1');
+  });
+
   it('normalises weights, filling missing ones from the balanced preset', () => {
     expect(normaliseWeights({ cost: 2, queueTime: 0, capability: 0, availability: 0 })).toEqual({
       cost: 1,
