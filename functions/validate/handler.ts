@@ -44,15 +44,47 @@ export function jobRefOf(manifest: Record<string, unknown>, fallbackUid?: string
   return { namespace, name, uid, generation };
 }
 
+/** The metadata fields a user writes; everything else (managedFields, resourceVersion, …) the server sets. */
+const USER_METADATA = ['name', 'namespace', 'uid', 'generation', 'labels', 'annotations'] as const;
+
 /**
- * Extracts the job manifest of an incoming event, or undefined for events about other
- * kinds and for jobs `qpipe restore` brought back (they ran before the backup).
+ * What validation checks of a Kubernetes object: its spec and the metadata a user writes.
+ * Status and server-set fields are dropped, so an object read back from the API server
+ * (or exported with `kubectl get -o yaml`) validates exactly as the manifest applied.
+ */
+export function userManifestOf(object: Record<string, unknown>): Record<string, unknown> {
+  const metadata = isRecord(object['metadata']) ? object['metadata'] : {};
+  return {
+    apiVersion: object['apiVersion'],
+    kind: object['kind'],
+    metadata: Object.fromEntries(USER_METADATA.filter((k) => k in metadata).map((k) => [k, metadata[k]])),
+    spec: object['spec'],
+  };
+}
+
+/**
+ * Whether the object's status already describes its current generation: the update came
+ * from a status write (ApiServerSource sends one for each) or a metadata change, or the
+ * adapter re-listed an object it had sent before. The spec has not changed: no work.
+ */
+export function generationObserved(object: Record<string, unknown>): boolean {
+  const metadata = isRecord(object['metadata']) ? object['metadata'] : {};
+  const status = isRecord(object['status']) ? object['status'] : {};
+  const observed = status['observedGeneration'];
+  const generation = metadata['generation'];
+  return typeof observed === 'number' && typeof generation === 'number' && observed >= generation;
+}
+
+/**
+ * Extracts the job manifest of an incoming event, or undefined when there is nothing to
+ * validate: events about other kinds, generations already handled, and jobs `qpipe
+ * restore` brought back (they ran before the backup).
  */
 export function manifestOf(event: Input): Record<string, unknown> | undefined {
   if (event.type === EventType.JobRequested) return event.data.job;
-  if (event.data['kind'] !== 'QiskitJob') return undefined;
+  if (event.data['kind'] !== 'QiskitJob' || generationObserved(event.data)) return undefined;
   const annotations = (event.data['metadata'] as { annotations?: Record<string, string> } | undefined)?.annotations;
-  return annotations?.[RESTORED_ANNOTATION] === undefined ? event.data : undefined;
+  return annotations?.[RESTORED_ANNOTATION] === undefined ? userManifestOf(event.data) : undefined;
 }
 
 async function circuitCode(job: QiskitJob, deps: Deps): Promise<string> {

@@ -5,6 +5,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { InvalidInputError } from '../errors.ts';
+import './formats.ts';
 import {
   API_VERSION,
   CIRCUIT_SOURCE_FIELD,

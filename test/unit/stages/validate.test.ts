@@ -3,6 +3,7 @@ import { buildEvent, type TypedEvent } from '../../../events/envelope.ts';
 import { EventType } from '../../../events/types.ts';
 import { stage as validateStage, validate } from '../../../functions/validate/handler.ts';
 import { runStage } from '../../../shared/runtime/stage.ts';
+import { apiServerSourceEvent } from '../../support/apiserver-source.ts';
 import { jobManifest } from '../../support/manifests.ts';
 import { memoryPorts, received } from '../../support/memory-ports.ts';
 
@@ -105,5 +106,65 @@ describe('validate stage', () => {
       { source: 'https://kubernetes' },
     );
     expect((await runStage(validateStage, budget, ports)).emitted).toEqual([]);
+  });
+
+  describe('on ApiServerSource events (their shape as Knative sends them)', () => {
+    // The object as the API server returns it after collect-results' first status write.
+    const served = (generation: number, observedGeneration?: number) => ({
+      ...jobManifest('served', {}, { generation }),
+      metadata: {
+        name: 'served',
+        namespace: 'default',
+        uid: '6b1f0c2e-8f7e-4a3c-9d55-0c3f3b1e2a11',
+        generation,
+        resourceVersion: '4711',
+        creationTimestamp: '2026-11-30T01:00:00Z',
+        managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', time: '2026-11-30T01:00:00Z' }],
+      },
+      status: {
+        phase: 'Validated',
+        startTime: '2026-11-30T01:00:01Z',
+        ...(observedGeneration === undefined ? {} : { observedGeneration }),
+        conditions: [
+          {
+            type: 'Validated',
+            status: 'True',
+            reason: 'CircuitValid',
+            message: 'ok',
+            lastTransitionTime: '2026-11-30T01:00:01.123456Z',
+          },
+        ],
+      },
+    });
+
+    it('validates the spec of an object read back with status and server-set fields', async () => {
+      const run = await runStage(validateStage, apiServerSourceEvent('update', served(2, 1)), memoryPorts());
+      expect(run.error).toBeUndefined();
+      expect(run.emitted.map((e) => e.type)).toEqual([EventType.JobValidated]);
+      const validated = received(run.emitted[0] as never);
+      expect(validated.extensions.jobgeneration).toBe(2);
+    });
+
+    it('does no work for an update caused by a status write (generation already observed)', async () => {
+      const run = await runStage(validateStage, apiServerSourceEvent('update', served(1, 1)), memoryPorts());
+      expect(run).toEqual({ emitted: [] });
+    });
+
+    it('does no work when the adapter re-lists an object it already sent (add after a restart)', async () => {
+      const run = await runStage(validateStage, apiServerSourceEvent('add', served(3, 3)), memoryPorts());
+      expect(run.emitted).toEqual([]);
+    });
+
+    it('still rejects a spec change that is invalid, naming the field', async () => {
+      const object = served(2, 1);
+      const run = await runStage(
+        validateStage,
+        apiServerSourceEvent('update', { ...object, spec: { ...object.spec, execution: { shots: 0 } } }),
+        memoryPorts(),
+      );
+      const rejected = received(run.emitted[0] as never);
+      if (rejected.type !== EventType.JobRejected) throw new Error(rejected.type);
+      expect(rejected.data.reason).toMatch(/spec\.execution\.shots: must be at least 1/);
+    });
   });
 });
