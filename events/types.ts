@@ -69,3 +69,38 @@ export const SUBSCRIPTIONS: Readonly<Record<Stage, readonly EventType[]>> = {
   ],
   notify: [EventType.BudgetThreshold, EventType.BudgetExceeded],
 };
+
+/**
+ * Which stages emit each internal event type: a stage accepts an internal event only from
+ * these (the Trigger's or rule's source filter). Types missing here come from outside the
+ * pipeline (job requests, the Kubernetes API server, Amazon Braket).
+ */
+export const EMITTERS: Readonly<Partial<Record<EventType, readonly Stage[]>>> = {
+  [EventType.JobValidated]: [Stage.Validate],
+  [EventType.JobScheduled]: [Stage.SelectBackend],
+  [EventType.JobApproved]: [Stage.EnforceBudget],
+  [EventType.JobHeld]: [Stage.EnforceBudget],
+  [EventType.JobSubmitted]: [Stage.Execute],
+  [EventType.JobExecuted]: [Stage.Execute, Stage.CollectResults],
+  [EventType.JobCompleted]: [Stage.CollectResults],
+  [EventType.JobFailed]: [Stage.Execute, Stage.CollectResults],
+  [EventType.JobRejected]: [Stage.Validate, Stage.SelectBackend, Stage.EnforceBudget],
+  [EventType.JobPoll]: [Stage.CollectResults],
+  [EventType.BudgetThreshold]: [Stage.EnforceBudget],
+  [EventType.BudgetExceeded]: [Stage.EnforceBudget],
+};
+
+/** One Trigger-style filter: exact matches on CloudEvent attributes. */
+export type AttributeFilter = {
+  readonly type: EventType;
+  /** Present for internal events: the emitting stage's source. */
+  readonly source?: string;
+};
+
+/** The filters routing events to a stage: one per (type, emitter); outside types by type alone. */
+export function subscriptionFilters(stage: Stage): AttributeFilter[] {
+  return SUBSCRIPTIONS[stage].flatMap((type) => {
+    const emitters = EMITTERS[type];
+    return emitters ? emitters.map((emitter) => ({ type, source: stageSource(emitter) })) : [{ type }];
+  });
+}

@@ -2,6 +2,7 @@
  * qpipe's configuration, read once from environment variables (and CLI overrides) and
  * validated; an error names the bad setting.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism, freemem } from 'node:os';
 import { ConfigError } from './errors.ts';
 import { type CircuitLimits, DEFAULT_LIMITS } from './qasm/elaborate.ts';
@@ -24,6 +25,10 @@ export interface QpipeConfig {
     /** Widest fused gate block in qubits (0: no fusion); absent, the simulator's default. */
     readonly fusionWidth?: number;
   };
+  /** How long a served stage works on one event before it stops the work and answers 503. */
+  readonly stageTimeoutSeconds: number;
+  /** Port a served stage answers /metrics on, apart from its request port; absent, the request port serves it. */
+  readonly metricsPort?: number;
   /** Where resources and status live: files (embedded) or the Kubernetes API (in-cluster or KUBECONFIG). */
   readonly cluster: 'local' | 'kubernetes';
   /** When set, results, circuits and ledgers go to this S3 bucket (standard AWS settings, AWS_ENDPOINT_URL_S3 included). */
@@ -94,10 +99,29 @@ export interface ConfigOverrides {
   readonly storeDir?: string;
 }
 
+/**
+ * The memory this process may use: the container's limit (cgroup v2 `memory.max`, or v1's
+ * `memory.limit_in_bytes`) where one is set, else the machine's free memory. A pod must not
+ * size itself from the node's free memory, which other pods are about to take.
+ */
+export function availableMemory(read: (path: string) => string = (path) => readFileSync(path, 'utf8')): number {
+  for (const path of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    try {
+      const limit = Number(read(path).trim());
+      // "max", or v1's "no limit" (a huge page-aligned number), mean no limit.
+      if (Number.isFinite(limit) && limit > 0 && limit < 2 ** 60) return Math.min(limit, freemem());
+    } catch {
+      // Not in a cgroup that has this file.
+    }
+  }
+  return freemem();
+}
+
 /** Reads and validates configuration. */
 export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}): QpipeConfig {
-  // By default the simulator may use half of the memory free at start-up.
-  const maxMemoryBytes = readSize(env, 'QPIPE_SIMULATOR_MAX_MEMORY', Math.floor(freemem() / 2));
+  // By default the simulator may use half of the memory this process may use. Deployments
+  // set it explicitly to execute's capacity, so every stage decides on the same figure.
+  const maxMemoryBytes = readSize(env, 'QPIPE_SIMULATOR_MAX_MEMORY', Math.floor(availableMemory() / 2));
   const precision = env['QPIPE_SIMULATOR_PRECISION'] ?? 'double';
   if (precision !== 'double' && precision !== 'single') {
     throw new ConfigError('QPIPE_SIMULATOR_PRECISION', `"${precision}" must be double or single`);
@@ -121,8 +145,13 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   if (bucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
     throw new ConfigError('QPIPE_S3_BUCKET', `"${bucket}" is not a valid S3 bucket name`);
   }
+  const metricsPort = env['QPIPE_METRICS_PORT'];
   return {
     cluster,
+    stageTimeoutSeconds: readInteger(env, 'QPIPE_STAGE_TIMEOUT_SECONDS', 240),
+    ...(metricsPort === undefined || metricsPort === ''
+      ? {}
+      : { metricsPort: readInteger(env, 'QPIPE_METRICS_PORT', 9090, 0) }),
     ...(bucket === undefined
       ? {}
       : {

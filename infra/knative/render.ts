@@ -4,7 +4,14 @@
  * A test fails when the checked-in files drift.
  */
 import { stringify } from 'yaml';
-import { EventType, type Stage, SUBSCRIPTIONS } from '../../events/types.ts';
+import {
+  type AttributeFilter,
+  EventType,
+  type Stage,
+  stageSource,
+  subscriptionFilters,
+  SUBSCRIPTIONS,
+} from '../../events/types.ts';
 
 /** Namespace everything is installed in. */
 export const NAMESPACE = 'qpipe';
@@ -19,17 +26,93 @@ interface StageSettings {
   readonly concurrency: number;
   readonly maxScale: number;
   readonly serviceAccount: string;
+  /** Provider credentials and the SMTP URL (Secret qpipe-credentials): only stages that call out. */
+  readonly credentials: boolean;
 }
 
 // execute holds state vectors in memory; the others are small and mostly wait on I/O.
-const SETTINGS: Record<Stage, StageSettings> = {
-  validate: { memory: '256Mi', cpu: '250m', concurrency: 20, maxScale: 10, serviceAccount: 'qpipe-reader' },
-  'select-backend': { memory: '128Mi', cpu: '100m', concurrency: 50, maxScale: 5, serviceAccount: 'qpipe-reader' },
-  'enforce-budget': { memory: '128Mi', cpu: '100m', concurrency: 50, maxScale: 5, serviceAccount: 'qpipe-budget' },
-  execute: { memory: '4Gi', cpu: '2', concurrency: 1, maxScale: 10, serviceAccount: 'qpipe-execute' },
-  'collect-results': { memory: '256Mi', cpu: '250m', concurrency: 20, maxScale: 5, serviceAccount: 'qpipe-status' },
-  notify: { memory: '128Mi', cpu: '100m', concurrency: 10, maxScale: 2, serviceAccount: 'qpipe-notify' },
+const SETTINGS: Record<Stage | 'dead-letters', StageSettings> = {
+  validate: {
+    memory: '256Mi',
+    cpu: '250m',
+    concurrency: 20,
+    maxScale: 10,
+    serviceAccount: 'qpipe-reader',
+    credentials: false,
+  },
+  'select-backend': {
+    memory: '128Mi',
+    cpu: '100m',
+    concurrency: 50,
+    maxScale: 5,
+    serviceAccount: 'qpipe-reader',
+    credentials: false,
+  },
+  'enforce-budget': {
+    memory: '128Mi',
+    cpu: '100m',
+    concurrency: 50,
+    maxScale: 5,
+    serviceAccount: 'qpipe-budget',
+    credentials: false,
+  },
+  execute: {
+    memory: '4Gi',
+    cpu: '2',
+    concurrency: 1,
+    maxScale: 10,
+    serviceAccount: 'qpipe-execute',
+    credentials: true,
+  },
+  'collect-results': {
+    memory: '256Mi',
+    cpu: '250m',
+    concurrency: 20,
+    maxScale: 5,
+    serviceAccount: 'qpipe-status',
+    credentials: false,
+  },
+  // The broker's dead-letter sink: records what could not be delivered in the shared store.
+  'dead-letters': {
+    memory: '64Mi',
+    cpu: '50m',
+    concurrency: 10,
+    maxScale: 1,
+    serviceAccount: 'qpipe-reader',
+    credentials: false,
+  },
+  notify: {
+    memory: '128Mi',
+    cpu: '100m',
+    concurrency: 10,
+    maxScale: 2,
+    serviceAccount: 'qpipe-notify',
+    credentials: true,
+  },
 };
+
+/**
+ * The largest state vector the simulator may hold: half of execute's memory limit, leaving
+ * the rest to Node and the fused-gate buffers. Every stage is told the same figure, so
+ * validation and selection decide on execute's capacity, never on their own pod's memory.
+ */
+export const SIMULATOR_MAX_MEMORY = '2GiB';
+
+/**
+ * Time limits, consistent from the inside out: a stage stops its own work at
+ * QPIPE_STAGE_TIMEOUT_SECONDS and answers; Knative's request timeout comes after that; the
+ * Broker's delivery timeout after both, so the broker always gets the stage's answer.
+ */
+export const STAGE_TIMEOUT_SECONDS = 240;
+/** Knative Serving's per-request timeout of every stage. */
+export const REQUEST_TIMEOUT_SECONDS = 270;
+/** Port the stages serve /metrics on, apart from the request port, so scrapes bypass queue-proxy. */
+export const METRICS_PORT = 9090;
+
+/** Labels on every stage pod (the NetworkPolicy and PodMonitor select on them). */
+export function podLabels(stage: string): Record<string, string> {
+  return { 'app.kubernetes.io/part-of': 'qpipe', 'qpipe.io/stage': stage };
+}
 
 const restricted = {
   runAsNonRoot: true,
@@ -39,19 +122,16 @@ const restricted = {
   capabilities: { drop: ['ALL'] },
 };
 
-function service(stage: Stage) {
+function service(stage: Stage | 'dead-letters') {
   const s = SETTINGS[stage];
   return {
     apiVersion: 'serving.knative.dev/v1',
     kind: 'Service',
-    metadata: {
-      name: `qpipe-${stage}`,
-      namespace: NAMESPACE,
-      labels: { 'app.kubernetes.io/part-of': 'qpipe', 'qpipe.io/stage': stage },
-    },
+    metadata: { name: `qpipe-${stage}`, namespace: NAMESPACE, labels: podLabels(stage) },
     spec: {
       template: {
         metadata: {
+          labels: podLabels(stage),
           annotations: {
             'autoscaling.knative.dev/min-scale': '0',
             'autoscaling.knative.dev/max-scale': String(s.maxScale),
@@ -60,8 +140,7 @@ function service(stage: Stage) {
         spec: {
           serviceAccountName: s.serviceAccount,
           containerConcurrency: s.concurrency,
-          // Below Knative's 300 s so the broker gets our answer, not its own timeout.
-          timeoutSeconds: 270,
+          timeoutSeconds: REQUEST_TIMEOUT_SECONDS,
           containers: [
             {
               name: 'stage',
@@ -69,12 +148,17 @@ function service(stage: Stage) {
               env: [
                 { name: 'QPIPE_STAGE', value: stage },
                 { name: 'QPIPE_CLUSTER', value: 'kubernetes' },
+                // Scratch space only: every piece of state lives in the shared store (qpipe-config).
                 { name: 'QPIPE_STORE', value: '/tmp/qpipe' },
+                { name: 'QPIPE_SIMULATOR_MAX_MEMORY', value: SIMULATOR_MAX_MEMORY },
+                { name: 'QPIPE_STAGE_TIMEOUT_SECONDS', value: String(STAGE_TIMEOUT_SECONDS) },
+                { name: 'QPIPE_METRICS_PORT', value: String(METRICS_PORT) },
                 { name: 'LOG_LEVEL', value: 'info' },
               ],
               envFrom: [
-                { configMapRef: { name: 'qpipe-config', optional: true } },
-                { secretRef: { name: 'qpipe-credentials', optional: true } },
+                { configMapRef: { name: 'qpipe-config' } },
+                { secretRef: { name: 'qpipe-storage-credentials', optional: true } },
+                ...(s.credentials ? [{ secretRef: { name: 'qpipe-credentials', optional: true } }] : []),
               ],
               resources: { requests: { memory: s.memory, cpu: s.cpu }, limits: { memory: s.memory } },
               readinessProbe: { httpGet: { path: '/readyz' } },
@@ -90,20 +174,21 @@ function service(stage: Stage) {
   };
 }
 
-function trigger(stage: Stage, type: string) {
+function trigger(stage: Stage, filter: AttributeFilter, emitters: number) {
+  const short = filter.type
+    .replace(/^io\.quantum\./, '')
+    .replace(/^dev\.knative\.apiserver\./, 'k8s-')
+    .replaceAll('.', '-');
+  // A type several stages emit gets one Trigger per emitter, named after it.
+  const from = emitters > 1 && filter.source ? `-from-${filter.source.replace('/qpipe/', '')}` : '';
   return {
     apiVersion: 'eventing.knative.dev/v1',
     kind: 'Trigger',
-    metadata: {
-      name: `${stage}-${type
-        .replace(/^io\.quantum\./, '')
-        .replace(/^dev\.knative\.apiserver\./, 'k8s-')
-        .replaceAll('.', '-')}`,
-      namespace: NAMESPACE,
-    },
+    metadata: { name: `${stage}-${short}${from}`, namespace: NAMESPACE },
     spec: {
       broker: 'qpipe',
-      filter: { attributes: { type } },
+      // Internal events are accepted only from the stage that emits them (DESIGN.md).
+      filter: { attributes: { ...filter } },
       subscriber: { ref: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: `qpipe-${stage}` } },
     },
   };
@@ -111,16 +196,20 @@ function trigger(stage: Stage, type: string) {
 
 const HEADER = '# Generated from events/types.ts (SUBSCRIPTIONS) by `npm run gen`. Do not edit.\n';
 
-/** The types a stage receives from the broker: all it subscribes to but Braket's, which only EventBridge carries. */
-export function brokerTypes(stage: Stage): EventType[] {
-  return SUBSCRIPTIONS[stage].filter((type) => type !== EventType.BraketTaskStateChange);
+/** The filters routing broker events to a stage: all it subscribes to but Braket's, which only EventBridge carries. */
+export function brokerFilters(stage: Stage): AttributeFilter[] {
+  return subscriptionFilters(stage).filter((f) => f.type !== EventType.BraketTaskStateChange);
 }
 
 /** The generated manifests: file name to YAML text. */
 export function renderKnativeFiles(): Map<string, string> {
   const documents = (items: unknown[]) => HEADER + items.map((item) => stringify(item, { lineWidth: 0 })).join('---\n');
+  const triggers = STAGES.flatMap((stage) => {
+    const filters = brokerFilters(stage);
+    return filters.map((f) => trigger(stage, f, filters.filter((other) => other.type === f.type).length));
+  });
   return new Map([
-    ['services.yaml', documents(STAGES.map(service))],
-    ['triggers.yaml', documents(STAGES.flatMap((stage) => brokerTypes(stage).map((type) => trigger(stage, type))))],
+    ['services.yaml', documents([...STAGES, 'dead-letters' as const].map(service))],
+    ['triggers.yaml', documents(triggers)],
   ]);
 }

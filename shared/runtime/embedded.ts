@@ -4,7 +4,7 @@
  * outbox mail, the built-in simulator).
  */
 import type { CloudEvent } from 'cloudevents';
-import { SUBSCRIPTIONS } from '../../events/types.ts';
+import { subscriptionFilters } from '../../events/types.ts';
 import { providerExecutors } from '../backends/providers.ts';
 import { createLocalSimulatorExecutor } from '../backends/local-simulator.ts';
 import { LocalLedgerStore } from '../budget/local-ledger-store.ts';
@@ -94,7 +94,8 @@ export function createEmbeddedPipeline(options: {
   for (const definition of options.stages) {
     bus.subscribe({
       name: definition.stage,
-      filters: SUBSCRIPTIONS[definition.stage].map((type) => ({ type })),
+      // The same type-and-source filters the Triggers and rules apply.
+      filters: subscriptionFilters(definition.stage),
       deliver: async (event) => {
         const run = await runStage(definition, event, options.ports);
         if (run.error !== undefined) {

@@ -1,8 +1,10 @@
 /**
  * A test relay standing in for a Knative Broker: it applies the Trigger filters of
- * infra/knative/triggers.yaml and forwards events in binary mode to stage servers, feeds
- * their replies back in, and retries 5xx/429 with backoff as a Broker's delivery spec
- * would. It lives in test/: it is not a product component.
+ * infra/knative/triggers.yaml (every attribute, type and source) and forwards events in
+ * binary mode to stage servers, feeds their replies back in, and retries 5xx/429 and
+ * connection failures with exponential backoff as the Broker's delivery spec does, then
+ * hands the event to the dead-letter sink when one is routed. It lives in test/: it is not
+ * a product component.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +12,7 @@ import type { CloudEvent } from 'cloudevents';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import type { Stage } from '../../events/types.ts';
+import { matchesFilter, type TriggerFilter } from '../../shared/bus/bus.ts';
 import { eventFromHttp, eventToHttp } from '../../shared/runtime/http-binding.ts';
 
 /** One delivery the relay made, for assertions. */
@@ -22,6 +25,8 @@ export interface Delivery {
 /** A running relay. */
 export interface Relay {
   readonly url: string;
+  /** Where each stage is reached; filled or changed while the relay runs. */
+  readonly routes: Map<Stage, string>;
   readonly deliveries: Delivery[];
   readonly deadLetters: CloudEvent<unknown>[];
   /** Resolves when nothing is in flight. */
@@ -30,24 +35,25 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-/** The Trigger filters of infra/knative: for each stage, the event types routed to it. */
-export function triggerFilters(): Map<Stage, Set<string>> {
+/** The Trigger filters of infra/knative: for each stage, the attribute filters routing events to it. */
+export function triggerFilters(): Map<Stage, TriggerFilter[]> {
   const text = readFileSync(new URL('../../infra/knative/triggers.yaml', import.meta.url), 'utf8');
-  const filters = new Map<Stage, Set<string>>();
+  const filters = new Map<Stage, TriggerFilter[]>();
   for (const document of parseAllDocuments(text)) {
     const trigger = document.toJS() as {
-      spec: { filter: { attributes: { type: string } }; subscriber: { ref: { name: string } } };
+      spec: { filter: { attributes: TriggerFilter }; subscriber: { ref: { name: string } } };
     };
     const stage = trigger.spec.subscriber.ref.name.replace(/^qpipe-/, '') as Stage;
-    filters.set(stage, (filters.get(stage) ?? new Set()).add(trigger.spec.filter.attributes.type));
+    filters.set(stage, [...(filters.get(stage) ?? []), trigger.spec.filter.attributes]);
   }
   return filters;
 }
 
 /** Starts a relay that routes to the stage URLs in `stages` (a map the caller may fill after start). */
 export async function startRelay(
-  stages: ReadonlyMap<Stage, string>,
+  stages: Map<Stage, string>,
   retry = { attempts: 5, backoffMs: 100 },
+  deadLetterSink?: () => string | undefined,
 ): Promise<Relay> {
   const filters = triggerFilters();
   const deliveries: Delivery[] = [];
@@ -77,6 +83,8 @@ export async function startRelay(
       if (status >= 200 && status < 300) return;
       if (status === 400 || status === 413 || attempt >= retry.attempts) {
         deadLetters.push(event);
+        const sink = deadLetterSink?.();
+        if (sink) await fetch(sink, { method: 'POST', ...eventToHttp(event) }).catch(() => undefined);
         return;
       }
       await new Promise((r) => setTimeout(r, retry.backoffMs * 2 ** (attempt - 1)));
@@ -85,7 +93,7 @@ export async function startRelay(
 
   const publish = (event: CloudEvent<unknown>) => {
     for (const [stage, url] of stages) {
-      if (!filters.get(stage)?.has(event.type)) continue;
+      if (!filters.get(stage)?.some((filter) => matchesFilter(filter, event))) continue;
       inFlight++;
       void deliver(stage, url, event).finally(settle);
     }
@@ -107,6 +115,7 @@ export async function startRelay(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    routes: stages,
     deliveries,
     deadLetters,
     publish,

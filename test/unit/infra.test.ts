@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { type Stage, SUBSCRIPTIONS } from '../../events/types.ts';
 import { renderCrdFiles } from '../../infra/crds/crd.ts';
-import { brokerTypes, renderKnativeFiles } from '../../infra/knative/render.ts';
+import { brokerFilters, renderKnativeFiles } from '../../infra/knative/render.ts';
 import { checkOpenApi } from '../support/openapi-check.ts';
 
 const INFRA = new URL('../../infra/', import.meta.url).pathname;
@@ -24,6 +24,7 @@ type Model = new (data: Record<string, unknown>) => { validate(): void };
 const MODELS: Record<string, Model> = {
   'v1/Namespace': k8s.v1.Namespace as unknown as Model,
   'v1/ServiceAccount': k8s.v1.ServiceAccount as unknown as Model,
+  'v1/ConfigMap': k8s.v1.ConfigMap as unknown as Model,
   'rbac.authorization.k8s.io/v1/ClusterRole': k8s.rbacAuthorizationK8sIo.v1.ClusterRole as unknown as Model,
   'rbac.authorization.k8s.io/v1/Role': k8s.rbacAuthorizationK8sIo.v1.Role as unknown as Model,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': k8s.rbacAuthorizationK8sIo.v1
@@ -42,6 +43,7 @@ const MODELS: Record<string, Model> = {
 interface Container {
   securityContext: unknown;
   resources: { requests: { memory?: string } };
+  envFrom?: { secretRef?: { name: string } }[];
 }
 /** The fields these tests read, across the kinds they read them from. */
 interface Manifest {
@@ -51,10 +53,14 @@ interface Manifest {
   subjects: { name: string }[];
   spec: {
     broker: string;
-    filter: { attributes: { type: string } };
+    filter: { attributes: { type: string; source?: string } };
     subscriber: { ref: { name: string } };
     delivery: { deadLetterSink: { ref: { name: string } } };
-    template: { spec: { containers: Container[]; serviceAccountName: string } };
+    template: {
+      metadata?: { labels?: Record<string, string> };
+      spec: { containers: Container[]; serviceAccountName: string };
+    };
+    podSelector: { matchLabels?: Record<string, string> };
   };
 }
 
@@ -94,15 +100,27 @@ describe('infra manifests', () => {
       ).toBe(true);
     }
     for (const stage of Object.keys(SUBSCRIPTIONS) as Stage[]) {
-      for (const type of brokerTypes(stage)) {
+      for (const filter of brokerFilters(stage)) {
         expect(
           triggers.some(
-            (t) => t.spec.filter.attributes.type === type && t.spec.subscriber.ref.name === `qpipe-${stage}`,
+            (t) =>
+              JSON.stringify(t.spec.filter.attributes) === JSON.stringify(filter) &&
+              t.spec.subscriber.ref.name === `qpipe-${stage}`,
           ),
-          `${stage} ← ${type}`,
+          `${stage} ← ${filter.type} from ${filter.source ?? 'anyone'}`,
         ).toBe(true);
       }
     }
+    // Only job requests and the API server's events may come from outside the pipeline.
+    const open = triggers.filter((t) => t.spec.filter.attributes.source === undefined);
+    expect(new Set(open.map((t) => t.spec.filter.attributes.type))).toEqual(
+      new Set([
+        'io.quantum.job.requested',
+        'dev.knative.apiserver.resource.add',
+        'dev.knative.apiserver.resource.update',
+        'dev.knative.apiserver.resource.delete',
+      ]),
+    );
     const broker = ofKind('Broker')[0];
     expect(services.has(broker?.spec.delivery.deadLetterSink.ref.name ?? '')).toBe(true);
     expect(broker?.spec.delivery).toMatchObject({ retry: 5, backoffPolicy: 'exponential' });
@@ -120,6 +138,29 @@ describe('infra manifests', () => {
         });
         expect(container.resources.requests.memory).toBeDefined();
       }
+    }
+  });
+
+  it('hands provider and SMTP credentials only to execute and notify', () => {
+    for (const service of ofKind('Service').filter((s) => s.metadata.name !== 'qpipe-dead-letters')) {
+      const secrets = service.spec.template.spec.containers.flatMap((c) =>
+        (c.envFrom ?? []).flatMap((e) => (e.secretRef ? [e.secretRef.name] : [])),
+      );
+      const callsOut = ['qpipe-execute', 'qpipe-notify'].includes(service.metadata.name);
+      expect(secrets.includes('qpipe-credentials'), service.metadata.name).toBe(callsOut);
+    }
+  });
+
+  it('selects the stage pods with the NetworkPolicy (labels on the pod template, not only the Service)', () => {
+    const [policy] = ofKind('NetworkPolicy');
+    const selector = Object.entries(policy?.spec.podSelector.matchLabels ?? {});
+    expect(selector.length).toBeGreaterThan(0);
+    for (const service of ofKind('Service')) {
+      const labels = service.spec.template.metadata?.labels ?? {};
+      expect(
+        selector.every(([k, v]) => labels[k] === v),
+        `${service.metadata.name} pods`,
+      ).toBe(true);
     }
   });
 
@@ -179,7 +220,7 @@ describe('infra manifests', () => {
       const kinds = parseAllDocuments(rendered).map((d) => (d.toJS() as { kind: string }).kind);
       expect(kinds.filter((k) => k === 'CustomResourceDefinition')).toHaveLength(4);
       expect(kinds.filter((k) => k === 'Trigger').length).toBe(
-        (Object.keys(SUBSCRIPTIONS) as Stage[]).flatMap(brokerTypes).length,
+        (Object.keys(SUBSCRIPTIONS) as Stage[]).flatMap(brokerFilters).length,
       );
       expect(kinds).toContain('ApiServerSource');
     },

@@ -156,7 +156,7 @@ describe('validate stage', () => {
     });
 
     it('still rejects a spec change that is invalid, naming the field', async () => {
-      const object = served(2, 1);
+      const object = served(2, 1) as unknown as { spec: Record<string, unknown> };
       const run = await runStage(
         validateStage,
         apiServerSourceEvent('update', { ...object, spec: { ...object.spec, execution: { shots: 0 } } }),
