@@ -4,14 +4,7 @@
  * A test fails when the checked-in files drift.
  */
 import { stringify } from 'yaml';
-import {
-  type AttributeFilter,
-  EventType,
-  type Stage,
-  stageSource,
-  subscriptionFilters,
-  SUBSCRIPTIONS,
-} from '../../events/types.ts';
+import { type AttributeFilter, EventType, type Stage, subscriptionFilters, SUBSCRIPTIONS } from '../../events/types.ts';
 
 /** Namespace everything is installed in. */
 export const NAMESPACE = 'qpipe';
