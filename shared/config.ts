@@ -25,6 +25,8 @@ export interface QpipeConfig {
     /** Widest fused gate block in qubits (0: no fusion); absent, the simulator's default. */
     readonly fusionWidth?: number;
   };
+  /** How long an in-progress claim lasts without renewal: a crashed holder blocks duplicates this long at most. */
+  readonly claimLeaseSeconds: number;
   /** How long a served stage works on one event before it stops the work and answers 503. */
   readonly stageTimeoutSeconds: number;
   /** Port a served stage answers /metrics on, apart from its request port; absent, the request port serves it. */
@@ -149,6 +151,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   return {
     cluster,
     stageTimeoutSeconds: readInteger(env, 'QPIPE_STAGE_TIMEOUT_SECONDS', 240),
+    claimLeaseSeconds: readInteger(env, 'QPIPE_CLAIM_LEASE_SECONDS', 60),
     ...(metricsPort === undefined || metricsPort === ''
       ? {}
       : { metricsPort: readInteger(env, 'QPIPE_METRICS_PORT', 9090, 0) }),

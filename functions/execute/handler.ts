@@ -3,11 +3,14 @@
  * finishes at once (the simulator) yields `io.quantum.job.executed` with the raw result in
  * the object store; a provider that finishes later yields `io.quantum.job.submitted`.
  * Idempotent: a duplicate approval finds the stored result or task record and re-emits the
- * same event; providers deduplicate submissions too (Braket clientToken, IBM run tag).
+ * same event; one that arrives while the first copy still runs finds its in-progress claim
+ * and is retried later, so a job runs once; providers deduplicate submissions too (Braket
+ * clientToken, IBM run tag).
  */
 import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
+import type { BackendExecutor } from '../../shared/backends/backend.ts';
 import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { saveTaskRecord, type TaskRecord, taskRecordOfRun } from '../../shared/backends/task-record.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
@@ -17,6 +20,7 @@ import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
 import { type RawResult, rawResultKey, storeRawResult } from '../../shared/results.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
+import { claimWork } from '../../shared/idempotency/claims.ts';
 
 type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now'>;
 
@@ -41,45 +45,64 @@ export async function execute(
       ...carriedExtensions(event),
     });
 
-  const previous = (await getJson(deps.store, resultRef)) as RawResult | undefined;
-  if (previous) return [executed(previous)];
   const executor = deps.executors[backend.type];
   if (!executor) throw new InvalidInputError('backend', `${backend.type} is not configured in this deployment`);
-  // Only backends that hand tasks to a provider leave task records; the simulator needs no extra read.
-  const previousTask = executor.collect ? await taskRecordOfRun(deps.store, job) : undefined;
-  if (previousTask) return [submitted(previousTask)];
-
-  const entries = backendCatalog({
-    simulatorMaxQubits: deps.config.simulator.maxQubits,
-    resources: await deps.cluster.listBackends(),
+  // What an earlier copy of this event left: a result, or (for providers) a submitted task.
+  const earlier = async () => {
+    const previous = (await getJson(deps.store, resultRef)) as RawResult | undefined;
+    if (previous) return executed(previous);
+    const previousTask = executor.collect ? await taskRecordOfRun(deps.store, job) : undefined;
+    return previousTask ? submitted(previousTask) : undefined;
+  };
+  const done = await earlier();
+  if (done) return [done];
+  const claim = await claimWork({
+    store: deps.store,
+    work: `execute/${job.uid}-${job.generation}`,
+    leaseMs: deps.config.claimLeaseSeconds * 1000,
+    now: () => deps.now().getTime(),
   });
-  const entry = entries.find((e) => e.name === backend.name);
-  if (!entry) throw new InvalidInputError('backend', `backend ${backend.name} no longer exists`);
-
-  const { circuit: compiled } = compileQasm(await loadCircuitSource(circuit, deps.store), {
-    limits: deps.config.circuitLimits,
-  });
-  const seed = spec.execution?.seedSimulator;
-  const outcome = await executor.execute({
-    job,
-    circuit: compiled,
-    shots: jobShots(spec),
-    backend: entry,
-    ...(seed === undefined ? {} : { seed }),
-  });
-  if (outcome.kind === 'submitted') {
-    const record: TaskRecord = {
-      submitted: { job, spec, circuit, backend, taskId: outcome.taskId, ...(budget ? { budget } : {}) },
-      layout: outcome.layout,
-      shots: jobShots(spec),
-      submittedAt: deps.now().toISOString(),
-    };
-    await saveTaskRecord(deps.store, record);
-    return [submitted(record)];
+  try {
+    // The holder before us may have finished between the first look and the claim.
+    const finished = await earlier();
+    return finished ? [finished] : [await run(executor)];
+  } finally {
+    await claim.release();
   }
-  const { counts, shots, durationMs, billedSeconds, note } = outcome;
-  const run = { counts, shots, durationMs, billedSeconds, ...(note === undefined ? {} : { note }) };
-  return [executed(await storeRawResult(deps.store, resultRef, run, entry.pricing))];
+
+  async function run(executor: BackendExecutor): Promise<CloudEvent<unknown>> {
+    const entries = backendCatalog({
+      simulatorMaxQubits: deps.config.simulator.maxQubits,
+      resources: await deps.cluster.listBackends(),
+    });
+    const entry = entries.find((e) => e.name === backend.name);
+    if (!entry) throw new InvalidInputError('backend', `backend ${backend.name} no longer exists`);
+
+    const { circuit: compiled } = compileQasm(await loadCircuitSource(circuit, deps.store), {
+      limits: deps.config.circuitLimits,
+    });
+    const seed = spec.execution?.seedSimulator;
+    const outcome = await executor.execute({
+      job,
+      circuit: compiled,
+      shots: jobShots(spec),
+      backend: entry,
+      ...(seed === undefined ? {} : { seed }),
+    });
+    if (outcome.kind === 'submitted') {
+      const record: TaskRecord = {
+        submitted: { job, spec, circuit, backend, taskId: outcome.taskId, ...(budget ? { budget } : {}) },
+        layout: outcome.layout,
+        shots: jobShots(spec),
+        submittedAt: deps.now().toISOString(),
+      };
+      await saveTaskRecord(deps.store, record);
+      return submitted(record);
+    }
+    const { counts, shots, durationMs, billedSeconds, note } = outcome;
+    const run = { counts, shots, durationMs, billedSeconds, ...(note === undefined ? {} : { note }) };
+    return executed(await storeRawResult(deps.store, resultRef, run, entry.pricing));
+  }
 }
 
 /** The execute stage, for any runtime to deploy. */

@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
 import { InvalidInputError } from '../errors.ts';
+import { WorkInProgressError } from '../idempotency/claims.ts';
 import { logger } from '../observability/log.ts';
 import { scrape } from '../observability/metrics.ts';
 import { type EventSender, eventFromHttp, eventToHttp, postEvents } from './http-binding.ts';
@@ -124,6 +125,13 @@ export function createStageServer(options: StageServerOptions): StageServer {
         id: event.id,
         msg: String((run.retry as Error).message ?? run.retry),
       });
+      if (run.retry instanceof WorkInProgressError) {
+        // Another copy is running: ask the broker to come back when its lease would lapse.
+        const seconds = Math.max(1, Math.ceil((run.retry.until - Date.now()) / 1000));
+        response.setHeader('retry-after', String(seconds));
+        json(response, 503, { error: run.retry.message });
+        return;
+      }
       json(response, 500, { error: 'transient failure; retry' });
       return;
     }

@@ -6,6 +6,7 @@ import { EventType } from '../../../events/types.ts';
 import { stage as collectStage } from '../../../functions/collect-results/handler.ts';
 import { projectStatus } from '../../../functions/collect-results/projection.ts';
 import { stage as executeStage } from '../../../functions/execute/handler.ts';
+import { WorkInProgressError } from '../../../shared/idempotency/claims.ts';
 import { runStage } from '../../../shared/runtime/stage.ts';
 import { FROZEN_NOW, memoryPorts, received } from '../../support/memory-ports.ts';
 
@@ -46,6 +47,35 @@ describe('execute stage', () => {
     const second = await runStage(executeStage, approved(), ports);
     expect(second.emitted[0]?.id).toBe(first.emitted[0]?.id);
     expect(ports.store.objects.get(`runs/${job.namespace}/${job.name}/${job.uid}-1/raw.json`)).toBe(stored);
+  });
+
+  it('runs once when duplicates arrive while the first copy still runs; they are told to come back', async () => {
+    const ports = memoryPorts();
+    const simulator = ports.executors.local_simulator;
+    let runs = 0;
+    let finish: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (finish = resolve));
+    ports.executors.local_simulator = {
+      type: 'local_simulator',
+      execute: async (request) => {
+        runs++;
+        await gate;
+        return (simulator as NonNullable<typeof simulator>).execute(request);
+      },
+    };
+    const first = runStage(executeStage, approved(), ports);
+    await new Promise((r) => setTimeout(r, 20));
+    const duplicates = await Promise.all([1, 2, 3].map(() => runStage(executeStage, approved(), ports)));
+    for (const duplicate of duplicates) {
+      expect(duplicate.emitted).toEqual([]);
+      expect(duplicate.retry).toBeInstanceOf(WorkInProgressError);
+    }
+    finish();
+    expect((await first).emitted.map((e) => e.type)).toEqual([EventType.JobExecuted]);
+    // Redelivered after the first finished: the stored result, not a second run.
+    const later = await runStage(executeStage, approved(), ports);
+    expect(later.emitted.map((e) => e.type)).toEqual([EventType.JobExecuted]);
+    expect(runs).toBe(1);
   });
 
   it('fails the job (releasing its budget) when the simulator cannot hold the state', async () => {
