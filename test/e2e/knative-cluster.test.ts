@@ -15,6 +15,39 @@ import { minioMissing } from '../support/minio.ts';
 const missing = kubeApiServerMissing() ?? minioMissing();
 const EXAMPLE = new URL('../../examples/bell.yaml', import.meta.url).pathname;
 
+/** A 20-qubit circuit that keeps the simulator busy for a few seconds. */
+function slowCircuit(layers: number): string {
+  const lines = ['OPENQASM 2.0;', 'include "qelib1.inc";', 'qreg q[20];', 'creg c[20];'];
+  for (let layer = 0; layer < layers; layer++) {
+    for (let i = 0; i < 20; i++) lines.push(`ry(${(0.1 + layer * 0.013 + i * 0.007).toFixed(4)}) q[${i}];`);
+    for (let i = layer % 2; i + 1 < 20; i += 2) lines.push(`cx q[${i}], q[${i + 1}];`);
+  }
+  lines.push('measure q -> c;');
+  return lines.join('\n');
+}
+
+/** A QiskitJob manifest (JSON is YAML) with an inline circuit. */
+function jobFile(name: string, code: string): string {
+  return JSON.stringify({
+    apiVersion: 'quantum.io/v1',
+    kind: 'QiskitJob',
+    metadata: { name, namespace: 'default' },
+    spec: { circuit: { source: 'inline', code }, backend: { type: 'local_simulator' }, execution: { shots: 64 } },
+  });
+}
+
+async function apply(cluster: KnativeCluster, manifest: string): Promise<void> {
+  const path = join(await mkdtemp(join(tmpdir(), 'qpipe-job-')), 'job.json');
+  await writeFile(path, manifest);
+  await cluster.kubectl('apply', '-f', path);
+}
+
+/** Simulations execute's process has run, from its /metrics. */
+async function simulations(cluster: KnativeCluster): Promise<number> {
+  const text = await (await fetch(`${cluster.pods.get('qpipe-execute')?.url}/metrics`)).text();
+  return Number(/^qpipe_simulator_seconds_count(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
 async function keys(cluster: KnativeCluster, prefix: string): Promise<string[]> {
   const listed = await cluster.s3.client.send(new ListObjectsV2Command({ Bucket: cluster.bucket, Prefix: prefix }));
   return (listed.Contents ?? []).map((o) => o.Key ?? '');
@@ -26,7 +59,8 @@ describe.skipIf(missing !== undefined)(
     let cluster: KnativeCluster;
 
     beforeAll(async () => {
-      cluster = await startKnativeCluster();
+      // Short leases, so a killed holder's claim lapses within the broker's retries.
+      cluster = await startKnativeCluster({ configOverrides: { QPIPE_CLAIM_LEASE_SECONDS: '3' } });
     }, 120_000);
 
     afterAll(async () => {
@@ -75,5 +109,51 @@ describe.skipIf(missing !== undefined)(
       expect(cluster.source.sent.some((s) => s.name.startsWith('elsewhere/'))).toBe(false);
       expect(await cluster.kubectl('get', 'qiskitjob', 'bell', '-n', 'elsewhere', '-o', 'jsonpath={.status}')).toBe('');
     });
+
+    it('runs one simulation when approved is delivered again, concurrently, while it runs', async () => {
+      const before = await simulations(cluster);
+      const copies: Promise<void>[] = [];
+      cluster.broker.tap((event) => {
+        if (event.type !== 'io.quantum.job.approved' || event.subject !== 'default/slow-dup') return;
+        if (copies.length > 0) return;
+        // Three more deliveries of the same event while the first one simulates.
+        copies.push(
+          new Promise((r) => setTimeout(r, 300)).then(() => [1, 2, 3].forEach(() => cluster.broker.publish(event))),
+        );
+      });
+      await apply(cluster, jobFile('slow-dup', slowCircuit(60)));
+      await cluster.kubectl('wait', '--for=condition=Completed', 'qiskitjob/slow-dup', '--timeout=90s');
+      await Promise.all(copies);
+      await cluster.broker.idle();
+      expect(await simulations(cluster)).toBe(before + 1);
+      const answers = cluster.broker.deliveries.filter(
+        (d) => d.stage === 'execute' && d.type === 'io.quantum.job.approved',
+      );
+      // The copies were told to come back (503) while it ran, then got the stored result.
+      expect(answers.filter((d) => d.status === 503).length).toBeGreaterThanOrEqual(3);
+      expect(cluster.broker.deadLetters).toEqual([]);
+      const uid = JSON.parse(await cluster.kubectl('get', 'qiskitjob', 'slow-dup', '-o', 'json')).metadata.uid;
+      expect(await keys(cluster, `runs/default/slow-dup/${uid}-1/`)).toHaveLength(2);
+    }, 120_000);
+
+    it('finishes a job once when execute is killed mid-simulation and the broker redelivers', async () => {
+      let killed: Promise<void> | undefined;
+      cluster.broker.tap((event) => {
+        if (event.type !== 'io.quantum.job.approved' || event.subject !== 'default/slow-kill' || killed) return;
+        killed = new Promise((r) => setTimeout(r, 500)).then(() => cluster.restart('qpipe-execute'));
+      });
+      await apply(cluster, jobFile('slow-kill', slowCircuit(60)));
+      await cluster.kubectl('wait', '--for=condition=Completed', 'qiskitjob/slow-kill', '--timeout=120s');
+      await killed;
+      const job = JSON.parse(await cluster.kubectl('get', 'qiskitjob', 'slow-kill', '-o', 'json'));
+      expect(job.status.phase).toBe('Succeeded');
+      expect(await keys(cluster, `runs/default/slow-kill/${job.metadata.uid}-1/`)).toHaveLength(2);
+      // The killed delivery failed, and a later one ran the job.
+      const attempts = cluster.broker.deliveries.filter((d) => d.stage === 'execute' && d.status === 0);
+      expect(attempts.length).toBeGreaterThanOrEqual(1);
+      // The claim chain shows the takeover: the killed holder's lease, then the new one.
+      expect(await keys(cluster, `claims/execute/${job.metadata.uid}-1/`)).toHaveLength(2);
+      expect(cluster.broker.deadLetters).toEqual([]);
+    }, 120_000);
   },
 );

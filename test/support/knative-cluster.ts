@@ -18,7 +18,7 @@ import type { Stage } from '../../events/types.ts';
 import { type ApiServerSourceEmulation, type ApiServerSourceSpec, startApiServerSource } from './apiserver-source.ts';
 import { type KubeApiServer, startKubeApiServer } from './kube-apiserver.ts';
 import { type MinioServer, startMinio } from './minio.ts';
-import { type Relay, startRelay } from './relay.ts';
+import { brokerRetryPolicy, type Relay, startRelay } from './relay.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/qpipe.js');
@@ -100,7 +100,7 @@ export async function startKnativeCluster(
   const pods = new Map<string, StagePod>();
   const broker = await startRelay(
     new Map(),
-    options.retry ?? { attempts: 5, backoffMs: 500 },
+    options.retry ?? brokerRetryPolicy(),
     () => pods.get('qpipe-dead-letters')?.url,
   );
   const scratch = await mkdtemp(join(tmpdir(), 'qpipe-pods-'));

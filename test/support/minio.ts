@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { freePort, toolsCache } from './kube-apiserver.ts';
+import { freePort, toolsCache, unavailableUnlessCi } from './kube-apiserver.ts';
 
 /** The MinIO binary in the tools cache, if built. */
 function minioBinary(): string | undefined {
@@ -20,9 +20,9 @@ function minioBinary(): string | undefined {
 
 /** Why MinIO cannot run here, or undefined when it can. */
 export function minioMissing(): string | undefined {
-  return minioBinary()
-    ? undefined
-    : `MinIO not built in ${toolsCache()} (run test/tools/build-servers.sh; .ci/run does)`;
+  return unavailableUnlessCi(
+    minioBinary() ? undefined : `MinIO not built in ${toolsCache()} (run test/tools/build-servers.sh; .ci/run does)`,
+  );
 }
 
 /** A running MinIO with its root credentials. */

@@ -32,6 +32,8 @@ export interface Relay {
   /** Resolves when nothing is in flight. */
   idle(): Promise<void>;
   publish(event: CloudEvent<unknown>): void;
+  /** Calls `listener` with every event the relay routes (published or replied). */
+  tap(listener: (event: CloudEvent<unknown>) => void): void;
   close(): Promise<void>;
 }
 
@@ -64,13 +66,14 @@ export async function startRelay(
     if (--inFlight === 0) for (const w of waiters.splice(0)) w();
   };
 
-  const deliver = async (stage: Stage, url: string, event: CloudEvent<unknown>) => {
+  // The stage's address is looked up on every attempt, as a Broker resolves its subscriber: a restarted pod has a new one.
+  const deliver = async (stage: Stage, event: CloudEvent<unknown>) => {
     for (let attempt = 1; ; attempt++) {
       const { headers, body } = eventToHttp(event);
       let status = 0;
       let reply: CloudEvent<unknown> | undefined;
       try {
-        const response = await fetch(url, { method: 'POST', headers, body });
+        const response = await fetch(stages.get(stage) ?? '', { method: 'POST', headers, body });
         status = response.status;
         const text = await response.text();
         if (status === 200)
@@ -91,11 +94,13 @@ export async function startRelay(
     }
   };
 
+  const listeners: ((event: CloudEvent<unknown>) => void)[] = [];
   const publish = (event: CloudEvent<unknown>) => {
-    for (const [stage, url] of stages) {
+    for (const listener of listeners) listener(event);
+    for (const stage of stages.keys()) {
       if (!filters.get(stage)?.some((filter) => matchesFilter(filter, event))) continue;
       inFlight++;
-      void deliver(stage, url, event).finally(settle);
+      void deliver(stage, event).finally(settle);
     }
   };
 
@@ -119,7 +124,24 @@ export async function startRelay(
     deliveries,
     deadLetters,
     publish,
+    tap: (listener) => listeners.push(listener),
     idle: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
+}
+
+/** The Broker's delivery policy in infra/knative/broker.yaml, for a relay to follow. */
+export function brokerRetryPolicy(): { attempts: number; backoffMs: number } {
+  const text = readFileSync(new URL('../../infra/knative/broker.yaml', import.meta.url), 'utf8');
+  const broker = parseAllDocuments(text)
+    .map((d) => d.toJS() as { kind: string; spec: { delivery: { retry: number; backoffDelay: string } } })
+    .find((d) => d.kind === 'Broker');
+  const delay = /^PT(\d+(?:\.\d+)?)S$/.exec(broker?.spec.delivery.backoffDelay ?? '');
+  if (!broker || !delay) throw new Error('broker.yaml has no Broker with retry and a PT<n>S backoffDelay');
+  // One first attempt plus `retry` retries.
+  return { attempts: broker.spec.delivery.retry + 1, backoffMs: Number(delay[1]) * 1000 };
 }

@@ -123,7 +123,7 @@ describe('infra manifests', () => {
     );
     const broker = ofKind('Broker')[0];
     expect(services.has(broker?.spec.delivery.deadLetterSink.ref.name ?? '')).toBe(true);
-    expect(broker?.spec.delivery).toMatchObject({ retry: 5, backoffPolicy: 'exponential' });
+    expect(broker?.spec.delivery).toMatchObject({ retry: 10, backoffPolicy: 'exponential' });
   });
 
   it('runs every container restricted: non-root, read-only root, no escalation, seccomp, no capabilities', () => {
