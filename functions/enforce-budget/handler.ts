@@ -14,6 +14,7 @@ import {
   addWaiting,
   crossThresholds,
   currentPeriod,
+  nextPeriodStart,
   type LedgerState,
   release,
   removeWaiting,
@@ -52,9 +53,12 @@ type Input = TypedEvent<
 >;
 
 const source = stageSource(Stage.EnforceBudget);
-// Re-checks of a held job start after this and back off to at most MAX_RECHECK_MS.
+// Re-checks of a held job start after this and back off to at most MAX_RECHECK_MS. They are
+// a safety net: whatever frees budget (a settlement, a release, a raised limit) re-checks the
+// waiting jobs at once, and the grace deadline and the next period are timers of their own,
+// so a job held for 24 h costs about 35 re-checks, not thousands.
 const MIN_RECHECK_MS = 5_000;
-const MAX_RECHECK_MS = 300_000;
+const MAX_RECHECK_MS = 3_600_000;
 
 /** The ledger-store key of one budget period. */
 export function ledgerKey(budget: BudgetRef): string {
@@ -221,7 +225,13 @@ async function admit(
     result: undefined,
   }));
   const waitedMs = now.getTime() - Date.parse(heldSince);
-  const delay = Math.min(Math.max(MIN_RECHECK_MS, waitedMs), MAX_RECHECK_MS, Date.parse(deadline) - now.getTime());
+  const periodEnds = nextPeriodStart(budget.spec.period, now)?.getTime() ?? Number.POSITIVE_INFINITY;
+  const delay = Math.min(
+    Math.max(MIN_RECHECK_MS, waitedMs),
+    MAX_RECHECK_MS,
+    Date.parse(deadline) - now.getTime(),
+    periodEnds - now.getTime(),
+  );
   return [...alerts, heldEvent(data, new Date(now.getTime() + delay), event)];
 }
 

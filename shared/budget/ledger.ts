@@ -139,3 +139,20 @@ export function currentPeriod(period: BudgetPeriod, now: Date): { key: string; s
       return { key: 'total', start: new Date(0) };
   }
 }
+
+/** When the period after the one containing `now` starts (UTC); undefined for `total`, which never ends. */
+export function nextPeriodStart(period: BudgetPeriod, now: Date): Date | undefined {
+  const { start } = currentPeriod(period, now);
+  const [y, m, d] = [start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate()];
+  switch (period) {
+    case 'daily':
+      return new Date(Date.UTC(y, m, d + 1));
+    case 'weekly':
+      return new Date(Date.UTC(y, m, d + 7));
+    case 'monthly':
+      return new Date(Date.UTC(y, m + 1, 1));
+    case 'total':
+      return undefined;
+  }
+}
+

@@ -219,6 +219,50 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     expect((await ports.ledger.read('default/daily/2026-11-15')).state.waiting).toEqual({});
   });
 
+  it('re-checks a job held for 24 h a bounded number of times, following each notbefore (time compressed)', async () => {
+    const { ports, advance, at } = clockedPorts([
+      budget('team', { limit: '$10.00', period: 'total', enforcement: { blockOnExceed: true, gracePeriod: '24h' } }),
+    ]);
+    await runStage(stage, scheduled('big', 8_000_000), ports);
+    let next = (await runStage(stage, scheduled('late', 5_000_000), ports)).emitted.find(
+      (e) => e.type === EventType.JobHeld,
+    );
+    const heldAt = at().getTime();
+    let rechecks = 0;
+    while (next?.type === EventType.JobHeld) {
+      const due = Date.parse(String((next as unknown as { notbefore: string }).notbefore));
+      expect(due).toBeGreaterThan(at().getTime());
+      advance(due - at().getTime());
+      next = (await runStage(stage, next, ports)).emitted.find((e) => e.type !== EventType.BudgetExceeded);
+      rechecks++;
+    }
+    expect(next?.type).toBe(EventType.JobRejected);
+    // Rejected exactly at the deadline, after about 35 re-checks (doubling to an hour), not thousands.
+    expect(at().getTime() - heldAt).toBe(24 * 3_600_000);
+    expect(rechecks).toBeLessThanOrEqual(40);
+  });
+
+  it('re-checks a held job no later than the start of the next period', async () => {
+    const { ports, advance, at } = clockedPorts([
+      budget('daily', { limit: '$10.00', period: 'daily', enforcement: { blockOnExceed: true, gracePeriod: '2d' } }),
+    ]);
+    await runStage(stage, scheduled('big', 8_000_000), ports);
+    // Held at 12:00 UTC; the waits double, but none may jump past midnight.
+    let next = (await runStage(stage, scheduled('late', 5_000_000), ports)).emitted.find(
+      (e) => e.type === EventType.JobHeld,
+    );
+    const midnight = Date.parse('2026-11-16T00:00:00.000Z');
+    const dues: number[] = [];
+    for (let i = 0; i < 40 && next?.type === EventType.JobHeld; i++) {
+      const due = Date.parse(String((next as unknown as { notbefore: string }).notbefore));
+      dues.push(due);
+      if (due >= midnight) break;
+      advance(due - at().getTime());
+      next = (await runStage(stage, next, ports)).emitted.find((e) => e.type !== EventType.BudgetExceeded);
+    }
+    expect(dues.at(-1)).toBe(midnight);
+  });
+
   it('rejects at once when blockOnExceed has no grace period', async () => {
     const { ports } = clockedPorts([budget('team', { limit: '$1.00' })]);
     const run = await runStage(stage, scheduled('a', 5_000_000), ports);
