@@ -34,8 +34,9 @@ Usage:
       Simulate a circuit: counts, or the exact probabilities of the measured bits.
   qpipe serve [--stage NAME] [--port N] [--host H] [--resources FILE...]
       Serve one stage as a Knative-style CloudEvents HTTP service (events beyond the
-      reply go to K_SINK), or, without --stage, the whole pipeline behind one ingress:
-      POST events to /, GET /jobs/<namespace>/<name> for a job's status.
+      reply go to K_SINK; delayed ones to the shared store), the timer (each POST releases
+      due events and resyncs stalled jobs), the dead-letter sink, or, without --stage,
+      the whole pipeline behind one ingress: POST events to /, GET /jobs/<namespace>/<name>.
 
 Options:
   --output text|json   Output format (default text).
@@ -49,7 +50,8 @@ Options:
   --bus NAME           The EventBridge bus submit puts events on.
   --namespace NS       Namespace of the job status reads (default "default").
   --wait SECONDS       How long status waits for a final phase.
-  --stage NAME         The stage to serve (validate, select-backend, enforce-budget, execute, collect-results, notify).
+  --stage NAME         What to serve: validate, select-backend, enforce-budget, execute, collect-results,
+                       notify, timer or dead-letters.
   --port N             Port to listen on (default 8080; 0 picks a free one).
   --host H             Address to listen on (default 127.0.0.1).
   --resources FILE     Manifests of budgets, backends and ConfigMaps the server knows (repeatable).

@@ -25,6 +25,10 @@ export interface QpipeConfig {
     /** Widest fused gate block in qubits (0: no fusion); absent, the simulator's default. */
     readonly fusionWidth?: number;
   };
+  /** When set, the timer ticks itself this often (a setup without a Knative PingSource). */
+  readonly timerIntervalSeconds?: number;
+  /** How long a job may sit in a phase that should pass in seconds before the timer requests it again. */
+  readonly resyncAfterSeconds: number;
   /** How long an in-progress claim lasts without renewal: a crashed holder blocks duplicates this long at most. */
   readonly claimLeaseSeconds: number;
   /** How long a served stage works on one event before it stops the work and answers 503. */
@@ -152,6 +156,10 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     cluster,
     stageTimeoutSeconds: readInteger(env, 'QPIPE_STAGE_TIMEOUT_SECONDS', 240),
     claimLeaseSeconds: readInteger(env, 'QPIPE_CLAIM_LEASE_SECONDS', 60),
+    resyncAfterSeconds: readInteger(env, 'QPIPE_RESYNC_AFTER_SECONDS', 600),
+    ...(env['QPIPE_TIMER_INTERVAL_SECONDS']
+      ? { timerIntervalSeconds: readInteger(env, 'QPIPE_TIMER_INTERVAL_SECONDS', 60) }
+      : {}),
     ...(metricsPort === undefined || metricsPort === ''
       ? {}
       : { metricsPort: readInteger(env, 'QPIPE_METRICS_PORT', 9090, 0) }),

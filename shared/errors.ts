@@ -36,6 +36,13 @@ export class ConfigError extends QpipeError {
   }
 }
 
+/** Work ran past the time its runtime allows and was stopped; the same input would run as long again. */
+export class TimeLimitError extends QpipeError {
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
+}
+
 /** A resource limit (qubits, bytes, gates, shots, memory) was exceeded. */
 export class LimitExceededError extends InvalidInputError {}
 

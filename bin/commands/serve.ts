@@ -2,7 +2,7 @@
 import { ALL_STAGES } from '../../functions/stages.ts';
 import type { QpipeConfig } from '../../shared/config.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
-import { serveDeadLetters, servePipeline, serveStage } from '../../shared/runtime/serve.ts';
+import { serveDeadLetters, servePipeline, serveStage, serveTimer } from '../../shared/runtime/serve.ts';
 
 /** Starts the server and keeps the process alive until SIGTERM or SIGINT. */
 export async function serveCommand(options: {
@@ -22,12 +22,15 @@ export async function serveCommand(options: {
   if (options.stage === 'dead-letters') {
     const serving = await serveDeadLetters(common);
     process.stdout.write(`qpipe dead-letters listening on ${serving.url}\n`);
+  } else if (options.stage === 'timer') {
+    const serving = await serveTimer({ ...common, ...(sink ? { sink } : {}) });
+    process.stdout.write(`qpipe timer listening on ${serving.url}\n`);
   } else if (options.stage !== undefined) {
     const stage = ALL_STAGES.find((s) => s.stage === options.stage);
     if (!stage) {
       throw new InvalidInputError(
         '--stage',
-        `"${options.stage}" is not a stage; choose one of ${ALL_STAGES.map((s) => s.stage).join(', ')}, or dead-letters`,
+        `"${options.stage}" is not a stage; choose one of ${ALL_STAGES.map((s) => s.stage).join(', ')}, timer or dead-letters`,
       );
     }
     const serving = await serveStage(stage, { ...common, ...(sink ? { sink } : {}) });

@@ -22,7 +22,7 @@ import { type RawResult, rawResultKey, storeRawResult } from '../../shared/resul
 import { getJson } from '../../shared/storage/object-store.ts';
 import { claimWork } from '../../shared/idempotency/claims.ts';
 
-type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now'>;
+type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now' | 'signal'>;
 
 /** Runs one approved job. */
 export async function execute(
@@ -88,6 +88,7 @@ export async function execute(
       shots: jobShots(spec),
       backend: entry,
       ...(seed === undefined ? {} : { seed }),
+      ...(deps.signal === undefined ? {} : { signal: deps.signal }),
     });
     if (outcome.kind === 'submitted') {
       const record: TaskRecord = {

@@ -15,6 +15,7 @@ import { analyzeQasm } from '../../shared/qasm/index.ts';
 import { memoryShortfall } from '../../shared/simulator/memory.ts';
 import type { QiskitJob } from '../../shared/resources/schema.ts';
 import { parseResourceOf } from '../../shared/resources/validate.ts';
+import { generationObserved, userManifestOf } from '../../shared/resources/kubernetes-object.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
@@ -42,37 +43,6 @@ export function jobRefOf(manifest: Record<string, unknown>, fallbackUid?: string
   );
   const generation = typeof metadata['generation'] === 'number' ? metadata['generation'] : 1;
   return { namespace, name, uid, generation };
-}
-
-/** The metadata fields a user writes; everything else (managedFields, resourceVersion, …) the server sets. */
-const USER_METADATA = ['name', 'namespace', 'uid', 'generation', 'labels', 'annotations'] as const;
-
-/**
- * What validation checks of a Kubernetes object: its spec and the metadata a user writes.
- * Status and server-set fields are dropped, so an object read back from the API server
- * (or exported with `kubectl get -o yaml`) validates exactly as the manifest applied.
- */
-export function userManifestOf(object: Record<string, unknown>): Record<string, unknown> {
-  const metadata = isRecord(object['metadata']) ? object['metadata'] : {};
-  return {
-    apiVersion: object['apiVersion'],
-    kind: object['kind'],
-    metadata: Object.fromEntries(USER_METADATA.filter((k) => k in metadata).map((k) => [k, metadata[k]])),
-    spec: object['spec'],
-  };
-}
-
-/**
- * Whether the object's status already describes its current generation: the update came
- * from a status write (ApiServerSource sends one for each) or a metadata change, or the
- * adapter re-listed an object it had sent before. The spec has not changed: no work.
- */
-export function generationObserved(object: Record<string, unknown>): boolean {
-  const metadata = isRecord(object['metadata']) ? object['metadata'] : {};
-  const status = isRecord(object['status']) ? object['status'] : {};
-  const observed = status['observedGeneration'];
-  const generation = metadata['generation'];
-  return typeof observed === 'number' && typeof generation === 'number' && observed >= generation;
 }
 
 /**

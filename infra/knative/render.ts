@@ -24,7 +24,7 @@ interface StageSettings {
 }
 
 // execute holds state vectors in memory; the others are small and mostly wait on I/O.
-const SETTINGS: Record<Stage | 'dead-letters', StageSettings> = {
+const SETTINGS: Record<Stage | 'dead-letters' | 'timer', StageSettings> = {
   validate: {
     memory: '256Mi',
     cpu: '250m',
@@ -63,6 +63,15 @@ const SETTINGS: Record<Stage | 'dead-letters', StageSettings> = {
     concurrency: 20,
     maxScale: 5,
     serviceAccount: 'qpipe-status',
+    credentials: false,
+  },
+  // Ticked once a minute by a PingSource (timer.yaml): releases due delayed events, resyncs stalled jobs.
+  timer: {
+    memory: '128Mi',
+    cpu: '100m',
+    concurrency: 1,
+    maxScale: 1,
+    serviceAccount: 'qpipe-timer',
     credentials: false,
   },
   // The broker's dead-letter sink: records what could not be delivered in the shared store.
@@ -115,7 +124,7 @@ const restricted = {
   capabilities: { drop: ['ALL'] },
 };
 
-function service(stage: Stage | 'dead-letters') {
+function service(stage: Stage | 'dead-letters' | 'timer') {
   const s = SETTINGS[stage];
   return {
     apiVersion: 'serving.knative.dev/v1',
@@ -202,7 +211,7 @@ export function renderKnativeFiles(): Map<string, string> {
     return filters.map((f) => trigger(stage, f, filters.filter((other) => other.type === f.type).length));
   });
   return new Map([
-    ['services.yaml', documents([...STAGES, 'dead-letters' as const].map(service))],
+    ['services.yaml', documents([...STAGES, 'timer' as const, 'dead-letters' as const].map(service))],
     ['triggers.yaml', documents(triggers)],
   ]);
 }

@@ -61,6 +61,8 @@ export interface ExecutionRequest {
   readonly shots: number;
   readonly seed?: number;
   readonly backend: BackendEntry;
+  /** Aborted when the runtime's time limit passes: stop the work. */
+  readonly signal?: AbortSignal;
 }
 
 /** A run finished at once (simulator) or was handed to a provider that finishes later. */

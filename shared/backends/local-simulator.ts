@@ -12,6 +12,7 @@ export function createLocalSimulatorExecutor(options: EngineSettings & { maxMemo
         ...options,
         shots: request.shots,
         ...(request.seed === undefined ? {} : { seed: request.seed }),
+        ...(request.signal === undefined ? {} : { signal: request.signal }),
       });
       activeMetrics()?.simulator.observe(result.durationMs / 1000);
       return {

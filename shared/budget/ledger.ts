@@ -155,4 +155,3 @@ export function nextPeriodStart(period: BudgetPeriod, now: Date): Date | undefin
       return undefined;
   }
 }
-

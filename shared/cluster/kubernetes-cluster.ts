@@ -131,6 +131,30 @@ export class KubernetesCluster implements Cluster {
     }
   }
 
+  /** Every QiskitJob of the cluster as the API serves it (status included), for the timer's resync. */
+  async listJobObjects(): Promise<Record<string, unknown>[]> {
+    try {
+      const list = (await this.custom.listCustomObjectForAllNamespaces({
+        group: GROUP,
+        version: VERSION,
+        plural: 'qiskitjobs',
+      })) as { items: Record<string, unknown>[] };
+      return list.items;
+    } catch (error) {
+      throw this.transient(error, 'listing qiskitjobs');
+    }
+  }
+
+  /** A namespace's labels, or undefined when it does not exist. */
+  async namespaceLabels(name: string): Promise<Record<string, string> | undefined> {
+    try {
+      return (await this.core.readNamespace({ name })).metadata?.labels ?? {};
+    } catch (error) {
+      if (codeOf(error) === 404) return undefined;
+      throw this.transient(error, `reading namespace ${name}`);
+    }
+  }
+
   async readConfigMapKey(namespace: string, name: string, key: string): Promise<string | undefined> {
     try {
       return (await this.core.readNamespacedConfigMap({ namespace, name })).data?.[key];

@@ -6,6 +6,7 @@ import type { QpipeConfig } from '../config.ts';
 import { LocalCluster, type LocalResources } from '../cluster/local-cluster.ts';
 import { createLocalPorts } from './embedded.ts';
 import type { Ports } from './ports.ts';
+import { StoreScheduler } from '../scheduler/store-scheduler.ts';
 
 /** Builds the ports a served stage uses. */
 export async function createDeployedPorts(config: QpipeConfig, resources: LocalResources): Promise<Ports> {
@@ -39,5 +40,6 @@ export async function createDeployedPorts(config: QpipeConfig, resources: LocalR
       ...(config.cluster === 'local' ? { cluster: new LocalCluster(resources, store) } : {}),
     };
   }
-  return ports;
+  // The bus of a deployment delivers at once: delayed events wait in the store for the timer.
+  return { ...ports, scheduler: new StoreScheduler(ports.store) };
 }

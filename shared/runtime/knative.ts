@@ -1,23 +1,21 @@
 /**
- * The Knative runtime: one small HTTP server that hosts one stage under the Knative
- * data-plane contract (https://knative.dev/docs/eventing/event-delivery/ and the
- * Eventing "data plane" spec): a POSTed CloudEvent (binary or structured) is validated
- * against the catalog and handled; the answer is 200 with the reply event in binary mode
- * when the stage emits one, 202 when it emits none (further events go to K_SINK), 400 for
- * an event that can never succeed (not retried), 5xx or 429 for a transient failure
- * (retried by the broker).
+ * The Knative runtime: one stage on the shared HTTP host (http-host.ts) under the Knative
+ * data-plane contract (https://knative.dev/docs/eventing/event-delivery/ and the Eventing
+ * "data plane" spec): a POSTed CloudEvent (binary or structured) is validated against the
+ * catalog and handled; the answer is 200 with the reply event in binary mode when the stage
+ * emits one, 202 when it emits none (further events go to K_SINK), 400 for an event that
+ * can never succeed (not retried), 5xx or 429 for a transient failure (retried by the
+ * broker). Events whose `notbefore` is ahead go to the scheduler port, never held here.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
-import { InvalidInputError } from '../errors.ts';
+import { TimeLimitError } from '../errors.ts';
 import { WorkInProgressError } from '../idempotency/claims.ts';
 import { logger } from '../observability/log.ts';
-import { scrape } from '../observability/metrics.ts';
+import { splitByDue } from '../scheduler/scheduler.ts';
+import { createHttpHost, type HostReply, type HttpHost } from './http-host.ts';
 import { type EventSender, eventFromHttp, eventToHttp, postEvents } from './http-binding.ts';
 import type { Ports } from './ports.ts';
-import { waitUntilDue } from './not-before.ts';
-import { runStage, type StageDefinition } from './stage.ts';
+import { runStage, type StageDefinition, type StageRun } from './stage.ts';
 
 /** Options of a stage server. */
 export interface StageServerOptions {
@@ -28,179 +26,103 @@ export interface StageServerOptions {
   readonly send?: EventSender;
   /** Largest request body accepted, in bytes (413 beyond). */
   readonly maxBodyBytes?: number;
-  /** Per-request time limit; below Knative's default 300 s so the broker sees our answer, not its own timeout. */
+  /** Per-event time limit: the work is stopped and the stage answers with what that means for the job. */
   readonly timeoutMs?: number;
-  readonly log?: (line: Record<string, unknown>) => void;
+  /** Serve /metrics on this port instead of the request port. */
+  readonly metricsPort?: number;
 }
 
-/** A running stage server. */
-export interface StageServer {
-  readonly server: Server;
-  /** Listens and resolves to the URL it serves on. */
-  listen(port: number, host?: string): Promise<string>;
-  /** Stops accepting requests, finishes the ones in flight, then closes. */
-  shutdown(): Promise<void>;
-}
+/** How long a handler may take to wind down after its time limit before the server answers anyway. */
+const WIND_DOWN_MS = 10_000;
 
-class PayloadTooLargeError extends InvalidInputError {}
-
-function readBody(request: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new PayloadTooLargeError('body', `is larger than ${limit} bytes`));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
-function headersOf(request: IncomingMessage): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]),
+/** Runs the stage with a time limit that aborts its work (simulator threads included) when it passes. */
+async function runWithinLimit(
+  options: StageServerOptions,
+  event: CloudEvent<unknown>,
+  timeoutMs: number,
+): Promise<StageRun | 'timeout'> {
+  const controller = new AbortController();
+  const limit = setTimeout(
+    () =>
+      controller.abort(
+        new TimeLimitError(
+          `stage ${options.stage.stage} stopped this job after its time limit of ${timeoutMs / 1000} s`,
+        ),
+      ),
+    timeoutMs,
   );
-}
-
-/** Answers a Prometheus scrape. */
-export async function serveMetrics(response: ServerResponse): Promise<void> {
-  const { body, contentType } = await scrape();
-  response.writeHead(200, { 'content-type': contentType });
-  response.end(body);
-}
-
-function json(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json' });
-  response.end(JSON.stringify(body));
+  limit.unref();
+  // A handler that ignores the signal is not waited for beyond the wind-down.
+  const giveUp = new Promise<'timeout'>((resolve) => {
+    controller.signal.addEventListener('abort', () => setTimeout(() => resolve('timeout'), WIND_DOWN_MS).unref());
+  });
+  try {
+    return await Promise.race([
+      runStage(options.stage, event, { ...options.ports, signal: controller.signal }),
+      giveUp,
+    ]);
+  } finally {
+    clearTimeout(limit);
+  }
 }
 
 /** Creates the HTTP server for one stage. */
-export function createStageServer(options: StageServerOptions): StageServer {
-  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+export function createStageServer(options: StageServerOptions): HttpHost {
   const timeoutMs = options.timeoutMs ?? 240_000;
   const send = options.send ?? postEvents;
-  const log =
-    options.log ??
-    ((line) => {
-      const { level, msg, ...rest } = line as { level: 'info' | 'warn' | 'error'; msg: string };
-      logger()[level](rest, msg);
-    });
-  let ready = true;
-  let inFlight = 0;
-  let drained: (() => void) | undefined;
+  const log = logger().child({ stage: options.stage.stage });
 
-  const handleEvent = async (request: IncomingMessage, response: ServerResponse) => {
-    let event: CloudEvent<unknown>;
-    try {
-      event = eventFromHttp({ headers: headersOf(request), body: await readBody(request, maxBodyBytes) });
-    } catch (error) {
-      const status = error instanceof PayloadTooLargeError ? 413 : 400;
-      json(response, status, { error: (error as Error).message });
-      return;
-    }
-    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
-    const run = await Promise.race([runStage(options.stage, event, options.ports), timeout]);
+  const handle = async (event: CloudEvent<unknown>): Promise<HostReply> => {
+    const run = await runWithinLimit(options, event, timeoutMs);
     if (run === 'timeout') {
-      log({
-        level: 'error',
-        stage: options.stage.stage,
-        type: event.type,
-        id: event.id,
-        msg: `timed out after ${timeoutMs} ms`,
-      });
-      json(response, 503, { error: `stage ${options.stage.stage} did not finish within ${timeoutMs} ms` });
-      return;
+      log.error(
+        { eventType: event.type, eventId: event.id },
+        `did not stop within ${WIND_DOWN_MS} ms of its time limit`,
+      );
+      return { status: 503, body: { error: `stage ${options.stage.stage} did not finish within ${timeoutMs} ms` } };
     }
     if (run.retry !== undefined) {
-      log({
-        level: 'warn',
-        stage: options.stage.stage,
-        type: event.type,
-        id: event.id,
-        msg: String((run.retry as Error).message ?? run.retry),
-      });
       if (run.retry instanceof WorkInProgressError) {
         // Another copy is running: ask the broker to come back when its lease would lapse.
         const seconds = Math.max(1, Math.ceil((run.retry.until - Date.now()) / 1000));
-        response.setHeader('retry-after', String(seconds));
-        json(response, 503, { error: run.retry.message });
-        return;
+        return { status: 503, headers: { 'retry-after': String(seconds) }, body: { error: run.retry.message } };
       }
-      json(response, 500, { error: 'transient failure; retry' });
-      return;
+      return { status: 500, body: { error: 'transient failure; retry' } };
     }
-    if (run.error !== undefined && run.emitted.length === 0) {
-      // A permanently bad event that is about no job: say so, and ask not to retry.
-      json(response, 400, { error: run.error });
-      return;
+    // A permanently bad event that is about no job: say so, and ask not to retry.
+    if (run.error !== undefined && run.emitted.length === 0) return { status: 400, body: { error: run.error } };
+    const { now, later } = splitByDue(run.emitted, Date.now());
+    if (later.length > 0) {
+      if (!options.ports.scheduler) return { status: 500, body: { error: 'a delayed event needs a scheduler' } };
+      await options.ports.scheduler.schedule(later);
     }
-    await waitUntilDue(run.emitted);
-    const [reply, ...rest] = run.emitted;
+    const [reply, ...rest] = now;
     if (rest.length > 0) {
-      if (!options.sink) {
-        json(response, 500, { error: 'the stage emitted several events but K_SINK is not set' });
-        return;
-      }
+      if (!options.sink)
+        return { status: 500, body: { error: 'the stage emitted several events but K_SINK is not set' } };
       try {
         await send(options.sink, rest);
       } catch (error) {
-        log({
-          level: 'warn',
-          stage: options.stage.stage,
-          msg: `publishing to K_SINK failed: ${(error as Error).message}`,
-        });
-        json(response, 502, { error: 'could not publish to the broker; retry' });
-        return;
+        log.warn(`publishing to K_SINK failed: ${(error as Error).message}`);
+        return { status: 502, body: { error: 'could not publish to the broker; retry' } };
       }
     }
-    if (!reply) {
-      response.writeHead(202).end();
-      return;
-    }
+    if (!reply) return { status: 202 };
     const message = eventToHttp(reply);
-    response.writeHead(200, message.headers);
-    response.end(message.body);
+    return { status: 200, headers: message.headers, body: message.body };
   };
 
-  const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (request.method === 'GET' && path === '/healthz') return json(response, 200, { status: 'ok' });
-    if (request.method === 'GET' && path === '/readyz') return json(response, ready ? 200 : 503, { ready });
-    if (request.method === 'GET' && path === '/metrics') return void serveMetrics(response);
-    if (request.method !== 'POST' || path !== '/') return json(response, 404, { error: 'POST CloudEvents to /' });
-    if (!ready) return json(response, 503, { error: 'shutting down' });
-    inFlight++;
-    handleEvent(request, response)
-      .catch((error: unknown) => {
-        log({ level: 'error', stage: options.stage.stage, msg: (error as Error).message });
-        if (!response.headersSent) json(response, 500, { error: 'internal error' });
-      })
-      .finally(() => {
-        if (--inFlight === 0) drained?.();
-      });
-  });
-
-  return {
-    server,
-    listen: (port, host = '0.0.0.0') =>
-      new Promise((resolve) => {
-        server.listen(port, host, () => {
-          const address = server.address() as AddressInfo;
-          resolve(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`);
-        });
-      }),
-    shutdown: async () => {
-      ready = false;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
-      server.closeIdleConnections();
-      await closed;
+  return createHttpHost({
+    ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+    ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
+    post: async (request) => {
+      let event: CloudEvent<unknown>;
+      try {
+        event = eventFromHttp(request);
+      } catch (error) {
+        return { status: 400, body: { error: (error as Error).message } };
+      }
+      return handle(event);
     },
-  };
+  });
 }

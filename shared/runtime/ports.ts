@@ -6,6 +6,7 @@ import type { QpipeConfig } from '../config.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { BackendType } from '../resources/schema.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
 
 /** All ports; each handler takes the subset it needs. */
 export interface Ports {
@@ -18,6 +19,10 @@ export interface Ports {
   readonly mailer: Mailer;
   /** The current time; tests freeze it. */
   readonly now: () => Date;
+  /** Aborted when the runtime's time limit for the event being handled passes (per call, not per process). */
+  readonly signal?: AbortSignal;
+  /** Where events whose `notbefore` is still ahead go; absent, the bus itself honours `notbefore`. */
+  readonly scheduler?: Scheduler;
   /** Fetches circuits by URL; absent where the deployment does not allow it. */
   readonly fetchCircuit?: (url: string, maxBytes: number) => Promise<string>;
 }

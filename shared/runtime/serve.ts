@@ -1,22 +1,25 @@
 /**
- * Starting servers: one stage as a Knative service, or the whole pipeline behind one
- * ingress (`qpipe serve`, the development broker). Both stop gracefully on SIGTERM.
+ * Starting servers, all on the one HTTP host (http-host.ts): a stage as a Knative service,
+ * the timer a PingSource ticks, the broker's dead-letter sink, or the whole pipeline behind
+ * one ingress (`qpipe serve`, the development broker). Each stops gracefully on SIGTERM.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { CloudEvent } from 'cloudevents';
 import { isCatalogType } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
-import { loadConfig, type QpipeConfig } from '../config.ts';
+import type { QpipeConfig } from '../config.ts';
 import type { InvalidInputError } from '../errors.ts';
 import { ConfigError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
 import { logger } from '../observability/log.ts';
 import { loadMetrics } from '../observability/active-metrics.ts';
+import { StoreScheduler } from '../scheduler/store-scheduler.ts';
 import { createDeployedPorts } from './deployed-ports.ts';
 import { createEmbeddedPipeline, createLocalPorts } from './embedded.ts';
-import { eventFromHttp } from './http-binding.ts';
-import { createStageServer, serveMetrics } from './knative.ts';
+import { eventFromHttp, postEvents } from './http-binding.ts';
+import { createHttpHost, type HttpHost } from './http-host.ts';
+import { createStageServer } from './knative.ts';
 import type { StageDefinition } from './stage.ts';
+import { tick } from './timer.ts';
 
 /** Where a server listens and what it knows. */
 export interface ServeOptions {
@@ -40,38 +43,117 @@ async function localResources(files: readonly string[]) {
   return manifests;
 }
 
-function stopOnSignals(stop: () => Promise<void>): void {
-  const handler = () => {
-    void stop().then(() => process.exit(0));
-  };
+/**
+ * On Kubernetes every stage is a pod of its own with its own filesystem: state must be
+ * shared, or results, ledgers and claims silently split between pods.
+ */
+function requireSharedStore(config: QpipeConfig): void {
+  if (config.cluster === 'kubernetes' && !config.s3) {
+    throw new ConfigError(
+      'QPIPE_S3_BUCKET',
+      'is required on Kubernetes: the stages run in separate pods and share results, ledgers, claims and ' +
+        'scheduled events through S3 or an S3-compatible store. Set QPIPE_S3_BUCKET (and AWS_ENDPOINT_URL_S3 ' +
+        'for MinIO) in the qpipe-config ConfigMap',
+    );
+  }
+}
+
+async function start(host: HttpHost, options: ServeOptions): Promise<Serving> {
+  let url: string;
+  try {
+    url = await host.listen(options.port, options.host);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new ConfigError('--port', `port ${options.port} is already in use`);
+    }
+    throw error;
+  }
+  const stop = () => host.shutdown();
+  const handler = () => void stop().then(() => process.exit(0));
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);
+  return { url, stop };
 }
 
 /** Serves one stage over HTTP CloudEvents. */
 export async function serveStage(stage: StageDefinition, options: ServeOptions): Promise<Serving> {
+  requireSharedStore(options.config);
   await loadMetrics();
   const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
-  const server = createStageServer({ stage, ports, ...(options.sink ? { sink: options.sink } : {}) });
-  const url = await server.listen(options.port, options.host);
-  stopOnSignals(server.shutdown);
-  return { url, stop: server.shutdown };
+  const server = createStageServer({
+    stage,
+    ports,
+    timeoutMs: options.config.stageTimeoutSeconds * 1000,
+    ...(options.sink ? { sink: options.sink } : {}),
+    ...(options.config.metricsPort === undefined ? {} : { metricsPort: options.config.metricsPort }),
+  });
+  return start(server, options);
 }
 
-/** The entry point of a stage's container: configuration from the environment (PORT, K_SINK). */
-export async function serveStageFromEnvironment(stage: StageDefinition): Promise<void> {
-  const env = process.env;
-  const port = Number(env['PORT'] ?? '8080');
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new ConfigError('PORT', `"${env['PORT']}" is not a port`);
-  const resources = env['QPIPE_RESOURCES']?.split(',').filter(Boolean) ?? [];
-  const serving = await serveStage(stage, {
-    config: loadConfig(env),
-    port,
-    resources,
-    ...(env['K_SINK'] ? { sink: env['K_SINK'] } : {}),
+/**
+ * The timer: every POST (a PingSource's tick) releases the scheduled events that are due
+ * to K_SINK and, on Kubernetes, requests stalled jobs again. With QPIPE_TIMER_INTERVAL_SECONDS
+ * it also ticks itself (a setup without a PingSource).
+ */
+export async function serveTimer(options: ServeOptions): Promise<Serving> {
+  requireSharedStore(options.config);
+  await loadMetrics();
+  const sink = options.sink;
+  if (!sink) throw new ConfigError('K_SINK', 'the timer publishes to the broker: set K_SINK (a SinkBinding does)');
+  const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
+  const cluster = ports.cluster as Partial<import('./timer.ts').ResyncCluster>;
+  const resyncCluster =
+    cluster.listJobObjects && cluster.namespaceLabels ? (cluster as import('./timer.ts').ResyncCluster) : undefined;
+  const scheduler = new StoreScheduler(ports.store);
+  const log = logger().child({ stage: 'timer' });
+  // Ticks never overlap: a slow one makes the next wait.
+  let running = Promise.resolve();
+  const runTick = () => {
+    const next = running.then(async () => {
+      const report = await tick({
+        scheduler,
+        store: ports.store,
+        publish: (events: CloudEvent<unknown>[]) => postEvents(sink, events),
+        now: ports.now,
+        ...(resyncCluster
+          ? { resync: { cluster: resyncCluster, afterMs: options.config.resyncAfterSeconds * 1000 } }
+          : {}),
+      });
+      if (report.released > 0 || report.requested.length > 0) log.info(report, 'tick');
+      return report;
+    });
+    running = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  };
+  const interval =
+    options.config.timerIntervalSeconds === undefined
+      ? undefined
+      : setInterval(
+          () => void runTick().catch((error: unknown) => log.warn(String(error))),
+          options.config.timerIntervalSeconds * 1000,
+        );
+  const host = createHttpHost({
+    ...(options.config.metricsPort === undefined ? {} : { metricsPort: options.config.metricsPort }),
+    post: async () => {
+      try {
+        return { status: 200, body: await runTick() };
+      } catch (error) {
+        log.warn({ err: String(error) }, 'tick failed');
+        return { status: 500, body: { error: (error as Error).message } };
+      }
+    },
   });
-  logger().info({ stage: stage.stage }, `listening on ${serving.url}`);
+  const serving = await start(host, options);
+  return {
+    url: serving.url,
+    stop: async () => {
+      if (interval) clearInterval(interval);
+      await serving.stop();
+    },
+  };
 }
 
 const INGRESS_TYPES = new Set<string>([
@@ -89,60 +171,45 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
   await loadMetrics();
   const ports = await createLocalPorts(options.config, await localResources(options.resources ?? []));
   const pipeline = createEmbeddedPipeline({ stages, ports });
-  let ready = true;
-  const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0] ?? '/';
-    const reply = (status: number, body: unknown) => {
-      response.writeHead(status, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(body));
-    };
-    if (request.method === 'GET' && path === '/healthz') return reply(200, { status: 'ok' });
-    if (request.method === 'GET' && path === '/readyz') return reply(ready ? 200 : 503, { ready });
-    if (request.method === 'GET' && path === '/metrics') return void serveMetrics(response);
-    const job = /^\/jobs\/([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(path);
-    if (request.method === 'GET' && job) {
-      void ports.cluster
-        .readJobStatus(job[1] as string, job[2] as string)
+  const host = createHttpHost({
+    routes: 'POST CloudEvents to /, GET /jobs/<namespace>/<name>, GET /metrics',
+    get: (path) => {
+      const job = /^\/jobs\/([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(path);
+      if (!job) return undefined;
+      const [namespace, name] = [job[1] as string, job[2] as string];
+      return ports.cluster
+        .readJobStatus(namespace, name)
         .then((status) =>
           status
-            ? reply(200, { namespace: job[1], name: job[2], status })
-            : reply(404, { error: `no job ${job[1]}/${job[2]}` }),
+            ? { status: 200, body: { namespace, name, status } }
+            : { status: 404, body: { error: `no job ${namespace}/${name}` } },
         );
-      return;
-    }
-    if (request.method !== 'POST' || path !== '/')
-      return reply(404, { error: 'POST CloudEvents to /, GET /jobs/<namespace>/<name>, GET /metrics' });
-    if (!ready) return reply(503, { error: 'shutting down' });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= 1024 * 1024) chunks.push(chunk);
-    });
-    request.on('end', () => {
-      if (size > 1024 * 1024) return reply(413, { error: 'body larger than 1 MiB' });
+    },
+    post: async (request) => {
+      let event: CloudEvent<unknown>;
       try {
-        const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
-        const event = eventFromHttp({ headers, body: Buffer.concat(chunks).toString('utf8') });
-        if (!isCatalogType(event.type) || !INGRESS_TYPES.has(event.type)) {
-          return reply(400, { error: `the ingress accepts ${[...INGRESS_TYPES].join(', ')}, not ${event.type}` });
-        }
-        void pipeline.publish([event]);
-        return reply(202, { accepted: event.id, subject: event.subject ?? null });
+        event = eventFromHttp(request);
       } catch (error) {
-        return reply(400, { error: (error as Error).message });
+        return { status: 400, body: { error: (error as Error).message } };
       }
-    });
+      if (!isCatalogType(event.type) || !INGRESS_TYPES.has(event.type)) {
+        return {
+          status: 400,
+          body: { error: `the ingress accepts ${[...INGRESS_TYPES].join(', ')}, not ${event.type}` },
+        };
+      }
+      void pipeline.publish([event]);
+      return { status: 202, body: { accepted: event.id, subject: event.subject ?? null } };
+    },
   });
-  await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '127.0.0.1', resolve));
-  const url = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
-  const stop = async () => {
-    ready = false;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await pipeline.idle();
+  const serving = await start(host, { ...options, host: options.host ?? '127.0.0.1' });
+  return {
+    url: serving.url,
+    stop: async () => {
+      await serving.stop();
+      await pipeline.idle();
+    },
   };
-  stopOnSignals(stop);
-  return { url, stop };
 }
 
 /**
@@ -150,40 +217,25 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
  * every retry and records it in the store (`dead-letters/`), so nothing is lost silently.
  */
 export async function serveDeadLetters(options: ServeOptions): Promise<Serving> {
+  requireSharedStore(options.config);
   const metrics = await loadMetrics();
   const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
-  const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (request.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      return;
-    }
-    if (request.method === 'GET' && path === '/metrics') return void serveMetrics(response);
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    request.on('end', () => {
-      const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
+  const host = createHttpHost({
+    ...(options.config.metricsPort === undefined ? {} : { metricsPort: options.config.metricsPort }),
+    post: async (request) => {
       let record: unknown;
       try {
-        record = eventFromHttp({ headers, body }).toJSON();
+        record = eventFromHttp(request).toJSON();
       } catch {
-        record = { headers, body };
+        record = request;
       }
       const key = `dead-letters/${new Date().toISOString().replace(/[:.]/g, '-')}-${crypto.randomUUID().slice(0, 8)}.json`;
-      ports.store
-        .put(key, JSON.stringify(record, null, 2), 'application/json')
-        .then(() => {
-          const type = String((record as { type?: unknown }).type ?? 'unknown');
-          metrics.deadLetters.inc({ type: isCatalogType(type) ? type : 'other' });
-          logger().warn({ stage: 'dead-letters', key, eventType: type }, 'dead letter recorded');
-          response.writeHead(202).end();
-        })
-        .catch(() => response.writeHead(500).end());
-    });
+      await ports.store.put(key, JSON.stringify(record, null, 2), 'application/json');
+      const type = String((record as { type?: unknown }).type ?? 'unknown');
+      metrics.deadLetters.inc({ type: isCatalogType(type) ? type : 'other' });
+      logger().warn({ stage: 'dead-letters', key, eventType: type }, 'dead letter recorded');
+      return { status: 202 };
+    },
   });
-  await new Promise<void>((resolve) => server.listen(options.port, options.host ?? '127.0.0.1', resolve));
-  const url = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
-  const stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
-  stopOnSignals(stop);
-  return { url, stop };
+  return start(host, { ...options, host: options.host ?? '127.0.0.1' });
 }

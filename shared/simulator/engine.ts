@@ -80,6 +80,7 @@ export async function runPassesParallel(
   numQubits: number,
   ops: readonly KernelOp[],
   threads: number,
+  signal?: AbortSignal,
 ): Promise<void> {
   const entry = workerEntry();
   if (!entry || !(a.buffer instanceof SharedArrayBuffer)) {
@@ -100,17 +101,26 @@ export async function runPassesParallel(
     };
     return new Worker(entry.script, { workerData: task, eval: entry.eval, execArgv: [] });
   });
+  // Aborting terminates the threads at once; the run rejects with the signal's reason.
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal?.aborted) reject(signal.reason);
+    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => undefined);
   try {
-    await Promise.all(
-      workers.map(
-        (worker) =>
-          new Promise<void>((resolve, reject) => {
-            worker.once('message', () => resolve());
-            worker.once('error', reject);
-            worker.once('exit', (code) => reject(new Error(`a simulator thread stopped early (exit code ${code})`)));
-          }),
+    await Promise.race([
+      aborted,
+      Promise.all(
+        workers.map(
+          (worker) =>
+            new Promise<void>((resolve, reject) => {
+              worker.once('message', () => resolve());
+              worker.once('error', reject);
+              worker.once('exit', (code) => reject(new Error(`a simulator thread stopped early (exit code ${code})`)));
+            }),
+        ),
       ),
-    );
+    ]);
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));
   }

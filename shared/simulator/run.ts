@@ -42,6 +42,12 @@ export interface SimulateOptions extends EngineSettings {
   readonly seed?: number;
   /** Most bytes the state vector may take. */
   readonly maxMemoryBytes?: number;
+  /**
+   * Stops the simulation when aborted (a stage's time limit): its worker threads are
+   * terminated and simulate() rejects with the signal's reason. With a signal, large
+   * simulations always run on worker threads, so the caller's event loop stays free to abort.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What a simulation returns. */
@@ -73,6 +79,7 @@ function checkMemory(circuit: Circuit, maxMemoryBytes: number | undefined, preci
 export async function simulate(circuit: Circuit, options: SimulateOptions): Promise<SimulationResult> {
   const precision = options.precision ?? 'double';
   checkMemory(circuit, options.maxMemoryBytes, precision);
+  options.signal?.throwIfAborted();
   const started = performance.now();
   const random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 52));
   const p = measurementPlan(circuit);
@@ -115,7 +122,10 @@ interface FinalState {
 }
 
 /** Runs the gates of a measurement-terminal circuit, fused, on as many threads as pay. */
-async function finalState(p: MeasurementPlan, settings: EngineSettings): Promise<FinalState> {
+async function finalState(
+  p: MeasurementPlan,
+  settings: EngineSettings & { readonly signal?: AbortSignal },
+): Promise<FinalState> {
   const n = p.circuit.numQubits;
   const clbitQubit = new Int32Array(p.numClbits).fill(-1);
   const gates = [];
@@ -126,9 +136,12 @@ async function finalState(p: MeasurementPlan, settings: EngineSettings): Promise
   const ops = fuseGates(gates, settings.fusionWidth ?? DEFAULT_FUSION_WIDTH);
   const threads = Math.max(1, Math.floor(settings.threads ?? availableParallelism()));
   const work = ops.length * 2 ** n;
-  const parallel = threads > 1 && work >= (settings.parallelMinWork ?? DEFAULT_PARALLEL_MIN_WORK) && canRunParallel();
+  const parallel =
+    (threads > 1 || settings.signal !== undefined) &&
+    work >= (settings.parallelMinWork ?? DEFAULT_PARALLEL_MIN_WORK) &&
+    canRunParallel();
   const amplitudes = zeroAmplitudes(n, settings.precision ?? 'double', parallel);
-  if (parallel) await runPassesParallel(amplitudes, n, ops, threads);
+  if (parallel) await runPassesParallel(amplitudes, n, ops, threads, settings.signal);
   else runPasses(amplitudes, n, ops);
   return { amplitudes, clbitQubit, passes: ops.length, threads: parallel ? threads : 1 };
 }

@@ -1,6 +1,6 @@
 /** The object store of the embedded default: files in a local folder. */
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { assertSafeKey, type ObjectStore } from './object-store.ts';
 
 /** Objects as files under `root`; writes are atomic (temporary file, then rename). */
@@ -49,6 +49,23 @@ export class LocalObjectStore implements ObjectStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
+  }
+
+  async list(prefix: string, limit = Number.POSITIVE_INFINITY): Promise<string[]> {
+    // The folder holding the prefix; keys are then filtered by the whole prefix.
+    const folder = join(this.root, ...prefix.split('/').slice(0, -1));
+    const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return [];
+        throw error;
+      },
+    );
+    return entries
+      .filter((entry) => entry.isFile() && !entry.name.endsWith('.tmp'))
+      .map((entry) => relative(this.root, join(entry.parentPath, entry.name)).split(sep).join('/'))
+      .filter((key) => key.startsWith(prefix))
+      .sort()
+      .slice(0, limit);
   }
 
   async delete(key: string): Promise<void> {

@@ -8,6 +8,8 @@ export interface ObjectStore {
   putIfAbsent(key: string, body: string | Uint8Array, contentType?: string): Promise<boolean>;
   /** Reads an object, or undefined when there is none. */
   get(key: string): Promise<Uint8Array | undefined>;
+  /** Keys under a prefix (`scheduled/`), in ascending order, at most `limit` of them. */
+  list(prefix: string, limit?: number): Promise<string[]>;
   /** Removes an object; removing a missing one is not an error. */
   delete(key: string): Promise<void>;
   /** A location a person can follow (a file path or an s3:// URL). */

@@ -1,5 +1,11 @@
 /** The object store on S3 (or any S3 API): Knative and Lambda deployments. */
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { assertSafeKey, type ObjectStore } from './object-store.ts';
 import { isConditionFailed, isNotFound } from './s3-errors.ts';
 
@@ -52,6 +58,26 @@ export class S3ObjectStore implements ObjectStore {
       if (isNotFound(error)) return undefined;
       throw error;
     }
+  }
+
+  async list(prefix: string, limit = Number.POSITIVE_INFINITY): Promise<string[]> {
+    // S3 lists keys in ascending UTF-8 order, page by page.
+    const base = this.prefix ? `${this.prefix.replace(/\/+$/, '')}/` : '';
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: `${base}${prefix}`,
+          ContinuationToken: token,
+          MaxKeys: Math.min(1000, limit - keys.length),
+        }),
+      );
+      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key.slice(base.length));
+      token = page.IsTruncated && keys.length < limit ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
   }
 
   async delete(key: string): Promise<void> {

@@ -60,7 +60,11 @@ describe.skipIf(missing !== undefined)(
 
     beforeAll(async () => {
       // Short leases, so a killed holder's claim lapses within the broker's retries.
-      cluster = await startKnativeCluster({ configOverrides: { QPIPE_CLAIM_LEASE_SECONDS: '3' } });
+      // The PingSource ticks every second instead of every minute; resync after 3 s of standstill.
+      cluster = await startKnativeCluster({
+        configOverrides: { QPIPE_CLAIM_LEASE_SECONDS: '3', QPIPE_RESYNC_AFTER_SECONDS: '3' },
+        tickMs: 1_000,
+      });
     }, 120_000);
 
     afterAll(async () => {
@@ -154,6 +158,55 @@ describe.skipIf(missing !== undefined)(
       // The claim chain shows the takeover: the killed holder's lease, then the new one.
       expect(await keys(cluster, `claims/execute/${job.metadata.uid}-1/`)).toHaveLength(2);
       expect(cluster.broker.deadLetters).toEqual([]);
+    }, 120_000);
+
+    it('holds a job for budget without holding any request, and releases it when the limit is raised', async () => {
+      await apply(
+        cluster,
+        [
+          {
+            apiVersion: 'quantum.io/v1',
+            kind: 'QiskitBackend',
+            metadata: { name: 'metered', namespace: 'default' },
+            spec: { provider: 'local_simulator', pricing: { perShot: '$0.01' } },
+          },
+          {
+            apiVersion: 'quantum.io/v1',
+            kind: 'QiskitBudget',
+            metadata: { name: 'team', namespace: 'default' },
+            spec: { limit: '$0.50', period: 'monthly', enforcement: { blockOnExceed: true, gracePeriod: '1h' } },
+          },
+        ]
+          .map((d) => JSON.stringify(d))
+          .join('\n'),
+      );
+      const job = JSON.parse(jobFile('held', 'OPENQASM 3;\nqubit[1] q;\nh q[0];'));
+      job.spec = { ...job.spec, backend: { name: 'metered' }, execution: { shots: 100 } };
+      await apply(cluster, JSON.stringify(job));
+      await cluster.kubectl('wait', '--for=jsonpath={.status.phase}=AwaitingBudget', 'qiskitjob/held', '--timeout=30s');
+      // Re-checks wait in the store for the timer; nothing holds a request open meanwhile.
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(await keys(cluster, 'scheduled/')).not.toEqual([]);
+      await cluster.kubectl('patch', 'qiskitbudget', 'team', '--type=merge', '-p', '{"spec":{"limit":"$5.00"}}');
+      await cluster.kubectl('wait', '--for=condition=Completed', 'qiskitjob/held', '--timeout=30s');
+      expect(JSON.parse(await cluster.kubectl('get', 'qiskitjob', 'held', '-o', 'json')).status.phase).toBe(
+        'Succeeded',
+      );
+      const slowest = Math.max(...cluster.broker.deliveries.filter((d) => d.stage !== 'execute').map((d) => d.ms));
+      expect(slowest).toBeLessThan(1_000);
+      const heldEvents = cluster.broker.deliveries.filter(
+        (d) => d.type === 'io.quantum.job.held' && d.stage === 'enforce-budget',
+      );
+      expect(heldEvents.length).toBeLessThan(10);
+    }, 120_000);
+
+    it('runs a job created while the ApiServerSource was down: the timer resyncs it', async () => {
+      cluster.source.stop();
+      await apply(cluster, jobFile('missed', 'OPENQASM 3;\nqubit[2] q;\nh q[0];\ncx q[0], q[1];'));
+      expect(cluster.source.sent.some((s) => s.name === 'default/missed')).toBe(false);
+      await cluster.kubectl('wait', '--for=condition=Completed', 'qiskitjob/missed', '--timeout=60s');
+      const requests = cluster.broker.deliveries.filter((d) => d.type === 'io.quantum.job.requested');
+      expect(requests.length).toBeGreaterThanOrEqual(1);
     }, 120_000);
   },
 );

@@ -79,6 +79,8 @@ export async function startKnativeCluster(
   options: {
     readonly configOverrides?: Record<string, string>;
     readonly retry?: { attempts: number; backoffMs: number };
+    /** How often the PingSource emulation ticks the timer (the manifest's schedule is once a minute). */
+    readonly tickMs?: number;
   } = {},
 ): Promise<KnativeCluster> {
   const rendered = renderedKnative();
@@ -147,6 +149,25 @@ export async function startKnativeCluster(
   };
   for (const pod of await Promise.all(services.map(startPod))) register(pod);
 
+  // The PingSource: a `dev.knative.sources.ping` event with the manifest's data to its sink.
+  const ping = rendered.find((d) => d.kind === 'PingSource');
+  const pingSink = (ping?.spec as { sink: { ref: { name: string } } } | undefined)?.sink.ref.name ?? '';
+  const ticker = setInterval(() => {
+    const target = pods.get(pingSink)?.url;
+    if (!target) return;
+    void fetch(target, {
+      method: 'POST',
+      headers: {
+        'ce-specversion': '1.0',
+        'ce-id': crypto.randomUUID(),
+        'ce-type': 'dev.knative.sources.ping',
+        'ce-source': `/apis/v1/namespaces/qpipe/pingsources/${ping?.metadata.name}`,
+        'content-type': 'application/json',
+      },
+      body: String((ping?.spec as { data?: string } | undefined)?.data ?? ''),
+    }).catch(() => undefined);
+  }, options.tickMs ?? 60_000);
+
   const sourceManifest = rendered.find((d) => d.kind === 'ApiServerSource');
   const source = await startApiServerSource({
     kubeconfig: await api.kubeconfig('qpipe-source'),
@@ -171,6 +192,7 @@ export async function startKnativeCluster(
       register(await startPod(service));
     },
     stop: async () => {
+      clearInterval(ticker);
       source.stop();
       for (const pod of pods.values()) pod.process.kill('SIGKILL');
       await broker.close();

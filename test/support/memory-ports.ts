@@ -28,6 +28,13 @@ export class MemoryObjectStore implements ObjectStore {
     return this.objects.get(key);
   }
 
+  async list(prefix: string, limit = Number.POSITIVE_INFINITY): Promise<string[]> {
+    return [...this.objects.keys()]
+      .filter((key) => key.startsWith(prefix))
+      .sort()
+      .slice(0, limit);
+  }
+
   async delete(key: string): Promise<void> {
     this.objects.delete(key);
   }

@@ -20,6 +20,8 @@ export interface Delivery {
   readonly stage: string;
   readonly type: string;
   readonly status: number;
+  /** How long the subscriber took to answer. */
+  readonly ms: number;
 }
 
 /** A running relay. */
@@ -72,6 +74,7 @@ export async function startRelay(
       const { headers, body } = eventToHttp(event);
       let status = 0;
       let reply: CloudEvent<unknown> | undefined;
+      const started = performance.now();
       try {
         const response = await fetch(stages.get(stage) ?? '', { method: 'POST', headers, body });
         status = response.status;
@@ -81,7 +84,7 @@ export async function startRelay(
       } catch {
         status = 0;
       }
-      deliveries.push({ stage, type: event.type, status });
+      deliveries.push({ stage, type: event.type, status, ms: performance.now() - started });
       if (reply) publish(reply);
       if (status >= 200 && status < 300) return;
       if (status === 400 || status === 413 || attempt >= retry.attempts) {

@@ -38,6 +38,7 @@ const MODELS: Record<string, Model> = {
   'eventing.knative.dev/v1/Trigger': knative.eventingKnativeDev.v1.Trigger as unknown as Model,
   'sources.knative.dev/v1/ApiServerSource': knative.sourcesKnativeDev.v1.ApiServerSource as unknown as Model,
   'sources.knative.dev/v1/SinkBinding': knative.sourcesKnativeDev.v1.SinkBinding as unknown as Model,
+  'sources.knative.dev/v1/PingSource': knative.sourcesKnativeDev.v1.PingSource as unknown as Model,
 };
 
 interface Container {

@@ -1,0 +1,39 @@
+/**
+ * Reading qpipe resources as the Kubernetes API serves them: the object carries status and
+ * server-set metadata that a manifest never has.
+ */
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The metadata fields a user writes; everything else (managedFields, resourceVersion, …) the server sets. */
+const USER_METADATA = ['name', 'namespace', 'uid', 'generation', 'labels', 'annotations'] as const;
+
+/**
+ * What validation checks of a Kubernetes object: its spec and the metadata a user writes.
+ * Status and server-set fields are dropped, so an object read back from the API server
+ * (or exported with `kubectl get -o yaml`) validates exactly as the manifest applied.
+ */
+export function userManifestOf(object: Record<string, unknown>): Record<string, unknown> {
+  const metadata = isRecord(object['metadata']) ? object['metadata'] : {};
+  return {
+    apiVersion: object['apiVersion'],
+    kind: object['kind'],
+    metadata: Object.fromEntries(USER_METADATA.filter((k) => k in metadata).map((k) => [k, metadata[k]])),
+    spec: object['spec'],
+  };
+}
+
+/**
+ * Whether the object's status already describes its current generation: the update came
+ * from a status write (ApiServerSource sends one for each) or a metadata change, or the
+ * adapter re-listed an object it had sent before. The spec has not changed: no work.
+ */
+export function generationObserved(object: Record<string, unknown>): boolean {
+  const metadata = isRecord(object['metadata']) ? object['metadata'] : {};
+  const status = isRecord(object['status']) ? object['status'] : {};
+  const observed = status['observedGeneration'];
+  const generation = metadata['generation'];
+  return typeof observed === 'number' && typeof generation === 'number' && observed >= generation;
+}

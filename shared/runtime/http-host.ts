@@ -1,0 +1,154 @@
+/**
+ * The one HTTP host of every qpipe server (a Knative stage, the timer, the dead-letter
+ * sink, `qpipe serve`'s pipeline ingress): one body limit enforced while reading, health
+ * (/healthz, /readyz), Prometheus metrics (on the request port, or on a port of their own
+ * so scrapes bypass Knative's queue-proxy and let revisions scale to zero), and a shutdown
+ * that stops taking requests and drains those in flight. Each server supplies only what
+ * POST / means to it, and any extra GET routes.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { scrape } from '../observability/metrics.ts';
+
+/** What a route answers. */
+export interface HostReply {
+  readonly status: number;
+  readonly headers?: Record<string, string>;
+  /** A string is sent as is; anything else as JSON. */
+  readonly body?: unknown;
+}
+
+/** A request as a route sees it: headers and the whole body, already within the limit. */
+export interface HostRequest {
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** Options of a host. */
+export interface HttpHostOptions {
+  /** Handles POST /. */
+  readonly post: (request: HostRequest) => Promise<HostReply>;
+  /** Answers other GET paths, or undefined for 404. */
+  readonly get?: (path: string) => Promise<HostReply> | undefined;
+  /** Largest request body, in bytes: 413 as soon as a request passes it. */
+  readonly maxBodyBytes?: number;
+  /** Serve /metrics on this port instead of the request port. */
+  readonly metricsPort?: number;
+  /** Says what the 404 answer lists. */
+  readonly routes?: string;
+}
+
+/** A running host. */
+export interface HttpHost {
+  readonly server: Server;
+  /** Listens and resolves to the URL it serves on. */
+  listen(port: number, host?: string): Promise<string>;
+  /** Stops accepting requests, finishes those in flight, then closes. */
+  shutdown(): Promise<void>;
+}
+
+function send(response: ServerResponse, reply: HostReply): void {
+  if (response.headersSent) return;
+  const text = typeof reply.body === 'string' ? reply.body : reply.body === undefined ? '' : JSON.stringify(reply.body);
+  const type = typeof reply.body === 'string' || reply.body === undefined ? {} : { 'content-type': 'application/json' };
+  response.writeHead(reply.status, { ...type, ...reply.headers });
+  response.end(text);
+}
+
+function headersOf(request: IncomingMessage): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]),
+  );
+}
+
+/** Reads a body, refusing it as soon as it passes the limit (a chunked body is never read whole). */
+function readBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        request.removeAllListeners('data');
+        request.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+async function metricsReply(): Promise<HostReply> {
+  const { body, contentType } = await scrape();
+  return { status: 200, headers: { 'content-type': contentType }, body };
+}
+
+/** Creates a host; call listen() to start it. */
+export function createHttpHost(options: HttpHostOptions): HttpHost {
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  let ready = true;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const metricsServer =
+    options.metricsPort === undefined
+      ? undefined
+      : createServer((request, response) => {
+          if (request.method === 'GET' && (request.url ?? '').split('?')[0] === '/metrics') {
+            void metricsReply().then((reply) => send(response, reply));
+          } else send(response, { status: 404, body: { error: 'GET /metrics' } });
+        });
+
+  const route = async (request: IncomingMessage): Promise<HostReply> => {
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (request.method === 'GET') {
+      if (path === '/healthz') return { status: 200, body: { status: 'ok' } };
+      if (path === '/readyz') return { status: ready ? 200 : 503, body: { ready } };
+      if (path === '/metrics' && !metricsServer) return metricsReply();
+      const reply = options.get?.(path);
+      if (reply) return reply;
+    }
+    if (request.method !== 'POST' || path !== '/') {
+      return { status: 404, body: { error: options.routes ?? 'POST CloudEvents to /' } };
+    }
+    if (!ready) return { status: 503, headers: { 'retry-after': '1' }, body: { error: 'shutting down' } };
+    const body = await readBody(request, maxBodyBytes);
+    if (body === undefined) return { status: 413, body: { error: `body larger than ${maxBodyBytes} bytes` } };
+    return options.post({ headers: headersOf(request), body });
+  };
+
+  const server = createServer((request, response) => {
+    inFlight++;
+    route(request)
+      .catch((error: unknown) => ({ status: 500, body: { error: `internal error: ${(error as Error).message}` } }))
+      .then((reply) => send(response, reply))
+      .finally(() => {
+        if (--inFlight === 0) drained?.();
+      });
+  });
+
+  const listenOn = (target: Server, port: number, host: string) =>
+    new Promise<number>((resolve, reject) => {
+      target.once('error', reject);
+      target.listen(port, host, () => resolve((target.address() as AddressInfo).port));
+    });
+
+  return {
+    server,
+    listen: async (port, host = '0.0.0.0') => {
+      const bound = await listenOn(server, port, host);
+      if (metricsServer && options.metricsPort !== undefined) await listenOn(metricsServer, options.metricsPort, host);
+      return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`;
+    },
+    shutdown: async () => {
+      ready = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      server.closeIdleConnections();
+      metricsServer?.close();
+      await closed;
+    },
+  };
+}
