@@ -121,7 +121,7 @@ export function createHttpHost(options: HttpHostOptions): HttpHost {
 
   const server = createServer((request, response) => {
     inFlight++;
-    route(request)
+    void route(request)
       .catch((error: unknown) => ({ status: 500, body: { error: `internal error: ${(error as Error).message}` } }))
       .then((reply) => send(response, reply))
       .finally(() => {

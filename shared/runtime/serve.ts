@@ -19,7 +19,7 @@ import { eventFromHttp, postEvents } from './http-binding.ts';
 import { createHttpHost, type HttpHost } from './http-host.ts';
 import { createStageServer } from './knative.ts';
 import type { StageDefinition } from './stage.ts';
-import { tick } from './timer.ts';
+import { type ResyncCluster, tick } from './timer.ts';
 
 /** Where a server listens and what it knows. */
 export interface ServeOptions {
@@ -101,7 +101,7 @@ export async function serveTimer(options: ServeOptions): Promise<Serving> {
   const sink = options.sink;
   if (!sink) throw new ConfigError('K_SINK', 'the timer publishes to the broker: set K_SINK (a SinkBinding does)');
   const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
-  const cluster = ports.cluster as Partial<import('./timer.ts').ResyncCluster>;
+  const cluster = ports.cluster as Partial<ResyncCluster>;
   const resyncCluster =
     cluster.listJobObjects && cluster.namespaceLabels ? (cluster as import('./timer.ts').ResyncCluster) : undefined;
   const scheduler = new StoreScheduler(ports.store);
