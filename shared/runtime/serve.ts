@@ -103,7 +103,7 @@ export async function serveTimer(options: ServeOptions): Promise<Serving> {
   const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
   const cluster = ports.cluster as Partial<ResyncCluster>;
   const resyncCluster =
-    cluster.listJobObjects && cluster.namespaceLabels ? (cluster as import('./timer.ts').ResyncCluster) : undefined;
+    cluster.listJobObjects && cluster.namespaceLabels ? (cluster as ResyncCluster) : undefined;
   const scheduler = new StoreScheduler(ports.store);
   const log = logger().child({ stage: 'timer' });
   // Ticks never overlap: a slow one makes the next wait.
