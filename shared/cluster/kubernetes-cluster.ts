@@ -22,7 +22,7 @@ import {
   type QiskitJobStatus,
   VERSION,
 } from '../resources/schema.ts';
-import type { Cluster, StatusChange } from './cluster.ts';
+import type { Cluster, StatusChange, StatusWriter } from './cluster.ts';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -56,6 +56,11 @@ export interface KubernetesClusterOptions {
   readonly core: CoreV1Api;
   /** Attempts of a status write that keeps meeting 409 Conflict. */
   readonly maxAttempts?: number;
+  /**
+   * Where the status of jobs with no QiskitJob object goes: jobs published directly (a CI
+   * pipeline's `qpipe submit`) have none, and their status lives in the shared store.
+   */
+  readonly withoutObject?: Pick<StatusWriter, 'updateJobStatus' | 'readJobStatus'>;
   readonly now?: () => Date;
 }
 
@@ -65,8 +70,10 @@ export class KubernetesCluster implements Cluster {
   private readonly core: CoreV1Api;
   private readonly maxAttempts: number;
   private readonly now: () => Date;
+  private readonly withoutObject: KubernetesClusterOptions['withoutObject'];
 
   constructor(options: KubernetesClusterOptions) {
+    this.withoutObject = options.withoutObject;
     this.custom = options.custom;
     this.core = options.core;
     this.maxAttempts = options.maxAttempts ?? 5;
@@ -167,6 +174,7 @@ export class KubernetesCluster implements Cluster {
   async updateJobStatus(job: JobRef, change: StatusChange): Promise<QiskitJobStatus | undefined> {
     for (let attempt = 1; ; attempt++) {
       const object = await this.get('qiskitjobs', job.namespace, job.name);
+      if (!object && this.withoutObject) return this.withoutObject.updateJobStatus(job, change);
       // Deleted, or replaced by a new object of the same name: this run's status has nowhere to go.
       if (!object || object.metadata?.uid !== job.uid) return undefined;
       const current = object.status as QiskitJobStatus | undefined;
@@ -235,7 +243,9 @@ export class KubernetesCluster implements Cluster {
   }
 
   async readJobStatus(namespace: string, name: string): Promise<QiskitJobStatus | undefined> {
-    return (await this.get('qiskitjobs', namespace, name))?.status as QiskitJobStatus | undefined;
+    const object = await this.get('qiskitjobs', namespace, name);
+    if (!object) return this.withoutObject?.readJobStatus(namespace, name);
+    return object.status as QiskitJobStatus | undefined;
   }
 
   async writeBudgetStatus(namespace: string, name: string, status: QiskitBudgetStatus): Promise<void> {

@@ -4,13 +4,33 @@
  */
 import type { QpipeConfig } from '../config.ts';
 import { LocalCluster, type LocalResources } from '../cluster/local-cluster.ts';
+import { StoreScheduler } from '../scheduler/store-scheduler.ts';
 import { createLocalPorts } from './embedded.ts';
 import type { Ports } from './ports.ts';
-import { StoreScheduler } from '../scheduler/store-scheduler.ts';
+
+/** The object store and ledgers on S3 (any S3 API), when configured. */
+async function s3Ports(config: QpipeConfig): Promise<Pick<Ports, 'store' | 'ledger'> | undefined> {
+  if (!config.s3) return undefined;
+  const [{ S3Client }, { S3ObjectStore }, { S3LedgerStore }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('../storage/s3-object-store.ts'),
+    import('../budget/s3-ledger-store.ts'),
+  ]);
+  const client = new S3Client({ forcePathStyle: config.s3.forcePathStyle });
+  const prefix = config.s3.prefix.replace(/\/+$/, '');
+  return {
+    store: new S3ObjectStore(client, config.s3.bucket, prefix),
+    ledger: new S3LedgerStore(client, config.s3.bucket, prefix ? `${prefix}/ledgers` : 'ledgers'),
+  };
+}
 
 /** Builds the ports a served stage uses. */
 export async function createDeployedPorts(config: QpipeConfig, resources: LocalResources): Promise<Ports> {
-  let ports = await createLocalPorts(config, resources);
+  const local = await createLocalPorts(config, resources);
+  const ports = { ...local, ...(await s3Ports(config)) };
+  // Status of jobs that have no object in Kubernetes (or no Kubernetes) lives in the same store.
+  const storeStatus = new LocalCluster(resources, ports.store);
+  let cluster: Ports['cluster'] = config.s3 ? storeStatus : local.cluster;
   if (config.cluster === 'kubernetes') {
     const [{ CoreV1Api, CustomObjectsApi, KubeConfig }, { KubernetesCluster }] = await Promise.all([
       import('@kubernetes/client-node'),
@@ -18,28 +38,12 @@ export async function createDeployedPorts(config: QpipeConfig, resources: LocalR
     ]);
     const kc = new KubeConfig();
     kc.loadFromDefault();
-    ports = {
-      ...ports,
-      cluster: new KubernetesCluster({ custom: kc.makeApiClient(CustomObjectsApi), core: kc.makeApiClient(CoreV1Api) }),
-    };
-  }
-  if (config.s3) {
-    const [{ S3Client }, { S3ObjectStore }, { S3LedgerStore }] = await Promise.all([
-      import('@aws-sdk/client-s3'),
-      import('../storage/s3-object-store.ts'),
-      import('../budget/s3-ledger-store.ts'),
-    ]);
-    const client = new S3Client({ forcePathStyle: config.s3.forcePathStyle });
-    const prefix = config.s3.prefix.replace(/\/+$/, '');
-    const store = new S3ObjectStore(client, config.s3.bucket, prefix);
-    ports = {
-      ...ports,
-      store,
-      ledger: new S3LedgerStore(client, config.s3.bucket, prefix ? `${prefix}/ledgers` : 'ledgers'),
-      // Without Kubernetes, job and budget status live in the same bucket.
-      ...(config.cluster === 'local' ? { cluster: new LocalCluster(resources, store) } : {}),
-    };
+    cluster = new KubernetesCluster({
+      custom: kc.makeApiClient(CustomObjectsApi),
+      core: kc.makeApiClient(CoreV1Api),
+      withoutObject: storeStatus,
+    });
   }
   // The bus of a deployment delivers at once: delayed events wait in the store for the timer.
-  return { ...ports, scheduler: new StoreScheduler(ports.store) };
+  return { ...ports, cluster, scheduler: new StoreScheduler(ports.store) };
 }

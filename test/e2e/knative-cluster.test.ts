@@ -6,6 +6,8 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubeApiServerMissing } from '../support/kube-apiserver.ts';
@@ -14,6 +16,8 @@ import { minioMissing } from '../support/minio.ts';
 
 const missing = kubeApiServerMissing() ?? minioMissing();
 const EXAMPLE = new URL('../../examples/bell.yaml', import.meta.url).pathname;
+const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
+const run = promisify(execFile);
 
 /** A 20-qubit circuit that keeps the simulator busy for a few seconds. */
 function slowCircuit(layers: number): string {
@@ -198,6 +202,21 @@ describe.skipIf(missing !== undefined)(
         (d) => d.type === 'io.quantum.job.held' && d.stage === 'enforce-budget',
       );
       expect(heldEvents.length).toBeLessThan(10);
+    }, 120_000);
+
+    it('keeps the status of a job a CI pipeline published directly in the shared store, for qpipe status', async () => {
+      const manifest = join(await mkdtemp(join(tmpdir(), 'qpipe-ci-')), 'regression.yaml');
+      const job = JSON.parse(jobFile('regression', 'OPENQASM 3;\nqubit[2] q;\nh q[0];\ncx q[0], q[1];'));
+      job.metadata.namespace = 'ci-pipeline';
+      await writeFile(manifest, JSON.stringify(job));
+      const env = { ...process.env, ...cluster.s3.env(cluster.bucket), LOG_LEVEL: 'silent' };
+      await run(process.execPath, [BIN, 'submit', manifest, '--to', cluster.broker.url], { env });
+      const { stdout } = await run(
+        process.execPath,
+        [BIN, 'status', 'regression', '--namespace', 'ci-pipeline', '--wait', '60', '--output', 'json'],
+        { env },
+      );
+      expect(JSON.parse(stdout)).toMatchObject({ phase: 'Succeeded' });
     }, 120_000);
 
     it('runs a job created while the ApiServerSource was down: the timer resyncs it', async () => {
