@@ -1,4 +1,4 @@
-/** Writes infra/monitoring's ServiceMonitor, PrometheusRule and Grafana dashboard (`npm run gen`). */
+/** Writes infra/monitoring's PodMonitor, PrometheusRule and Grafana dashboard (`npm run gen`). */
 import { writeFile } from 'node:fs/promises';
 import { renderMonitoringFiles } from './render.ts';
 

@@ -90,7 +90,7 @@ describe('monitoring rules and dashboard', () => {
   });
 
   it.skipIf(spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0)(
-    'render with kubectl kustomize: ServiceMonitor, PrometheusRule and the dashboard ConfigMap',
+    'render with kubectl kustomize: PodMonitor, PrometheusRule and the dashboard ConfigMap',
     () => {
       const rendered = execFileSync('kubectl', ['kustomize', MONITORING], {
         encoding: 'utf8',
@@ -99,7 +99,7 @@ describe('monitoring rules and dashboard', () => {
       const docs = parseAllDocuments(rendered).map(
         (d) => d.toJS() as { kind: string; metadata: { labels?: Record<string, string> } },
       );
-      expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'PrometheusRule', 'ServiceMonitor']);
+      expect(docs.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'PodMonitor', 'PrometheusRule']);
       expect(docs.find((d) => d.kind === 'ConfigMap')?.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
     },
   );
