@@ -110,17 +110,20 @@ export interface ConfigOverrides {
  * `memory.limit_in_bytes`) where one is set, else the machine's free memory. A pod must not
  * size itself from the node's free memory, which other pods are about to take.
  */
-export function availableMemory(read: (path: string) => string = (path) => readFileSync(path, 'utf8')): number {
+export function availableMemory(
+  read: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+  free: () => number = freemem,
+): number {
   for (const path of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
     try {
       const limit = Number(read(path).trim());
       // "max", or v1's "no limit" (a huge page-aligned number), mean no limit.
-      if (Number.isFinite(limit) && limit > 0 && limit < 2 ** 60) return Math.min(limit, freemem());
+      if (Number.isFinite(limit) && limit > 0 && limit < 2 ** 60) return Math.min(limit, free());
     } catch {
       // Not in a cgroup that has this file.
     }
   }
-  return freemem();
+  return free();
 }
 
 /** Reads and validates configuration. */
@@ -147,7 +150,8 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   if (cluster !== 'local' && cluster !== 'kubernetes') {
     throw new ConfigError('QPIPE_CLUSTER', `"${cluster}" must be local or kubernetes`);
   }
-  const bucket = env['QPIPE_S3_BUCKET'];
+  // An empty value (a ConfigMap key left blank) means unset.
+  const bucket = env['QPIPE_S3_BUCKET'] || undefined;
   if (bucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
     throw new ConfigError('QPIPE_S3_BUCKET', `"${bucket}" is not a valid S3 bucket name`);
   }

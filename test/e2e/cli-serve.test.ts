@@ -121,3 +121,16 @@ describe('qpipe submit and qpipe status against qpipe serve (child processes, re
     }
   });
 });
+
+describe('qpipe serve --stage on Kubernetes (child process)', () => {
+  it('refuses to start without shared storage, naming the setting to fill in', () => {
+    const result = spawnSync(process.execPath, [BIN, 'serve', '--stage', 'execute', '--port', '0'], {
+      env: { ...process.env, QPIPE_CLUSTER: 'kubernetes', QPIPE_S3_BUCKET: '' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/QPIPE_S3_BUCKET: is required on Kubernetes: the stages run in separate pods/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -46,3 +46,24 @@ describe('configuration of provider backends', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 });
+
+describe('memory the simulator may use', () => {
+  it('comes from the container limit (cgroup v2, then v1), never more than the free memory', async () => {
+    const { availableMemory } = await import('../../shared/config.ts');
+    const files = (entries: Record<string, string>) => (path: string) => {
+      const text = entries[path];
+      if (text === undefined) throw new Error(`ENOENT ${path}`);
+      return text;
+    };
+    const free = () => 8 * 2 ** 30;
+    expect(availableMemory(files({ '/sys/fs/cgroup/memory.max': '4294967296\n' }), free)).toBe(4294967296);
+    expect(availableMemory(files({ '/sys/fs/cgroup/memory.max': String(16 * 2 ** 30) }), free)).toBe(8 * 2 ** 30);
+    expect(availableMemory(files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': '2097152' }), free)).toBe(2097152);
+    // "max" (no limit), v1's no-limit figure, and no cgroup at all fall back to the free memory.
+    expect(availableMemory(files({ '/sys/fs/cgroup/memory.max': 'max' }), free)).toBe(8 * 2 ** 30);
+    expect(availableMemory(files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': '9223372036854771712' }), free)).toBe(
+      8 * 2 ** 30,
+    );
+    expect(availableMemory(files({}), free)).toBe(8 * 2 ** 30);
+  });
+});
