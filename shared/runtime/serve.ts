@@ -102,8 +102,7 @@ export async function serveTimer(options: ServeOptions): Promise<Serving> {
   if (!sink) throw new ConfigError('K_SINK', 'the timer publishes to the broker: set K_SINK (a SinkBinding does)');
   const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
   const cluster = ports.cluster as Partial<ResyncCluster>;
-  const resyncCluster =
-    cluster.listJobObjects && cluster.namespaceLabels ? (cluster as ResyncCluster) : undefined;
+  const resyncCluster = cluster.listJobObjects && cluster.namespaceLabels ? (cluster as ResyncCluster) : undefined;
   const scheduler = new StoreScheduler(ports.store);
   const log = logger().child({ stage: 'timer' });
   // Ticks never overlap: a slow one makes the next wait.
