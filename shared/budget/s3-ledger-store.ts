@@ -6,7 +6,7 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { assertSafeKey } from '../storage/object-store.ts';
-import { isConditionFailed, isNotFound } from '../storage/s3-errors.ts';
+import { isConditionFailed, isNotFound, readFailure } from '../storage/s3-errors.ts';
 import { EMPTY_LEDGER, type LedgerState } from './ledger.ts';
 import type { LedgerStore, VersionedLedger } from './ledger-store.ts';
 
@@ -30,7 +30,7 @@ export class S3LedgerStore implements LedgerStore {
       return { state: JSON.parse(text) as LedgerState, version: response.ETag };
     } catch (error) {
       if (isNotFound(error)) return { state: EMPTY_LEDGER, version: undefined };
-      throw error;
+      throw readFailure(error, `s3://${this.bucket}/${this.key(key)}`);
     }
   }
 

@@ -7,7 +7,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { assertSafeKey, type ObjectStore } from './object-store.ts';
-import { isConditionFailed, isNotFound } from './s3-errors.ts';
+import { isConditionFailed, isNotFound, readFailure } from './s3-errors.ts';
 
 /** Objects under `prefix` in one bucket. */
 export class S3ObjectStore implements ObjectStore {
@@ -56,7 +56,7 @@ export class S3ObjectStore implements ObjectStore {
       return response.Body ? await response.Body.transformToByteArray() : new Uint8Array();
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw error;
+      throw readFailure(error, this.locate(key));
     }
   }
 

@@ -1,0 +1,111 @@
+/**
+ * The S3 adapters against a real S3 server: MinIO (its own conditional writes and policies,
+ * no stand-in front), including credentials whose policy lacks s3:ListBucket, for which S3
+ * answers a missing key with 403.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { updateLedger } from '../../shared/budget/ledger-store.ts';
+import { S3LedgerStore } from '../../shared/budget/s3-ledger-store.ts';
+import { claimWork, WorkInProgressError } from '../../shared/idempotency/claims.ts';
+import { StorageAccessError } from '../../shared/storage/s3-errors.ts';
+import { S3ObjectStore } from '../../shared/storage/s3-object-store.ts';
+import { type MinioServer, minioMissing, startMinio } from '../support/minio.ts';
+
+const missing = minioMissing();
+const BUCKET = 'qpipe';
+
+/** Temporary credentials limited to `actions` on the bucket (MinIO's STS AssumeRole with an inline policy). */
+async function restrictedClient(minio: MinioServer, actions: string[]): Promise<S3Client> {
+  const sts = new STSClient({
+    endpoint: minio.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+  });
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: actions,
+        Resource: [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/*`],
+      },
+    ],
+  };
+  const { Credentials } = await sts.send(
+    new AssumeRoleCommand({
+      RoleArn: 'arn:aws:iam::000000000000:role/qpipe-test',
+      RoleSessionName: 'qpipe-test',
+      Policy: JSON.stringify(policy),
+      DurationSeconds: 900,
+    }),
+  );
+  return new S3Client({
+    endpoint: minio.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: Credentials?.AccessKeyId ?? '',
+      secretAccessKey: Credentials?.SecretAccessKey ?? '',
+      sessionToken: Credentials?.SessionToken ?? '',
+    },
+  });
+}
+
+describe.skipIf(missing !== undefined)(`S3 adapters on MinIO${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  let minio: MinioServer;
+  beforeAll(async () => {
+    minio = await startMinio([BUCKET]);
+  });
+  afterAll(async () => minio?.close());
+
+  it('lets exactly one of many concurrent claimants in (MinIO honours If-None-Match itself)', async () => {
+    const store = new S3ObjectStore(minio.client, BUCKET);
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 12 }, () => claimWork({ store, work: 'execute/u-1', leaseMs: 60_000 })),
+    );
+    expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+    expect(attempts.every((a) => a.status === 'fulfilled' || a.reason instanceof WorkInProgressError)).toBe(true);
+  });
+
+  it('loses no ledger update under concurrent compare-and-swap', async () => {
+    const ledger = new S3LedgerStore(minio.client, BUCKET);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        updateLedger(ledger, 'default/team/2026-11', (state) => ({
+          state: { ...state, spentMicros: state.spentMicros + 1, notifiedThresholds: [...state.notifiedThresholds, i] },
+          result: undefined,
+        })),
+      ),
+    );
+    const { state } = await ledger.read('default/team/2026-11');
+    expect(state.spentMicros).toBe(20);
+    expect(state.notifiedThresholds).toHaveLength(20);
+  });
+
+  it('lists keys under a prefix in order, page by page', async () => {
+    const store = new S3ObjectStore(minio.client, BUCKET, 'listing');
+    await Promise.all(Array.from({ length: 5 }, (_, i) => store.put(`scheduled/00${i}-x.json`, '{}')));
+    expect(await store.list('scheduled/')).toEqual([0, 1, 2, 3, 4].map((i) => `scheduled/00${i}-x.json`));
+    expect(await store.list('scheduled/', 2)).toHaveLength(2);
+  });
+
+  it('reports a read S3 refuses (403) as a permission error naming what to grant, never retried', async () => {
+    const store = new S3ObjectStore(minio.client, BUCKET);
+    await store.put('runs/present/raw.json', '{}');
+    // A role that may write but not read: MinIO answers 403 AccessDenied, as S3 does.
+    const writeOnly = new S3ObjectStore(await restrictedClient(minio, ['s3:PutObject']), BUCKET);
+    const error = await writeOnly.get('runs/present/raw.json').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageAccessError);
+    expect((error as StorageAccessError).retryable).toBe(false);
+    expect((error as Error).message).toMatch(/s3:GetObject on the key and s3:ListBucket/);
+    // With read and list, a missing key is simply absent. (MinIO answers 404 even without
+    // s3:ListBucket; Amazon S3 answers 403 there, which the same error covers.)
+    const readList = new S3ObjectStore(
+      await restrictedClient(minio, ['s3:GetObject', 's3:PutObject', 's3:ListBucket']),
+      BUCKET,
+    );
+    expect(await readList.get('runs/missing/raw.json')).toBeUndefined();
+  });
+});
