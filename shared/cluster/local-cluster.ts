@@ -4,6 +4,7 @@
  */
 import type { JobRef } from '../../events/schemas.ts';
 import type { QiskitBackend, QiskitBudget, QiskitBudgetStatus, QiskitJobStatus } from '../resources/schema.ts';
+import { QpipeError } from '../errors.ts';
 import { getJson, type ObjectStore } from '../storage/object-store.ts';
 import type { Cluster, StatusChange } from './cluster.ts';
 
@@ -37,6 +38,16 @@ interface StoredJobStatus {
   readonly status: QiskitJobStatus;
 }
 
+/** Attempts of a status write that keeps losing to other writers before it is retried as a whole. */
+const MAX_STATUS_ATTEMPTS = 50;
+
+/** Status writes of one job kept losing to concurrent writers; the event is retried later. */
+export class StatusContentionError extends QpipeError {
+  constructor(key: string, attempts: number) {
+    super(`status ${key} kept changing under ${attempts} attempts to update it`, { retryable: true });
+  }
+}
+
 /** In-process cluster over loaded manifests and a status folder. */
 export class LocalCluster implements Cluster {
   // Status writes of one job are serialised in this process.
@@ -66,15 +77,24 @@ export class LocalCluster implements Cluster {
   async updateJobStatus(job: JobRef, change: StatusChange): Promise<QiskitJobStatus | undefined> {
     const key = jobStatusKey(job.namespace, job.name);
     const previous = this.queues.get(key) ?? Promise.resolve();
+    // Serialised in this process, and compare-and-swap against other processes (Lambda
+    // containers, pods): a write based on a stale read loses and is recomputed.
     const next = previous.then(async () => {
-      const stored = (await getJson(this.store, key)) as StoredJobStatus | undefined;
-      // A job of the same name with another uid is a new object, as on a cluster: start afresh.
-      const current = stored?.uid === job.uid ? stored.status : undefined;
-      const updated = change(current);
-      if (updated === undefined) return current;
-      const record: StoredJobStatus = { uid: job.uid, status: updated };
-      await this.store.put(key, JSON.stringify(record, null, 2), 'application/json');
-      return updated;
+      for (let attempt = 1; ; attempt++) {
+        const read = await this.store.getVersioned(key);
+        const stored =
+          read === undefined ? undefined : (JSON.parse(Buffer.from(read.body).toString('utf8')) as StoredJobStatus);
+        // A job of the same name with another uid is a new object, as on a cluster: start afresh.
+        const current = stored?.uid === job.uid ? stored.status : undefined;
+        const updated = change(current);
+        if (updated === undefined) return current;
+        const record: StoredJobStatus = { uid: job.uid, status: updated };
+        if (await this.store.putIfVersion(key, JSON.stringify(record, null, 2), read?.version, 'application/json')) {
+          return updated;
+        }
+        if (attempt >= MAX_STATUS_ATTEMPTS) throw new StatusContentionError(key, attempt);
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, attempt * 5)));
+      }
     });
     this.queues.set(
       key,

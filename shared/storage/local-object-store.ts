@@ -1,7 +1,10 @@
 /** The object store of the embedded default: files in a local folder. */
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { assertSafeKey, type ObjectStore } from './object-store.ts';
+import { assertSafeKey, contentVersion, type ObjectStore } from './object-store.ts';
+
+/** A lock older than this was left by a process that died holding it. */
+const STALE_LOCK_MS = 10_000;
 
 /** Objects as files under `root`; writes are atomic (temporary file, then rename). */
 export class LocalObjectStore implements ObjectStore {
@@ -48,6 +51,35 @@ export class LocalObjectStore implements ObjectStore {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
+    }
+  }
+
+  async getVersioned(key: string): Promise<{ body: Uint8Array; version: string } | undefined> {
+    const body = await this.get(key);
+    return body === undefined ? undefined : { body, version: contentVersion(body) };
+  }
+
+  async putIfVersion(key: string, body: string, version: string | undefined): Promise<boolean> {
+    const path = this.path(key);
+    await mkdir(dirname(path), { recursive: true });
+    // A lock file (O_EXCL) makes check-and-write one step across processes.
+    const lock = `${path}.lock`;
+    try {
+      await (await open(lock, 'wx')).close();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const info = await stat(lock).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) await rm(lock, { force: true });
+      return false;
+    }
+    try {
+      const current = await this.get(key);
+      const currentVersion = current === undefined ? undefined : contentVersion(current);
+      if (currentVersion !== version) return false;
+      await this.put(key, body);
+      return true;
+    } finally {
+      await rm(lock, { force: true });
     }
   }
 

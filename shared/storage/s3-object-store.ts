@@ -60,6 +60,40 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async getVersioned(key: string): Promise<{ body: Uint8Array; version: string } | undefined> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      const body = response.Body ? await response.Body.transformToByteArray() : new Uint8Array();
+      return { body, version: response.ETag ?? '' };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw readFailure(error, this.locate(key));
+    }
+  }
+
+  async putIfVersion(
+    key: string,
+    body: string,
+    version: string | undefined,
+    contentType = 'application/json',
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(key),
+          Body: body,
+          ContentType: contentType,
+          ...(version === undefined ? { IfNoneMatch: '*' } : { IfMatch: version }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
   async list(prefix: string, limit = Number.POSITIVE_INFINITY): Promise<string[]> {
     // S3 lists keys in ascending UTF-8 order, page by page.
     const base = this.prefix ? `${this.prefix.replace(/\/+$/, '')}/` : '';

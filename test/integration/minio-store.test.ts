@@ -8,6 +8,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateLedger } from '../../shared/budget/ledger-store.ts';
 import { S3LedgerStore } from '../../shared/budget/s3-ledger-store.ts';
+import { LocalCluster } from '../../shared/cluster/local-cluster.ts';
 import { claimWork, WorkInProgressError } from '../../shared/idempotency/claims.ts';
 import { StorageAccessError } from '../../shared/storage/s3-errors.ts';
 import { S3ObjectStore } from '../../shared/storage/s3-object-store.ts';
@@ -82,6 +83,25 @@ describe.skipIf(missing !== undefined)(`S3 adapters on MinIO${missing ? ` (skipp
     const { state } = await ledger.read('default/team/2026-11');
     expect(state.spentMicros).toBe(20);
     expect(state.notifiedThresholds).toHaveLength(20);
+  });
+
+  it('loses no status update when two containers write the same job at once', async () => {
+    // Two processes' worth of status writers over the same bucket, each with its own queue.
+    const containers = [0, 1].map(
+      () => new LocalCluster({ budgets: [], backends: [], configMaps: [] }, new S3ObjectStore(minio.client, BUCKET)),
+    );
+    const job = { namespace: 'default', name: 'racy', uid: 'uid-racy', generation: 1 };
+    await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        (containers[i % 2] as LocalCluster).updateJobStatus(job, (current) => ({
+          ...current,
+          message: `${current?.message ?? ''}${i % 2}`,
+        })),
+      ),
+    );
+    const status = await (containers[0] as LocalCluster).readJobStatus('default', 'racy');
+    expect(status?.message).toHaveLength(16);
+    expect([...(status?.message ?? '')].filter((c) => c === '1')).toHaveLength(8);
   });
 
   it('lists keys under a prefix in order, page by page', async () => {

@@ -8,7 +8,7 @@ import { LocalCluster, type LocalResources } from '../../shared/cluster/local-cl
 import { loadConfig, type QpipeConfig } from '../../shared/config.ts';
 import type { Mailer, MailMessage } from '../../shared/mail/mailer.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
-import type { ObjectStore } from '../../shared/storage/object-store.ts';
+import { contentVersion, type ObjectStore } from '../../shared/storage/object-store.ts';
 
 /** Objects in a Map. */
 export class MemoryObjectStore implements ObjectStore {
@@ -26,6 +26,18 @@ export class MemoryObjectStore implements ObjectStore {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     return this.objects.get(key);
+  }
+
+  async getVersioned(key: string): Promise<{ body: Uint8Array; version: string } | undefined> {
+    const body = this.objects.get(key);
+    return body === undefined ? undefined : { body, version: contentVersion(body) };
+  }
+
+  async putIfVersion(key: string, body: string, version: string | undefined): Promise<boolean> {
+    const current = this.objects.get(key);
+    if ((current === undefined ? undefined : contentVersion(current)) !== version) return false;
+    await this.put(key, body);
+    return true;
   }
 
   async list(prefix: string, limit = Number.POSITIVE_INFINITY): Promise<string[]> {
