@@ -21,6 +21,13 @@ Usage:
   qpipe estimate <file...> [--output text|json]
       Show, per job, every backend selection would consider: worst-case cost with its
       breakdown, score, and why a backend is excluded.
+  qpipe apply -f <file>... [--output text|json]
+      Store the QiskitBudget, QiskitBackend and ConfigMap documents of the files in the
+      deployment's store (S3 when QPIPE_S3_BUCKET is set), where stages without
+      Kubernetes (AWS Lambda) read them. Every document is validated first.
+  qpipe get budgets|backends|jobs [--namespace NS] [--output text|json]
+      List what the deployment's store holds: budgets with their spending, backends, jobs
+      with their phase.
   qpipe backup --to DIR|s3://bucket/prefix [--resources FILE...] [--output text|json]
       Export every QiskitJob, QiskitBudget, QiskitBackend and QiskitSession (without
       status) and every budget ledger: from Kubernetes with QPIPE_CLUSTER=kubernetes, else
@@ -48,7 +55,8 @@ Options:
   --to URL             Where submit POSTs CloudEvents (backup: the folder or s3:// prefix to write).
   --from LOCATION      The folder or s3:// prefix restore reads.
   --bus NAME           The EventBridge bus submit puts events on.
-  --namespace NS       Namespace of the job status reads (default "default").
+  --namespace NS       Namespace of the job status reads (default "default"), or that get lists.
+  -f, --file FILE      A manifest file apply stores (repeatable).
   --wait SECONDS       How long status waits for a final phase.
   --stage NAME         What to serve: validate, select-backend, enforce-budget, execute, collect-results,
                        notify, timer or dead-letters.
@@ -77,6 +85,7 @@ const OPTIONS = {
   host: { type: 'string' },
   resources: { type: 'string', multiple: true },
   debug: { type: 'boolean' },
+  file: { type: 'string', short: 'f', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -188,6 +197,21 @@ export async function main(argv: readonly string[]): Promise<number> {
           output,
           namespace: values.namespace ?? 'default',
           ...(waitSeconds === undefined ? {} : { waitSeconds }),
+        });
+      }
+      case 'apply': {
+        const manifests = [...(values.file ?? []), ...files];
+        if (manifests.length === 0) throw new UsageError('apply needs -f FILE');
+        const { applyCommand } = await import('./commands/resources.ts');
+        return await applyCommand(manifests, { config, output });
+      }
+      case 'get': {
+        if (files.length !== 1) throw new UsageError('get takes one kind: budgets, backends or jobs');
+        const { getCommand } = await import('./commands/resources.ts');
+        return await getCommand(files[0] as string, {
+          config,
+          output,
+          ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
         });
       }
       case 'backup': {

@@ -7,9 +7,11 @@
 import { parse, stringify } from 'yaml';
 import { renderServerlessYaml } from './render.ts';
 
-/** The offline variant of serverless.yml, with the functions' data in `storeDir`. */
+/** The offline variant of serverless.yml, with the functions' data in `storeDir`, or in S3 when `s3` is given. */
 export function renderOfflineConfig(options: {
   storeDir: string;
+  /** Environment pointing the functions at an S3-compatible server (bucket, endpoint, keys). */
+  s3?: Record<string, string>;
   busPort: number;
   pubSubPort: number;
   /** Where the bundles are, when not .build (a test builds its own, so packaging can rebuild .build meanwhile). */
@@ -41,6 +43,7 @@ export function renderOfflineConfig(options: {
   };
   const environment = config.provider.environment;
   delete environment['QPIPE_S3_BUCKET'];
+  Object.assign(environment, options.s3 ?? {});
   Object.assign(environment, {
     QPIPE_EVENT_BUS: 'qpipe-dev',
     QPIPE_STORE: options.storeDir,
@@ -49,6 +52,7 @@ export function renderOfflineConfig(options: {
     AWS_REGION: 'eu-west-1',
     AWS_ACCESS_KEY_ID: 'offline',
     AWS_SECRET_ACCESS_KEY: 'offline',
+    ...options.s3,
   });
   return stringify(config, { lineWidth: 0 });
 }

@@ -53,25 +53,30 @@ export class LocalCluster implements Cluster {
   // Status writes of one job are serialised in this process.
   private readonly queues = new Map<string, Promise<unknown>>();
 
+  /** Resources as loaded from files, or a reader of them (the store's, cached, on AWS). */
+  private readonly resources: () => Promise<LocalResources>;
+
   constructor(
-    private readonly resources: LocalResources,
+    resources: LocalResources | (() => Promise<LocalResources>),
     private readonly store: ObjectStore,
-  ) {}
+  ) {
+    this.resources = typeof resources === 'function' ? resources : async () => resources;
+  }
 
   async findBudget(namespace: string, name: string): Promise<QiskitBudget | undefined> {
     return (await this.listBudgets(namespace)).find((b) => b.metadata.name === name);
   }
 
   async listBudgets(namespace: string): Promise<QiskitBudget[]> {
-    return this.resources.budgets.filter((b) => (b.metadata.namespace ?? 'default') === namespace);
+    return (await this.resources()).budgets.filter((b) => (b.metadata.namespace ?? 'default') === namespace);
   }
 
   async listBackends(): Promise<QiskitBackend[]> {
-    return [...this.resources.backends];
+    return [...(await this.resources()).backends];
   }
 
   async readConfigMapKey(namespace: string, name: string, key: string): Promise<string | undefined> {
-    return this.resources.configMaps.find((c) => c.namespace === namespace && c.name === name)?.data[key];
+    return (await this.resources()).configMaps.find((c) => c.namespace === namespace && c.name === name)?.data[key];
   }
 
   async updateJobStatus(job: JobRef, change: StatusChange): Promise<QiskitJobStatus | undefined> {

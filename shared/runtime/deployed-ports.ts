@@ -4,6 +4,7 @@
  */
 import type { QpipeConfig } from '../config.ts';
 import { LocalCluster, type LocalResources } from '../cluster/local-cluster.ts';
+import { cachedResources } from '../resources/resource-store.ts';
 import { StoreScheduler } from '../scheduler/store-scheduler.ts';
 import { createLocalPorts } from './embedded.ts';
 import type { Ports } from './ports.ts';
@@ -24,12 +25,22 @@ async function s3Ports(config: QpipeConfig): Promise<Pick<Ports, 'store' | 'ledg
   };
 }
 
+function mergeResources(a: LocalResources, b: LocalResources): LocalResources {
+  return {
+    budgets: [...a.budgets, ...b.budgets],
+    backends: [...a.backends, ...b.backends],
+    configMaps: [...a.configMaps, ...b.configMaps],
+  };
+}
+
 /** Builds the ports a served stage uses. */
 export async function createDeployedPorts(config: QpipeConfig, resources: LocalResources): Promise<Ports> {
   const local = await createLocalPorts(config, resources);
   const ports = { ...local, ...(await s3Ports(config)) };
-  // Status of jobs that have no object in Kubernetes (or no Kubernetes) lives in the same store.
-  const storeStatus = new LocalCluster(resources, ports.store);
+  // Without Kubernetes, resources are what `qpipe apply` stored (and any given as files);
+  // status of jobs that have no object in Kubernetes (or no Kubernetes) lives in the same store.
+  const stored = cachedResources(ports.store);
+  const storeStatus = new LocalCluster(async () => mergeResources(resources, await stored()), ports.store);
   let cluster: Ports['cluster'] = config.s3 ? storeStatus : local.cluster;
   if (config.cluster === 'kubernetes') {
     const [{ CoreV1Api, CustomObjectsApi, KubeConfig }, { KubernetesCluster }] = await Promise.all([

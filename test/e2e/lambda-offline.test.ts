@@ -2,7 +2,8 @@
  * A job through all six Lambdas on this machine: the bundled stages under
  * serverless-offline, chained by the rules of serverless.yml on
  * serverless-offline-aws-eventbridge's local bus (the same PutEvents the functions use on
- * AWS). The functions keep their data in a local folder instead of S3.
+ * AWS). The functions keep their data in a real S3 server (MinIO) when one is built, and
+ * read budgets and backends from it, as `qpipe apply` stored them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildEvent } from '../../events/envelope.ts';
@@ -20,6 +24,7 @@ import { renderOfflineConfig } from '../../infra/aws/offline.ts';
 import { ensureAwsTools } from '../../infra/aws/tools.ts';
 import { createEventBridgePublisher } from '../../shared/runtime/eventbridge-publisher.ts';
 import { MemoryObjectStore } from '../support/memory-ports.ts';
+import { type MinioServer, minioMissing, startMinio } from '../support/minio.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const CONFIG = 'serverless.offline.yml';
@@ -35,12 +40,17 @@ function freePort(): Promise<number> {
 
 const BUILD_DIR = '.build-offline';
 
-describe('Lambdas chained by EventBridge rules, locally (serverless-offline + serverless-offline-aws-eventbridge)', () => {
+const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
+const run = promisify(execFile);
+
+describe('Lambdas chained by EventBridge rules, locally (serverless-offline + serverless-offline-aws-eventbridge, MinIO)', () => {
   let offline: ChildProcess;
   let store: string;
   let busPort: number;
+  let minio: MinioServer | undefined;
 
   beforeAll(async () => {
+    if (minioMissing() === undefined) minio = await startMinio(['qpipe']);
     const osls = ensureAwsTools();
     // Its own folder: the packaging test rebuilds .build at the same time.
     await bundleStages(ROOT, `${BUILD_DIR}/`);
@@ -48,7 +58,13 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
     busPort = await freePort();
     writeFileSync(
       new URL(CONFIG, ROOT),
-      renderOfflineConfig({ storeDir: store, busPort, pubSubPort: await freePort(), buildDir: BUILD_DIR }),
+      renderOfflineConfig({
+        storeDir: store,
+        busPort,
+        pubSubPort: await freePort(),
+        buildDir: BUILD_DIR,
+        ...(minio ? { s3: minio.env('qpipe') } : {}),
+      }),
     );
     offline = spawn(osls, ['offline', 'start', '--config', CONFIG], {
       cwd: ROOT.pathname,
@@ -70,10 +86,28 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
     });
   }, 240_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     if (offline.pid) process.kill(-offline.pid, 'SIGINT');
     rmSync(new URL(CONFIG, ROOT), { force: true });
+    await minio?.close();
   });
+
+  /** A job's status where the functions keep it. */
+  async function statusOf(name: string): Promise<Record<string, unknown> | undefined> {
+    if (minio) {
+      const text = await minio.client
+        .send(new GetObjectCommand({ Bucket: 'qpipe', Key: `status/qiskitjobs/default/${name}.json` }))
+        .then(
+          (r) => r.Body?.transformToString(),
+          () => undefined,
+        );
+      return text === undefined ? undefined : (JSON.parse(text) as { status: Record<string, unknown> }).status;
+    }
+    const file = join(store, `status/qiskitjobs/default/${name}.json`);
+    return existsSync(file)
+      ? (JSON.parse(readFileSync(file, 'utf8')) as { status: Record<string, unknown> }).status
+      : undefined;
+  }
 
   it('runs a job through validate, select-backend, enforce-budget, execute and collect-results', async () => {
     const job = parse(readFileSync(new URL('examples/bell.yaml', ROOT), 'utf8')) as Record<string, unknown>;
@@ -88,13 +122,11 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       { source: '/ci', subject: 'default/bell', jobuid: 'offline-1', jobgeneration: 1 },
     );
     await createEventBridgePublisher({ client, busName: 'qpipe-dev', store: new MemoryObjectStore() })([requested]);
-    const statusFile = join(store, 'status/qiskitjobs/default/bell.json');
     let status:
       { phase?: string; results?: { counts: Record<string, number> }; conditions?: { type: string }[] } | undefined;
     for (let i = 0; i < 120 && status?.phase !== 'Succeeded'; i++) {
       await new Promise((r) => setTimeout(r, 500));
-      if (existsSync(statusFile))
-        status = (JSON.parse(readFileSync(statusFile, 'utf8')) as { status: typeof status }).status;
+      status = (await statusOf('bell')) as typeof status;
     }
     expect(status?.phase).toBe('Succeeded');
     expect(Object.keys(status?.results?.counts ?? {}).sort()).toEqual(['00', '11']);
@@ -108,4 +140,53 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       'Validated',
     ]);
   }, 120_000);
+
+  it.skipIf(minioMissing() !== undefined)(
+    'charges a budget that qpipe apply stored, for a job on a backend it stored',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'qpipe-apply-'));
+      const resources = join(dir, 'resources.yaml');
+      writeFileSync(
+        resources,
+        [
+          'apiVersion: quantum.io/v1\nkind: QiskitBackend\nmetadata: {name: metered, namespace: default}\nspec: {provider: local_simulator, pricing: {perShot: "$0.01"}}',
+          'apiVersion: quantum.io/v1\nkind: QiskitBudget\nmetadata: {name: team, namespace: default}\nspec: {limit: "$10.00", period: monthly}',
+        ].join('\n---\n'),
+      );
+      const env = { ...process.env, ...minio?.env('qpipe'), LOG_LEVEL: 'silent' };
+      const applied = await run(process.execPath, [BIN, 'apply', '-f', resources], { env });
+      expect(applied.stdout).toMatch(/qiskitbudgets\/default\/team configured/);
+      const job = parse(readFileSync(new URL('examples/bell.yaml', ROOT), 'utf8')) as {
+        metadata: Record<string, unknown>;
+        spec: Record<string, unknown>;
+      };
+      job.metadata = { ...job.metadata, name: 'metered-bell' };
+      job.spec = { ...job.spec, backend: { name: 'metered' }, execution: { shots: 100 } };
+      const client = new EventBridgeClient({
+        region: 'eu-west-1',
+        endpoint: `http://127.0.0.1:${busPort}`,
+        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      });
+      const requested = buildEvent(
+        EventType.JobRequested,
+        { job },
+        { source: '/ci', subject: 'default/metered-bell', jobuid: 'offline-2', jobgeneration: 1 },
+      );
+      await createEventBridgePublisher({ client, busName: 'qpipe-dev', store: new MemoryObjectStore() })([requested]);
+      let status: { phase?: string; actualCost?: string } | undefined;
+      for (let i = 0; i < 120 && status?.phase !== 'Succeeded'; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        status = (await statusOf('metered-bell')) as typeof status;
+      }
+      expect(status, JSON.stringify(status)).toMatchObject({ phase: 'Succeeded', actualCost: '$1.00' });
+      // The budget's books, as qpipe get shows them.
+      let budgets = '';
+      for (let i = 0; i < 20 && !budgets.includes('$1.00'); i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        budgets = (await run(process.execPath, [BIN, 'get', 'budgets'], { env })).stdout;
+      }
+      expect(budgets).toMatch(/default\s+team\s+\$1\.00\s+\$10\.00\s+monthly/);
+    },
+    120_000,
+  );
 });

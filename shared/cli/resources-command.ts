@@ -1,0 +1,86 @@
+/**
+ * `qpipe apply` and `qpipe get`: resources for deployments without Kubernetes (AWS), kept in
+ * the deployment's store (S3 when QPIPE_S3_BUCKET is set, else the local store folder).
+ */
+import type { QpipeConfig } from '../config.ts';
+import { InvalidInputError } from '../errors.ts';
+import { loadManifests } from '../manifests.ts';
+import { applyResources, readResources } from '../resources/resource-store.ts';
+import { createDeployedPorts } from '../runtime/deployed-ports.ts';
+import { getJson } from '../storage/object-store.ts';
+
+const NO_RESOURCES = { budgets: [], backends: [], configMaps: [] };
+
+/** Validates every document of the files and stores the budgets, backends and ConfigMaps; nothing is written if any is bad. */
+export async function applyFiles(files: readonly string[], config: QpipeConfig): Promise<string[]> {
+  const manifests = await loadManifests(files);
+  if (manifests.errors.length > 0) throw manifests.errors[0] as InvalidInputError;
+  if (manifests.jobs.length > 0) {
+    throw new InvalidInputError(
+      String(manifests.jobs[0]?.file),
+      'holds QiskitJob documents: jobs are submitted (qpipe submit), not applied',
+    );
+  }
+  const { store } = await createDeployedPorts(config, NO_RESOURCES);
+  return applyResources(store, manifests);
+}
+
+/** One row of `qpipe get`. */
+export interface ResourceRow {
+  readonly namespace: string;
+  readonly name: string;
+  readonly [column: string]: string | number | undefined;
+}
+
+/** What `qpipe get` lists: budgets (with spending), backends, or jobs (from their status). */
+export async function getResources(kind: string, config: QpipeConfig): Promise<ResourceRow[]> {
+  const ports = await createDeployedPorts(config, NO_RESOURCES);
+  switch (kind) {
+    case 'budgets':
+    case 'qiskitbudgets': {
+      const { budgets } = await readResources(ports.store);
+      return Promise.all(
+        budgets.map(async (b) => {
+          const namespace = b.metadata.namespace ?? 'default';
+          const status = await ports.cluster.readBudgetStatus(namespace, b.metadata.name);
+          return {
+            namespace,
+            name: b.metadata.name,
+            spent: status?.spent ?? '$0.00',
+            limit: b.spec.limit,
+            period: b.spec.period,
+          };
+        }),
+      );
+    }
+    case 'backends':
+    case 'qiskitbackends': {
+      const { backends } = await readResources(ports.store);
+      return backends.map((b) => ({
+        namespace: b.metadata.namespace ?? 'default',
+        name: b.metadata.name,
+        provider: b.spec.provider,
+      }));
+    }
+    case 'jobs':
+    case 'qiskitjobs': {
+      const keys = await ports.store.list('status/qiskitjobs/');
+      const rows: ResourceRow[] = [];
+      for (const key of keys) {
+        const [namespace, file] = key.slice('status/qiskitjobs/'.length).split('/');
+        const record = (await getJson(ports.store, key)) as
+          { status?: { phase?: string; selectedBackend?: string; actualCost?: string } } | undefined;
+        rows.push({
+          namespace: namespace ?? '',
+          name: (file ?? '').replace(/\.json$/, ''),
+          phase: record?.status?.phase ?? 'Pending',
+          backend: record?.status?.selectedBackend,
+          cost: record?.status?.actualCost,
+        });
+      }
+      return rows;
+    }
+    default:
+      throw new InvalidInputError('get', `"${kind}" is not a kind qpipe stores; choose budgets, backends or jobs`);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Resources kept in the object store, for deployments without Kubernetes (AWS): `qpipe
+ * apply` writes validated QiskitBudget, QiskitBackend and QiskitSession documents and
+ * ConfigMaps as `resources/<kind>/<namespace>/<name>.json`; the stages read them through a
+ * cache that refreshes after a while, so a raised limit is seen within that time.
+ */
+import type { ConfigMapData, LocalResources } from '../cluster/local-cluster.ts';
+import type { ManifestSet } from '../manifests.ts';
+import { getJson, getText, type ObjectStore } from '../storage/object-store.ts';
+import type { QiskitBackend, QiskitBudget } from './schema.ts';
+import { parseResource } from './validate.ts';
+
+const PREFIX = 'resources/';
+/** Rewritten after every apply or delete: readers reload when it changed. */
+const MARKER = 'resources-changed';
+type StoredKind = 'qiskitbudgets' | 'qiskitbackends' | 'configmaps';
+
+function keyOf(kind: StoredKind, namespace: string, name: string): string {
+  return `${PREFIX}${kind}/${namespace}/${name}.json`;
+}
+
+/** What `apply` wrote, as `<kind>/<namespace>/<name>`. */
+export type Applied = string[];
+
+/** Writes the budgets, backends and ConfigMaps of a manifest set (already validated by loadManifests). */
+export async function applyResources(
+  store: ObjectStore,
+  manifests: Pick<ManifestSet, 'budgets' | 'backends' | 'configMaps'>,
+): Promise<Applied> {
+  const written: Applied = [];
+  const write = async (kind: StoredKind, namespace: string, name: string, document: unknown) => {
+    await store.put(keyOf(kind, namespace, name), JSON.stringify(document, null, 2), 'application/json');
+    written.push(`${kind}/${namespace}/${name}`);
+  };
+  for (const budget of manifests.budgets) {
+    const { status: _status, ...document } = budget;
+    await write('qiskitbudgets', budget.metadata.namespace ?? 'default', budget.metadata.name, document);
+  }
+  for (const backend of manifests.backends) {
+    const { status: _status, ...document } = backend;
+    await write('qiskitbackends', backend.metadata.namespace ?? 'default', backend.metadata.name, document);
+  }
+  for (const configMap of manifests.configMaps) {
+    await write('configmaps', configMap.namespace, configMap.name, configMap);
+  }
+  await markChanged(store);
+  return written;
+}
+
+/** Removes a stored resource; returns whether there was one. */
+export async function deleteResource(store: ObjectStore, kind: StoredKind, namespace: string, name: string) {
+  const key = keyOf(kind, namespace, name);
+  const existed = (await store.get(key)) !== undefined;
+  await store.delete(key);
+  await markChanged(store);
+  return existed;
+}
+
+async function markChanged(store: ObjectStore): Promise<void> {
+  await store.put(MARKER, crypto.randomUUID(), 'text/plain');
+}
+
+/** Reads every stored resource, parsing each with the same schema as a manifest. */
+export async function readResources(store: ObjectStore): Promise<LocalResources> {
+  const keys = await store.list(PREFIX);
+  const budgets: QiskitBudget[] = [];
+  const backends: QiskitBackend[] = [];
+  const configMaps: ConfigMapData[] = [];
+  for (const key of keys) {
+    const document = await getJson(store, key);
+    if (document === undefined) continue;
+    if (key.startsWith(`${PREFIX}configmaps/`)) {
+      configMaps.push(document as ConfigMapData);
+      continue;
+    }
+    const resource = parseResource(document, key);
+    if (resource.kind === 'QiskitBudget') budgets.push(resource);
+    else if (resource.kind === 'QiskitBackend') backends.push(resource);
+  }
+  return { budgets, backends, configMaps };
+}
+
+/** Stored resources, reloaded when `qpipe apply` changed them (its marker), else reused. */
+export function cachedResources(store: ObjectStore): () => Promise<LocalResources> {
+  let cached: { marker: string | undefined; resources: Promise<LocalResources> } | undefined;
+  return async () => {
+    const marker = await getText(store, MARKER);
+    if (!cached || cached.marker !== marker) {
+      const resources = readResources(store);
+      cached = { marker, resources };
+      // A failed read is not kept: the next call tries again.
+      resources.catch(() => (cached = undefined));
+    }
+    return cached.resources;
+  };
+}
