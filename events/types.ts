@@ -90,6 +90,12 @@ export const EMITTERS: Readonly<Partial<Record<EventType, readonly Stage[]>>> = 
   [EventType.BudgetExceeded]: [Stage.EnforceBudget],
 };
 
+/**
+ * The sources that may request jobs where the bus itself cannot tell publishers apart by
+ * identity (EventBridge): `qpipe submit`, the EKS bridge and the Knative timer's resync.
+ */
+export const REQUEST_SOURCES = ['/qpipe/submit', '/qpipe/bridge', '/qpipe/timer'] as const;
+
 /** One Trigger-style filter: exact matches on CloudEvent attributes. */
 export type AttributeFilter = {
   readonly type: EventType;

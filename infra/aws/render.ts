@@ -4,7 +4,7 @@
  * Osls (the maintained fork of the Serverless Framework v3) packages it offline.
  */
 import { stringify } from 'yaml';
-import { type Stage, SUBSCRIPTIONS } from '../../events/types.ts';
+import { EMITTERS, EventType, REQUEST_SOURCES, type Stage, stageSource, SUBSCRIPTIONS } from '../../events/types.ts';
 
 const LAMBDA_STAGES = Object.keys(SUBSCRIPTIONS) as Stage[];
 
@@ -29,15 +29,69 @@ const TIMEOUT: Record<Stage, number> = {
   notify: 60,
 };
 
-type Statement = { Effect: 'Allow'; Action: string[]; Resource: unknown };
+type Statement = { Effect: 'Allow'; Action: string[]; Resource: unknown; Condition?: Record<string, unknown> };
+
+/** Every prefix qpipe keeps in its bucket; list permission is scoped to them. */
+export const BUCKET_PREFIXES = [
+  'runs/',
+  'circuits/',
+  'ledgers/',
+  'held/',
+  'status/',
+  'tasks/',
+  'claims/',
+  'notifications/',
+  'scheduled/',
+  'dead-letters/',
+  'events/',
+  'resources/',
+  'resources-changed',
+  'resync/',
+  'outbox/',
+] as const;
+
+/** How long each growing prefix is kept (days): results and records long, markers briefly. */
+const RETENTION_DAYS: Readonly<Record<string, number>> = {
+  'runs/': 90,
+  'circuits/': 90,
+  'held/': 30,
+  'status/': 400,
+  'tasks/': 30,
+  'claims/': 1,
+  'notifications/': 400,
+  'scheduled/': 30,
+  'dead-letters/': 90,
+  'events/': 30,
+  'resync/': 1,
+  'outbox/': 30,
+};
+
+const bucket = { 'Fn::GetAtt': ['ResultsBucket', 'Arn'] };
 
 const bucketObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['ResultsBucket', 'Arn'] }, '/*']] };
 const braketResults = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['BraketResultsBucket', 'Arn'] }, '/*']] };
-const putEvents: Statement = {
+/** A stage may put events on the bus only as itself (IAM's events:source condition). */
+const putEvents = (stage: Stage): Statement => ({
   Effect: 'Allow',
   Action: ['events:PutEvents'],
   Resource: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
+  Condition: { StringEquals: { 'events:source': stageSource(stage) } },
+});
+/** Reading keys that may be missing needs list permission, or S3 answers 403 instead of 404. */
+const listBucket: Statement = {
+  Effect: 'Allow',
+  Action: ['s3:ListBucket'],
+  Resource: bucket,
+  Condition: { StringLike: { 's3:prefix': BUCKET_PREFIXES.map((p) => `${p}*`) } },
 };
+/** A failed asynchronous invocation goes to the stage's queue (Lambda on-failure destination). */
+const onFailure = (stage: Stage): Statement => ({
+  Effect: 'Allow',
+  Action: ['sqs:SendMessage'],
+  Resource: { 'Fn::GetAtt': [`${PascalCase(stage)}DeadLetters`, 'Arn'] },
+});
+const braketDevices = { 'Fn::Sub': 'arn:${AWS::Partition}:braket:*::device/*' };
+const braketTasks = { 'Fn::Sub': 'arn:${AWS::Partition}:braket:${AWS::Region}:${AWS::AccountId}:quantum-task/*' };
 const logs: Statement = {
   Effect: 'Allow',
   Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -50,26 +104,34 @@ const STATEMENTS: Record<Stage, Statement[]> = {
   'select-backend': [
     // Circuits over 64 KiB arrive by reference; selection translates them for each device.
     { Effect: 'Allow', Action: ['s3:GetObject'], Resource: bucketObjects },
-    { Effect: 'Allow', Action: ['braket:GetDevice', 'braket:SearchDevices'], Resource: '*' },
+    { Effect: 'Allow', Action: ['braket:GetDevice'], Resource: braketDevices },
   ],
   'enforce-budget': [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects }],
   execute: [
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
     { Effect: 'Allow', Action: ['s3:PutObject'], Resource: braketResults },
+    { Effect: 'Allow', Action: ['braket:GetDevice'], Resource: braketDevices },
     {
       Effect: 'Allow',
-      Action: ['braket:CreateQuantumTask', 'braket:GetQuantumTask', 'braket:CancelQuantumTask', 'braket:GetDevice'],
-      Resource: '*',
+      Action: ['braket:CreateQuantumTask', 'braket:GetQuantumTask', 'braket:CancelQuantumTask'],
+      Resource: [braketTasks, braketDevices],
     },
   ],
   'collect-results': [
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
     { Effect: 'Allow', Action: ['s3:GetObject'], Resource: braketResults },
-    { Effect: 'Allow', Action: ['braket:GetQuantumTask', 'braket:GetDevice'], Resource: '*' },
+    { Effect: 'Allow', Action: ['braket:GetQuantumTask'], Resource: braketTasks },
+    { Effect: 'Allow', Action: ['braket:GetDevice'], Resource: braketDevices },
   ],
   notify: [
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: bucketObjects },
-    { Effect: 'Allow', Action: ['ses:SendEmail'], Resource: '*' },
+    {
+      // Only as the configured sender.
+      Effect: 'Allow',
+      Action: ['ses:SendEmail'],
+      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*' },
+      Condition: { StringEquals: { 'ses:FromAddress': "${param:mailFrom, 'qpipe@example.com'}" } },
+    },
   ],
 };
 
@@ -84,7 +146,10 @@ function role(stage: Stage) {
       Policies: [
         {
           PolicyName: `qpipe-${stage}`,
-          PolicyDocument: { Version: '2012-10-17', Statement: [logs, putEvents, ...STATEMENTS[stage]] },
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [logs, putEvents(stage), listBucket, onFailure(stage), ...STATEMENTS[stage]],
+          },
         },
       ],
     },
@@ -116,6 +181,22 @@ function queuePolicy(stage: Stage) {
   };
 }
 
+/**
+ * The stage's rule patterns, one per source: each internal type only from the stage that
+ * emits it, job requests only from the request sources (only the pipeline speaks for the
+ * pipeline, DESIGN.md). Separate rules rather than one `$or` pattern, which the local
+ * EventBridge emulation does not understand.
+ */
+export function subscriptionPatterns(stage: Stage): { source: string[]; 'detail-type': string[] }[] {
+  const bySource = new Map<string, string[]>();
+  for (const type of SUBSCRIPTIONS[stage]) {
+    const sources =
+      type === EventType.JobRequested ? [...REQUEST_SOURCES] : (EMITTERS[type] ?? []).map((e) => stageSource(e));
+    for (const source of sources) bySource.set(source, [...(bySource.get(source) ?? []), type]);
+  }
+  return [...bySource].map(([source, types]) => ({ source: [source], 'detail-type': types }));
+}
+
 function fn(stage: Stage) {
   const rule = (pattern: Record<string, unknown>, bus?: unknown) => ({
     eventBridge: {
@@ -125,7 +206,7 @@ function fn(stage: Stage) {
       deadLetterQueueArn: { 'Fn::GetAtt': [`${PascalCase(stage)}DeadLetters`, 'Arn'] },
     },
   });
-  const events = [rule({ 'detail-type': [...SUBSCRIPTIONS[stage]] }, { 'Fn::GetAtt': ['QpipeBus', 'Name'] })];
+  const events = subscriptionPatterns(stage).map((pattern) => rule(pattern, { 'Fn::GetAtt': ['QpipeBus', 'Name'] }));
   // Braket reports task completion on the default bus.
   if (stage === 'collect-results')
     events.push(rule({ source: ['aws.braket'], 'detail-type': ['Braket Task State Change'] }));
@@ -134,9 +215,38 @@ function fn(stage: Stage) {
     memorySize: MEMORY[stage],
     timeout: TIMEOUT[stage],
     role: `${PascalCase(stage)}Role`,
+    // An event the function failed twice goes to its queue, for qpipe dead-letters replay.
+    maximumRetryAttempts: 2,
+    destinations: { onFailure: { type: 'sqs', arn: { 'Fn::GetAtt': [`${PascalCase(stage)}DeadLetters`, 'Arn'] } } },
     package: { patterns: [`.build/${stage}/**`] },
     environment: { QPIPE_STAGE: stage },
     events,
+  };
+}
+
+/** An alarm that fires when a metric is above zero for five minutes, notifying the alarm topic. */
+function alarm(options: {
+  description: string;
+  namespace: string;
+  metric: string;
+  dimension: { Name: string; Value: unknown };
+  statistic: 'Maximum' | 'Sum';
+}) {
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmDescription: options.description,
+      Namespace: options.namespace,
+      MetricName: options.metric,
+      Dimensions: [options.dimension],
+      Statistic: options.statistic,
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'QpipeAlarms' }],
+    },
   };
 }
 
@@ -174,10 +284,12 @@ export function renderServerlessYaml(): string {
     ResultsBucket: privateBucket({
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
       LifecycleConfiguration: {
-        Rules: [
-          { Id: 'expire-old-results', Status: 'Enabled', Prefix: 'runs/', ExpirationInDays: 90 },
-          { Id: 'expire-held-and-markers', Status: 'Enabled', Prefix: 'notifications/', ExpirationInDays: 400 },
-        ],
+        Rules: Object.entries(RETENTION_DAYS).map(([prefix, days]) => ({
+          Id: `expire-${prefix.replace(/\W/g, '')}`,
+          Status: 'Enabled',
+          Prefix: prefix,
+          ExpirationInDays: days,
+        })),
       },
     }),
     // Braket's service-linked role writes task results only to buckets named amazon-braket-*.
@@ -186,10 +298,48 @@ export function renderServerlessYaml(): string {
       LifecycleConfiguration: { Rules: [{ Id: 'expire-task-results', Status: 'Enabled', ExpirationInDays: 90 }] },
     }),
   };
+  resources['QpipeAlarms'] = {
+    Type: 'AWS::SNS::Topic',
+    Properties: { KmsMasterKeyId: 'alias/aws/sns', DisplayName: 'qpipe alarms' },
+  };
+  // A CI principal may request jobs, and nothing else (attach it to the pipeline's role).
+  resources['SubmitJobsPolicy'] = {
+    Type: 'AWS::IAM::ManagedPolicy',
+    Properties: {
+      Description: 'Put io.quantum.job.requested events on the qpipe bus as qpipe submit',
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['events:PutEvents'],
+            Resource: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
+            Condition: {
+              StringEquals: { 'events:source': '/qpipe/submit', 'events:detail-type': EventType.JobRequested },
+            },
+          },
+        ],
+      },
+    },
+  };
   for (const stage of LAMBDA_STAGES) {
     resources[`${PascalCase(stage)}Role`] = role(stage);
     resources[`${PascalCase(stage)}DeadLetters`] = deadLetterQueue();
     resources[`${PascalCase(stage)}DeadLettersPolicy`] = queuePolicy(stage);
+    resources[`${PascalCase(stage)}DeadLettersAlarm`] = alarm({
+      description: `Events ${stage} could not handle are waiting in its queue (qpipe dead-letters list)`,
+      namespace: 'AWS/SQS',
+      metric: 'ApproximateNumberOfMessagesVisible',
+      dimension: { Name: 'QueueName', Value: { 'Fn::GetAtt': [`${PascalCase(stage)}DeadLetters`, 'QueueName'] } },
+      statistic: 'Maximum',
+    });
+    resources[`${PascalCase(stage)}ErrorsAlarm`] = alarm({
+      description: `The ${stage} function failed`,
+      namespace: 'AWS/Lambda',
+      metric: 'Errors',
+      dimension: { Name: 'FunctionName', Value: `\${self:service}-\${sls:stage}-${stage}` },
+      statistic: 'Sum',
+    });
   }
   const config = {
     service: 'qpipe',
@@ -220,7 +370,15 @@ export function renderServerlessYaml(): string {
     functions: Object.fromEntries(LAMBDA_STAGES.map((stage) => [stage, fn(stage)])),
     resources: {
       Resources: resources,
-      Outputs: { EventBusName: { Value: { Ref: 'QpipeBus' } }, ResultsBucketName: { Value: { Ref: 'ResultsBucket' } } },
+      Outputs: {
+        EventBusName: { Value: { Ref: 'QpipeBus' } },
+        ResultsBucketName: { Value: { Ref: 'ResultsBucket' } },
+        SubmitJobsPolicyArn: {
+          Description: 'Attach to a CI principal: it may request jobs, nothing else',
+          Value: { Ref: 'SubmitJobsPolicy' },
+        },
+        AlarmTopicArn: { Description: 'Subscribe to get qpipe alarms', Value: { Ref: 'QpipeAlarms' } },
+      },
     },
   };
   return `# Generated from events/types.ts (SUBSCRIPTIONS) by \`npm run gen\` (infra/aws/render.ts). Do not edit.\n${stringify(config, { lineWidth: 0 })}`;

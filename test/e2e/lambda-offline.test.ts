@@ -119,7 +119,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
     const requested = buildEvent(
       EventType.JobRequested,
       { job },
-      { source: '/ci', subject: 'default/bell', jobuid: 'offline-1', jobgeneration: 1 },
+      { source: '/qpipe/submit', subject: 'default/bell', jobuid: 'offline-1', jobgeneration: 1 },
     );
     await createEventBridgePublisher({ client, busName: 'qpipe-dev', store: new MemoryObjectStore() })([requested]);
     let status:
@@ -128,7 +128,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       await new Promise((r) => setTimeout(r, 500));
       status = (await statusOf('bell')) as typeof status;
     }
-    expect(status?.phase).toBe('Succeeded');
+    expect(status?.phase, JSON.stringify(status)).toBe('Succeeded');
     expect(Object.keys(status?.results?.counts ?? {}).sort()).toEqual(['00', '11']);
     // Lambdas run concurrently and EventBridge does not promise order; every condition is there.
     expect(status?.conditions?.map((c) => c.type).sort()).toEqual([
@@ -170,7 +170,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       const requested = buildEvent(
         EventType.JobRequested,
         { job },
-        { source: '/ci', subject: 'default/metered-bell', jobuid: 'offline-2', jobgeneration: 1 },
+        { source: '/qpipe/submit', subject: 'default/metered-bell', jobuid: 'offline-2', jobgeneration: 1 },
       );
       await createEventBridgePublisher({ client, busName: 'qpipe-dev', store: new MemoryObjectStore() })([requested]);
       let status: { phase?: string; actualCost?: string } | undefined;

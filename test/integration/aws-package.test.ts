@@ -59,21 +59,72 @@ describe('AWS packaging (osls, offline)', () => {
     }
   });
 
-  it('routes each stage by detail-type on the custom bus, plus Braket task changes to collect-results, each with retries and a dead-letter queue', () => {
+  it('routes each stage by source and detail-type on the custom bus, plus Braket task changes to collect-results, each with retries and a dead-letter queue', () => {
     const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
     for (const [stage, types] of Object.entries(SUBSCRIPTIONS)) {
-      const rule = rules.find((r) => r['Name'] === `qpipe-dev-${stage}-rule-1`);
-      expect(rule, stage).toBeDefined();
-      expect(rule?.EventPattern?.['detail-type']).toEqual([...types]);
-      expect(rule?.EventBusName).toEqual({ 'Fn::GetAtt': ['QpipeBus', 'Name'] });
-      expect(rule?.Targets?.[0]?.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 8 });
-      expect(rule?.Targets?.[0]?.DeadLetterConfig).toBeDefined();
+      const own = rules.filter((r) => String(r['Name']).startsWith(`qpipe-dev-${stage}-rule-`));
+      const patterns = own.filter((r) => r.EventBusName !== undefined).map((r) => r.EventPattern);
+      expect(patterns.length, stage).toBeGreaterThan(0);
+      // Every subscribed type is routed, and each only from one named source per rule.
+      const routed = new Set(patterns.flatMap((p) => p?.['detail-type'] ?? []));
+      // (The API server's events never reach EventBridge; Braket's come on the default bus, below.)
+      expect([...routed].sort()).toEqual(
+        types.filter((t) => t !== 'Braket Task State Change' && !t.startsWith('dev.knative.')).sort(),
+      );
+      expect(patterns.every((p) => p?.source?.length === 1 && p.source[0]?.startsWith('/qpipe/'))).toBe(true);
+      for (const rule of own) {
+        expect(rule.Targets?.[0]?.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 8 });
+        expect(rule.Targets?.[0]?.DeadLetterConfig).toBeDefined();
+      }
     }
+    // Internal events from a stage that does not emit them reach no one.
+    const validated = rules.filter((r) => r.EventPattern?.['detail-type']?.includes('io.quantum.job.validated'));
+    expect(new Set(validated.flatMap((r) => r.EventPattern?.source ?? []))).toEqual(new Set(['/qpipe/validate']));
     const braket = rules.find((r) => r.EventPattern?.source?.[0] === 'aws.braket');
     expect(braket?.EventPattern).toEqual({ source: ['aws.braket'], 'detail-type': ['Braket Task State Change'] });
     expect(braket?.EventBusName).toBeUndefined();
     expect(ofType('AWS::SQS::Queue')).toHaveLength(6);
     expect(ofType('AWS::Events::Archive')).toHaveLength(1);
+  });
+
+  it('sends an event a function failed twice to its queue (on-failure destination), with alarms on queues and errors', () => {
+    const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
+    expect(configs).toHaveLength(Object.keys(SUBSCRIPTIONS).length);
+    for (const config of configs) {
+      expect(config['MaximumRetryAttempts']).toBe(2);
+      expect(JSON.stringify(config['DestinationConfig'])).toMatch(/DeadLetters/);
+    }
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    expect(alarms.filter((a) => a['MetricName'] === 'ApproximateNumberOfMessagesVisible')).toHaveLength(6);
+    expect(alarms.filter((a) => a['MetricName'] === 'Errors')).toHaveLength(6);
+  });
+
+  it('lets each function put events only as itself, and a CI principal only request jobs', () => {
+    for (const stage of Object.keys(SUBSCRIPTIONS)) {
+      const role = Object.entries(resources).find(
+        ([name]) => name.toLowerCase() === `${stage.replace('-', '')}role`,
+      )?.[1];
+      const statements = (role?.Properties.Policies ?? []).flatMap(
+        (p) => p.PolicyDocument.Statement as { Action: string[]; Condition?: unknown; Resource: unknown }[],
+      );
+      const put = statements.find((s) => s.Action.includes('events:PutEvents'));
+      expect(put?.Condition, stage).toEqual({ StringEquals: { 'events:source': `/qpipe/${stage}` } });
+      // No statement on every resource where an ARN pattern exists.
+      expect(
+        statements.filter((s) => s.Resource === '*'),
+        stage,
+      ).toEqual([]);
+      // Reading keys that may be missing: list permission, on qpipe's prefixes only.
+      expect(statements.find((s) => s.Action.includes('s3:ListBucket'))?.Condition).toMatchObject({
+        StringLike: { 's3:prefix': expect.arrayContaining(['runs/*', 'ledgers/*', 'status/*']) },
+      });
+    }
+    const submit = resources['SubmitJobsPolicy']?.Properties as unknown as {
+      PolicyDocument: { Statement: { Condition: unknown }[] };
+    };
+    expect(submit.PolicyDocument.Statement[0]?.Condition).toEqual({
+      StringEquals: { 'events:source': '/qpipe/submit', 'events:detail-type': 'io.quantum.job.requested' },
+    });
   });
 
   it('grants least privilege: only execute may run Braket tasks, validate may not call Braket, only notify may send mail', () => {
