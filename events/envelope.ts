@@ -14,8 +14,10 @@ export interface QpipeExtensions {
   readonly jobuid?: string;
   readonly jobgeneration?: number;
   readonly traceparent?: string;
-  /** Object-store key of a payload passed by reference (claim check). */
-  readonly dataref?: string;
+  /** Object-store key of a circuit too large to travel inline (the data's circuit.ref). */
+  readonly circuitref?: string;
+  /** Object-store key of a run's result document. */
+  readonly resultref?: string;
   /** Deliver no earlier than this time (ISO 8601): a stage scheduling its own re-check. */
   readonly notbefore?: string;
 }
@@ -87,7 +89,8 @@ export function buildEvent<T extends EventType>(
   if (options.jobuid !== undefined) extensions['jobuid'] = options.jobuid;
   if (options.jobgeneration !== undefined) extensions['jobgeneration'] = options.jobgeneration;
   if (options.traceparent !== undefined) extensions['traceparent'] = options.traceparent;
-  if (options.dataref !== undefined) extensions['dataref'] = options.dataref;
+  if (options.circuitref !== undefined) extensions['circuitref'] = options.circuitref;
+  if (options.resultref !== undefined) extensions['resultref'] = options.resultref;
   if (options.notbefore !== undefined) extensions['notbefore'] = options.notbefore;
   return new CloudEvent<EventData<T>>({
     specversion: '1.0',
@@ -117,12 +120,15 @@ export function buildJobEvent<T extends EventType>(
   });
 }
 
-/** The extensions a stage passes from the event it handles to the events it emits (trace, claim check). */
+/** The extensions a stage passes from the event it handles to the events it emits (trace, circuit reference). */
 export function carriedExtensions(event: {
   readonly extensions: QpipeExtensions;
-}): Pick<QpipeExtensions, 'traceparent' | 'dataref'> {
-  const { traceparent, dataref } = event.extensions;
-  return { ...(traceparent === undefined ? {} : { traceparent }), ...(dataref === undefined ? {} : { dataref }) };
+}): Pick<QpipeExtensions, 'traceparent' | 'circuitref'> {
+  const { traceparent, circuitref } = event.extensions;
+  return {
+    ...(traceparent === undefined ? {} : { traceparent }),
+    ...(circuitref === undefined ? {} : { circuitref }),
+  };
 }
 
 /** An event that is not in the catalog or whose data does not match its schema. */
@@ -154,7 +160,8 @@ export function parseEvent(event: CloudEvent<unknown>): AnyTypedEvent {
       jobuid: event['jobuid'] === undefined ? undefined : String(event['jobuid']),
       jobgeneration: num(event['jobgeneration']),
       traceparent: event['traceparent'] === undefined ? undefined : String(event['traceparent']),
-      dataref: event['dataref'] === undefined ? undefined : String(event['dataref']),
+      circuitref: event['circuitref'] === undefined ? undefined : String(event['circuitref']),
+      resultref: event['resultref'] === undefined ? undefined : String(event['resultref']),
       notbefore: event['notbefore'] === undefined ? undefined : String(event['notbefore']),
     }).filter(([, v]) => v !== undefined),
   );

@@ -2,7 +2,7 @@
  * The one-to-one mapping between CloudEvents and EventBridge events:
  *   type → detail-type, source → source, time → time, and everything else in detail:
  *   { id, subject, datacontenttype, extensions (jobuid, jobgeneration, traceparent,
- *   dataref, notbefore), data }.
+ *   circuitref, resultref, bodyref, notbefore), data }.
  * EventBridge gives every delivery its own id; the CloudEvent id travels in detail.id so
  * duplicates stay recognisable. https://docs.aws.amazon.com/eventbridge/latest/ref/overiew-event-structure.html
  */
@@ -34,7 +34,15 @@ export interface EventBridgeEntry {
 /** EventBridge's limit on one entry (all fields together). */
 export const EVENTBRIDGE_ENTRY_LIMIT = 256 * 1024;
 
-const EXTENSIONS = ['jobuid', 'jobgeneration', 'traceparent', 'dataref', 'notbefore'] as const;
+const EXTENSIONS = [
+  'jobuid',
+  'jobgeneration',
+  'traceparent',
+  'circuitref',
+  'resultref',
+  'bodyref',
+  'notbefore',
+] as const;
 
 /** The PutEvents entry of a CloudEvent. */
 export function toEventBridgeEntry(event: CloudEvent<unknown>, busName: string): EventBridgeEntry {

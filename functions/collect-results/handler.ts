@@ -88,7 +88,7 @@ async function storeResult(event: TypedEvent<typeof EventType.JobExecuted>, deps
       ...(budget ? { budget } : {}),
     },
     job,
-    { source: stageSource(Stage.CollectResults), ...carriedExtensions(event), dataref: `${key}.json` },
+    { source: stageSource(Stage.CollectResults), ...carriedExtensions(event), resultref: `${key}.json` },
   );
 }
 

@@ -128,7 +128,7 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
         {
           source: stageSource(Stage.Validate),
           ...(event.extensions.traceparent === undefined ? {} : { traceparent: event.extensions.traceparent }),
-          ...(circuitRef.ref === undefined ? {} : { dataref: circuitRef.ref }),
+          ...(circuitRef.ref === undefined ? {} : { circuitref: circuitRef.ref }),
         },
       ),
     ];

@@ -87,7 +87,7 @@ export function describeEvent(event: CloudEvent<unknown>): Record<string, unknow
     subject: event.subject,
     time: event.time,
     ...Object.fromEntries(
-      ['jobuid', 'jobgeneration', 'traceparent', 'dataref', 'notbefore']
+      ['jobuid', 'jobgeneration', 'traceparent', 'circuitref', 'resultref', 'bodyref', 'notbefore']
         .filter((k) => record[k] !== undefined)
         .map((k) => [k, record[k]]),
     ),

@@ -1,13 +1,15 @@
 /**
  * Publishes CloudEvents with PutEvents: batches of at most 10 entries, only the failed
  * entries resent (with backoff), each entry within EventBridge's 256 KB; an event whose
- * data is larger travels by reference (the data in the object store, `dataref` set).
+ * data is larger travels by reference (the data in the object store, `bodyref` set; see
+ * claim-check.ts).
  * https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
  */
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { CloudEvent } from 'cloudevents';
 import { EVENTBRIDGE_ENTRY_LIMIT, entrySize, toEventBridgeEntry } from '../../events/eventbridge.ts';
 import { QpipeError } from '../errors.ts';
+import { sendBodyByReference } from './claim-check.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
 /** Options of the publisher. */
@@ -32,10 +34,7 @@ export function createEventBridgePublisher(
   const entryOf = async (event: CloudEvent<unknown>): Promise<PutEventsRequestEntry> => {
     const entry = toEventBridgeEntry(event, options.busName);
     if (entrySize(entry) <= EVENTBRIDGE_ENTRY_LIMIT) return entry;
-    const key = `events/${event.id}.json`;
-    await options.store.put(key, JSON.stringify(event.data), 'application/json');
-    const byReference = event.cloneWith({ data: { dataref: key }, dataref: key } as never, false);
-    const small = toEventBridgeEntry(byReference as CloudEvent<unknown>, options.busName);
+    const small = toEventBridgeEntry(await sendBodyByReference(event, options.store), options.busName);
     if (entrySize(small) > EVENTBRIDGE_ENTRY_LIMIT)
       throw new QpipeError(`event ${event.id} is too large for EventBridge even by reference`);
     return small;

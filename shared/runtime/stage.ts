@@ -5,7 +5,8 @@
 import type { CloudEvent } from 'cloudevents';
 import { type AnyTypedEvent, isCatalogType, parseEvent, type TypedEvent } from '../../events/envelope.ts';
 import { type EventType, type Stage, SUBSCRIPTIONS } from '../../events/types.ts';
-import { InvalidInputError } from '../errors.ts';
+import { InvalidInputError, isRetryable } from '../errors.ts';
+import { resolveBody } from './claim-check.ts';
 import { describeEvent, logger } from '../observability/log.ts';
 import { activeMetrics } from '../observability/active-metrics.ts';
 import { startStageSpan } from '../observability/trace.ts';
@@ -120,8 +121,10 @@ async function handleEvent(
 ): Promise<StageRun> {
   let event: AnyTypedEvent;
   try {
-    event = parseEvent(received);
+    // Data a size-limited bus carried by reference is fetched back first (claim-check.ts).
+    event = parseEvent(await resolveBody(received, ports.store));
   } catch (error) {
+    if (isRetryable(error) && !(error instanceof InvalidInputError)) return { emitted: [], retry: error };
     return { emitted: [], error: error instanceof Error ? error.message : String(error) };
   }
   try {

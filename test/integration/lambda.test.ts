@@ -17,7 +17,10 @@ import { stage as enforceBudget } from '../../functions/enforce-budget/handler.t
 import { stage as execute } from '../../functions/execute/handler.ts';
 import { stage as validate } from '../../functions/validate/handler.ts';
 import { createLogger, setLogger } from '../../shared/observability/log.ts';
+import { EMPTY_LEDGER } from '../../shared/budget/ledger.ts';
+import { sendBodyByReference } from '../../shared/runtime/claim-check.ts';
 import { createEventBridgePublisher } from '../../shared/runtime/eventbridge-publisher.ts';
+import { runStage } from '../../shared/runtime/stage.ts';
 import { type LambdaResult, lambdaHandler } from '../../shared/runtime/lambda.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { budget, jobManifest } from '../support/manifests.ts';
@@ -249,8 +252,33 @@ describe('PutEvents batching and partial failure (SDK boundary: a local endpoint
       { source: '/qpipe/execute' },
     );
     await createEventBridgePublisher({ client, busName: 'qpipe', store })([big]);
-    const detail = JSON.parse(calls[0]?.entries[0]?.Detail ?? '{}') as { extensions: { dataref: string } };
-    expect(detail.extensions.dataref).toBe(`events/${big.id}.json`);
+    const detail = JSON.parse(calls[0]?.entries[0]?.Detail ?? '{}') as { extensions: { bodyref: string } };
+    expect(detail.extensions.bodyref).toBe(`events/${big.id}.json`);
     expect(store.objects.get(`events/${big.id}.json`)?.byteLength).toBeGreaterThan(300_000);
+  });
+
+  it('resolves data sent by reference on receipt: a 300 KB failed event still releases its reservation', async () => {
+    const store = new MemoryObjectStore();
+    const budgetRef = { namespace: 'a', name: 'team', period: '2026-11' };
+    const big = buildEvent(
+      EventType.JobFailed,
+      {
+        job: { namespace: 'a', name: 'big', uid: 'u', generation: 1 },
+        stage: 'execute',
+        reason: 'x'.repeat(300_000),
+        budget: budgetRef,
+      },
+      { source: '/qpipe/execute', jobuid: 'u', jobgeneration: 1 },
+    );
+    const byReference = await sendBodyByReference(big, store);
+    expect(JSON.stringify(byReference.data)).toBe('{}');
+    const ports = memoryPorts({ budgets: [budget('team', {}, 'a')] }, { store });
+    await ports.ledger.compareAndSwap('a/team/2026-11', undefined, {
+      ...EMPTY_LEDGER,
+      reservations: { 'u/1': { micros: 5_000_000, job: 'a/big' } },
+    });
+    const run = await runStage(enforceBudget, byReference, ports);
+    expect(run.error).toBeUndefined();
+    expect((await ports.ledger.read('a/team/2026-11')).state.reservations).toEqual({});
   });
 });

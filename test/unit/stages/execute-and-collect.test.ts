@@ -104,7 +104,7 @@ describe('collect-results stage', () => {
     const completed = received(run.emitted[0] as never);
     if (completed.type !== EventType.JobCompleted) throw new Error(completed.type);
     expect(completed.data.result.location).toBe('memory://team/bell/result.csv');
-    expect(completed.extensions.dataref).toBe('team/bell/result.json');
+    expect(completed.extensions.resultref).toBe('team/bell/result.json');
     const document = JSON.parse(Buffer.from(ports.store.objects.get('team/bell/result.json') as Uint8Array).toString());
     expect(document).toMatchObject({ job, backend: 'local-simulator', shots: 400, actualCost: '$0.00' });
     expect(Buffer.from(ports.store.objects.get('team/bell/result.csv') as Uint8Array).toString()).toMatch(

@@ -49,7 +49,7 @@ describe('validate stage', () => {
     if (validated.type !== EventType.JobValidated) throw new Error(validated.type);
     expect(validated.data.circuit.code).toBeUndefined();
     expect(validated.data.circuit.ref).toMatch(/^circuits\/[0-9a-f]{64}\.qasm$/);
-    expect(validated.extensions.dataref).toBe(validated.data.circuit.ref);
+    expect(validated.extensions.circuitref).toBe(validated.data.circuit.ref);
     expect(ports.store.objects.get(validated.data.circuit.ref as string)?.byteLength).toBe(code.length);
     expect(JSON.stringify(validated.data).length).toBeLessThan(10_000);
   });
