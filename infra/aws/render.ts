@@ -283,13 +283,18 @@ export function renderServerlessYaml(): string {
     },
     ResultsBucket: privateBucket({
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      // Ledgers and status can be rolled back a week after a bad write.
+      VersioningConfiguration: { Status: 'Enabled' },
       LifecycleConfiguration: {
-        Rules: Object.entries(RETENTION_DAYS).map(([prefix, days]) => ({
-          Id: `expire-${prefix.replace(/\W/g, '')}`,
-          Status: 'Enabled',
-          Prefix: prefix,
-          ExpirationInDays: days,
-        })),
+        Rules: [
+          ...Object.entries(RETENTION_DAYS).map(([prefix, days]) => ({
+            Id: `expire-${prefix.replace(/\W/g, '')}`,
+            Status: 'Enabled',
+            Prefix: prefix,
+            ExpirationInDays: days,
+          })),
+          { Id: 'forget-old-versions', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 7 } },
+        ],
       },
     }),
     // Braket's service-linked role writes task results only to buckets named amazon-braket-*.
@@ -352,6 +357,7 @@ export function renderServerlessYaml(): string {
       region: "${opt:region, 'eu-west-1'}",
       stage: "${opt:stage, 'dev'}",
       logRetentionInDays: 30,
+      deploymentBucket: { blockPublicAccess: true, versioning: true },
       environment: {
         QPIPE_EVENT_BUS: { Ref: 'QpipeBus' },
         QPIPE_S3_BUCKET: { Ref: 'ResultsBucket' },

@@ -3,12 +3,24 @@
  * account); this checks every function, rule, dead-letter queue, IAM statement and bucket
  * setting, and the size of each bundle.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { readFileSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SUBSCRIPTIONS } from '../../events/types.ts';
 import { renderServerlessYaml } from '../../infra/aws/render.ts';
+import { toolsCache, unavailableUnlessCi } from '../support/kube-apiserver.ts';
+
+/** The checkers test/tools/install-checkers.sh installs. */
+const CHECKERS = join(toolsCache(), 'checkers-3.3.30', 'bin');
+const checkersMissing = unavailableUnlessCi(
+  existsSync(join(CHECKERS, 'checkov'))
+    ? undefined
+    : `checkov not installed in ${CHECKERS} (run test/tools/install-checkers.sh)`,
+);
+const TEMPLATE = '.serverless/cloudformation-template-update-stack.json';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 /** The most a stage's bundle may weigh (they are about 1.4 MiB). */
@@ -200,4 +212,32 @@ describe('AWS packaging (osls, offline)', () => {
     await worker.terminate();
     expect([...new Float64Array(state)]).toEqual([0, 0, 0, 0, 1, 0, 0, 0]);
   });
+
+  it.skipIf(checkersMissing !== undefined)(
+    `passes cfn-lint (no errors) and checkov (every skipped check explained in .checkov.yaml)${checkersMissing ? ` (skipped: ${checkersMissing})` : ''}`,
+    () => {
+      // cfn-lint's exit code is a bit set: 2 means errors (4, warnings, is the framework's own DependsOn).
+      const lint = spawnSync(join(CHECKERS, 'cfn-lint'), [TEMPLATE], { cwd: ROOT, encoding: 'utf8' });
+      expect((lint.status ?? 0) & 2, lint.stdout).toBe(0);
+      const checkov = spawnSync(
+        join(CHECKERS, 'checkov'),
+        [
+          '-f',
+          TEMPLATE,
+          '--framework',
+          'cloudformation',
+          '--config-file',
+          '.checkov.yaml',
+          '--skip-download',
+          '--compact',
+          '--quiet',
+        ],
+        // Without the suite's LOG_LEVEL=silent, which checkov (Python logging) refuses.
+        { cwd: ROOT, encoding: 'utf8', timeout: 240_000, env: { ...process.env, LOG_LEVEL: 'WARNING' } },
+      );
+      expect(checkov.status, checkov.stdout).toBe(0);
+      expect(checkov.stdout).toMatch(/Failed checks: 0/);
+    },
+    300_000,
+  );
 });
