@@ -11,20 +11,20 @@ const LAMBDA_STAGES = Object.keys(SUBSCRIPTIONS) as Stage[];
 const PascalCase = (stage: string) => stage.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 
 // execute holds state vectors; the rest are small.
-const MEMORY: Record<Stage, number> = {
+const MEMORY: Record<Stage, number | string> = {
   validate: 512,
   'select-backend': 256,
   'enforce-budget': 256,
-  execute: 3008,
+  execute: '${param:executeMemory, 3008}' as unknown as number,
   'collect-results': 512,
   notify: 256,
 };
 
-const TIMEOUT: Record<Stage, number> = {
+const TIMEOUT: Record<Stage, number | string> = {
   validate: 30,
   'select-backend': 30,
   'enforce-budget': 30,
-  execute: 900,
+  execute: '${param:executeTimeout, 900}' as unknown as number,
   'collect-results': 60,
   notify: 60,
 };
@@ -98,6 +98,18 @@ const logs: Statement = {
   Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*:*' },
 };
 
+/** Stages that emit delayed events (held-job re-checks, provider polls) create one-time schedules. */
+const schedules: Statement[] = [
+  {
+    Effect: 'Allow',
+    Action: ['scheduler:CreateSchedule'],
+    Resource: {
+      'Fn::Sub': 'arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/default/qpipe-*',
+    },
+  },
+  { Effect: 'Allow', Action: ['iam:PassRole'], Resource: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] } },
+];
+
 /** Least privilege per function: validate cannot call Braket, only execute can, only notify sends mail. */
 const STATEMENTS: Record<Stage, Statement[]> = {
   validate: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects }],
@@ -106,7 +118,10 @@ const STATEMENTS: Record<Stage, Statement[]> = {
     { Effect: 'Allow', Action: ['s3:GetObject'], Resource: bucketObjects },
     { Effect: 'Allow', Action: ['braket:GetDevice'], Resource: braketDevices },
   ],
-  'enforce-budget': [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects }],
+  'enforce-budget': [
+    { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
+    ...schedules,
+  ],
   execute: [
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
     { Effect: 'Allow', Action: ['s3:PutObject'], Resource: braketResults },
@@ -118,6 +133,7 @@ const STATEMENTS: Record<Stage, Statement[]> = {
     },
   ],
   'collect-results': [
+    ...schedules,
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
     { Effect: 'Allow', Action: ['s3:GetObject'], Resource: braketResults },
     { Effect: 'Allow', Action: ['braket:GetQuantumTask'], Resource: braketTasks },
@@ -303,6 +319,41 @@ export function renderServerlessYaml(): string {
       LifecycleConfiguration: { Rules: [{ Id: 'expire-task-results', Status: 'Enabled', ExpirationInDays: 90 }] },
     }),
   };
+  // EventBridge Scheduler puts delayed events on the bus as the stage that scheduled them.
+  resources['SchedulerRole'] = {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: ['scheduler.amazonaws.com'] },
+            Action: ['sts:AssumeRole'],
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          },
+        ],
+      },
+      Policies: [
+        {
+          PolicyName: 'qpipe-scheduler',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: ['events:PutEvents'],
+                Resource: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
+                Condition: {
+                  StringEquals: { 'events:source': [stageSource('enforce-budget'), stageSource('collect-results')] },
+                },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
   resources['QpipeAlarms'] = {
     Type: 'AWS::SNS::Topic',
     Properties: { KmsMasterKeyId: 'alias/aws/sns', DisplayName: 'qpipe alarms' },
@@ -360,6 +411,10 @@ export function renderServerlessYaml(): string {
       deploymentBucket: { blockPublicAccess: true, versioning: true },
       environment: {
         QPIPE_EVENT_BUS: { Ref: 'QpipeBus' },
+        QPIPE_EVENT_BUS_ARN: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
+        QPIPE_SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+        // execute's capacity, told to every stage so validation and selection decide on it.
+        QPIPE_SIMULATOR_MAX_MEMORY: "${param:simulatorMemory, '1GiB'}",
         QPIPE_S3_BUCKET: { Ref: 'ResultsBucket' },
         QPIPE_CLUSTER: 'local',
         QPIPE_STORE: '/tmp/qpipe',

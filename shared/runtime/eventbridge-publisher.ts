@@ -7,7 +7,12 @@
  */
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { CloudEvent } from 'cloudevents';
-import { EVENTBRIDGE_ENTRY_LIMIT, entrySize, toEventBridgeEntry } from '../../events/eventbridge.ts';
+import {
+  EVENTBRIDGE_ENTRY_LIMIT,
+  type EventBridgeEntry,
+  entrySize,
+  toEventBridgeEntry,
+} from '../../events/eventbridge.ts';
 import { QpipeError } from '../errors.ts';
 import { sendBodyByReference } from './claim-check.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -24,6 +29,20 @@ export interface EventBridgePublisherOptions {
 
 const BATCH = 10;
 
+/** The event's PutEvents entry, its data sent by reference when the whole would pass EventBridge's limit. */
+export async function entryWithinLimit(
+  event: CloudEvent<unknown>,
+  busName: string,
+  store: ObjectStore,
+): Promise<PutEventsRequestEntry & EventBridgeEntry> {
+  const entry = toEventBridgeEntry(event, busName);
+  if (entrySize(entry) <= EVENTBRIDGE_ENTRY_LIMIT) return entry;
+  const small = toEventBridgeEntry(await sendBodyByReference(event, store), busName);
+  if (entrySize(small) > EVENTBRIDGE_ENTRY_LIMIT)
+    throw new QpipeError(`event ${event.id} is too large for EventBridge even by reference`);
+  return small;
+}
+
 /** Returns a function that publishes events to the bus. */
 export function createEventBridgePublisher(
   options: EventBridgePublisherOptions,
@@ -31,17 +50,8 @@ export function createEventBridgePublisher(
   const maxAttempts = options.maxAttempts ?? 4;
   const backoffMs = options.backoffMs ?? 100;
 
-  const entryOf = async (event: CloudEvent<unknown>): Promise<PutEventsRequestEntry> => {
-    const entry = toEventBridgeEntry(event, options.busName);
-    if (entrySize(entry) <= EVENTBRIDGE_ENTRY_LIMIT) return entry;
-    const small = toEventBridgeEntry(await sendBodyByReference(event, options.store), options.busName);
-    if (entrySize(small) > EVENTBRIDGE_ENTRY_LIMIT)
-      throw new QpipeError(`event ${event.id} is too large for EventBridge even by reference`);
-    return small;
-  };
-
   return async (events) => {
-    const entries = await Promise.all(events.map(entryOf));
+    const entries = await Promise.all(events.map((e) => entryWithinLimit(e, options.busName, options.store)));
     for (let start = 0; start < entries.length; start += BATCH) {
       let pending = entries.slice(start, start + BATCH);
       for (let attempt = 1; pending.length > 0; attempt++) {

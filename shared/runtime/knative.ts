@@ -91,7 +91,7 @@ export function createStageServer(options: StageServerOptions): HttpHost {
     }
     // A permanently bad event that is about no job: say so, and ask not to retry.
     if (run.error !== undefined && run.emitted.length === 0) return { status: 400, body: { error: run.error } };
-    const { now, later } = splitByDue(run.emitted, Date.now());
+    const { now, later } = splitByDue(run.emitted, options.ports.now().getTime());
     if (later.length > 0) {
       if (!options.ports.scheduler) return { status: 500, body: { error: 'a delayed event needs a scheduler' } };
       await options.ports.scheduler.schedule(later);

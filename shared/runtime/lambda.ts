@@ -11,9 +11,10 @@ import type { Context } from 'aws-lambda';
 import type { CloudEvent } from 'cloudevents';
 import { type EventBridgeEnvelope, fromEventBridge } from '../../events/eventbridge.ts';
 import { loadConfig } from '../config.ts';
-import { InvalidInputError, QpipeError } from '../errors.ts';
+import { InvalidInputError, QpipeError, TimeLimitError } from '../errors.ts';
 import type { Ports } from './ports.ts';
 import { waitUntilDue } from './not-before.ts';
+import { type Scheduler, splitByDue } from '../scheduler/scheduler.ts';
 import { runStage, type StageDefinition, type StageRun } from './stage.ts';
 import { EmfWriter } from '../observability/emf.ts';
 import { loadMetrics } from '../observability/active-metrics.ts';
@@ -61,13 +62,24 @@ export function observe(options: { stage: string; log?: Log }): middy.Middleware
   };
 }
 
-/** Middleware: publishes what the stage emitted; a retryable outcome fails the invocation. */
-export function publishEmitted(options: { publish: Publish }): middy.MiddlewareObj {
+/**
+ * Middleware: publishes what the stage emitted, handing events due later to the scheduler
+ * (EventBridge Scheduler); a retryable outcome fails the invocation. Without a scheduler the
+ * function holds a delayed event for up to 20 s (not-before.ts).
+ */
+export function publishEmitted(options: {
+  publish: Publish;
+  /** The invocation's scheduler, and its clock (what is due is decided on the ports' time). */
+  scheduling?: () => { scheduler?: Scheduler; now: () => Date };
+}): middy.MiddlewareObj {
   return {
     after: async (request: Request) => {
       const run = request.response as StageRun;
-      await waitUntilDue(run.emitted);
-      await options.publish(run.emitted);
+      const { scheduler, now: clock } = options.scheduling?.() ?? { now: () => new Date() };
+      const { now, later } = scheduler ? splitByDue(run.emitted, clock().getTime()) : { now: run.emitted, later: [] };
+      if (later.length > 0) await scheduler?.schedule(later);
+      else await waitUntilDue(now);
+      await options.publish(now);
       if (run.retry !== undefined) {
         throw run.retry instanceof Error ? run.retry : new QpipeError(String(run.retry), { retryable: true });
       }
@@ -93,8 +105,34 @@ export function dropMalformed(): middy.MiddlewareObj {
   };
 }
 
+/** Time kept back from the function's timeout to fail the job, release its budget and publish. */
+const WIND_DOWN_MS = 10_000;
+
+/**
+ * A signal that aborts the stage's work (simulator threads included) while the function
+ * still has time to report it: the job then fails with the reason and its reservation is
+ * released, instead of Lambda killing the invocation and retrying the same long work.
+ */
+function stopBeforeTimeout(context: Context, stage: string): { signal?: AbortSignal; clear(): void } {
+  const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 0;
+  if (remaining <= 0) return { clear: () => undefined };
+  const controller = new AbortController();
+  const budget = Math.max(remaining - WIND_DOWN_MS, remaining / 2);
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new TimeLimitError(
+          `stage ${stage} stopped this job: it would not finish within the function's timeout (${Math.round(remaining / 1000)} s left when it started)`,
+        ),
+      ),
+    budget,
+  );
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
 /** How a Lambda gets its ports and its publisher; created once per container. */
 export interface LambdaDependencies {
+  /** ports.scheduler, when set, takes the events due later (EventBridge Scheduler). */
   readonly ports: Ports;
   readonly publish: Publish;
 }
@@ -110,8 +148,22 @@ async function dependenciesFromEnvironment(): Promise<LambdaDependencies> {
       import('../manifests.ts'),
     ]);
   const resources = await loadManifests(env['QPIPE_RESOURCES']?.split(',').filter(Boolean) ?? []);
-  const ports = await createDeployedPorts(config, resources);
+  const { scheduler: _storeScheduler, ...deployed } = await createDeployedPorts(config, resources);
   const busName = env['QPIPE_EVENT_BUS'] ?? 'qpipe';
+  // Nothing ticks a store scheduler on Lambda: delays go to EventBridge Scheduler when configured.
+  const busArn = env['QPIPE_EVENT_BUS_ARN'];
+  const roleArn = env['QPIPE_SCHEDULER_ROLE_ARN'];
+  let ports: Ports = deployed;
+  if (busArn && roleArn) {
+    const [{ SchedulerClient }, { EventBridgeScheduler }] = await Promise.all([
+      import('@aws-sdk/client-scheduler'),
+      import('../scheduler/eventbridge-scheduler.ts'),
+    ]);
+    ports = {
+      ...deployed,
+      scheduler: new EventBridgeScheduler({ client: new SchedulerClient({}), busArn, roleArn, store: deployed.store }),
+    };
+  }
   return {
     ports,
     publish: createEventBridgePublisher({ client: new EventBridgeClient({}), busName, store: ports.store }),
@@ -126,14 +178,23 @@ export function lambdaHandler(stage: StageDefinition, dependencies?: () => Promi
   let ready: Promise<LambdaDependencies> | undefined;
   const deps = () => (ready ??= (dependencies ?? dependenciesFromEnvironment)());
   let publish: Publish = async () => undefined;
-  const base = async (event: unknown): Promise<StageRun> => {
+  let scheduling: { scheduler?: Scheduler; now: () => Date } = { now: () => new Date() };
+  const base = async (event: unknown, context: Context): Promise<StageRun> => {
     const [resolved] = await Promise.all([deps(), loadMetrics()]);
     publish = resolved.publish;
-    return runStage(stage, event as CloudEvent<unknown>, resolved.ports);
+    const { scheduler, now } = resolved.ports;
+    scheduling = scheduler ? { scheduler, now } : { now };
+    const limit = stopBeforeTimeout(context, stage.stage);
+    try {
+      const ports = limit.signal ? { ...resolved.ports, signal: limit.signal } : resolved.ports;
+      return await runStage(stage, event as CloudEvent<unknown>, ports);
+    } finally {
+      limit.clear();
+    }
   };
   return middy(base)
     .use(dropMalformed())
     .use(observe({ stage: stage.stage, ...(log ? { log } : {}) }))
-    .use(publishEmitted({ publish: (events) => publish(events) }))
+    .use(publishEmitted({ publish: (events) => publish(events), scheduling: () => scheduling }))
     .use(cloudEventsFromEventBridge());
 }

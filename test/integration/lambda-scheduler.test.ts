@@ -1,0 +1,153 @@
+/**
+ * Delays on AWS, at the SDK boundary: the enforce-budget Lambda (middy chain, real
+ * @aws-sdk/client-scheduler) hands a held job's re-check to EventBridge Scheduler instead of
+ * waiting, against a stand-in of Scheduler's REST API (fake-scheduler.ts); when the
+ * schedule fires, its input is the event the function put off. And the execute Lambda
+ * stops a simulation that would outlast the function's timeout.
+ */
+import type { Context } from 'aws-lambda';
+import type { CloudEvent } from 'cloudevents';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildJobEvent, parseEvent } from '../../events/envelope.ts';
+import { type EventBridgeEnvelope, fromEventBridge, toEventBridgeEntry } from '../../events/eventbridge.ts';
+import { EXAMPLE_EVENTS } from '../../events/examples.ts';
+import type { EventData } from '../../events/schemas.ts';
+import { EventType } from '../../events/types.ts';
+import { stage as enforceBudget } from '../../functions/enforce-budget/handler.ts';
+import { stage as execute } from '../../functions/execute/handler.ts';
+import { EventBridgeScheduler, scheduleName } from '../../shared/scheduler/eventbridge-scheduler.ts';
+import { type LambdaResult, lambdaHandler } from '../../shared/runtime/lambda.ts';
+import type { Ports } from '../../shared/runtime/ports.ts';
+import { type FakeScheduler, startFakeScheduler } from '../support/fake-scheduler.ts';
+import { budget } from '../support/manifests.ts';
+import { memoryPorts } from '../support/memory-ports.ts';
+
+const BUS_ARN = 'arn:aws:events:eu-west-1:111122223333:event-bus/qpipe-dev';
+const ROLE_ARN = 'arn:aws:iam::111122223333:role/qpipe-dev-SchedulerRole';
+
+function envelope(event: CloudEvent<unknown>): EventBridgeEnvelope {
+  const entry = toEventBridgeEntry(event, 'qpipe');
+  return {
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': entry.DetailType,
+    source: entry.Source,
+    account: '111122223333',
+    time: '2026-11-30T10:00:00Z',
+    region: 'eu-west-1',
+    resources: [],
+    detail: JSON.parse(entry.Detail) as Record<string, unknown>,
+  };
+}
+
+function handler(definition: Parameters<typeof lambdaHandler>[0], ports: Ports) {
+  const published: CloudEvent<unknown>[] = [];
+  const invoke = lambdaHandler(definition, async () => ({ ports, publish: async (e) => void published.push(...e) }));
+  return {
+    published,
+    invoke: (event: unknown, context: Partial<Context> = {}) =>
+      invoke(event, context as Context) as unknown as Promise<LambdaResult>,
+  };
+}
+
+const scheduledExample = parseEvent(EXAMPLE_EVENTS[EventType.JobScheduled]).data as EventData<
+  typeof EventType.JobScheduled
+>;
+
+function scheduled(name: string, micros: number) {
+  const job = { namespace: 'default', name, uid: `uid-${name}`, generation: 1 };
+  return buildJobEvent(
+    EventType.JobScheduled,
+    { ...scheduledExample, job, estimate: { totalMicros: micros, breakdown: [] } },
+    job,
+    { source: '/qpipe/select-backend' },
+  );
+}
+
+describe('delayed events on AWS (EventBridge Scheduler REST stand-in, real SDK)', () => {
+  let fake: FakeScheduler;
+  beforeAll(async () => {
+    fake = await startFakeScheduler();
+  });
+  afterAll(async () => fake.close());
+
+  it('schedules a held job re-check once, at its notbefore, instead of holding the function', async () => {
+    // The real clock: a schedule's at() is never in the past.
+    const base = memoryPorts(
+      { budgets: [budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '1h' } })] },
+      { now: () => new Date() },
+    );
+    const ports: Ports = {
+      ...base,
+      scheduler: new EventBridgeScheduler({
+        client: fake.client,
+        busArn: BUS_ARN,
+        roleArn: ROLE_ARN,
+        store: base.store,
+      }),
+    };
+    const { invoke, published } = handler(enforceBudget, ports);
+    await invoke(envelope(scheduled('big', 8_000_000)));
+    const started = performance.now();
+    await invoke(envelope(scheduled('late', 5_000_000)));
+    expect(performance.now() - started).toBeLessThan(1_000);
+    // The exceeded alert goes out now; the held re-check only as a schedule.
+    expect(published.map((e) => e.type)).not.toContain(EventType.JobHeld);
+    expect(fake.schedules.size).toBe(1);
+    const [schedule] = [...fake.schedules.values()];
+    const heldDetail = JSON.parse(schedule?.body.Target.Input ?? '{}') as { extensions: { notbefore: string } };
+    expect(schedule?.body).toMatchObject({
+      ScheduleExpression: `at(${heldDetail.extensions.notbefore.slice(0, 19)})`,
+      ScheduleExpressionTimezone: 'UTC',
+      ActionAfterCompletion: 'DELETE',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: {
+        Arn: BUS_ARN,
+        RoleArn: ROLE_ARN,
+        EventBridgeParameters: { DetailType: EventType.JobHeld, Source: '/qpipe/enforce-budget' },
+      },
+    });
+    // The same re-check scheduled again (a retried invocation): the existing schedule stands.
+    const held = fromEventBridge({
+      ...envelope(parseEvent(EXAMPLE_EVENTS[EventType.JobHeld]) as never),
+      'detail-type': EventType.JobHeld,
+      source: '/qpipe/enforce-budget',
+      detail: JSON.parse(schedule?.body.Target.Input ?? '{}') as Record<string, unknown>,
+    });
+    await ports.scheduler?.schedule([held]);
+    expect(fake.schedules.size).toBe(1);
+    expect(fake.calls.length).toBe(2);
+
+    // When it fires, EventBridge delivers its input as the held event the function put off.
+    expect(held.type).toBe(EventType.JobHeld);
+    expect(parseEvent(held).data).toMatchObject({ job: { name: 'late' } });
+    expect(scheduleName(held)).toBe(schedule?.name);
+  });
+});
+
+describe('the execute Lambda near its timeout (real simulator threads)', () => {
+  it('stops a simulation that would outlast the function, fails the job and releases its budget', async () => {
+    const lines = ['OPENQASM 2.0;', 'include "qelib1.inc";', 'qreg q[20];', 'creg c[20];'];
+    for (let layer = 0; layer < 80; layer++) {
+      for (let i = 0; i < 20; i++) lines.push(`ry(${0.1 + layer * 0.01 + i * 0.003}) q[${i}];`);
+      for (let i = layer % 2; i + 1 < 20; i += 2) lines.push(`cx q[${i}], q[${i + 1}];`);
+    }
+    const code = `${lines.join('\n')}\nmeasure q -> c;\n`;
+    const example = parseEvent(EXAMPLE_EVENTS[EventType.JobApproved]).data as EventData<typeof EventType.JobApproved>;
+    const approved = buildJobEvent(
+      EventType.JobApproved,
+      { ...example, circuit: { format: 'qasm2', hash: 'sha256:0', bytes: code.length, code } },
+      example.job,
+      { source: '/qpipe/enforce-budget' },
+    );
+    const { invoke, published } = handler(execute, memoryPorts());
+    const started = performance.now();
+    // 800 ms left: the work is stopped after half of it, leaving time to report.
+    await invoke(envelope(approved), { getRemainingTimeInMillis: () => 800 });
+    expect(performance.now() - started).toBeLessThan(1_500);
+    const failed = parseEvent(published[0] as CloudEvent<unknown>);
+    if (failed.type !== EventType.JobFailed) throw new Error(failed.type);
+    expect(failed.data.reason).toMatch(/would not finish within the function's timeout/);
+    expect(failed.data.budget).toEqual(example.budget);
+  });
+});
