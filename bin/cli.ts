@@ -28,6 +28,10 @@ Usage:
   qpipe get budgets|backends|jobs [--namespace NS] [--output text|json]
       List what the deployment's store holds: budgets with their spending, backends, jobs
       with their phase.
+  qpipe dead-letters list|replay [--queue URL] [--to URL | --bus NAME] [--output text|json]
+      What could not be delivered: from the store's dead-letters/ (the Knative broker's
+      sink), or from an SQS queue (--queue: a function's queue on AWS). replay sends each
+      to the broker (--to) or the bus (--bus) again and removes it.
   qpipe backup --to DIR|s3://bucket/prefix [--resources FILE...] [--output text|json]
       Export every QiskitJob, QiskitBudget, QiskitBackend and QiskitSession (without
       status) and every budget ledger: from Kubernetes with QPIPE_CLUSTER=kubernetes, else
@@ -54,7 +58,8 @@ Options:
   --input NAME=VALUE   Value of an OpenQASM 3 input parameter (repeatable).
   --to URL             Where submit POSTs CloudEvents (backup: the folder or s3:// prefix to write).
   --from LOCATION      The folder or s3:// prefix restore reads.
-  --bus NAME           The EventBridge bus submit puts events on.
+  --bus NAME           The EventBridge bus submit (or dead-letters replay) puts events on.
+  --queue URL          The SQS queue dead-letters reads (AWS).
   --namespace NS       Namespace of the job status reads (default "default"), or that get lists.
   -f, --file FILE      A manifest file apply stores (repeatable).
   --wait SECONDS       How long status waits for a final phase.
@@ -86,6 +91,7 @@ const OPTIONS = {
   resources: { type: 'string', multiple: true },
   debug: { type: 'boolean' },
   file: { type: 'string', short: 'f', multiple: true },
+  queue: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -212,6 +218,23 @@ export async function main(argv: readonly string[]): Promise<number> {
           config,
           output,
           ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
+        });
+      }
+      case 'dead-letters': {
+        const [action] = files;
+        if (action !== 'list' && action !== 'replay') throw new UsageError('dead-letters takes list or replay');
+        if (action === 'replay' && (values.to === undefined) === (values.bus === undefined))
+          throw new UsageError('dead-letters replay needs exactly one of --to URL or --bus NAME');
+        const { deadLettersCommand } = await import('./commands/dead-letters.ts');
+        return await deadLettersCommand(action, {
+          config,
+          output,
+          from: values.queue === undefined ? { store: true } : { queueUrl: values.queue },
+          ...(values.to !== undefined
+            ? { to: { url: values.to } }
+            : values.bus !== undefined
+              ? { to: { bus: values.bus } }
+              : {}),
         });
       }
       case 'backup': {

@@ -13,12 +13,12 @@ import { SUBSCRIPTIONS } from '../../events/types.ts';
 import { renderServerlessYaml } from '../../infra/aws/render.ts';
 import { toolsCache, unavailableUnlessCi } from '../support/kube-apiserver.ts';
 
-/** The checkers test/tools/install-checkers.sh installs. */
-const CHECKERS = join(toolsCache(), 'checkers-3.3.30', 'bin');
+/** The checkers test/tools/install-python-tools.sh installs. */
+const CHECKERS = join(toolsCache(), 'python-tools-1', 'bin');
 const checkersMissing = unavailableUnlessCi(
   existsSync(join(CHECKERS, 'checkov'))
     ? undefined
-    : `checkov not installed in ${CHECKERS} (run test/tools/install-checkers.sh)`,
+    : `checkov not installed in ${CHECKERS} (run test/tools/install-python-tools.sh)`,
 );
 const TEMPLATE = '.serverless/cloudformation-template-update-stack.json';
 
