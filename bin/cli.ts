@@ -28,6 +28,11 @@ Usage:
   qpipe get budgets|backends|jobs [--namespace NS] [--output text|json]
       List what the deployment's store holds: budgets with their spending, backends, jobs
       with their phase.
+  qpipe bridge (--bus NAME | --to URL) [--interval SECONDS] [--once]
+      The EKS bridge: for namespaces labelled qpipe.io/jobs=enabled, request new QiskitJob
+      generations on the bus, copy QiskitBudgets and QiskitBackends to the store, and write
+      each job's status from the store back to the QiskitJob. Runs in the cluster
+      (infra/aws/bridge.yaml) or anywhere with KUBECONFIG.
   qpipe dead-letters list|replay [--queue URL] [--to URL | --bus NAME] [--output text|json]
       What could not be delivered: from the store's dead-letters/ (the Knative broker's
       sink), or from an SQS queue (--queue: a function's queue on AWS). replay sends each
@@ -60,6 +65,8 @@ Options:
   --from LOCATION      The folder or s3:// prefix restore reads.
   --bus NAME           The EventBridge bus submit (or dead-letters replay) puts events on.
   --queue URL          The SQS queue dead-letters reads (AWS).
+  --interval SECONDS   Time between the bridge's passes (default 5).
+  --once               Make one bridge pass, then exit.
   --namespace NS       Namespace of the job status reads (default "default"), or that get lists.
   -f, --file FILE      A manifest file apply stores (repeatable).
   --wait SECONDS       How long status waits for a final phase.
@@ -92,6 +99,8 @@ const OPTIONS = {
   debug: { type: 'boolean' },
   file: { type: 'string', short: 'f', multiple: true },
   queue: { type: 'string' },
+  interval: { type: 'string' },
+  once: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -219,6 +228,23 @@ export async function main(argv: readonly string[]): Promise<number> {
           output,
           ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
         });
+      }
+      case 'bridge': {
+        if ((values.to === undefined) === (values.bus === undefined))
+          throw new UsageError('bridge needs exactly one of --bus NAME or --to URL');
+        const intervalSeconds = wholeNumber(values.interval, '--interval', 5) as number;
+        if (intervalSeconds < 1) throw new UsageError('--interval must be at least 1');
+        const { runBridge } = await import('../shared/cli/bridge-command.ts');
+        await runBridge({
+          config,
+          to: values.to === undefined ? { bus: values.bus as string } : { url: values.to },
+          intervalSeconds,
+          once: values.once === true,
+          onPass: (report) => {
+            if (values.once) process.stdout.write(`${JSON.stringify(report)}\n`);
+          },
+        });
+        return 0;
       }
       case 'dead-letters': {
         const [action] = files;

@@ -48,6 +48,7 @@ export const BUCKET_PREFIXES = [
   'resources-changed',
   'resync/',
   'outbox/',
+  'bridge/',
 ] as const;
 
 /** How long each growing prefix is kept (days): results and records long, markers briefly. */
@@ -378,6 +379,29 @@ export function renderServerlessYaml(): string {
       },
     },
   };
+  // The EKS bridge's role (IRSA, outside this stack) gets this: request jobs as the bridge,
+  // copy resources to the bucket and read job status from it.
+  resources['BridgePolicy'] = {
+    Type: 'AWS::IAM::ManagedPolicy',
+    Properties: {
+      Description: 'qpipe bridge on EKS: request jobs, sync resources and status through the results bucket',
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['events:PutEvents'],
+            Resource: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
+            Condition: {
+              StringEquals: { 'events:source': '/qpipe/bridge', 'events:detail-type': EventType.JobRequested },
+            },
+          },
+          { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
+          listBucket,
+        ],
+      },
+    },
+  };
   for (const stage of LAMBDA_STAGES) {
     resources[`${PascalCase(stage)}Role`] = role(stage);
     resources[`${PascalCase(stage)}DeadLetters`] = deadLetterQueue();
@@ -439,6 +463,7 @@ export function renderServerlessYaml(): string {
           Value: { Ref: 'SubmitJobsPolicy' },
         },
         AlarmTopicArn: { Description: 'Subscribe to get qpipe alarms', Value: { Ref: 'QpipeAlarms' } },
+        BridgePolicyArn: { Description: "Attach to the EKS bridge's IRSA role", Value: { Ref: 'BridgePolicy' } },
       },
     },
   };

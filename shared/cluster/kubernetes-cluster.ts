@@ -24,6 +24,8 @@ import {
 } from '../resources/schema.ts';
 import type { Cluster, StatusChange, StatusWriter } from './cluster.ts';
 
+const KINDS = { qiskitbudgets: 'QiskitBudget', qiskitbackends: 'QiskitBackend' } as const;
+
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 interface KubernetesObject {
@@ -149,6 +151,18 @@ export class KubernetesCluster implements Cluster {
       return list.items;
     } catch (error) {
       throw this.transient(error, 'listing qiskitjobs');
+    }
+  }
+
+  /** Every budget or backend of the cluster as the API serves it, for the EKS bridge. */
+  async listResourceObjects(plural: 'qiskitbudgets' | 'qiskitbackends'): Promise<Record<string, unknown>[]> {
+    try {
+      const list = (await this.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural })) as {
+        items: Record<string, unknown>[];
+      };
+      return list.items.map((item) => ({ apiVersion: `${GROUP}/${VERSION}`, kind: KINDS[plural], ...item }));
+    } catch (error) {
+      throw this.transient(error, `listing ${plural}`);
     }
   }
 

@@ -70,6 +70,7 @@ const SERVICE_ACCOUNTS = [
   'qpipe-notify',
   'qpipe-source',
   'qpipe-timer',
+  'qpipe-bridge',
 ];
 
 function tokenFile(): string {
