@@ -8,6 +8,7 @@ function table(job: JobEstimate): string {
   if (job.error) return `${job.job}\n  ${job.error}`;
   const rows = [...job.candidates].sort((a, b) => Number(b.eligible) - Number(a.eligible) || b.score - a.score);
   const lines = [`${job.job}  ${job.shots} shots  →  ${job.selected ?? 'no backend'}`];
+  if (job.budget) lines.push(`  budget: ${job.budget}`);
   const width = Math.max(...rows.map((r) => r.backend.length), 7);
   lines.push(`  ${'backend'.padEnd(width)}  ${'cost'.padStart(12)}  score  notes`);
   for (const row of rows) {

@@ -83,10 +83,14 @@ function transition(event: AnyTypedEvent): Transition | undefined {
             reason: event.data.budget ? 'Reserved' : 'NoBudget',
             message: event.data.budget
               ? `reserved ${formatMoney(event.data.estimate.totalMicros)} on budget ${event.data.budget.name}`
-              : 'no QiskitBudget applies',
+              : `no QiskitBudget in namespace ${event.data.job.namespace}: the job runs unbudgeted`,
           },
         ],
-        fields: { message: 'budget approved' },
+        fields: {
+          message: event.data.budget
+            ? 'budget approved'
+            : `approved unbudgeted: no QiskitBudget in namespace ${event.data.job.namespace}`,
+        },
       };
     case EventType.JobSubmitted:
       return {

@@ -13,7 +13,9 @@ import { jobShots } from '../jobs.ts';
 import { circuitCodeInFiles, loadManifests } from '../manifests.ts';
 import { estimateCost } from '../pricing/pricing.ts';
 import { compileQasm } from '../qasm/index.ts';
-import type { BackendType, Candidate } from '../resources/schema.ts';
+import type { BackendType, Candidate, QiskitBudget } from '../resources/schema.ts';
+import { readResources } from '../resources/resource-store.ts';
+import { createDeployedPorts } from '../runtime/deployed-ports.ts';
 import { parseResourceOf } from '../resources/validate.ts';
 
 /** One job's estimate. */
@@ -27,7 +29,20 @@ export interface JobEstimate {
     readonly breakdown: CostEstimate['breakdown'];
     readonly configuredHere: boolean;
   })[];
+  /** The budget approval would charge, or why none would be. */
+  readonly budget?: string;
   readonly error?: string;
+}
+
+/** Which budget enforce-budget would charge, from the budgets known here (files, and the store when configured). */
+export function budgetNote(namespace: string, budgetRef: string | undefined, budgets: readonly QiskitBudget[]): string {
+  const names = budgets.filter((b) => (b.metadata.namespace ?? 'default') === namespace).map((b) => b.metadata.name);
+  if (budgetRef !== undefined) {
+    return names.includes(budgetRef) ? budgetRef : `${budgetRef} (not found in namespace ${namespace})`;
+  }
+  if (names.length === 1) return names[0] as string;
+  if (names.length === 0) return `none: no QiskitBudget in namespace ${namespace}, so the job runs unbudgeted`;
+  return `several in namespace ${namespace} (${names.join(', ')}): set spec.budget.budgetRef`;
 }
 
 const ALL_TYPES = new Set<BackendType>(['local_simulator', 'aws_braket', 'ibm_quantum', 'ibm_simulator']);
@@ -38,6 +53,11 @@ export async function estimateFiles(
   options: { config: QpipeConfig; configuredTypes: ReadonlySet<BackendType> },
 ): Promise<{ jobs: JobEstimate[]; errors: InvalidInputError[] }> {
   const manifests = await loadManifests(files);
+  // On a deployment without Kubernetes, budgets also live in the store (qpipe apply).
+  const stored = options.config.s3
+    ? await readResources((await createDeployedPorts(options.config, manifests)).store)
+    : undefined;
+  const budgets = [...manifests.budgets, ...(stored?.budgets ?? [])];
   const backends = backendCatalog({
     simulatorMaxQubits: options.config.simulator.maxQubits,
     resources: manifests.backends,
@@ -77,6 +97,7 @@ export async function estimateFiles(
         job: label,
         shots,
         selected,
+        budget: budgetNote(job.metadata.namespace ?? 'default', job.spec.budget?.budgetRef, budgets),
         candidates: candidates.map((c) => {
           const backend = byName.get(c.backend);
           const breakdown = backend
