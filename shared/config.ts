@@ -209,8 +209,9 @@ function readProviders(env: Env, qpipeBucket: string | undefined): QpipeConfig['
   if (enabled('QPIPE_BRAKET') && outputBucket === undefined) {
     throw new ConfigError('QPIPE_BRAKET_OUTPUT_BUCKET', 'is required for Braket when QPIPE_S3_BUCKET is not set');
   }
-  const apiKey = env['IBM_QUANTUM_API_KEY'];
-  const serviceCrn = env['IBM_QUANTUM_CRN'];
+  // Empty values (a deployment parameter left blank) mean unset.
+  const apiKey = env['IBM_QUANTUM_API_KEY'] || undefined;
+  const serviceCrn = env['IBM_QUANTUM_CRN'] || undefined;
   if ((apiKey === undefined) !== (serviceCrn === undefined)) {
     throw new ConfigError(
       apiKey ? 'IBM_QUANTUM_CRN' : 'IBM_QUANTUM_API_KEY',

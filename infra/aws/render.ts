@@ -99,6 +99,13 @@ const logs: Statement = {
   Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*:*' },
 };
 
+/** Stages that call IBM Quantum read its API key from SSM (a SecureString under /qpipe/). */
+const ibmKey: Statement = {
+  Effect: 'Allow',
+  Action: ['ssm:GetParameter'],
+  Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/qpipe/*' },
+};
+
 /** Stages that emit delayed events (held-job re-checks, provider polls) create one-time schedules. */
 const schedules: Statement[] = [
   {
@@ -118,12 +125,14 @@ const STATEMENTS: Record<Stage, Statement[]> = {
     // Circuits over 64 KiB arrive by reference; selection translates them for each device.
     { Effect: 'Allow', Action: ['s3:GetObject'], Resource: bucketObjects },
     { Effect: 'Allow', Action: ['braket:GetDevice'], Resource: braketDevices },
+    ibmKey,
   ],
   'enforce-budget': [
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
     ...schedules,
   ],
   execute: [
+    ibmKey,
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
     { Effect: 'Allow', Action: ['s3:PutObject'], Resource: braketResults },
     { Effect: 'Allow', Action: ['braket:GetDevice'], Resource: braketDevices },
@@ -135,6 +144,7 @@ const STATEMENTS: Record<Stage, Statement[]> = {
   ],
   'collect-results': [
     ...schedules,
+    ibmKey,
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
     { Effect: 'Allow', Action: ['s3:GetObject'], Resource: braketResults },
     { Effect: 'Allow', Action: ['braket:GetQuantumTask'], Resource: braketTasks },
@@ -448,6 +458,10 @@ export function renderServerlessYaml(): string {
         QPIPE_BRAKET: "${param:braket, 'false'}",
         QPIPE_BRAKET_OUTPUT_BUCKET: { Ref: 'BraketResultsBucket' },
         QPIPE_BRAKET_STATE_EVENTS: 'true',
+        // IBM Quantum (opt in): the SecureString holding the API key, e.g. /qpipe/ibm-api-key,
+        // read at each cold start; the instance's CRN is not secret.
+        IBM_QUANTUM_API_KEY_PARAMETER: "${param:ibmApiKeyParameter, ''}",
+        IBM_QUANTUM_CRN: "${param:ibmCrn, ''}",
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
     },

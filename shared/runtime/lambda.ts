@@ -11,6 +11,7 @@ import type { Context } from 'aws-lambda';
 import type { CloudEvent } from 'cloudevents';
 import { type EventBridgeEnvelope, fromEventBridge } from '../../events/eventbridge.ts';
 import { loadConfig } from '../config.ts';
+import { resolveSecrets } from '../secrets.ts';
 import { InvalidInputError, QpipeError, TimeLimitError } from '../errors.ts';
 import type { Ports } from './ports.ts';
 import { waitUntilDue } from './not-before.ts';
@@ -138,7 +139,8 @@ export interface LambdaDependencies {
 }
 
 async function dependenciesFromEnvironment(): Promise<LambdaDependencies> {
-  const env = process.env;
+  // Secrets named by *_PARAMETER settings are read from SSM once, at the cold start.
+  const env = await resolveSecrets(process.env);
   const config = loadConfig(env);
   const [{ createDeployedPorts }, { EventBridgeClient }, { createEventBridgePublisher }, { loadManifests }] =
     await Promise.all([
