@@ -91,12 +91,14 @@ export function createStageServer(options: StageServerOptions): HttpHost {
     }
     // A permanently bad event that is about no job: say so, and ask not to retry.
     if (run.error !== undefined && run.emitted.length === 0) return { status: 400, body: { error: run.error } };
-    const { now, later } = splitByDue(run.emitted, options.ports.now().getTime());
+    // A delayed event goes to the scheduler for its due time, and is published at once too,
+    // so other stages see it; its own stage ignores that early copy (runStage).
+    const { later } = splitByDue(run.emitted, options.ports.now().getTime());
     if (later.length > 0) {
       if (!options.ports.scheduler) return { status: 500, body: { error: 'a delayed event needs a scheduler' } };
       await options.ports.scheduler.schedule(later);
     }
-    const [reply, ...rest] = now;
+    const [reply, ...rest] = run.emitted;
     if (rest.length > 0) {
       if (!options.sink)
         return { status: 500, body: { error: 'the stage emitted several events but K_SINK is not set' } };

@@ -15,7 +15,7 @@ import { resolveSecrets } from '../secrets.ts';
 import { InvalidInputError, QpipeError, TimeLimitError } from '../errors.ts';
 import type { Ports } from './ports.ts';
 import { waitUntilDue } from './not-before.ts';
-import { type Scheduler, splitByDue } from '../scheduler/scheduler.ts';
+import { notBeforeOf, type Scheduler, splitByDue } from '../scheduler/scheduler.ts';
 import { runStage, type StageDefinition, type StageRun } from './stage.ts';
 import { EmfWriter } from '../observability/emf.ts';
 import { loadMetrics } from '../observability/active-metrics.ts';
@@ -77,10 +77,18 @@ export function publishEmitted(options: {
     after: async (request: Request) => {
       const run = request.response as StageRun;
       const { scheduler, now: clock } = options.scheduling?.() ?? { now: () => new Date() };
-      const { now, later } = scheduler ? splitByDue(run.emitted, clock().getTime()) : { now: run.emitted, later: [] };
-      if (later.length > 0) await scheduler?.schedule(later);
-      else await waitUntilDue(now);
-      await options.publish(now);
+      // A delayed event is scheduled for its due time and published at once too (other
+      // stages see it; its own stage ignores the early copy). Without a scheduler, held.
+      let emitted = run.emitted;
+      if (scheduler) await scheduler.schedule(splitByDue(emitted, clock().getTime()).later);
+      else {
+        // No scheduler: hold (capped) and deliver as due, so the re-check runs rather than waits.
+        await waitUntilDue(emitted);
+        emitted = emitted.map((e) =>
+          notBeforeOf(e) === undefined ? e : e.cloneWith({ notbefore: undefined } as never),
+        );
+      }
+      await options.publish(emitted);
       if (run.retry !== undefined) {
         throw run.retry instanceof Error ? run.retry : new QpipeError(String(run.retry), { retryable: true });
       }

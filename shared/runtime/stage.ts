@@ -4,7 +4,8 @@
  */
 import type { CloudEvent } from 'cloudevents';
 import { type AnyTypedEvent, isCatalogType, parseEvent, type TypedEvent } from '../../events/envelope.ts';
-import { type EventType, type Stage, SUBSCRIPTIONS } from '../../events/types.ts';
+import { type EventType, type Stage, stageSource, SUBSCRIPTIONS } from '../../events/types.ts';
+import { notBeforeOf } from '../scheduler/scheduler.ts';
 import { InvalidInputError, isRetryable } from '../errors.ts';
 import { resolveBody } from './claim-check.ts';
 import { describeEvent, logger } from '../observability/log.ts';
@@ -98,7 +99,9 @@ export async function runStage(
   const started = performance.now();
   const key = `${stage}/${received.id}`;
   const duplicate = recentlyHandled.has(key);
-  const run = await handleEvent(definition, received, ports);
+  const run = isEarlyOwnEvent(definition.stage, received, ports)
+    ? { emitted: [] }
+    : await handleEvent(definition, received, ports);
   const outcome =
     run.retry !== undefined ? 'retried' : run.error !== undefined ? 'rejected' : duplicate ? 'duplicate' : 'handled';
   const metrics = activeMetrics();
@@ -112,6 +115,16 @@ export async function runStage(
   else log.info({ outcome, emitted: emittedTypes }, 'handled');
   span.end(run.error ?? (run.retry === undefined ? undefined : String(run.retry)));
   return { ...run, emitted: run.emitted.map((e) => e.cloneWith({ traceparent: span.traceparent } as never)) };
+}
+
+/**
+ * A stage's own delayed event (a re-check, a poll) that arrives before it is due: the copy
+ * published at once so that other stages see it (collect-results shows AwaitingBudget); the
+ * scheduler delivers the due copy later. Acknowledged with no work.
+ */
+function isEarlyOwnEvent(stage: Stage, event: CloudEvent<unknown>, ports: Ports): boolean {
+  const due = notBeforeOf(event);
+  return due !== undefined && due > ports.now().getTime() && event.source === stageSource(stage);
 }
 
 async function handleEvent(

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -25,6 +25,8 @@ import { ensureAwsTools } from '../../infra/aws/tools.ts';
 import { createEventBridgePublisher } from '../../shared/runtime/eventbridge-publisher.ts';
 import { MemoryObjectStore } from '../support/memory-ports.ts';
 import { type MinioServer, minioMissing, startMinio } from '../support/minio.ts';
+import { type FakeScheduler, startFakeScheduler } from '../support/fake-scheduler.ts';
+import { S3ObjectStore } from '../../shared/storage/s3-object-store.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const CONFIG = 'serverless.offline.yml';
@@ -49,8 +51,12 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
   let busPort: number;
   let minio: MinioServer | undefined;
 
+  let scheduler: FakeScheduler;
+
   beforeAll(async () => {
     if (minioMissing() === undefined) minio = await startMinio(['qpipe']);
+    // Delays go to EventBridge Scheduler (a stand-in of its REST API: nothing local runs one).
+    scheduler = await startFakeScheduler();
     const osls = ensureAwsTools();
     // Its own folder: the packaging test rebuilds .build at the same time.
     await bundleStages(ROOT, `${BUILD_DIR}/`);
@@ -63,7 +69,16 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
         busPort,
         pubSubPort: await freePort(),
         buildDir: BUILD_DIR,
-        ...(minio ? { s3: minio.env('qpipe') } : {}),
+        ...(minio
+          ? {
+              s3: {
+                ...minio.env('qpipe'),
+                AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint,
+                QPIPE_EVENT_BUS_ARN: 'arn:aws:events:eu-west-1:000000000000:event-bus/qpipe-dev',
+                QPIPE_SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/qpipe-dev-SchedulerRole',
+              },
+            }
+          : {}),
       }),
     );
     offline = spawn(osls, ['offline', 'start', '--config', CONFIG], {
@@ -90,20 +105,25 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
     if (offline.pid) process.kill(-offline.pid, 'SIGINT');
     rmSync(new URL(CONFIG, ROOT), { force: true });
     await minio?.close();
+    await scheduler?.close();
   });
 
   /** A job's status where the functions keep it. */
   async function statusOf(name: string): Promise<Record<string, unknown> | undefined> {
+    return statusOfIn('default', name);
+  }
+
+  async function statusOfIn(namespace: string, name: string): Promise<Record<string, unknown> | undefined> {
     if (minio) {
       const text = await minio.client
-        .send(new GetObjectCommand({ Bucket: 'qpipe', Key: `status/qiskitjobs/default/${name}.json` }))
+        .send(new GetObjectCommand({ Bucket: 'qpipe', Key: `status/qiskitjobs/${namespace}/${name}.json` }))
         .then(
           (r) => r.Body?.transformToString(),
           () => undefined,
         );
       return text === undefined ? undefined : (JSON.parse(text) as { status: Record<string, unknown> }).status;
     }
-    const file = join(store, `status/qiskitjobs/default/${name}.json`);
+    const file = join(store, `status/qiskitjobs/${namespace}/${name}.json`);
     return existsSync(file)
       ? (JSON.parse(readFileSync(file, 'utf8')) as { status: Record<string, unknown> }).status
       : undefined;
@@ -186,6 +206,87 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
         budgets = (await run(process.execPath, [BIN, 'get', 'budgets'], { env })).stdout;
       }
       expect(budgets).toMatch(/default\s+team\s+\$1\.00\s+\$10\.00\s+monthly/);
+    },
+    120_000,
+  );
+
+  /** Puts a job request on the local bus as qpipe submit does (its data by reference when large). */
+  async function submit(job: Record<string, unknown>, uid: string) {
+    const metadata = job['metadata'] as { namespace?: string; name: string };
+    const client = new EventBridgeClient({
+      region: 'eu-west-1',
+      endpoint: `http://127.0.0.1:${busPort}`,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    const requested = buildEvent(
+      EventType.JobRequested,
+      { job },
+      { source: '/qpipe/submit', subject: `default/${metadata.name}`, jobuid: uid, jobgeneration: 1 },
+    );
+    const store = new S3ObjectStore(minio?.client as never, 'qpipe');
+    await createEventBridgePublisher({ client, busName: 'qpipe-dev', store })([requested]);
+  }
+
+  it.skipIf(minioMissing() !== undefined)(
+    'holds a job for budget without holding a function, and approves it when its schedule fires after the limit is raised',
+    async () => {
+      const env = { ...process.env, ...minio?.env('qpipe'), LOG_LEVEL: 'silent' };
+      const dir = await mkdtemp(join(tmpdir(), 'qpipe-held-'));
+      // A budget of its own namespace, and a priced backend there: 100 shots cost $1.00.
+      const resources = (limit: string) =>
+        [
+          'apiVersion: quantum.io/v1\nkind: QiskitBackend\nmetadata: {name: metered, namespace: tight}\nspec: {provider: local_simulator, pricing: {perShot: "$0.01"}}',
+          `apiVersion: quantum.io/v1\nkind: QiskitBudget\nmetadata: {name: tight, namespace: tight}\nspec: {limit: "${limit}", period: monthly, enforcement: {blockOnExceed: true, gracePeriod: 1h}}`,
+        ].join('\n---\n');
+      const file = join(dir, 'resources.yaml');
+      writeFileSync(file, resources('$0.10'));
+      await run(process.execPath, [BIN, 'apply', '-f', file], { env });
+      const job = parse(readFileSync(new URL('examples/bell.yaml', ROOT), 'utf8')) as {
+        metadata: Record<string, unknown>;
+        spec: Record<string, unknown>;
+      };
+      job.metadata = { ...job.metadata, name: 'held-bell', namespace: 'tight' };
+      job.spec = { ...job.spec, backend: { name: 'metered' }, execution: { shots: 100 } };
+      const before = scheduler.schedules.size;
+      await submit(job as never, 'offline-held');
+      let status: { phase?: string } | undefined;
+      for (let i = 0; i < 60 && status?.phase !== 'AwaitingBudget'; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        status = (await statusOfIn('tight', 'held-bell')) as typeof status;
+      }
+      expect(status?.phase).toBe('AwaitingBudget');
+      // The re-check is a schedule, not a waiting function.
+      const schedules = [...scheduler.schedules.values()].slice(before);
+      expect(schedules.map((s) => s.body.Target.EventBridgeParameters?.DetailType)).toContain(EventType.JobHeld);
+      // The owner raises the limit; then the schedule fires: Scheduler puts its input on the bus.
+      writeFileSync(file, resources('$5.00'));
+      await run(process.execPath, [BIN, 'apply', '-f', file], { env });
+      const held = schedules.find((s) => s.body.Target.EventBridgeParameters?.DetailType === EventType.JobHeld);
+      // Scheduler fires at the schedule's time (at() is UTC to the second).
+      const at = Date.parse(`${/^at\((.+)\)$/.exec(held?.body.ScheduleExpression ?? '')?.[1]}Z`);
+      await new Promise((r) => setTimeout(r, Math.max(0, at + 1000 - Date.now())));
+      const client = new EventBridgeClient({
+        region: 'eu-west-1',
+        endpoint: `http://127.0.0.1:${busPort}`,
+        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      });
+      await client.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: 'qpipe-dev',
+              DetailType: held?.body.Target.EventBridgeParameters?.DetailType,
+              Source: held?.body.Target.EventBridgeParameters?.Source,
+              Detail: held?.body.Target.Input,
+            },
+          ],
+        }),
+      );
+      for (let i = 0; i < 60 && status?.phase !== 'Succeeded'; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        status = (await statusOfIn('tight', 'held-bell')) as typeof status;
+      }
+      expect(status?.phase).toBe('Succeeded');
     },
     120_000,
   );

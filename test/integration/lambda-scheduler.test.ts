@@ -91,8 +91,12 @@ describe('delayed events on AWS (EventBridge Scheduler REST stand-in, real SDK)'
     const started = performance.now();
     await invoke(envelope(scheduled('late', 5_000_000)));
     expect(performance.now() - started).toBeLessThan(1_000);
-    // The exceeded alert goes out now; the held re-check only as a schedule.
-    expect(published.map((e) => e.type)).not.toContain(EventType.JobHeld);
+    // The held event goes out now too (collect-results shows AwaitingBudget); the re-check is a schedule.
+    expect(published.map((e) => e.type)).toContain(EventType.JobHeld);
+    expect(fake.schedules.size).toBe(1);
+    // enforce-budget gets that early copy of its own re-check and does nothing with it.
+    const early = await invoke(envelope(published.find((e) => e.type === EventType.JobHeld) as CloudEvent<unknown>));
+    expect(early.emitted).toEqual([]);
     expect(fake.schedules.size).toBe(1);
     const [schedule] = [...fake.schedules.values()];
     const heldDetail = JSON.parse(schedule?.body.Target.Input ?? '{}') as { extensions: { notbefore: string } };

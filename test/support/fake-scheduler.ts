@@ -29,6 +29,8 @@ export interface StoredSchedule {
 /** A running stand-in. */
 export interface FakeScheduler {
   readonly client: SchedulerClient;
+  /** Where it listens (AWS_ENDPOINT_URL_SCHEDULER for a process). */
+  readonly endpoint: string;
   readonly schedules: Map<string, StoredSchedule>;
   /** CreateSchedule calls, duplicates included. */
   readonly calls: string[];
@@ -63,10 +65,11 @@ export async function startFakeScheduler(): Promise<FakeScheduler> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new SchedulerClient({
     region: 'eu-west-1',
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
-  return { client, schedules, calls, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { client, endpoint, schedules, calls, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
