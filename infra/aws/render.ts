@@ -251,6 +251,28 @@ function fn(stage: Stage) {
   };
 }
 
+/** A managed policy that may put job requests on the bus with one source only, and `more`. */
+function requestJobsPolicy(description: string, source: string, more: Statement[] = []) {
+  return {
+    Type: 'AWS::IAM::ManagedPolicy',
+    Properties: {
+      Description: description,
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['events:PutEvents'],
+            Resource: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
+            Condition: { StringEquals: { 'events:source': source, 'events:detail-type': EventType.JobRequested } },
+          },
+          ...more,
+        ],
+      },
+    },
+  };
+}
+
 /** An alarm that fires when a metric is above zero for five minutes, notifying the alarm topic. */
 function alarm(options: {
   description: string;
@@ -370,48 +392,17 @@ export function renderServerlessYaml(): string {
     Properties: { KmsMasterKeyId: 'alias/aws/sns', DisplayName: 'qpipe alarms' },
   };
   // A CI principal may request jobs, and nothing else (attach it to the pipeline's role).
-  resources['SubmitJobsPolicy'] = {
-    Type: 'AWS::IAM::ManagedPolicy',
-    Properties: {
-      Description: 'Put io.quantum.job.requested events on the qpipe bus as qpipe submit',
-      PolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: ['events:PutEvents'],
-            Resource: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
-            Condition: {
-              StringEquals: { 'events:source': '/qpipe/submit', 'events:detail-type': EventType.JobRequested },
-            },
-          },
-        ],
-      },
-    },
-  };
+  resources['SubmitJobsPolicy'] = requestJobsPolicy(
+    'Put io.quantum.job.requested events on the qpipe bus as qpipe submit',
+    '/qpipe/submit',
+  );
   // The EKS bridge's role (IRSA, outside this stack) gets this: request jobs as the bridge,
   // copy resources to the bucket and read job status from it.
-  resources['BridgePolicy'] = {
-    Type: 'AWS::IAM::ManagedPolicy',
-    Properties: {
-      Description: 'qpipe bridge on EKS: request jobs, sync resources and status through the results bucket',
-      PolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: ['events:PutEvents'],
-            Resource: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
-            Condition: {
-              StringEquals: { 'events:source': '/qpipe/bridge', 'events:detail-type': EventType.JobRequested },
-            },
-          },
-          { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
-          listBucket,
-        ],
-      },
-    },
-  };
+  resources['BridgePolicy'] = requestJobsPolicy(
+    'qpipe bridge on EKS: request jobs, sync resources and status through the results bucket',
+    '/qpipe/bridge',
+    [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects }, listBucket],
+  );
   for (const stage of LAMBDA_STAGES) {
     resources[`${PascalCase(stage)}Role`] = role(stage);
     resources[`${PascalCase(stage)}DeadLetters`] = deadLetterQueue();

@@ -59,7 +59,7 @@ export class LocalObjectStore implements ObjectStore {
     return body === undefined ? undefined : { body, version: contentVersion(body) };
   }
 
-  async putIfVersion(key: string, body: string, version: string | undefined): Promise<boolean> {
+  async putIfVersion(key: string, body: string | Uint8Array, version: string | undefined): Promise<boolean> {
     const path = this.path(key);
     await mkdir(dirname(path), { recursive: true });
     // A lock file (O_EXCL) makes check-and-write one step across processes.

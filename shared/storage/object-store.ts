@@ -13,7 +13,12 @@ export interface ObjectStore {
    * Writes only if the object is still at `version` (or, for undefined, still absent):
    * compare-and-swap for documents several containers update. Returns whether it wrote.
    */
-  putIfVersion(key: string, body: string, version: string | undefined, contentType?: string): Promise<boolean>;
+  putIfVersion(
+    key: string,
+    body: string | Uint8Array,
+    version: string | undefined,
+    contentType?: string,
+  ): Promise<boolean>;
   /** Reads an object, or undefined when there is none. */
   get(key: string): Promise<Uint8Array | undefined>;
   /** Keys under a prefix (`scheduled/`), in ascending order, at most `limit` of them. */

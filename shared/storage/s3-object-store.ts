@@ -33,21 +33,7 @@ export class S3ObjectStore implements ObjectStore {
     body: string | Uint8Array,
     contentType = 'application/octet-stream',
   ): Promise<boolean> {
-    try {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.key(key),
-          Body: body,
-          ContentType: contentType,
-          IfNoneMatch: '*',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+    return this.putIfVersion(key, body, undefined, contentType);
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -73,7 +59,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async putIfVersion(
     key: string,
-    body: string,
+    body: string | Uint8Array,
     version: string | undefined,
     contentType = 'application/json',
   ): Promise<boolean> {

@@ -109,10 +109,6 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
   });
 
   /** A job's status where the functions keep it. */
-  async function statusOf(name: string): Promise<Record<string, unknown> | undefined> {
-    return statusOfIn('default', name);
-  }
-
   async function statusOfIn(namespace: string, name: string): Promise<Record<string, unknown> | undefined> {
     if (minio) {
       const text = await minio.client
@@ -131,23 +127,9 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
 
   it('runs a job through validate, select-backend, enforce-budget, execute and collect-results', async () => {
     const job = parse(readFileSync(new URL('examples/bell.yaml', ROOT), 'utf8')) as Record<string, unknown>;
-    const client = new EventBridgeClient({
-      region: 'eu-west-1',
-      endpoint: `http://127.0.0.1:${busPort}`,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-    });
-    const requested = buildEvent(
-      EventType.JobRequested,
-      { job },
-      { source: '/qpipe/submit', subject: 'default/bell', jobuid: 'offline-1', jobgeneration: 1 },
-    );
-    await createEventBridgePublisher({ client, busName: 'qpipe-dev', store: new MemoryObjectStore() })([requested]);
-    let status:
+    await submit(job, 'offline-1');
+    const status = (await phaseOf('default', 'bell', 'Succeeded')) as
       { phase?: string; results?: { counts: Record<string, number> }; conditions?: { type: string }[] } | undefined;
-    for (let i = 0; i < 120 && status?.phase !== 'Succeeded'; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      status = (await statusOf('bell')) as typeof status;
-    }
     expect(status?.phase, JSON.stringify(status)).toBe('Succeeded');
     expect(Object.keys(status?.results?.counts ?? {}).sort()).toEqual(['00', '11']);
     // Lambdas run concurrently and EventBridge does not promise order; every condition is there.
@@ -182,22 +164,8 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       };
       job.metadata = { ...job.metadata, name: 'metered-bell' };
       job.spec = { ...job.spec, backend: { name: 'metered' }, execution: { shots: 100 } };
-      const client = new EventBridgeClient({
-        region: 'eu-west-1',
-        endpoint: `http://127.0.0.1:${busPort}`,
-        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-      });
-      const requested = buildEvent(
-        EventType.JobRequested,
-        { job },
-        { source: '/qpipe/submit', subject: 'default/metered-bell', jobuid: 'offline-2', jobgeneration: 1 },
-      );
-      await createEventBridgePublisher({ client, busName: 'qpipe-dev', store: new MemoryObjectStore() })([requested]);
-      let status: { phase?: string; actualCost?: string } | undefined;
-      for (let i = 0; i < 120 && status?.phase !== 'Succeeded'; i++) {
-        await new Promise((r) => setTimeout(r, 500));
-        status = (await statusOf('metered-bell')) as typeof status;
-      }
+      await submit(job, 'offline-2');
+      const status = await phaseOf('default', 'metered-bell', 'Succeeded');
       expect(status, JSON.stringify(status)).toMatchObject({ phase: 'Succeeded', actualCost: '$1.00' });
       // The budget's books, as qpipe get shows them.
       let budgets = '';
@@ -211,20 +179,40 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
   );
 
   /** Puts a job request on the local bus as qpipe submit does (its data by reference when large). */
-  async function submit(job: Record<string, unknown>, uid: string) {
-    const metadata = job['metadata'] as { namespace?: string; name: string };
-    const client = new EventBridgeClient({
+  /** A client of the local bus. */
+  function bus(): EventBridgeClient {
+    return new EventBridgeClient({
       region: 'eu-west-1',
       endpoint: `http://127.0.0.1:${busPort}`,
       credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
     });
+  }
+
+  async function submit(job: Record<string, unknown>, uid: string) {
+    const metadata = job['metadata'] as { namespace?: string; name: string };
+    const client = bus();
     const requested = buildEvent(
       EventType.JobRequested,
       { job },
-      { source: '/qpipe/submit', subject: `default/${metadata.name}`, jobuid: uid, jobgeneration: 1 },
+      {
+        source: '/qpipe/submit',
+        subject: `${metadata.namespace ?? 'default'}/${metadata.name}`,
+        jobuid: uid,
+        jobgeneration: 1,
+      },
     );
-    const store = new S3ObjectStore(minio?.client as never, 'qpipe');
+    const store = minio ? new S3ObjectStore(minio.client, 'qpipe') : new MemoryObjectStore();
     await createEventBridgePublisher({ client, busName: 'qpipe-dev', store })([requested]);
+  }
+
+  /** The job's status once it reaches `phase` (or the last seen, after 60 s). */
+  async function phaseOf(namespace: string, name: string, phase: string) {
+    let status: Record<string, unknown> | undefined;
+    for (let i = 0; i < 120 && status?.['phase'] !== phase; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      status = await statusOfIn(namespace, name);
+    }
+    return status;
   }
 
   it.skipIf(minioMissing() !== undefined)(
@@ -249,12 +237,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       job.spec = { ...job.spec, backend: { name: 'metered' }, execution: { shots: 100 } };
       const before = scheduler.schedules.size;
       await submit(job as never, 'offline-held');
-      let status: { phase?: string } | undefined;
-      for (let i = 0; i < 60 && status?.phase !== 'AwaitingBudget'; i++) {
-        await new Promise((r) => setTimeout(r, 500));
-        status = (await statusOfIn('tight', 'held-bell')) as typeof status;
-      }
-      expect(status?.phase).toBe('AwaitingBudget');
+      expect((await phaseOf('tight', 'held-bell', 'AwaitingBudget'))?.['phase']).toBe('AwaitingBudget');
       // The re-check is a schedule, not a waiting function.
       const schedules = [...scheduler.schedules.values()].slice(before);
       expect(schedules.map((s) => s.body.Target.EventBridgeParameters?.DetailType)).toContain(EventType.JobHeld);
@@ -265,12 +248,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       // Scheduler fires at the schedule's time (at() is UTC to the second).
       const at = Date.parse(`${/^at\((.+)\)$/.exec(held?.body.ScheduleExpression ?? '')?.[1]}Z`);
       await new Promise((r) => setTimeout(r, Math.max(0, at + 1000 - Date.now())));
-      const client = new EventBridgeClient({
-        region: 'eu-west-1',
-        endpoint: `http://127.0.0.1:${busPort}`,
-        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-      });
-      await client.send(
+      await bus().send(
         new PutEventsCommand({
           Entries: [
             {
@@ -282,11 +260,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
           ],
         }),
       );
-      for (let i = 0; i < 60 && status?.phase !== 'Succeeded'; i++) {
-        await new Promise((r) => setTimeout(r, 500));
-        status = (await statusOfIn('tight', 'held-bell')) as typeof status;
-      }
-      expect(status?.phase).toBe('Succeeded');
+      expect((await phaseOf('tight', 'held-bell', 'Succeeded'))?.['phase']).toBe('Succeeded');
     },
     120_000,
   );

@@ -33,7 +33,7 @@ export class MemoryObjectStore implements ObjectStore {
     return body === undefined ? undefined : { body, version: contentVersion(body) };
   }
 
-  async putIfVersion(key: string, body: string, version: string | undefined): Promise<boolean> {
+  async putIfVersion(key: string, body: string | Uint8Array, version: string | undefined): Promise<boolean> {
     const current = this.objects.get(key);
     if ((current === undefined ? undefined : contentVersion(current)) !== version) return false;
     await this.put(key, body);
