@@ -19,8 +19,6 @@ export const DEFAULT_FUSION_WIDTH = 2;
 export const DIAGONAL_FUSION_WIDTH = 10;
 
 interface Block {
-  /** Position in the sequence of blocks, for merging in order. */
-  readonly order: number;
   readonly qubits: number[];
   readonly gates: Primitive[];
   open: boolean;
@@ -56,11 +54,17 @@ export function fuseGates(gates: readonly Primitive[], maxWidth = DEFAULT_FUSION
     if (union.size <= width) {
       // Open blocks touch disjoint qubits and nothing after them touches theirs, so they
       // can all move to the end and become one block with this gate.
-      const ordered = [...candidates].sort((x, y) => x.order - y.order);
-      for (const b of ordered) b.merged = true;
-      const gathered = [...ordered.flatMap((b) => b.gates), gate];
+      // Those blocks also commute with each other (disjoint qubits), so their gates are
+      // gathered onto the longest list, not copied: a long run on a few qubits stays linear.
+      let base: Block | undefined;
+      for (const b of candidates) {
+        b.merged = true;
+        if (!base || b.gates.length > base.gates.length) base = b;
+      }
+      const gathered = base ? base.gates : [];
+      for (const b of candidates) if (b !== base) for (const g of b.gates) gathered.push(g);
+      gathered.push(gate);
       block = {
-        order: blocks.length,
         qubits: [...union],
         gates: gathered,
         open: true,
@@ -69,7 +73,7 @@ export function fuseGates(gates: readonly Primitive[], maxWidth = DEFAULT_FUSION
       };
     } else {
       const open = qubits.length <= (diagonal ? Math.max(maxWidth, DIAGONAL_FUSION_WIDTH) : maxWidth);
-      block = { order: blocks.length, qubits, gates: [gate], open, merged: false, diagonal };
+      block = { qubits, gates: [gate], open, merged: false, diagonal };
     }
     blocks.push(block);
     for (const q of block.qubits) {

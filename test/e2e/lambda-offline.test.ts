@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildEvent } from '../../events/envelope.ts';
@@ -214,6 +214,29 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
     }
     return status;
   }
+
+  it.skipIf(minioMissing() !== undefined)(
+    'runs a job whose request is over 256 KB: its data travels by reference and the functions fetch it back',
+    async () => {
+      const code = `OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n${'h q[0];\nh q[0];\n'.repeat(20_000)}cx q[0], q[1];\nmeasure q -> c;\n`;
+      expect(code.length).toBeGreaterThan(256 * 1024);
+      await submit(
+        {
+          apiVersion: 'quantum.io/v1',
+          kind: 'QiskitJob',
+          metadata: { name: 'big-circuit', namespace: 'default' },
+          spec: { circuit: { source: 'inline', code }, execution: { shots: 100, seedSimulator: 1 } },
+        },
+        'offline-big',
+      );
+      const status = await phaseOf('default', 'big-circuit', 'Succeeded');
+      expect(status?.['phase'], JSON.stringify(status)).toBe('Succeeded');
+      // The request went by reference (bodyref), the circuit too (circuitref).
+      const stored = await minio?.client.send(new ListObjectsV2Command({ Bucket: 'qpipe', Prefix: 'events/' }));
+      expect(stored?.Contents?.length).toBeGreaterThanOrEqual(1);
+    },
+    120_000,
+  );
 
   it.skipIf(minioMissing() !== undefined)(
     'holds a job for budget without holding a function, and approves it when its schedule fires after the limit is raised',

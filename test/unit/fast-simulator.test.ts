@@ -82,6 +82,15 @@ describe('fast simulator: fusion', () => {
     expect(kinds(`${oq}cz q[0], q[1];\nrz(0.3) q[1];`)).toEqual(['diagonal']);
     expect(kinds(`${oq}h q[0];\ncx q[0], q[1];`)).toEqual(['matrix']);
   });
+
+  it('fuses a run of 100,000 gates on two qubits into one pass (gathered in place, never copied per gate)', () => {
+    const run = 'h q[0];\nt q[1];\ncx q[0], q[1];\n'.repeat(33_334);
+    const gates = gatesOf(`OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\n${run}`);
+    expect(gates.length).toBeGreaterThan(100_000);
+    const passes = fuseGates(gates, 2);
+    expect(passes).toHaveLength(1);
+    expect(passes[0]?.qubits).toEqual([0, 1]);
+  });
 });
 
 describe('fast simulator: sampling', () => {
