@@ -71,13 +71,19 @@ const bucket = { 'Fn::GetAtt': ['ResultsBucket', 'Arn'] };
 
 const bucketObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['ResultsBucket', 'Arn'] }, '/*']] };
 const braketResults = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['BraketResultsBucket', 'Arn'] }, '/*']] };
-/** A stage may put events on the bus only as itself (IAM's events:source condition). */
-const putEvents = (stage: Stage): Statement => ({
-  Effect: 'Allow',
-  Action: ['events:PutEvents'],
-  Resource: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
-  Condition: { StringEquals: { 'events:source': stageSource(stage) } },
-});
+/** Putting events on the qpipe bus only with the given source(s) (IAM's events:source condition), and type. */
+function putEventsAs(source: string | string[], detailType?: string): Statement {
+  return {
+    Effect: 'Allow',
+    Action: ['events:PutEvents'],
+    Resource: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
+    Condition: {
+      StringEquals: { 'events:source': source, ...(detailType ? { 'events:detail-type': detailType } : {}) },
+    },
+  };
+}
+/** A stage may put events on the bus only as itself. */
+const putEvents = (stage: Stage): Statement => putEventsAs(stageSource(stage));
 /** Reading keys that may be missing needs list permission, or S3 answers 403 instead of 404. */
 const listBucket: Statement = {
   Effect: 'Allow',
@@ -259,15 +265,7 @@ function requestJobsPolicy(description: string, source: string, more: Statement[
       Description: description,
       PolicyDocument: {
         Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: ['events:PutEvents'],
-            Resource: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
-            Condition: { StringEquals: { 'events:source': source, 'events:detail-type': EventType.JobRequested } },
-          },
-          ...more,
-        ],
+        Statement: [putEventsAs(source, EventType.JobRequested), ...more],
       },
     },
   };
@@ -372,16 +370,7 @@ export function renderServerlessYaml(): string {
           PolicyName: 'qpipe-scheduler',
           PolicyDocument: {
             Version: '2012-10-17',
-            Statement: [
-              {
-                Effect: 'Allow',
-                Action: ['events:PutEvents'],
-                Resource: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
-                Condition: {
-                  StringEquals: { 'events:source': [stageSource('enforce-budget'), stageSource('collect-results')] },
-                },
-              },
-            ],
+            Statement: [putEventsAs([stageSource('enforce-budget'), stageSource('collect-results')])],
           },
         },
       ],

@@ -8,7 +8,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { CloudEvent } from 'cloudevents';
 import { scrape } from '../observability/metrics.ts';
+import { eventFromHttp } from './http-binding.ts';
 
 /** What a route answers. */
 export interface HostReply {
@@ -150,5 +152,20 @@ export function createHttpHost(options: HttpHostOptions): HttpHost {
       metricsServer?.close();
       await closed;
     },
+  };
+}
+
+/** A POST / route that reads a CloudEvent (binary or structured), answering 400 for anything else. */
+export function cloudEventRoute(
+  handle: (event: CloudEvent<unknown>) => Promise<HostReply>,
+): (request: HostRequest) => Promise<HostReply> {
+  return async (request) => {
+    let event: CloudEvent<unknown>;
+    try {
+      event = eventFromHttp(request);
+    } catch (error) {
+      return { status: 400, body: { error: (error as Error).message } };
+    }
+    return handle(event);
   };
 }

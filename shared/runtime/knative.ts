@@ -12,8 +12,8 @@ import { TimeLimitError } from '../errors.ts';
 import { WorkInProgressError } from '../idempotency/claims.ts';
 import { logger } from '../observability/log.ts';
 import { splitByDue } from '../scheduler/scheduler.ts';
-import { createHttpHost, type HostReply, type HttpHost } from './http-host.ts';
-import { type EventSender, eventFromHttp, eventToHttp, postEvents } from './http-binding.ts';
+import { cloudEventRoute, createHttpHost, type HostReply, type HttpHost } from './http-host.ts';
+import { type EventSender, eventToHttp, postEvents } from './http-binding.ts';
 import type { Ports } from './ports.ts';
 import { runStage, type StageDefinition, type StageRun } from './stage.ts';
 
@@ -117,14 +117,6 @@ export function createStageServer(options: StageServerOptions): HttpHost {
   return createHttpHost({
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
     ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
-    post: async (request) => {
-      let event: CloudEvent<unknown>;
-      try {
-        event = eventFromHttp(request);
-      } catch (error) {
-        return { status: 400, body: { error: (error as Error).message } };
-      }
-      return handle(event);
-    },
+    post: cloudEventRoute(handle),
   });
 }

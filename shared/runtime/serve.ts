@@ -16,7 +16,7 @@ import { StoreScheduler } from '../scheduler/store-scheduler.ts';
 import { createDeployedPorts } from './deployed-ports.ts';
 import { createEmbeddedPipeline, createLocalPorts } from './embedded.ts';
 import { eventFromHttp, postEvents } from './http-binding.ts';
-import { createHttpHost, type HttpHost } from './http-host.ts';
+import { cloudEventRoute, createHttpHost, type HttpHost } from './http-host.ts';
 import { createStageServer } from './knative.ts';
 import type { StageDefinition } from './stage.ts';
 import { type ResyncCluster, tick } from './timer.ts';
@@ -184,13 +184,7 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
             : { status: 404, body: { error: `no job ${namespace}/${name}` } },
         );
     },
-    post: async (request) => {
-      let event: CloudEvent<unknown>;
-      try {
-        event = eventFromHttp(request);
-      } catch (error) {
-        return { status: 400, body: { error: (error as Error).message } };
-      }
+    post: cloudEventRoute(async (event) => {
       if (!isCatalogType(event.type) || !INGRESS_TYPES.has(event.type)) {
         return {
           status: 400,
@@ -199,7 +193,7 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
       }
       void pipeline.publish([event]);
       return { status: 202, body: { accepted: event.id, subject: event.subject ?? null } };
-    },
+    }),
   });
   const serving = await start(host, { ...options, host: options.host ?? '127.0.0.1' });
   return {
