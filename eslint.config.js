@@ -43,7 +43,7 @@ export default tseslint.config(
           patterns: [
             {
               group: ['@aws-sdk/*', '@middy/*', '@kubernetes/*'],
-              message: 'Handlers take ports; wire SDKs in lambda.ts / knative.ts or shared adapters.',
+              message: 'Handlers take ports; wire SDKs in lambda.ts or the shared adapters (shared/runtime).',
             },
             {
               group: ['node:http', 'node:https', 'http', 'https'],
