@@ -25,7 +25,7 @@ import { ensureAwsTools } from '../../infra/aws/tools.ts';
 import { createEventBridgePublisher } from '../../shared/runtime/eventbridge-publisher.ts';
 import { MemoryObjectStore } from '../support/memory-ports.ts';
 import { type MinioServer, minioMissing, startMinio } from '../support/minio.ts';
-import { type FakeScheduler, startFakeScheduler } from '../support/fake-scheduler.ts';
+import { type MotoServer, motoMissing, schedulesIn, startMoto } from '../support/moto.ts';
 import { S3ObjectStore } from '../../shared/storage/s3-object-store.ts';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -41,6 +41,8 @@ function freePort(): Promise<number> {
 }
 
 const BUILD_DIR = '.build-offline';
+/** The functions' region here: MinIO's settings (us-east-1) win over the offline default. */
+const LAMBDA_REGION = 'us-east-1';
 
 const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -51,12 +53,12 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
   let busPort: number;
   let minio: MinioServer | undefined;
 
-  let scheduler: FakeScheduler;
+  let moto: MotoServer | undefined;
 
   beforeAll(async () => {
     if (minioMissing() === undefined) minio = await startMinio(['qpipe']);
-    // Delays go to EventBridge Scheduler (a stand-in of its REST API: nothing local runs one).
-    scheduler = await startFakeScheduler();
+    // Delays go to EventBridge Scheduler: moto's keeps the schedules; the test fires them.
+    if (motoMissing() === undefined) moto = await startMoto();
     const osls = ensureAwsTools();
     // Its own folder: the packaging test rebuilds .build at the same time.
     await bundleStages(ROOT, `${BUILD_DIR}/`);
@@ -73,7 +75,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
           ? {
               s3: {
                 ...minio.env('qpipe'),
-                AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint,
+                ...(moto ? { AWS_ENDPOINT_URL_SCHEDULER: moto.endpoint } : {}),
                 QPIPE_EVENT_BUS_ARN: 'arn:aws:events:eu-west-1:000000000000:event-bus/qpipe-dev',
                 QPIPE_SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/qpipe-dev-SchedulerRole',
               },
@@ -105,7 +107,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
     if (offline.pid) process.kill(-offline.pid, 'SIGINT');
     rmSync(new URL(CONFIG, ROOT), { force: true });
     await minio?.close();
-    await scheduler?.close();
+    await moto?.close();
   });
 
   /** A job's status where the functions keep it. */
@@ -238,7 +240,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
     120_000,
   );
 
-  it.skipIf(minioMissing() !== undefined)(
+  it.skipIf(minioMissing() !== undefined || motoMissing() !== undefined)(
     'holds a job for budget without holding a function, and approves it when its schedule fires after the limit is raised',
     async () => {
       const env = { ...process.env, ...minio?.env('qpipe'), LOG_LEVEL: 'silent' };
@@ -258,27 +260,27 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       };
       job.metadata = { ...job.metadata, name: 'held-bell', namespace: 'tight' };
       job.spec = { ...job.spec, backend: { name: 'metered' }, execution: { shots: 100 } };
-      const before = scheduler.schedules.size;
+      const before = moto ? (await schedulesIn(moto, LAMBDA_REGION)).length : 0;
       await submit(job as never, 'offline-held');
       expect((await phaseOf('tight', 'held-bell', 'AwaitingBudget'))?.['phase']).toBe('AwaitingBudget');
       // The re-check is a schedule, not a waiting function.
-      const schedules = [...scheduler.schedules.values()].slice(before);
-      expect(schedules.map((s) => s.body.Target.EventBridgeParameters?.DetailType)).toContain(EventType.JobHeld);
+      const schedules = moto ? (await schedulesIn(moto, LAMBDA_REGION)).slice(before) : [];
+      expect(schedules.map((s) => s.Target?.EventBridgeParameters?.DetailType)).toContain(EventType.JobHeld);
       // The owner raises the limit; then the schedule fires: Scheduler puts its input on the bus.
       writeFileSync(file, resources('$5.00'));
       await run(process.execPath, [BIN, 'apply', '-f', file], { env });
-      const held = schedules.find((s) => s.body.Target.EventBridgeParameters?.DetailType === EventType.JobHeld);
+      const held = schedules.find((s) => s.Target?.EventBridgeParameters?.DetailType === EventType.JobHeld);
       // Scheduler fires at the schedule's time (at() is UTC to the second).
-      const at = Date.parse(`${/^at\((.+)\)$/.exec(held?.body.ScheduleExpression ?? '')?.[1]}Z`);
+      const at = Date.parse(`${/^at\((.+)\)$/.exec(held?.ScheduleExpression ?? '')?.[1]}Z`);
       await new Promise((r) => setTimeout(r, Math.max(0, at + 1000 - Date.now())));
       await bus().send(
         new PutEventsCommand({
           Entries: [
             {
               EventBusName: 'qpipe-dev',
-              DetailType: held?.body.Target.EventBridgeParameters?.DetailType,
-              Source: held?.body.Target.EventBridgeParameters?.Source,
-              Detail: held?.body.Target.Input,
+              DetailType: held?.Target?.EventBridgeParameters?.DetailType,
+              Source: held?.Target?.EventBridgeParameters?.Source,
+              Detail: held?.Target?.Input,
             },
           ],
         }),

@@ -1,7 +1,7 @@
 /**
  * Delays on AWS, at the SDK boundary: the enforce-budget Lambda (middy chain, real
  * @aws-sdk/client-scheduler) hands a held job's re-check to EventBridge Scheduler instead of
- * waiting, against a stand-in of Scheduler's REST API (fake-scheduler.ts); when the
+ * waiting, against moto's Scheduler (which keeps schedules but does not fire them); when the
  * schedule fires, its input is the event the function put off. And the execute Lambda
  * stops a simulation that would outlast the function's timeout.
  */
@@ -18,7 +18,7 @@ import { stage as execute } from '../../functions/execute/handler.ts';
 import { EventBridgeScheduler, scheduleName } from '../../shared/scheduler/eventbridge-scheduler.ts';
 import { type LambdaResult, lambdaHandler } from '../../shared/runtime/lambda.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
-import { type FakeScheduler, startFakeScheduler } from '../support/fake-scheduler.ts';
+import { type MotoServer, motoMissing, schedulerClient, schedulesIn, startMoto } from '../support/moto.ts';
 import { budget } from '../support/manifests.ts';
 import { memoryPorts } from '../support/memory-ports.ts';
 
@@ -64,70 +64,74 @@ function scheduled(name: string, micros: number) {
   );
 }
 
-describe('delayed events on AWS (EventBridge Scheduler REST stand-in, real SDK)', () => {
-  let fake: FakeScheduler;
-  beforeAll(async () => {
-    fake = await startFakeScheduler();
-  });
-  afterAll(async () => fake.close());
+const missing = motoMissing();
 
-  it('schedules a held job re-check once, at its notbefore, instead of holding the function', async () => {
-    // The real clock: a schedule's at() is never in the past.
-    const base = memoryPorts(
-      { budgets: [budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '1h' } })] },
-      { now: () => new Date() },
-    );
-    const ports: Ports = {
-      ...base,
-      scheduler: new EventBridgeScheduler({
-        client: fake.client,
-        busArn: BUS_ARN,
-        roleArn: ROLE_ARN,
-        store: base.store,
-      }),
-    };
-    const { invoke, published } = handler(enforceBudget, ports);
-    await invoke(envelope(scheduled('big', 8_000_000)));
-    const started = performance.now();
-    await invoke(envelope(scheduled('late', 5_000_000)));
-    expect(performance.now() - started).toBeLessThan(1_000);
-    // The held event goes out now too (collect-results shows AwaitingBudget); the re-check is a schedule.
-    expect(published.map((e) => e.type)).toContain(EventType.JobHeld);
-    expect(fake.schedules.size).toBe(1);
-    // enforce-budget gets that early copy of its own re-check and does nothing with it.
-    const early = await invoke(envelope(published.find((e) => e.type === EventType.JobHeld) as CloudEvent<unknown>));
-    expect(early.emitted).toEqual([]);
-    expect(fake.schedules.size).toBe(1);
-    const [schedule] = [...fake.schedules.values()];
-    const heldDetail = JSON.parse(schedule?.body.Target.Input ?? '{}') as { extensions: { notbefore: string } };
-    expect(schedule?.body).toMatchObject({
-      ScheduleExpression: `at(${heldDetail.extensions.notbefore.slice(0, 19)})`,
-      ScheduleExpressionTimezone: 'UTC',
-      ActionAfterCompletion: 'DELETE',
-      FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: {
-        Arn: BUS_ARN,
-        RoleArn: ROLE_ARN,
-        EventBridgeParameters: { DetailType: EventType.JobHeld, Source: '/qpipe/enforce-budget' },
-      },
-    });
-    // The same re-check scheduled again (a retried invocation): the existing schedule stands.
-    const held = fromEventBridge({
-      ...envelope(parseEvent(EXAMPLE_EVENTS[EventType.JobHeld]) as never),
-      'detail-type': EventType.JobHeld,
-      source: '/qpipe/enforce-budget',
-      detail: JSON.parse(schedule?.body.Target.Input ?? '{}') as Record<string, unknown>,
-    });
-    await ports.scheduler?.schedule([held]);
-    expect(fake.schedules.size).toBe(1);
-    expect(fake.calls.length).toBe(2);
+describe.skipIf(missing !== undefined)(
+  `delayed events on AWS (moto's EventBridge Scheduler, real SDK)${missing ? ` (skipped: ${missing})` : ''}`,
+  () => {
+    let moto: MotoServer;
+    beforeAll(async () => {
+      moto = await startMoto();
+    }, 60_000);
+    afterAll(async () => moto?.close());
 
-    // When it fires, EventBridge delivers its input as the held event the function put off.
-    expect(held.type).toBe(EventType.JobHeld);
-    expect(parseEvent(held).data).toMatchObject({ job: { name: 'late' } });
-    expect(scheduleName(held)).toBe(schedule?.name);
-  });
-});
+    it('schedules a held job re-check once, at its notbefore, instead of holding the function', async () => {
+      // The real clock: a schedule's at() is never in the past.
+      const base = memoryPorts(
+        { budgets: [budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '1h' } })] },
+        { now: () => new Date() },
+      );
+      const ports: Ports = {
+        ...base,
+        scheduler: new EventBridgeScheduler({
+          client: schedulerClient(moto),
+          busArn: BUS_ARN,
+          roleArn: ROLE_ARN,
+          store: base.store,
+        }),
+      };
+      const { invoke, published } = handler(enforceBudget, ports);
+      await invoke(envelope(scheduled('big', 8_000_000)));
+      const started = performance.now();
+      await invoke(envelope(scheduled('late', 5_000_000)));
+      expect(performance.now() - started).toBeLessThan(1_000);
+      // The held event goes out now too (collect-results shows AwaitingBudget); the re-check is a schedule.
+      expect(published.map((e) => e.type)).toContain(EventType.JobHeld);
+      expect(await schedulesIn(moto)).toHaveLength(1);
+      // enforce-budget gets that early copy of its own re-check and does nothing with it.
+      const early = await invoke(envelope(published.find((e) => e.type === EventType.JobHeld) as CloudEvent<unknown>));
+      expect(early.emitted).toEqual([]);
+      const [schedule] = await schedulesIn(moto);
+      expect(await schedulesIn(moto)).toHaveLength(1);
+      const heldDetail = JSON.parse(schedule?.Target?.Input ?? '{}') as { extensions: { notbefore: string } };
+      expect(schedule).toMatchObject({
+        ScheduleExpression: `at(${heldDetail.extensions.notbefore.slice(0, 19)})`,
+        ScheduleExpressionTimezone: 'UTC',
+        ActionAfterCompletion: 'DELETE',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: {
+          Arn: BUS_ARN,
+          RoleArn: ROLE_ARN,
+          EventBridgeParameters: { DetailType: EventType.JobHeld, Source: '/qpipe/enforce-budget' },
+        },
+      });
+      // The same re-check scheduled again (a retried invocation): the existing schedule stands.
+      const held = fromEventBridge({
+        ...envelope(parseEvent(EXAMPLE_EVENTS[EventType.JobHeld]) as never),
+        'detail-type': EventType.JobHeld,
+        source: '/qpipe/enforce-budget',
+        detail: JSON.parse(schedule?.Target?.Input ?? '{}') as Record<string, unknown>,
+      });
+      await ports.scheduler?.schedule([held]);
+      expect(await schedulesIn(moto)).toHaveLength(1);
+
+      // When it fires, EventBridge delivers its input as the held event the function put off.
+      expect(held.type).toBe(EventType.JobHeld);
+      expect(parseEvent(held).data).toMatchObject({ job: { name: 'late' } });
+      expect(scheduleName(held)).toBe(schedule?.Name);
+    });
+  },
+);
 
 describe('the execute Lambda near its timeout (real simulator threads)', () => {
   it('stops a simulation that would outlast the function, fails the job and releases its budget', async () => {

@@ -1,11 +1,18 @@
 /**
  * moto's server (PyPI, installed by test/tools/install-python-tools.sh): an emulation of AWS
- * APIs that has no local server of their own. The tests use its SQS and EventBridge, which
- * keep queues, rules and targets and deliver between them.
+ * APIs that have no local server of their own. The tests use its SQS and EventBridge, which
+ * keep queues, rules and targets and deliver between them, its SSM, and its EventBridge
+ * Scheduler, which keeps schedules (it does not fire them: tests fire them at their time).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  GetScheduleCommand,
+  type GetScheduleCommandOutput,
+  ListSchedulesCommand,
+  SchedulerClient,
+} from '@aws-sdk/client-scheduler';
 import { freePort, toolsCache, unavailableUnlessCi } from './kube-apiserver.ts';
 
 const BINARY = join(toolsCache(), 'python-tools-1', 'bin', 'moto_server');
@@ -56,4 +63,23 @@ export async function startMoto(): Promise<MotoServer> {
       }
     },
   };
+}
+
+/** Every schedule moto's EventBridge Scheduler holds, as GetSchedule describes it, oldest first. */
+export async function schedulesIn(moto: MotoServer, region = 'eu-west-1'): Promise<GetScheduleCommandOutput[]> {
+  const client = schedulerClient(moto, region);
+  const { Schedules } = await client.send(new ListSchedulesCommand({}));
+  const described = await Promise.all(
+    (Schedules ?? []).map((s) => client.send(new GetScheduleCommand({ Name: s.Name, GroupName: s.GroupName }))),
+  );
+  return described.sort((a, b) => (a.CreationDate?.getTime() ?? 0) - (b.CreationDate?.getTime() ?? 0));
+}
+
+/** An EventBridge Scheduler client of moto's (which keeps schedules per region). */
+export function schedulerClient(moto: MotoServer, region = 'eu-west-1'): SchedulerClient {
+  return new SchedulerClient({
+    region,
+    endpoint: moto.endpoint,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
 }
