@@ -5,7 +5,6 @@
 import type { QpipeConfig } from '../config.ts';
 import { LocalCluster, type LocalResources } from '../cluster/local-cluster.ts';
 import { cachedResources } from '../resources/resource-store.ts';
-import { StoreScheduler } from '../scheduler/store-scheduler.ts';
 import { createLocalPorts } from './embedded.ts';
 import type { Ports } from './ports.ts';
 
@@ -55,6 +54,5 @@ export async function createDeployedPorts(config: QpipeConfig, resources: LocalR
       withoutObject: storeStatus,
     });
   }
-  // The bus of a deployment delivers at once: delayed events wait in the store for the timer.
-  return { ...ports, cluster, scheduler: new StoreScheduler(ports.store) };
+  return { ...ports, cluster };
 }

@@ -8,7 +8,6 @@
  * broker). Events whose `notbefore` is ahead go to the scheduler port, never held here.
  */
 import type { CloudEvent } from 'cloudevents';
-import { TimeLimitError } from '../errors.ts';
 import { WorkInProgressError } from '../idempotency/claims.ts';
 import { logger } from '../observability/log.ts';
 import { splitByDue } from '../scheduler/scheduler.ts';
@@ -16,6 +15,7 @@ import { cloudEventRoute, createHttpHost, type HostReply, type HttpHost } from '
 import { type EventSender, eventToHttp, postEvents } from './http-binding.ts';
 import type { Ports } from './ports.ts';
 import { runStage, type StageDefinition, type StageRun } from './stage.ts';
+import { startTimeLimit } from './time-limit.ts';
 
 /** Options of a stage server. */
 export interface StageServerOptions {
@@ -41,28 +41,18 @@ async function runWithinLimit(
   event: CloudEvent<unknown>,
   timeoutMs: number,
 ): Promise<StageRun | 'timeout'> {
-  const controller = new AbortController();
-  const limit = setTimeout(
-    () =>
-      controller.abort(
-        new TimeLimitError(
-          `stage ${options.stage.stage} stopped this job after its time limit of ${timeoutMs / 1000} s`,
-        ),
-      ),
+  const limit = startTimeLimit(
     timeoutMs,
+    `stage ${options.stage.stage} stopped this job after its time limit of ${timeoutMs / 1000} s`,
   );
-  limit.unref();
   // A handler that ignores the signal is not waited for beyond the wind-down.
   const giveUp = new Promise<'timeout'>((resolve) => {
-    controller.signal.addEventListener('abort', () => setTimeout(() => resolve('timeout'), WIND_DOWN_MS).unref());
+    limit.signal.addEventListener('abort', () => setTimeout(() => resolve('timeout'), WIND_DOWN_MS).unref());
   });
   try {
-    return await Promise.race([
-      runStage(options.stage, event, { ...options.ports, signal: controller.signal }),
-      giveUp,
-    ]);
+    return await Promise.race([runStage(options.stage, event, { ...options.ports, signal: limit.signal }), giveUp]);
   } finally {
-    clearTimeout(limit);
+    limit.clear();
   }
 }
 

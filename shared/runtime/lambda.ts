@@ -12,11 +12,12 @@ import type { CloudEvent } from 'cloudevents';
 import { type EventBridgeEnvelope, fromEventBridge } from '../../events/eventbridge.ts';
 import { loadConfig } from '../config.ts';
 import { resolveSecrets } from '../secrets.ts';
-import { InvalidInputError, QpipeError, TimeLimitError } from '../errors.ts';
+import { InvalidInputError, QpipeError } from '../errors.ts';
 import type { Ports } from './ports.ts';
 import { waitUntilDue } from './not-before.ts';
 import { notBeforeOf, type Scheduler, splitByDue } from '../scheduler/scheduler.ts';
 import { runStage, type StageDefinition, type StageRun } from './stage.ts';
+import { startTimeLimit, type TimeLimit } from './time-limit.ts';
 import { EmfWriter } from '../observability/emf.ts';
 import { loadMetrics } from '../observability/active-metrics.ts';
 import { logger } from '../observability/log.ts';
@@ -122,21 +123,13 @@ const WIND_DOWN_MS = 10_000;
  * still has time to report it: the job then fails with the reason and its reservation is
  * released, instead of Lambda killing the invocation and retrying the same long work.
  */
-function stopBeforeTimeout(context: Context, stage: string): { signal?: AbortSignal; clear(): void } {
+function stopBeforeTimeout(context: Context, stage: string): TimeLimit | undefined {
   const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 0;
-  if (remaining <= 0) return { clear: () => undefined };
-  const controller = new AbortController();
-  const budget = Math.max(remaining - WIND_DOWN_MS, remaining / 2);
-  const timer = setTimeout(
-    () =>
-      controller.abort(
-        new TimeLimitError(
-          `stage ${stage} stopped this job: it would not finish within the function's timeout (${Math.round(remaining / 1000)} s left when it started)`,
-        ),
-      ),
-    budget,
+  if (remaining <= 0) return undefined;
+  return startTimeLimit(
+    Math.max(remaining - WIND_DOWN_MS, remaining / 2),
+    `stage ${stage} stopped this job: it would not finish within the function's timeout (${Math.round(remaining / 1000)} s left when it started)`,
   );
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 /** How a Lambda gets its ports and its publisher; created once per container. */
@@ -158,9 +151,9 @@ async function dependenciesFromEnvironment(): Promise<LambdaDependencies> {
       import('../manifests.ts'),
     ]);
   const resources = await loadManifests(env['QPIPE_RESOURCES']?.split(',').filter(Boolean) ?? []);
-  const { scheduler: _storeScheduler, ...deployed } = await createDeployedPorts(config, resources);
+  const deployed = await createDeployedPorts(config, resources);
   const busName = env['QPIPE_EVENT_BUS'] ?? 'qpipe';
-  // Nothing ticks a store scheduler on Lambda: delays go to EventBridge Scheduler when configured.
+  // Delays go to EventBridge Scheduler when configured (else the function holds them, capped).
   const busArn = env['QPIPE_EVENT_BUS_ARN'];
   const roleArn = env['QPIPE_SCHEDULER_ROLE_ARN'];
   let ports: Ports = deployed;
@@ -196,10 +189,10 @@ export function lambdaHandler(stage: StageDefinition, dependencies?: () => Promi
     scheduling = scheduler ? { scheduler, now } : { now };
     const limit = stopBeforeTimeout(context, stage.stage);
     try {
-      const ports = limit.signal ? { ...resolved.ports, signal: limit.signal } : resolved.ports;
+      const ports = limit ? { ...resolved.ports, signal: limit.signal } : resolved.ports;
       return await runStage(stage, event as CloudEvent<unknown>, ports);
     } finally {
-      limit.clear();
+      limit?.clear();
     }
   };
   return middy(base)

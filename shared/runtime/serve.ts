@@ -79,7 +79,9 @@ async function start(host: HttpHost, options: ServeOptions): Promise<Serving> {
 export async function serveStage(stage: StageDefinition, options: ServeOptions): Promise<Serving> {
   requireSharedStore(options.config);
   await loadMetrics();
-  const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
+  const deployed = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
+  // A broker delivers at once: delayed events wait in the shared store for the timer.
+  const ports = { ...deployed, scheduler: new StoreScheduler(deployed.store) };
   const server = createStageServer({
     stage,
     ports,
