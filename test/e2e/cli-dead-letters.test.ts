@@ -26,9 +26,9 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toEventBridgeEntry } from '../../events/eventbridge.ts';
 import { EXAMPLE_EVENTS } from '../../events/examples.ts';
 import { EventType } from '../../events/types.ts';
+import { envelope } from '../support/eventbridge-envelope.ts';
 import { type MotoServer, motoMissing, startMoto } from '../support/moto.ts';
 
 const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
@@ -96,20 +96,7 @@ describe.skipIf(motoMissing() !== undefined)(
         new PutTargetsCommand({ Rule: 'all', EventBusName: 'qpipe-dev', Targets: [{ Id: 'q', Arn: seenArn }] }),
       );
 
-      const envelopeOf = (type: keyof typeof EXAMPLE_EVENTS) => {
-        const entry = toEventBridgeEntry(EXAMPLE_EVENTS[type], 'qpipe-dev');
-        return {
-          version: '0',
-          id: crypto.randomUUID(),
-          'detail-type': entry.DetailType,
-          source: entry.Source,
-          account: '123456789012',
-          time: '2026-11-30T01:00:00Z',
-          region: 'eu-west-1',
-          resources: [],
-          detail: JSON.parse(entry.Detail),
-        };
-      };
+      const envelopeOf = (type: keyof typeof EXAMPLE_EVENTS) => envelope(EXAMPLE_EVENTS[type]);
       // What Lambda sends its on-failure destination after the retries (AWS: "Capturing records
       // of Lambda asynchronous invocations"), and what a rule's DLQ gets: the event itself.
       const onFailure = {

@@ -9,7 +9,7 @@ import type { Context } from 'aws-lambda';
 import type { CloudEvent } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildJobEvent, parseEvent } from '../../events/envelope.ts';
-import { type EventBridgeEnvelope, fromEventBridge, toEventBridgeEntry } from '../../events/eventbridge.ts';
+import { fromEventBridge } from '../../events/eventbridge.ts';
 import { EXAMPLE_EVENTS } from '../../events/examples.ts';
 import type { EventData } from '../../events/schemas.ts';
 import { EventType } from '../../events/types.ts';
@@ -19,26 +19,12 @@ import { EventBridgeScheduler, scheduleName } from '../../shared/scheduler/event
 import { type LambdaResult, lambdaHandler } from '../../shared/runtime/lambda.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { type MotoServer, motoMissing, schedulerClient, schedulesIn, startMoto } from '../support/moto.ts';
+import { envelope } from '../support/eventbridge-envelope.ts';
 import { budget } from '../support/manifests.ts';
 import { memoryPorts } from '../support/memory-ports.ts';
 
 const BUS_ARN = 'arn:aws:events:eu-west-1:111122223333:event-bus/qpipe-dev';
 const ROLE_ARN = 'arn:aws:iam::111122223333:role/qpipe-dev-SchedulerRole';
-
-function envelope(event: CloudEvent<unknown>): EventBridgeEnvelope {
-  const entry = toEventBridgeEntry(event, 'qpipe');
-  return {
-    version: '0',
-    id: crypto.randomUUID(),
-    'detail-type': entry.DetailType,
-    source: entry.Source,
-    account: '111122223333',
-    time: '2026-11-30T10:00:00Z',
-    region: 'eu-west-1',
-    resources: [],
-    detail: JSON.parse(entry.Detail) as Record<string, unknown>,
-  };
-}
 
 function handler(definition: Parameters<typeof lambdaHandler>[0], ports: Ports) {
   const published: CloudEvent<unknown>[] = [];

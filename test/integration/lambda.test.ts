@@ -10,7 +10,7 @@ import type { Context } from 'aws-lambda';
 import type { CloudEvent } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildEvent, parseEvent } from '../../events/envelope.ts';
-import { type EventBridgeEnvelope, fromEventBridge, toEventBridgeEntry } from '../../events/eventbridge.ts';
+import { fromEventBridge } from '../../events/eventbridge.ts';
 import { EXAMPLE_EVENTS } from '../../events/examples.ts';
 import { EventType } from '../../events/types.ts';
 import { stage as enforceBudget } from '../../functions/enforce-budget/handler.ts';
@@ -23,26 +23,11 @@ import { createEventBridgePublisher } from '../../shared/runtime/eventbridge-pub
 import { runStage } from '../../shared/runtime/stage.ts';
 import { type LambdaResult, lambdaHandler } from '../../shared/runtime/lambda.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
+import { envelope } from '../support/eventbridge-envelope.ts';
 import { budget, jobManifest } from '../support/manifests.ts';
 import { MemoryObjectStore, memoryPorts } from '../support/memory-ports.ts';
 
 const context = {} as Context;
-
-/** An EventBridge event as delivered to a Lambda target (AWS docs: "Amazon EventBridge events"). */
-function envelope(event: CloudEvent<unknown>, id = '6a7e8feb-b491-4cf7-a9f1-bf3703467718'): EventBridgeEnvelope {
-  const entry = toEventBridgeEntry(event, 'qpipe');
-  return {
-    version: '0',
-    id,
-    'detail-type': entry.DetailType,
-    source: entry.Source,
-    account: '111122223333',
-    time: '2026-11-26T10:00:00Z',
-    region: 'eu-west-1',
-    resources: [],
-    detail: JSON.parse(entry.Detail) as Record<string, unknown>,
-  };
-}
 
 function handlerFor(definition: Parameters<typeof lambdaHandler>[0], ports: Ports) {
   const published: CloudEvent<unknown>[] = [];
