@@ -15,9 +15,9 @@ import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import { JOBS_NAMESPACE_ENABLED, JOBS_NAMESPACE_LABEL } from '../cluster/resync.ts';
 import { jobStatusKey } from '../cluster/local-cluster.ts';
-import { userManifestOf } from '../resources/kubernetes-object.ts';
+import { generationObserved, userManifestOf } from '../resources/kubernetes-object.ts';
 import { applyResources } from '../resources/resource-store.ts';
-import type { QiskitBackend, QiskitBudget, QiskitJobStatus } from '../resources/schema.ts';
+import { type QiskitBackend, type QiskitBudget, type QiskitJobStatus, TERMINAL_PHASES } from '../resources/schema.ts';
 import { parseResource } from '../resources/validate.ts';
 import { getJson, type ObjectStore } from '../storage/object-store.ts';
 import type { StatusChange } from '../cluster/cluster.ts';
@@ -105,9 +105,11 @@ export async function bridgePass(options: BridgeOptions): Promise<BridgeReport> 
       ]);
       requested.push(`${namespace}/${name}`);
     }
+    const current = (object['status'] ?? undefined) as QiskitJobStatus | undefined;
+    // A final status of this generation never changes again: no read of the store for it.
+    if (current?.phase && TERMINAL_PHASES.includes(current.phase) && generationObserved(object)) continue;
     const stored = (await getJson(options.store, jobStatusKey(namespace, name))) as
       { uid?: string; status?: QiskitJobStatus } | undefined;
-    const current = (object['status'] ?? undefined) as QiskitJobStatus | undefined;
     if (stored?.uid !== job.uid || !stored.status) continue;
     if (canonical(stored.status) === canonical(current)) continue;
     const status = stored.status;
