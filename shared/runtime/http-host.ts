@@ -71,8 +71,9 @@ function readBody(request: IncomingMessage, limit: number): Promise<string | und
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
+        // Stop reading: the 413 closes the connection, so the rest is never received.
         request.removeAllListeners('data');
-        request.resume();
+        request.pause();
         resolve(undefined);
         return;
       }
@@ -117,7 +118,13 @@ export function createHttpHost(options: HttpHostOptions): HttpHost {
     }
     if (!ready) return { status: 503, headers: { 'retry-after': '1' }, body: { error: 'shutting down' } };
     const body = await readBody(request, maxBodyBytes);
-    if (body === undefined) return { status: 413, body: { error: `body larger than ${maxBodyBytes} bytes` } };
+    if (body === undefined) {
+      return {
+        status: 413,
+        headers: { connection: 'close' },
+        body: { error: `body larger than ${maxBodyBytes} bytes` },
+      };
+    }
     return options.post({ headers: headersOf(request), body });
   };
 

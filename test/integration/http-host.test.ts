@@ -1,5 +1,6 @@
 /** The one HTTP host of every qpipe server, over real HTTP on loopback. */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpHost, type HttpHost } from '../../shared/runtime/http-host.ts';
 import { freePort } from '../support/kube-apiserver.ts';
@@ -43,5 +44,26 @@ describe('HTTP host (real HTTP on loopback)', () => {
     expect(status).toBe(413);
     expect(posted).toBe(0);
     expect(sent).toBeLessThan(1024);
+  });
+
+  it('closes the connection on a client that keeps sending an oversize body after the 413', async () => {
+    host = createHttpHost({ post: async () => ({ status: 202 }), maxBodyBytes: 1024 });
+    const url = new URL(await host.listen(0, '127.0.0.1'));
+    const socket = connect(Number(url.port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (c: Buffer) => (answer += c.toString()));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined);
+    socket.write('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n');
+    // Up to 256 MiB, ignoring the answer, as a hostile client would.
+    const chunk = `${(64 * 1024).toString(16)}\r\n${'x'.repeat(64 * 1024)}\r\n`;
+    let sent = 0;
+    while (sent < 4096 && !socket.destroyed) {
+      if (!socket.write(chunk)) await Promise.race([new Promise((r) => socket.once('drain', r)), closed]);
+      sent++;
+    }
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 413/);
+    expect(sent).toBeLessThan(4096);
   });
 });
