@@ -219,23 +219,33 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     expect((await ports.ledger.read('default/daily/2026-11-15')).state.waiting).toEqual({});
   });
 
-  it('re-checks a job held for 24 h a bounded number of times, following each notbefore (time compressed)', async () => {
-    const { ports, advance, at } = clockedPorts([
-      budget('team', { limit: '$10.00', period: 'total', enforcement: { blockOnExceed: true, gracePeriod: '24h' } }),
-    ]);
-    await runStage(stage, scheduled('big', 8_000_000), ports);
-    let next = (await runStage(stage, scheduled('late', 5_000_000), ports)).emitted.find(
+  /** When a held re-check is due. */
+  const dueOf = (event: CloudEvent<unknown>) =>
+    Date.parse(String((event as unknown as { notbefore: string }).notbefore));
+
+  /** Holds job "late" behind "big" on the budget; `recheck` delivers a re-check at its due time. */
+  async function holdBehindBig(held: QiskitBudget) {
+    const clock = clockedPorts([held]);
+    await runStage(stage, scheduled('big', 8_000_000), clock.ports);
+    const first = (await runStage(stage, scheduled('late', 5_000_000), clock.ports)).emitted.find(
       (e) => e.type === EventType.JobHeld,
     );
+    const recheck = async (event: CloudEvent<unknown>) => {
+      expect(dueOf(event)).toBeGreaterThan(clock.at().getTime());
+      clock.advance(dueOf(event) - clock.at().getTime());
+      return (await runStage(stage, event, clock.ports)).emitted.find((e) => e.type !== EventType.BudgetExceeded);
+    };
+    return { ...clock, first, recheck };
+  }
+
+  it('re-checks a job held for 24 h a bounded number of times, following each notbefore (time compressed)', async () => {
+    const { at, first, recheck } = await holdBehindBig(
+      budget('team', { limit: '$10.00', period: 'total', enforcement: { blockOnExceed: true, gracePeriod: '24h' } }),
+    );
     const heldAt = at().getTime();
+    let next = first;
     let rechecks = 0;
-    while (next?.type === EventType.JobHeld) {
-      const due = Date.parse(String((next as unknown as { notbefore: string }).notbefore));
-      expect(due).toBeGreaterThan(at().getTime());
-      advance(due - at().getTime());
-      next = (await runStage(stage, next, ports)).emitted.find((e) => e.type !== EventType.BudgetExceeded);
-      rechecks++;
-    }
+    for (; next?.type === EventType.JobHeld; rechecks++) next = await recheck(next);
     expect(next?.type).toBe(EventType.JobRejected);
     // Rejected exactly at the deadline, after about 35 re-checks (doubling to an hour), not thousands.
     expect(at().getTime() - heldAt).toBe(24 * 3_600_000);
@@ -243,22 +253,16 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
   });
 
   it('re-checks a held job no later than the start of the next period', async () => {
-    const { ports, advance, at } = clockedPorts([
-      budget('daily', { limit: '$10.00', period: 'daily', enforcement: { blockOnExceed: true, gracePeriod: '2d' } }),
-    ]);
-    await runStage(stage, scheduled('big', 8_000_000), ports);
     // Held at 12:00 UTC; the waits double, but none may jump past midnight.
-    let next = (await runStage(stage, scheduled('late', 5_000_000), ports)).emitted.find(
-      (e) => e.type === EventType.JobHeld,
+    const { first, recheck } = await holdBehindBig(
+      budget('daily', { limit: '$10.00', period: 'daily', enforcement: { blockOnExceed: true, gracePeriod: '2d' } }),
     );
     const midnight = Date.parse('2026-11-16T00:00:00.000Z');
     const dues: number[] = [];
-    for (let i = 0; i < 40 && next?.type === EventType.JobHeld; i++) {
-      const due = Date.parse(String((next as unknown as { notbefore: string }).notbefore));
-      dues.push(due);
-      if (due >= midnight) break;
-      advance(due - at().getTime());
-      next = (await runStage(stage, next, ports)).emitted.find((e) => e.type !== EventType.BudgetExceeded);
+    for (let next = first, i = 0; i < 40 && next?.type === EventType.JobHeld; i++) {
+      dues.push(dueOf(next));
+      if (dueOf(next) >= midnight) break;
+      next = await recheck(next);
     }
     expect(dues.at(-1)).toBe(midnight);
   });
