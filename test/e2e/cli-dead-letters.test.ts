@@ -25,11 +25,11 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXAMPLE_EVENTS } from '../../events/examples.ts';
 import { EventType } from '../../events/types.ts';
 import { envelope } from '../support/eventbridge-envelope.ts';
-import { type MotoServer, motoMissing, startMoto } from '../support/moto.ts';
+import { motoMissing, useMoto } from '../support/moto.ts';
 
 const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -65,16 +65,12 @@ describe('qpipe dead-letters from the store (Knative), replayed to a broker (rea
 describe.skipIf(motoMissing() !== undefined)(
   `qpipe dead-letters from an SQS queue onto the bus (moto's SQS and EventBridge)${motoMissing() ? ` (skipped: ${motoMissing()})` : ''}`,
   () => {
-    let moto: MotoServer;
-    beforeAll(async () => {
-      moto = await startMoto();
-    }, 60_000);
-    afterAll(async () => moto?.close());
+    const moto = useMoto();
 
     it('replays a Lambda on-failure record and a rule dead letter onto the bus, and empties the queue', async () => {
       const config = {
         region: 'eu-west-1',
-        endpoint: moto.endpoint,
+        endpoint: moto().endpoint,
         credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
       };
       const sqs = new SQSClient(config);
@@ -119,7 +115,7 @@ describe.skipIf(motoMissing() !== undefined)(
 
       const env = {
         ...process.env,
-        ...moto.env,
+        ...moto().env,
         LOG_LEVEL: 'silent',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       };

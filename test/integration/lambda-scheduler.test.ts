@@ -7,7 +7,7 @@
  */
 import type { Context } from 'aws-lambda';
 import type { CloudEvent } from 'cloudevents';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildJobEvent, parseEvent } from '../../events/envelope.ts';
 import { fromEventBridge } from '../../events/eventbridge.ts';
 import { EXAMPLE_EVENTS } from '../../events/examples.ts';
@@ -18,7 +18,7 @@ import { stage as execute } from '../../functions/execute/handler.ts';
 import { EventBridgeScheduler, scheduleName } from '../../shared/scheduler/eventbridge-scheduler.ts';
 import { type LambdaResult, lambdaHandler } from '../../shared/runtime/lambda.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
-import { type MotoServer, motoMissing, schedulerClient, schedulesIn, startMoto } from '../support/moto.ts';
+import { motoMissing, schedulerClient, schedulesIn, useMoto } from '../support/moto.ts';
 import { envelope } from '../support/eventbridge-envelope.ts';
 import { budget } from '../support/manifests.ts';
 import { memoryPorts } from '../support/memory-ports.ts';
@@ -55,11 +55,7 @@ const missing = motoMissing();
 describe.skipIf(missing !== undefined)(
   `delayed events on AWS (moto's EventBridge Scheduler, real SDK)${missing ? ` (skipped: ${missing})` : ''}`,
   () => {
-    let moto: MotoServer;
-    beforeAll(async () => {
-      moto = await startMoto();
-    }, 60_000);
-    afterAll(async () => moto?.close());
+    const moto = useMoto();
 
     it('schedules a held job re-check once, at its notbefore, instead of holding the function', async () => {
       // The real clock: a schedule's at() is never in the past.
@@ -70,7 +66,7 @@ describe.skipIf(missing !== undefined)(
       const ports: Ports = {
         ...base,
         scheduler: new EventBridgeScheduler({
-          client: schedulerClient(moto),
+          client: schedulerClient(moto()),
           busArn: BUS_ARN,
           roleArn: ROLE_ARN,
           store: base.store,
@@ -83,12 +79,12 @@ describe.skipIf(missing !== undefined)(
       expect(performance.now() - started).toBeLessThan(1_000);
       // The held event goes out now too (collect-results shows AwaitingBudget); the re-check is a schedule.
       expect(published.map((e) => e.type)).toContain(EventType.JobHeld);
-      expect(await schedulesIn(moto)).toHaveLength(1);
+      expect(await schedulesIn(moto())).toHaveLength(1);
       // enforce-budget gets that early copy of its own re-check and does nothing with it.
       const early = await invoke(envelope(published.find((e) => e.type === EventType.JobHeld) as CloudEvent<unknown>));
       expect(early.emitted).toEqual([]);
-      const [schedule] = await schedulesIn(moto);
-      expect(await schedulesIn(moto)).toHaveLength(1);
+      const [schedule] = await schedulesIn(moto());
+      expect(await schedulesIn(moto())).toHaveLength(1);
       const heldDetail = JSON.parse(schedule?.Target?.Input ?? '{}') as { extensions: { notbefore: string } };
       expect(schedule).toMatchObject({
         ScheduleExpression: `at(${heldDetail.extensions.notbefore.slice(0, 19)})`,
@@ -109,7 +105,7 @@ describe.skipIf(missing !== undefined)(
         detail: JSON.parse(schedule?.Target?.Input ?? '{}') as Record<string, unknown>,
       });
       await ports.scheduler?.schedule([held]);
-      expect(await schedulesIn(moto)).toHaveLength(1);
+      expect(await schedulesIn(moto())).toHaveLength(1);
 
       // When it fires, EventBridge delivers its input as the held event the function put off.
       expect(held.type).toBe(EventType.JobHeld);

@@ -4,26 +4,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.ts';
 import { ConfigError } from '../../shared/errors.ts';
 import { resolveSecrets } from '../../shared/secrets.ts';
-import { type MotoServer, motoMissing, startMoto } from '../support/moto.ts';
+import { motoMissing, useMoto } from '../support/moto.ts';
 
 const missing = motoMissing();
 
 describe.skipIf(missing !== undefined)(`secrets from SSM (moto)${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  let moto: MotoServer;
+  const moto = useMoto();
   const saved = { ...process.env };
-  beforeAll(async () => {
-    moto = await startMoto();
-    Object.assign(process.env, moto.env);
-  }, 60_000);
-  afterAll(async () => {
-    process.env = saved;
-    await moto?.close();
-  });
+  beforeAll(() => void Object.assign(process.env, moto().env));
+  afterAll(() => void (process.env = saved));
 
   it('reads the IBM API key from a SecureString named by IBM_QUANTUM_API_KEY_PARAMETER', async () => {
     const ssm = new SSMClient({
       region: 'eu-west-1',
-      endpoint: moto.endpoint,
+      endpoint: moto().endpoint,
       credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
     });
     await ssm.send(

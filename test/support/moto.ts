@@ -5,6 +5,7 @@
  * Scheduler, which keeps schedules (it does not fire them: tests fire them at their time).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -82,4 +83,17 @@ export function schedulerClient(moto: MotoServer, region = 'eu-west-1'): Schedul
     endpoint: moto.endpoint,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   });
+}
+
+/** Starts moto before the tests of the enclosing describe, stops it after; returns its getter. */
+export function useMoto(): () => MotoServer {
+  let moto: MotoServer | undefined;
+  beforeAll(async () => {
+    moto = await startMoto();
+  }, 60_000);
+  afterAll(async () => moto?.close());
+  return () => {
+    if (!moto) throw new Error('moto is not running');
+    return moto;
+  };
 }
