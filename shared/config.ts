@@ -82,7 +82,7 @@ const UNIT: Record<string, number> = {
   tb: 1e12,
 };
 
-function readSize(env: Env, name: string, fallback: number): number {
+export function readSize(env: Env, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const match = SIZE.exec(raw.trim());
@@ -181,6 +181,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     circuitLimits: {
       maxBytes: readSize(env, 'QPIPE_MAX_CIRCUIT_BYTES', DEFAULT_LIMITS.maxBytes),
       maxQubits: readInteger(env, 'QPIPE_MAX_QUBITS', DEFAULT_LIMITS.maxQubits),
+      maxClbits: readInteger(env, 'QPIPE_MAX_CLBITS', DEFAULT_LIMITS.maxClbits),
       maxGates: readInteger(env, 'QPIPE_MAX_GATES', DEFAULT_LIMITS.maxGates),
       maxLoopIterations: readInteger(env, 'QPIPE_MAX_LOOP_ITERATIONS', DEFAULT_LIMITS.maxLoopIterations),
       maxNesting: readInteger(env, 'QPIPE_MAX_NESTING', DEFAULT_LIMITS.maxNesting),

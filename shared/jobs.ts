@@ -1,7 +1,8 @@
 /** Small facts about jobs shared by several stages. */
 import type { CircuitRef, JobRef } from '../events/schemas.ts';
 import { InvalidInputError } from './errors.ts';
-import { DEFAULT_SHOTS, type QiskitJobSpec } from './resources/schema.ts';
+import { DEFAULT_SHOTS } from './limits.ts';
+import type { QiskitJobSpec } from './resources/schema.ts';
 import { getText, type ObjectStore } from './storage/object-store.ts';
 
 /** The ledger and idempotency key of one run of a job. */

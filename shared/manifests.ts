@@ -2,10 +2,12 @@
  * Reads multi-document YAML files of qpipe resources (and the ConfigMaps jobs refer to),
  * keeping every document's file and position so errors say where the problem is.
  */
-import { readFile } from 'node:fs/promises';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import type { ConfigMapData } from './cluster/local-cluster.ts';
+import { readFileWithin } from './bounded-read.ts';
+import { readSize } from './config.ts';
 import { InvalidInputError } from './errors.ts';
+import { DEFAULT_MAX_MANIFEST_BYTES } from './limits.ts';
 import type { QiskitBackend, QiskitBudget, QiskitJob } from './resources/schema.ts';
 import { parseResource } from './resources/validate.ts';
 
@@ -62,6 +64,11 @@ export function parseYamlDocuments(
   return { documents, errors };
 }
 
+/** QPIPE_MAX_MANIFEST_BYTES, read where manifests are read (the CLI reads them before its configuration). */
+function manifestByteLimit(): number {
+  return readSize(process.env, 'QPIPE_MAX_MANIFEST_BYTES', DEFAULT_MAX_MANIFEST_BYTES);
+}
+
 function configMapOf(document: SourcedDocument): ConfigMapData | InvalidInputError {
   const metadata = isRecord(document.value['metadata']) ? document.value['metadata'] : {};
   const data = document.value['data'];
@@ -82,17 +89,19 @@ function configMapOf(document: SourcedDocument): ConfigMapData | InvalidInputErr
   };
 }
 
-/** Reads manifest files. Unreadable files and bad non-job documents are reported, not thrown. */
-export async function loadManifests(files: readonly string[]): Promise<ManifestSet> {
+/**
+ * Reads manifest files. Unreadable or oversize files and bad non-job documents are reported,
+ * not thrown, so the other files' work goes on.
+ */
+export async function loadManifests(files: readonly string[], maxBytes = manifestByteLimit()): Promise<ManifestSet> {
   const set: ManifestSet = { jobs: [], budgets: [], backends: [], configMaps: [], errors: [] };
   for (const file of files) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readFileWithin(file, maxBytes, 'QPIPE_MAX_MANIFEST_BYTES');
     } catch (error) {
-      set.errors.push(
-        new InvalidInputError(file, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`),
-      );
+      if (!(error instanceof InvalidInputError)) throw error;
+      set.errors.push(error);
       continue;
     }
     const { documents, errors } = parseYamlDocuments(text, file);

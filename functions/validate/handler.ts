@@ -107,7 +107,7 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
     // A job pinned to the built-in simulator must fit in its memory; others are routed by
     // selection, which leaves the simulator out when the state would not fit.
     if (job.spec.backend?.type === 'local_simulator') {
-      const shortfall = memoryShortfall(metadata.qubits, deps.config.simulator);
+      const shortfall = memoryShortfall(metadata.qubits, deps.config.simulator, metadata.gateCount);
       if (shortfall) throw shortfall;
     }
     const bytes = Buffer.byteLength(code, 'utf8');

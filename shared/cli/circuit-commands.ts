@@ -1,7 +1,8 @@
 /** `qpipe validate` and `qpipe simulate`: the front end and simulator on files, without the pipeline. */
-import { readFile } from 'node:fs/promises';
+import { readFileWithin } from '../bounded-read.ts';
 import type { QpipeConfig } from '../config.ts';
-import { InvalidInputError } from '../errors.ts';
+import { InvalidInputError, LimitExceededError } from '../errors.ts';
+import { MAX_SHOTS } from '../limits.ts';
 import { analyzeQasm, compileQasm } from '../qasm/index.ts';
 import type { CircuitMetadata } from '../resources/schema.ts';
 
@@ -13,13 +14,8 @@ export interface ValidationEntry {
   readonly error?: string;
 }
 
-async function readCircuitFile(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new InvalidInputError(path, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-}
+const readCircuitFile = (path: string, config: QpipeConfig) =>
+  readFileWithin(path, config.circuitLimits.maxBytes, 'QPIPE_MAX_CIRCUIT_BYTES');
 
 const isManifest = (path: string) => /\.ya?ml$/i.test(path);
 
@@ -30,7 +26,7 @@ export async function validateFile(
 ): Promise<ValidationEntry[]> {
   const limits = options.config.circuitLimits;
   if (!isManifest(path)) {
-    const source = await readCircuitFile(path);
+    const source = await readCircuitFile(path, options.config);
     try {
       return [
         {
@@ -88,7 +84,10 @@ export async function simulateFile(
     inputs?: Record<string, number>;
   },
 ): Promise<{ counts?: Record<string, number>; probabilities?: Record<string, number>; note?: string }> {
-  const source = await readCircuitFile(path);
+  if (!Number.isSafeInteger(options.shots) || options.shots < 1 || options.shots > MAX_SHOTS) {
+    throw new LimitExceededError('--shots', `must be a whole number from 1 to ${MAX_SHOTS} (got ${options.shots})`);
+  }
+  const source = await readCircuitFile(path, options.config);
   let circuit;
   try {
     circuit = compileQasm(source, { limits: options.config.circuitLimits, inputs: options.inputs ?? {} }).circuit;

@@ -7,6 +7,7 @@
 import type { Expr, GateCall, IndexItem, Modifier, Operand, Program, SimpleGateCall, Statement } from './ast.ts';
 import { parseStatementAt, type StatementStream } from './parser.ts';
 import type { Circuit, ClassicalExpr, ClassicalRegister, Operation, Primitive } from './circuit.ts';
+import { definitionCost } from './gate-cost.ts';
 import { QasmLimitError, QasmSyntaxError, QasmUnsupportedError, type SourcePosition } from './errors.ts';
 import { type BuiltinGate, builtinGate } from './gates.ts';
 import { adjoint, type Matrix, power } from './matrix.ts';
@@ -17,6 +18,8 @@ export interface CircuitLimits {
   /** Largest program, in bytes of UTF-8. */
   readonly maxBytes: number;
   readonly maxQubits: number;
+  /** Classical bits: each shot's outcome is a string this long. */
+  readonly maxClbits: number;
   /** Primitive gates after unrolling loops, definitions and modifiers. */
   readonly maxGates: number;
   /** Loop iterations over the whole program. */
@@ -29,6 +32,7 @@ export interface CircuitLimits {
 export const DEFAULT_LIMITS: CircuitLimits = {
   maxBytes: 8 * 1024 * 1024,
   maxQubits: 1024,
+  maxClbits: 4096,
   maxGates: 5_000_000,
   maxLoopIterations: 1_000_000,
   maxNesting: 64,
@@ -107,6 +111,7 @@ interface Variable {
 }
 
 interface GateDefinition {
+  readonly name: string;
   readonly params: readonly string[];
   readonly qubits: readonly string[];
   readonly body: readonly Statement[] | undefined;
@@ -161,6 +166,8 @@ class Elaborator {
   private readonly bitRegisters = new Map<string, Register>();
   private readonly classicalRegisters: ClassicalRegister[] = [];
   private readonly gates = new Map<string, GateDefinition>();
+  /** Upper bounds of the primitives one application of each defined gate unrolls to, where known. */
+  private readonly gateCosts = new Map<string, number>();
   private readonly scopes: Map<string, Variable>[] = [new Map()];
   private readonly pragmas: string[] = [];
   private numQubits = 0;
@@ -180,7 +187,7 @@ class Elaborator {
 
   run(libraryDefinitions: Program, sink: OperationSink): CircuitHeader {
     for (const statement of libraryDefinitions.statements) {
-      if (statement.kind === 'gateDef') this.gates.set(statement.name, statement);
+      if (statement.kind === 'gateDef') this.defineGate(statement);
     }
     const program = this.program;
     for (let statement = program.next(); statement; statement = program.next()) this.statement(statement, sink);
@@ -245,7 +252,7 @@ class Elaborator {
         return this.declareClassical(statement);
       case 'gateDef':
         if (this.scopes.length > 1) this.fail(statement.at, 'gates can only be defined at the top level');
-        this.gates.set(statement.name, statement);
+        this.defineGate(statement);
         return;
       case 'gateCall':
         return this.applyGateCall(statement, out);
@@ -292,10 +299,29 @@ class Elaborator {
     if (this.scopes.length > 1) this.fail(at, 'bits can only be declared at the top level here');
     this.checkNewName(name, at);
     const size = sizeExpr ? this.positiveInteger(sizeExpr, 'register size') : 1;
+    if (size > this.limits.maxClbits - this.numClbits) {
+      throw new QasmLimitError(
+        'maxClbits',
+        `the circuit declares ${this.numClbits + size} classical bits; the limit is ${this.limits.maxClbits}`,
+        this.source,
+        at,
+      );
+    }
     const register = { offset: this.numClbits, size };
     this.bitRegisters.set(name, register);
     this.classicalRegisters.push({ name, ...register });
     this.numClbits += size;
+  }
+
+  private defineGate(definition: GateDefinition): void {
+    const cost = definition.body
+      ? definitionCost(definition.body, (name) =>
+          this.gates.has(name) ? this.gateCosts.get(name) : builtinGate(name) ? 1 : undefined,
+        )
+      : undefined;
+    this.gates.set(definition.name, definition);
+    if (cost === undefined) this.gateCosts.delete(definition.name);
+    else this.gateCosts.set(definition.name, cost);
   }
 
   private checkNewName(name: string, at: SourcePosition): void {
@@ -599,7 +625,7 @@ class Elaborator {
     }
     const base = exponent < 0 ? [...parts].reverse().map((p) => derive(p, { matrix: adjoint(p.matrix) })) : parts;
     const result: Primitive[] = [];
-    for (let i = 0; i < Math.abs(exponent); i++) result.push(...base);
+    for (let i = 0; i < Math.abs(exponent); i++) for (const part of base) result.push(part);
     return result;
   }
 
@@ -654,6 +680,15 @@ class Elaborator {
   ): Primitive[] {
     if (!definition.body)
       this.unsupported(call.at, 'opaque', `gate ${call.name} is opaque: it has no definition to simulate`);
+    const cost = this.gateCosts.get(call.name);
+    if (cost !== undefined && cost > this.limits.maxGates - this.primitiveCount) {
+      throw new QasmLimitError(
+        'maxGates',
+        `gate ${call.name} unrolls to ${cost > 1e15 ? `about ${cost.toExponential(1)}` : cost} gates; the circuit may unroll to at most ${this.limits.maxGates}`,
+        this.source,
+        call.at,
+      );
+    }
     if (++this.gateDepth > this.limits.maxNesting) {
       throw new QasmLimitError(
         'maxNesting',

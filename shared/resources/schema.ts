@@ -4,6 +4,7 @@
  * these TypeBox schemas (which are JSON Schema), so a shape is never described twice.
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { DEFAULT_SHOTS, MAX_SHOTS } from '../limits.ts';
 
 /** API group of every qpipe resource. */
 export const GROUP = 'quantum.io';
@@ -11,9 +12,6 @@ export const GROUP = 'quantum.io';
 export const VERSION = 'v1';
 /** The `apiVersion` every manifest must carry. */
 export const API_VERSION = `${GROUP}/${VERSION}`;
-
-/** Shots when a job does not say. */
-export const DEFAULT_SHOTS = 1024;
 
 /** A dollar amount as manifests write it; parsed to micro-dollars by shared/money. */
 export const MONEY_PATTERN = String.raw`^\$(\d{1,3}(,\d{3})+|\d+)(\.\d{1,6})?$`;
@@ -167,7 +165,7 @@ export const QiskitJobSpec = Type.Object(
     execution: Type.Optional(
       Type.Object(
         {
-          shots: Type.Integer({ minimum: 1, maximum: 100000, default: DEFAULT_SHOTS, description: 'Shots to run.' }),
+          shots: Type.Integer({ minimum: 1, maximum: MAX_SHOTS, default: DEFAULT_SHOTS, description: 'Shots to run.' }),
           optimizationLevel: Type.Optional(
             Type.Integer({ minimum: 0, maximum: 3, description: 'Transpiler optimisation level.' }),
           ),

@@ -6,10 +6,10 @@ export class SimulatorMemoryError extends LimitExceededError {
   readonly requiredBytes: number;
   readonly limitBytes: number;
 
-  constructor(numQubits: number, requiredBytes: number, limitBytes: number) {
+  constructor(numQubits: number, requiredBytes: number, limitBytes: number, gates = 0) {
     super(
       'circuit',
-      `simulating ${numQubits} qubits needs ${formatBytes(requiredBytes)} of memory, more than the simulator's limit of ` +
+      `simulating ${numQubits} qubits${gates >= 100_000 ? ` and ${gates} gates` : ''} needs ${formatBytes(requiredBytes)} of memory, more than the simulator's limit of ` +
         `${formatBytes(limitBytes)}; run it on a managed simulator instead (backend aws_braket, SV1 takes up to 34 qubits)`,
     );
     this.requiredBytes = requiredBytes;

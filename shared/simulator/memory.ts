@@ -12,13 +12,21 @@ export function stateVectorBytes(numQubits: number, precision: Precision = 'doub
   return (precision === 'double' ? 16 : 8) * 2 ** numQubits;
 }
 
-/** The error a circuit of n qubits would meet, or undefined when its state fits. */
+/**
+ * Memory an unrolled gate holds while it is simulated (its operation, primitive and fused
+ * share), measured on 4M-gate circuits; with it, a deep circuit on few qubits is refused by
+ * validation instead of exhausting the heap.
+ */
+export const BYTES_PER_GATE = 512;
+
+/** The error a circuit of n qubits and `gates` unrolled gates would meet, or undefined when it fits. */
 export function memoryShortfall(
   numQubits: number,
   limits: { readonly maxMemoryBytes?: number | undefined; readonly precision?: Precision | undefined },
+  gates = 0,
 ): SimulatorMemoryError | undefined {
   const precision = limits.precision ?? 'double';
-  const required = stateVectorBytes(numQubits, precision);
+  const required = stateVectorBytes(numQubits, precision) + gates * BYTES_PER_GATE;
   const limit = Math.min(limits.maxMemoryBytes ?? Infinity, stateVectorBytes(MAX_KERNEL_QUBITS, precision));
-  return required > limit ? new SimulatorMemoryError(numQubits, required, limit) : undefined;
+  return required > limit ? new SimulatorMemoryError(numQubits, required, limit, gates) : undefined;
 }

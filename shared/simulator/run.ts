@@ -71,7 +71,7 @@ export interface SimulationResult {
 const DEFAULT_PARALLEL_MIN_WORK = 2 ** 26;
 
 function checkMemory(circuit: Circuit, maxMemoryBytes: number | undefined, precision: Precision): void {
-  const error = memoryShortfall(circuit.numQubits, { maxMemoryBytes, precision });
+  const error = memoryShortfall(circuit.numQubits, { maxMemoryBytes, precision }, circuit.primitiveCount);
   if (error) throw error;
 }
 
@@ -130,7 +130,7 @@ async function finalState(
   const clbitQubit = new Int32Array(p.numClbits).fill(-1);
   const gates = [];
   for (const op of p.operations) {
-    if (op.kind === 'gate') gates.push(...op.parts);
+    if (op.kind === 'gate') for (const part of op.parts) gates.push(part);
     else if (op.kind === 'measure' && op.clbit >= 0) clbitQubit[op.clbit] = op.qubit;
   }
   const ops = fuseGates(gates, settings.fusionWidth ?? DEFAULT_FUSION_WIDTH);
@@ -264,7 +264,7 @@ function compileSteps(operations: readonly Operation[], fusionWidth: number): St
   for (const op of operations) {
     switch (op.kind) {
       case 'gate':
-        gates.push(...op.parts);
+        for (const part of op.parts) gates.push(part);
         break;
       case 'barrier':
         break;

@@ -180,6 +180,13 @@ describe('OpenQASM front end: limits', () => {
       /more than 50 gates/,
     ],
     [
+      'classical bits',
+      `${OQ2}qreg q[1];\ncreg c[2147483647];`,
+      {},
+      'maxClbits',
+      /declares 2147483647 classical bits; the limit is 4096/,
+    ],
+    [
       'loop iterations',
       `${OQ3}qubit q;\nfor int i in [1:100] { }`,
       { maxLoopIterations: 10 },
@@ -198,6 +205,36 @@ describe('OpenQASM front end: limits', () => {
     expect(error).toBeInstanceOf(QasmLimitError);
     expect((error as QasmLimitError).limit).toBe(name);
     expect(error.message).toMatch(message);
+  });
+
+  /** `levels` definitions, each applying the one before twice: 2^levels gates from a few hundred bytes. */
+  const doublingNest = (levels: number) =>
+    `${OQ2}qreg q[2];\ngate g0 a { x a; }\n` +
+    Array.from({ length: levels }, (_, i) => `gate g${i + 1} a { g${i} a; g${i} a; }\n`).join('') +
+    `g${levels} q[0];\n`;
+
+  it('refuses a 60-level doubling gate nest (2^60 gates) at its call, before unrolling any of it', () => {
+    const started = performance.now();
+    const error = errorOf(doublingNest(60));
+    expect(error).toBeInstanceOf(QasmLimitError);
+    expect(error.message).toMatch(
+      /gate g60 unrolls to about 1\.2e\+18 gates; the circuit may unroll to at most 5000000/,
+    );
+    expect(error.message).toMatch(/^65:1:/);
+    // Counting first is what makes this fast: unrolling to the limit took 15 s and 2 GB.
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('bounds gates whose size depends on a parameter while unrolling them', () => {
+    const source = `${OQ3}qubit q;\ngate p(k) a { for int i in [1:k] { x a; } }\ngate r a { p(1000) a; p(1000) a; }\nr q;\n`;
+    expect((errorOf(source, { limits: { maxGates: 1500 } }) as QasmLimitError).limit).toBe('maxGates');
+    expect(compileQasm(source, { limits: { maxGates: 2000 } }).circuit.primitiveCount).toBe(2000);
+  });
+
+  it('unrolls a 16-level nest (65,536 gates) and a 100,000-iteration loop on one qubit', () => {
+    expect(compileQasm(doublingNest(16)).circuit.primitiveCount).toBe(65_536);
+    const loop = compileQasm(`${OQ3}qubit[1] q;\nfor int i in [0:99999] { x q[0]; }\n`);
+    expect(loop.circuit.primitiveCount).toBe(100_000);
   });
 
   it('counts gates inside definitions against the gate limit', () => {

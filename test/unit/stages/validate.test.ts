@@ -76,6 +76,14 @@ describe('validate stage', () => {
       },
       /needs 4 GiB of memory, more than the simulator's limit of 1 GiB; run it on a managed simulator/,
     ],
+    [
+      'more gates than the memory of the built-in simulator it is pinned to can hold',
+      {
+        backend: { type: 'local_simulator' },
+        circuit: { source: 'inline', code: 'OPENQASM 3;\nqubit q;\nfor int i in [1:1000000] { x q; x q; x q; }' },
+      },
+      /simulating 1 qubits and 3000000 gates needs 1\.4 GiB of memory, more than the simulator's limit of 1 GiB/,
+    ],
   ])('rejects a job with %s, naming the problem', async (_case, spec, message) => {
     const run = await runStage(validateStage, requested(jobManifest('bad', spec)), memoryPorts());
     expect(run.emitted).toHaveLength(1);
