@@ -14,6 +14,12 @@ export interface QpipeConfig {
   readonly circuitLimits: CircuitLimits;
   /** Circuits larger than this travel by reference, not inline in events. */
   readonly inlineCircuitBytes: number;
+  /** Where `circuit.source: url` may fetch from; hosts unset means the runtime's default (none, or any public host for `qpipe run`). */
+  readonly circuitUrls: {
+    readonly hosts?: readonly string[];
+    readonly allowedRanges: readonly string[];
+    readonly timeoutMs: number;
+  };
   readonly simulator: {
     readonly maxMemoryBytes: number;
     /** Largest circuit the memory limit allows. */
@@ -81,6 +87,14 @@ const UNIT: Record<string, number> = {
   gb: 1e9,
   tb: 1e12,
 };
+
+/** A comma-separated list; empty or unset is no entries. */
+function readList(env: Env, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
 
 export function readSize(env: Env, name: string, fallback: number): number {
   const raw = env[name];
@@ -187,6 +201,11 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       maxNesting: readInteger(env, 'QPIPE_MAX_NESTING', DEFAULT_LIMITS.maxNesting),
     },
     inlineCircuitBytes: readSize(env, 'QPIPE_INLINE_CIRCUIT_BYTES', 64 * 1024),
+    circuitUrls: {
+      ...(env['QPIPE_CIRCUIT_URL_HOSTS'] === undefined ? {} : { hosts: readList(env, 'QPIPE_CIRCUIT_URL_HOSTS') }),
+      allowedRanges: readList(env, 'QPIPE_CIRCUIT_URL_ALLOWED_RANGES'),
+      timeoutMs: 1000 * readInteger(env, 'QPIPE_CIRCUIT_URL_TIMEOUT_SECONDS', 10, 1),
+    },
     simulator: {
       maxMemoryBytes,
       maxQubits: Math.max(0, Math.floor(Math.log2(maxMemoryBytes / (precision === 'double' ? 16 : 8)))),

@@ -11,9 +11,9 @@ import type { CircuitRef, JobRef } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import { RESTORED_ANNOTATION } from '../../shared/backup/restored.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
-import { analyzeQasm } from '../../shared/qasm/index.ts';
+import { analyzeQasm, QasmLimitError } from '../../shared/qasm/index.ts';
 import { memoryShortfall } from '../../shared/simulator/memory.ts';
-import type { QiskitJob } from '../../shared/resources/schema.ts';
+import type { CircuitMetadata, QiskitJob } from '../../shared/resources/schema.ts';
 import { parseResourceOf } from '../../shared/resources/validate.ts';
 import { generationObserved, userManifestOf } from '../../shared/resources/kubernetes-object.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
@@ -80,6 +80,28 @@ async function circuitCode(job: QiskitJob, deps: Deps): Promise<string> {
   }
 }
 
+/**
+ * The circuit's facts. A fetched document's errors name only where they are, never its text:
+ * a job must not be a way to read what a server inside the network answers.
+ */
+function analyzeCircuit(code: string, job: QiskitJob, deps: Deps): CircuitMetadata {
+  try {
+    return analyzeQasm(code, {
+      limits: deps.config.circuitLimits,
+      ...(job.spec.circuit.format === undefined ? {} : { format: job.spec.circuit.format }),
+    });
+  } catch (error) {
+    if (job.spec.circuit.source !== 'url' || !(error instanceof InvalidInputError)) throw error;
+    const what = error instanceof QasmLimitError ? `breaks the ${error.limit} limit` : 'is not OpenQASM qpipe runs';
+    const where = /^\d+:\d+$/.test(error.where) ? ` (at line:column ${error.where})` : '';
+    throw new InvalidInputError(
+      'spec.circuit.url',
+      `the fetched document ${what}${where}; its text is not shown, validate the file itself with qpipe validate`,
+      { cause: error },
+    );
+  }
+}
+
 /** Validates one job request. Returns the validated event, or nothing for events about other kinds. */
 export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {
   const manifest = manifestOf(event);
@@ -94,10 +116,7 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
   }
   try {
     const code = await circuitCode(job, deps);
-    const metadata = analyzeQasm(code, {
-      limits: deps.config.circuitLimits,
-      ...(job.spec.circuit.format === undefined ? {} : { format: job.spec.circuit.format }),
-    });
+    const metadata = analyzeCircuit(code, job, deps);
     if (metadata.qubits > deps.config.circuitLimits.maxQubits) {
       throw new InvalidInputError(
         'circuit',

@@ -61,7 +61,7 @@ export async function runJobFiles(
   const manifests = await loadManifests(files);
   // A bad budget or backend would let jobs run unguarded: stop before running anything.
   if (manifests.errors.length > 0) return { jobs: [], budgets: [], outbox: [], errors: manifests.errors };
-  const ports = await createLocalPorts(options.config, manifests, options.now);
+  const ports = await createLocalPorts(options.config, manifests, options.now, { publicCircuitUrls: true });
   let finished = 0;
   const pipeline = createEmbeddedPipeline({
     stages: options.stages,

@@ -13,7 +13,7 @@ import type { QpipeConfig } from '../config.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { OutboxMailer } from '../mail/outbox-mailer.ts';
 import { InProcessBus } from '../bus/in-process-bus.ts';
-import { fetchCircuit } from '../storage/fetch-circuit.ts';
+import { createCircuitFetcher } from '../storage/fetch-circuit.ts';
 import { LocalObjectStore } from '../storage/local-object-store.ts';
 import type { Ports } from './ports.ts';
 import { runStage, type StageDefinition } from './stage.ts';
@@ -42,6 +42,10 @@ export async function createLocalPorts(
   config: QpipeConfig,
   resources: LocalResources,
   now: () => Date = () => new Date(),
+  options: {
+    /** Circuits by URL from any public host unless QPIPE_CIRCUIT_URL_HOSTS says otherwise (`qpipe run`, one user's own jobs). */
+    readonly publicCircuitUrls?: boolean;
+  } = {},
 ): Promise<Ports> {
   const store = new LocalObjectStore(config.storeDir);
   return {
@@ -55,7 +59,10 @@ export async function createLocalPorts(
     },
     mailer: await createMailer(config, store),
     now,
-    fetchCircuit,
+    fetchCircuit: createCircuitFetcher({
+      ...config.circuitUrls,
+      hosts: config.circuitUrls.hosts ?? (options.publicCircuitUrls === true ? ['*'] : []),
+    }),
   };
 }
 
