@@ -92,7 +92,7 @@ export function createEmbeddedPipeline(options: {
   /** Sees every event published on the bus (progress display, tests). */
   observe?: (event: CloudEvent<unknown>) => void;
 }): EmbeddedPipeline {
-  const bus = new InProcessBus();
+  const bus = new InProcessBus({ attempts: options.ports.config.maxAttempts + 1, backoffMs: 20 });
   if (options.observe) {
     const observe = options.observe;
     bus.subscribe({ name: 'observer', filters: [{}], deliver: async (event) => observe(event) });

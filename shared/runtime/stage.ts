@@ -6,7 +6,9 @@ import type { CloudEvent } from 'cloudevents';
 import { type AnyTypedEvent, isCatalogType, parseEvent, type TypedEvent } from '../../events/envelope.ts';
 import { type EventType, type Stage, stageSource, SUBSCRIPTIONS } from '../../events/types.ts';
 import { notBeforeOf } from '../scheduler/scheduler.ts';
-import { InvalidInputError, isRetryable } from '../errors.ts';
+import { InvalidInputError, isRetryable, QpipeError } from '../errors.ts';
+import { WorkInProgressError } from '../idempotency/claims.ts';
+import { countFailedAttempt } from './attempts.ts';
 import { resolveBody } from './claim-check.ts';
 import { describeEvent, logger } from '../observability/log.ts';
 import { activeMetrics } from '../observability/active-metrics.ts';
@@ -143,7 +145,14 @@ async function handleEvent(
   try {
     return { emitted: await definition.handle(event, ports) };
   } catch (error) {
-    const outcome = outcomeOf(error, event, definition.stage);
+    let outcome = outcomeOf(error, event, definition.stage);
+    if (outcome.kind === 'retry' && !(error instanceof WorkInProgressError)) {
+      const attempts = await countFailedAttempt(ports.store, definition.stage, received.id);
+      if (attempts >= ports.config.maxAttempts) {
+        const reason = error instanceof Error ? error.message : String(error);
+        outcome = outcomeOf(new QpipeError(`failed ${attempts} times: ${reason}`), event, definition.stage);
+      }
+    }
     switch (outcome.kind) {
       case 'retry':
         return { emitted: [], retry: outcome.error };

@@ -101,4 +101,36 @@ describe('embedded pipeline over local files, with every event delivered twice',
       reserved: '$0.00',
     });
   });
+
+  it('ends a job whose execution keeps throwing: Failed with the reason after QPIPE_MAX_ATTEMPTS, reservation released', async () => {
+    const ports = await pricedPorts(dir, budget('team', { limit: '$2.50' }));
+    let calls = 0;
+    const broken = {
+      ...ports,
+      executors: {
+        ...ports.executors,
+        local_simulator: {
+          type: 'local_simulator' as const,
+          execute: async () => {
+            calls++;
+            throw new TypeError("Cannot read properties of undefined (reading 'counts')");
+          },
+        },
+      },
+    } as typeof ports;
+    const pipeline = createEmbeddedPipeline({ stages: ALL_STAGES, ports: broken });
+    const job = jobManifest('broken', { backend: { name: 'priced' }, execution: { shots: 100 } });
+    await pipeline.publish([buildEvent(EventType.JobRequested, { job }, { source: '/test' })]);
+    await pipeline.idle();
+    expect(calls).toBe(ports.config.maxAttempts);
+    expect(await ports.cluster.readJobStatus('default', 'broken')).toMatchObject({
+      phase: 'Failed',
+      message: expect.stringMatching(/execute: failed 3 times: Cannot read properties of undefined/),
+    });
+    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({
+      spent: '$0.00',
+      reserved: '$0.00',
+    });
+    expect(pipeline.bus.deadLetters).toEqual([]);
+  });
 });

@@ -1,0 +1,26 @@
+/**
+ * Failed attempts at one event, counted per stage in the store. Buses retry a failing event a
+ * few times and then dead-letter it, which would leave its job where it was (Approved with its
+ * reservation held); counting lets the stage end the job itself on the last attempt it gets.
+ */
+import { createHash } from 'node:crypto';
+import type { ObjectStore } from '../storage/object-store.ts';
+
+// Event ids are chosen by publishers: hashed, they cannot name a path outside attempts/.
+const keyOf = (stage: string, eventId: string) =>
+  `attempts/${stage}/${createHash('sha256').update(eventId).digest('hex').slice(0, 40)}`;
+
+/** Records one more failed attempt and returns how many there have been; 0 when the store cannot say. */
+export async function countFailedAttempt(store: ObjectStore, stage: string, eventId: string): Promise<number> {
+  const key = keyOf(stage, eventId);
+  try {
+    for (let race = 0; race < 3; race++) {
+      const current = await store.getVersioned(key);
+      const count = (current ? Number(new TextDecoder().decode(current.body)) || 0 : 0) + 1;
+      if (await store.putIfVersion(key, String(count), current?.version)) return count;
+    }
+  } catch {
+    // The store failing is likely why the attempt failed: leave it to the bus to retry.
+  }
+  return 0;
+}
