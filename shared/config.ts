@@ -37,6 +37,8 @@ export interface QpipeConfig {
   readonly resyncAfterSeconds: number;
   /** How long an in-progress claim lasts without renewal: a crashed holder blocks duplicates this long at most. */
   readonly claimLeaseSeconds: number;
+  /** Events `qpipe serve` holds (queued, running or waiting) before its ingress answers 503 with Retry-After. */
+  readonly maxQueuedEvents: number;
   /** Attempts at one event before a stage gives up and ends its job (failed, reservation released); buses must retry at least this often. */
   readonly maxAttempts: number;
   /** How long a served stage works on one event before it stops the work and answers 503. */
@@ -177,6 +179,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     stageTimeoutSeconds: readInteger(env, 'QPIPE_STAGE_TIMEOUT_SECONDS', 240),
     // Lambda's asynchronous invocation makes three attempts; Knative's broker and the embedded bus more.
     maxAttempts: readInteger(env, 'QPIPE_MAX_ATTEMPTS', 3),
+    maxQueuedEvents: readInteger(env, 'QPIPE_MAX_QUEUED_EVENTS', 2000),
     claimLeaseSeconds: readInteger(env, 'QPIPE_CLAIM_LEASE_SECONDS', 60),
     resyncAfterSeconds: readInteger(env, 'QPIPE_RESYNC_AFTER_SECONDS', 600),
     ...(env['QPIPE_TIMER_INTERVAL_SECONDS']

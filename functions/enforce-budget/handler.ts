@@ -24,7 +24,7 @@ import {
   settle,
   topCharges,
 } from '../../shared/budget/ledger.ts';
-import { updateLedger } from '../../shared/budget/ledger-store.ts';
+import { ledgerKey, updateLedger } from '../../shared/budget/ledger-store.ts';
 import { formatDuration, parseDuration } from '../../shared/duration.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { jobKey, jobLabel } from '../../shared/jobs.ts';
@@ -59,11 +59,6 @@ const source = stageSource(Stage.EnforceBudget);
 // so a job held for 24 h costs about 35 re-checks, not thousands.
 const MIN_RECHECK_MS = 5_000;
 const MAX_RECHECK_MS = 3_600_000;
-
-/** The ledger-store key of one budget period. */
-export function ledgerKey(budget: BudgetRef): string {
-  return `${budget.namespace}/${budget.name}/${budget.period}`;
-}
 
 /** Handles the events enforce-budget subscribes to. */
 export async function enforceBudget(event: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {

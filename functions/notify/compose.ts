@@ -15,8 +15,11 @@ function table(rows: readonly (readonly [string, string])[]): { text: string; ht
   };
 }
 
-/** Subject and bodies of an alert. */
-export function composeAlert(event: Input): { subject: string; text: string; html: string } {
+/** Subject and bodies of an alert; `waiting` lists the jobs held for the budget (exceeded alerts). */
+export function composeAlert(
+  event: Input,
+  waiting: readonly string[] = [],
+): { subject: string; text: string; html: string } {
   const { budget } = event.data;
   const name = `${budget.namespace}/${budget.name}`;
   if (event.type === EventType.BudgetThreshold) {
@@ -48,9 +51,19 @@ export function composeAlert(event: Input): { subject: string; text: string; htm
     ['Reserved', d.reserved],
     ['Limit', d.limit],
   ]);
+  // One exceeded alert is sent per budget and period: later blocked jobs show in the budget's status.
+  const others = waiting.filter((job) => job !== `${d.job.namespace}/${d.job.name}`);
+  const note = 'This alert is sent once per period; `qpipe get budgets` shows jobs blocked later.';
+  const list =
+    others.length === 0 ? '' : `\n\nAlso waiting for this budget:\n${others.map((j) => `  ${j}`).join('\n')}`;
   return {
     subject,
-    text: `${subject}\n\n${summary.text}\n`,
-    html: `<h2>${escapeHtml(subject)}</h2>${summary.html}`,
+    text: `${subject}\n\n${summary.text}${list}\n\n${note}\n`,
+    html:
+      `<h2>${escapeHtml(subject)}</h2>${summary.html}` +
+      (others.length === 0
+        ? ''
+        : `<h3>Also waiting for this budget</h3><ul>${others.map((j) => `<li>${escapeHtml(j)}</li>`).join('')}</ul>`) +
+      `<p>${escapeHtml(note)}</p>`,
   };
 }

@@ -1,27 +1,37 @@
 /**
  * notify: turns budget alerts into email to the budget's notificationEmail. Each alert is
- * sent at most once: a marker keyed by the event id is claimed before sending and given
- * back if sending fails, so a retry sends it and a duplicate does not.
+ * sent at most once: a marker is claimed before sending and given back if sending fails, so
+ * a retry sends it and a duplicate does not. A threshold's marker is its event; an exceeded
+ * alert's is its budget and period, so a burst of blocked jobs sends one email listing the
+ * jobs waiting for the budget, not one per job.
  */
+import { createHash } from 'node:crypto';
 import type { CloudEvent } from 'cloudevents';
 import type { TypedEvent } from '../../events/envelope.ts';
-import type { EventType } from '../../events/types.ts';
-import { Stage } from '../../events/types.ts';
+import { EventType, Stage } from '../../events/types.ts';
+import { ledgerKey } from '../../shared/budget/ledger-store.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
 import { composeAlert } from './compose.ts';
 
-type Deps = Pick<Ports, 'store' | 'mailer'>;
+type Deps = Pick<Ports, 'store' | 'mailer' | 'ledger'>;
 type Input = TypedEvent<typeof EventType.BudgetThreshold | typeof EventType.BudgetExceeded>;
 
 /** Sends one alert email, once. */
 export async function notify(event: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {
   const to = event.data.notificationEmail;
   if (!to) return [];
-  const marker = `notifications/${event.id}`;
+  const marker =
+    event.type === EventType.BudgetExceeded
+      ? `notifications/exceeded/${createHash('sha256').update(ledgerKey(event.data.budget)).digest('hex').slice(0, 40)}`
+      : `notifications/${event.id}`;
   if (!(await deps.store.putIfAbsent(marker, JSON.stringify({ type: event.type, to }), 'application/json'))) return [];
   try {
-    await deps.mailer.send({ to, ...composeAlert(event) });
+    const waiting =
+      event.type === EventType.BudgetExceeded
+        ? Object.values((await deps.ledger.read(ledgerKey(event.data.budget))).state.waiting ?? {}).map((w) => w.job)
+        : [];
+    await deps.mailer.send({ to, ...composeAlert(event, waiting) });
   } catch (error) {
     await deps.store.delete(marker);
     throw error;

@@ -2,6 +2,15 @@
 import { QpipeError } from '../errors.ts';
 import { EMPTY_LEDGER, type LedgerState } from './ledger.ts';
 
+/** The ledger-store key of one budget period. */
+export function ledgerKey(budget: {
+  readonly namespace: string;
+  readonly name: string;
+  readonly period: string;
+}): string {
+  return `${budget.namespace}/${budget.name}/${budget.period}`;
+}
+
 /** A ledger as read, with the version a compare-and-swap must match. */
 export interface VersionedLedger {
   readonly state: LedgerState;

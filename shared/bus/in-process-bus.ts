@@ -1,6 +1,8 @@
 /**
  * The embedded default's bus: one process, Trigger-style filters, at-least-once delivery
  * with retries and exponential backoff, and a dead-letter list for what keeps failing.
+ * Each subscriber handles a bounded number of events at once; the rest wait in order, so a
+ * burst of jobs queues instead of opening a file and a simulation per job at the same time.
  */
 import type { CloudEvent } from 'cloudevents';
 import { type EventBus, matchesFilter, type TriggerFilter } from './bus.ts';
@@ -19,10 +21,18 @@ export interface DeadLetter {
   readonly error: unknown;
 }
 
-/** Retry policy of the in-process bus. */
+/** Retry policy and concurrency of the in-process bus. */
 export interface RetryPolicy {
   readonly attempts: number;
   readonly backoffMs: number;
+  /** Events one subscriber handles at once (default 8). */
+  readonly concurrency?: number;
+}
+
+/** A subscriber's slots: how many deliveries run, and who waits for one. */
+interface Slots {
+  running: number;
+  readonly waiting: (() => void)[];
 }
 
 /** In-process bus; `idle()` resolves when nothing is in flight. */
@@ -31,14 +41,41 @@ export class InProcessBus implements EventBus {
   private inFlight = 0;
   private waiters: (() => void)[] = [];
   readonly deadLetters: DeadLetter[] = [];
+  private readonly slots = new Map<string, Slots>();
+  /** Timers of deliveries that wait (a `notbefore`, a backoff), cancelled by close(). */
+  private readonly timers = new Map<NodeJS.Timeout, () => void>();
+  private closed = false;
 
   constructor(private readonly retry: RetryPolicy = { attempts: 4, backoffMs: 20 }) {}
+
+  /** Events published and not yet handled (waiting, queued or running). */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Stops delivering: waiting and queued deliveries are dropped (a durable ingress republishes
+   * them), running ones get `graceMs` to finish. Resolves when they have, or the grace is over.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.closed = true;
+    for (const [timer, resolve] of this.timers) {
+      clearTimeout(timer);
+      resolve();
+    }
+    this.timers.clear();
+    for (const slots of this.slots.values()) for (const wake of slots.waiting.splice(0)) wake();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+  }
 
   subscribe(subscription: Subscription): void {
     this.subscriptions.push(subscription);
   }
 
   async publish(events: readonly CloudEvent<unknown>[]): Promise<void> {
+    if (this.closed) return;
     for (const event of events) {
       for (const subscription of this.subscriptions) {
         if (subscription.filters.some((filter) => matchesFilter(filter, event))) this.dispatch(subscription, event);
@@ -64,18 +101,51 @@ export class InProcessBus implements EventBus {
     // an event that says `notbefore` (a stage's scheduled re-check) waits until then.
     const notBefore = Date.parse(String((event as unknown as Record<string, unknown>)['notbefore'] ?? ''));
     const delay = Number.isNaN(notBefore) ? 0 : notBefore - Date.now();
-    await new Promise((resolve) => (delay > 0 ? setTimeout(resolve, delay) : setImmediate(resolve)));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await subscription.deliver(event);
-        return;
-      } catch (error) {
-        if (attempt >= this.retry.attempts) {
-          this.deadLetters.push({ event, subscriber: subscription.name, error });
+    await (delay > 0 ? this.sleep(delay) : new Promise((resolve) => setImmediate(resolve)));
+    if (this.closed || !(await this.acquire(subscription.name))) return;
+    try {
+      for (let attempt = 1; !this.closed; attempt++) {
+        try {
+          await subscription.deliver(event);
           return;
+        } catch (error) {
+          if (attempt >= this.retry.attempts) {
+            this.deadLetters.push({ event, subscriber: subscription.name, error });
+            return;
+          }
+          await this.sleep(this.retry.backoffMs * 2 ** (attempt - 1));
         }
-        await new Promise((resolve) => setTimeout(resolve, this.retry.backoffMs * 2 ** (attempt - 1)));
       }
+    } finally {
+      this.release(subscription.name);
     }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.set(timer, resolve);
+    });
+  }
+
+  /** Waits for a free slot of the subscriber; false when the bus closed meanwhile. */
+  private async acquire(name: string): Promise<boolean> {
+    let slots = this.slots.get(name);
+    if (!slots) this.slots.set(name, (slots = { running: 0, waiting: [] }));
+    while (slots.running >= (this.retry.concurrency ?? 8)) {
+      await new Promise<void>((resolve) => slots.waiting.push(resolve));
+      if (this.closed) return false;
+    }
+    slots.running++;
+    return true;
+  }
+
+  private release(name: string): void {
+    const slots = this.slots.get(name) as Slots;
+    slots.running--;
+    slots.waiting.shift()?.();
   }
 }

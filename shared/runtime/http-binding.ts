@@ -11,6 +11,13 @@ export interface HttpMessage {
 
 /** Reads a CloudEvent from a request in binary or structured mode; a malformed one is InvalidInputError. */
 export function eventFromHttp(message: HttpMessage): CloudEvent<unknown> {
+  const version = declaredSpecVersion(message);
+  if (version !== '1.0') {
+    throw new InvalidInputError(
+      'specversion',
+      version === undefined ? 'is missing; CloudEvents 1.0 is required' : `must be 1.0 (got ${version.slice(0, 20)})`,
+    );
+  }
   try {
     const event = HTTP.toEvent({ headers: message.headers, body: message.body });
     if (Array.isArray(event))
@@ -19,6 +26,21 @@ export function eventFromHttp(message: HttpMessage): CloudEvent<unknown> {
   } catch (error) {
     if (error instanceof InvalidInputError) throw error;
     throw new InvalidInputError('request', `not a valid CloudEvent: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The specversion a request declares, in binary mode (ce-specversion) or structured mode (the body's). */
+function declaredSpecVersion(message: HttpMessage): string | undefined {
+  const header = Object.entries(message.headers).find(([name]) => name.toLowerCase() === 'ce-specversion')?.[1];
+  if (header !== undefined) return String(header);
+  try {
+    const parsed: unknown = JSON.parse(message.body);
+    // A batch is refused with its own message by the SDK's reading below.
+    const body: unknown = Array.isArray(parsed) ? parsed[0] : parsed;
+    const version = (body as { specversion?: unknown } | null)?.specversion;
+    return typeof version === 'string' ? version : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -34,6 +34,8 @@ export interface HttpHostOptions {
   readonly get?: (path: string) => Promise<HostReply> | undefined;
   /** Largest request body, in bytes: 413 as soon as a request passes it. */
   readonly maxBodyBytes?: number;
+  /** POSTs handled at once; more are answered 503 with Retry-After at once (default 64). Health is never limited. */
+  readonly maxConcurrentPosts?: number;
   /** Serve /metrics on this port instead of the request port. */
   readonly metricsPort?: number;
   /** Says what the 404 answer lists. */
@@ -45,8 +47,8 @@ export interface HttpHost {
   readonly server: Server;
   /** Listens and resolves to the URL it serves on. */
   listen(port: number, host?: string): Promise<string>;
-  /** Stops accepting requests, finishes those in flight, then closes. */
-  shutdown(): Promise<void>;
+  /** Stops accepting requests, gives those in flight `graceMs` (default 20 s) to finish, then closes. */
+  shutdown(graceMs?: number): Promise<void>;
 }
 
 function send(response: ServerResponse, reply: HostReply): void {
@@ -93,7 +95,9 @@ async function metricsReply(): Promise<HostReply> {
 export function createHttpHost(options: HttpHostOptions): HttpHost {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   let ready = true;
+  const maxConcurrentPosts = options.maxConcurrentPosts ?? 64;
   let inFlight = 0;
+  let posts = 0;
   let drained: (() => void) | undefined;
   const metricsServer =
     options.metricsPort === undefined
@@ -117,18 +121,31 @@ export function createHttpHost(options: HttpHostOptions): HttpHost {
       return { status: 404, body: { error: options.routes ?? 'POST CloudEvents to /' } };
     }
     if (!ready) return { status: 503, headers: { 'retry-after': '1' }, body: { error: 'shutting down' } };
-    const body = await readBody(request, maxBodyBytes);
-    if (body === undefined) {
+    if (posts >= maxConcurrentPosts) {
       return {
-        status: 413,
-        headers: { connection: 'close' },
-        body: { error: `body larger than ${maxBodyBytes} bytes` },
+        status: 503,
+        headers: { 'retry-after': '1', connection: 'close' },
+        body: { error: 'busy' },
       };
     }
-    return options.post({ headers: headersOf(request), body });
+    posts++;
+    try {
+      const body = await readBody(request, maxBodyBytes);
+      if (body === undefined) {
+        return {
+          status: 413,
+          headers: { connection: 'close' },
+          body: { error: `body larger than ${maxBodyBytes} bytes` },
+        };
+      }
+      return await options.post({ headers: headersOf(request), body });
+    } finally {
+      posts--;
+    }
   };
 
-  const server = createServer((request, response) => {
+  // A client that trickles its request is cut off instead of holding a connection open.
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (request, response) => {
     inFlight++;
     void route(request)
       .catch((error: unknown) => ({ status: 500, body: { error: `internal error: ${(error as Error).message}` } }))
@@ -151,11 +168,19 @@ export function createHttpHost(options: HttpHostOptions): HttpHost {
       if (metricsServer && options.metricsPort !== undefined) await listenOn(metricsServer, options.metricsPort, host);
       return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`;
     },
-    shutdown: async () => {
+    shutdown: async (graceMs = 20_000) => {
       ready = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
       server.closeIdleConnections();
+      if (inFlight > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => (drained = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+        ]);
+        clearTimeout(timer);
+      }
+      server.closeAllConnections();
       metricsServer?.close();
       await closed;
     },

@@ -4,7 +4,7 @@
  * one ingress (`qpipe serve`, the development broker). Each stops gracefully on SIGTERM.
  */
 import type { CloudEvent } from 'cloudevents';
-import { isCatalogType } from '../../events/envelope.ts';
+import { isCatalogType, parseEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import type { QpipeConfig } from '../config.ts';
 import type { InvalidInputError } from '../errors.ts';
@@ -16,6 +16,7 @@ import { StoreScheduler } from '../scheduler/store-scheduler.ts';
 import { createDeployedPorts } from './deployed-ports.ts';
 import { createEmbeddedPipeline, createLocalPorts } from './embedded.ts';
 import { eventFromHttp, postEvents } from './http-binding.ts';
+import { Inbox } from './inbox.ts';
 import { cloudEventRoute, createHttpHost, type HttpHost } from './http-host.ts';
 import { createStageServer } from './knative.ts';
 import type { StageDefinition } from './stage.ts';
@@ -58,7 +59,11 @@ function requireSharedStore(config: QpipeConfig): void {
   }
 }
 
-async function start(host: HttpHost, options: ServeOptions): Promise<Serving> {
+/** Seconds a server gets after SIGTERM before it exits (Kubernetes' default grace is 30 s). */
+const SHUTDOWN_GRACE_MS = 20_000;
+
+/** Listens; SIGTERM and SIGINT stop the host, then `close` (the server's own work), within the grace period. */
+async function start(host: HttpHost, options: ServeOptions, close: () => Promise<void> = async () => {}) {
   let url: string;
   try {
     url = await host.listen(options.port, options.host);
@@ -68,11 +73,18 @@ async function start(host: HttpHost, options: ServeOptions): Promise<Serving> {
     }
     throw error;
   }
-  const stop = () => host.shutdown();
-  const handler = () => void stop().then(() => process.exit(0));
+  const stop = async () => {
+    await host.shutdown(SHUTDOWN_GRACE_MS);
+    await close();
+  };
+  const handler = () => {
+    // Whatever happens to the graceful path, the process is gone by the end of the grace period.
+    setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS + 5_000).unref();
+    void stop().then(() => process.exit(0));
+  };
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);
-  return { url, stop };
+  return { url, stop } satisfies Serving;
 }
 
 /** Serves one stage over HTTP CloudEvents. */
@@ -147,14 +159,9 @@ export async function serveTimer(options: ServeOptions): Promise<Serving> {
       }
     },
   });
-  const serving = await start(host, options);
-  return {
-    url: serving.url,
-    stop: async () => {
-      if (interval) clearInterval(interval);
-      await serving.stop();
-    },
-  };
+  return start(host, options, async () => {
+    if (interval) clearInterval(interval);
+  });
 }
 
 const INGRESS_TYPES = new Set<string>([
@@ -172,6 +179,9 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
   await loadMetrics();
   const ports = await createLocalPorts(options.config, await localResources(options.resources ?? []));
   const pipeline = createEmbeddedPipeline({ stages, ports });
+  const inbox = new Inbox(ports.store, ports.cluster);
+  // Requests acknowledged before a crash or a stop, whose jobs did not finish, run again.
+  await pipeline.publish(await inbox.unfinished());
   const host = createHttpHost({
     routes: 'POST CloudEvents to /, GET /jobs/<namespace>/<name>, GET /metrics',
     get: (path) => {
@@ -193,18 +203,24 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
           body: { error: `the ingress accepts ${[...INGRESS_TYPES].join(', ')}, not ${event.type}` },
         };
       }
-      void pipeline.publish([event]);
+      try {
+        // A request that cannot become a job (a bare manifest as data, say) is refused here, not lost later.
+        parseEvent(event);
+      } catch (error) {
+        return { status: 400, body: { error: (error as Error).message } };
+      }
+      if (pipeline.bus.pending >= options.config.maxQueuedEvents) {
+        return { status: 503, headers: { 'retry-after': '5' }, body: { error: 'the pipeline is full; retry later' } };
+      }
+      await inbox.add(event);
+      await pipeline.publish([event]);
       return { status: 202, body: { accepted: event.id, subject: event.subject ?? null } };
     }),
   });
-  const serving = await start(host, { ...options, host: options.host ?? '127.0.0.1' });
-  return {
-    url: serving.url,
-    stop: async () => {
-      await serving.stop();
-      await pipeline.idle();
-    },
-  };
+  return start(host, { ...options, host: options.host ?? '127.0.0.1' }, async () => {
+    // Unfinished work stays in the inbox for the next start.
+    await pipeline.bus.close(SHUTDOWN_GRACE_MS / 2);
+  });
 }
 
 /**

@@ -89,7 +89,9 @@ describe('execute stage', () => {
     const run = await runStage(executeStage, approved(), tiny);
     const failed = received(run.emitted[0] as never);
     if (failed.type !== EventType.JobFailed) throw new Error(failed.type);
-    expect(failed.data.reason).toMatch(/needs 64 B of memory/);
+    expect(failed.data.reason).toMatch(
+      /simulating 2 qubits needs 1\.1 KiB of memory, more than the simulator.s limit of 32 B/,
+    );
     expect(failed.data.budget).toEqual(approvedExample.budget);
   });
 });
