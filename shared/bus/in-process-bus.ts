@@ -102,22 +102,29 @@ export class InProcessBus implements EventBus {
     const notBefore = Date.parse(String((event as unknown as Record<string, unknown>)['notbefore'] ?? ''));
     const delay = Number.isNaN(notBefore) ? 0 : notBefore - Date.now();
     await (delay > 0 ? this.sleep(delay) : new Promise((resolve) => setImmediate(resolve)));
-    if (this.closed || !(await this.acquire(subscription.name))) return;
-    try {
-      for (let attempt = 1; !this.closed; attempt++) {
-        try {
-          await subscription.deliver(event);
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed || !(await this.acquire(subscription.name))) return;
+      let wait: number;
+      try {
+        await subscription.deliver(event);
+        return;
+      } catch (error) {
+        // Work another holder has claimed (a crashed process's lease) is waited for, not counted.
+        const retryAt = (error as { retryAt?: unknown } | undefined)?.retryAt;
+        if (typeof retryAt === 'number') {
+          attempt--;
+          wait = Math.max(retryAt - Date.now(), this.retry.backoffMs);
+        } else if (attempt >= this.retry.attempts) {
+          this.deadLetters.push({ event, subscriber: subscription.name, error });
           return;
-        } catch (error) {
-          if (attempt >= this.retry.attempts) {
-            this.deadLetters.push({ event, subscriber: subscription.name, error });
-            return;
-          }
-          await this.sleep(this.retry.backoffMs * 2 ** (attempt - 1));
+        } else {
+          wait = this.retry.backoffMs * 2 ** (attempt - 1);
         }
+      } finally {
+        this.release(subscription.name);
       }
-    } finally {
-      this.release(subscription.name);
+      // Waiting holds no slot.
+      await this.sleep(wait);
     }
   }
 

@@ -30,6 +30,11 @@ export class WorkInProgressError extends QpipeError {
     super(`${work} is in progress elsewhere (lease until ${new Date(until).toISOString()})`, { retryable: true });
     this.until = until;
   }
+
+  /** When trying again can help (the embedded bus waits until then without counting an attempt). */
+  get retryAt(): number {
+    return this.until;
+  }
 }
 
 /** A held claim. */

@@ -6,6 +6,17 @@ import { assertSafeKey, contentVersion, type ObjectStore } from './object-store.
 /** A lock older than this was left by a process that died holding it. */
 const STALE_LOCK_MS = 10_000;
 
+/** Whether a process of this machine is running; an unreadable holder counts as alive. */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
 /** Objects as files under `root`; writes are atomic (temporary file, then rename). */
 export class LocalObjectStore implements ObjectStore {
   readonly root: string;
@@ -65,11 +76,19 @@ export class LocalObjectStore implements ObjectStore {
     // A lock file (O_EXCL) makes check-and-write one step across processes.
     const lock = `${path}.lock`;
     try {
-      await (await open(lock, 'wx')).close();
+      const handle = await open(lock, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const info = await stat(lock).catch(() => undefined);
-      if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) await rm(lock, { force: true });
+      // A lock left by a process that died (kill -9) is removed at once; any other after a while.
+      const [info, holder] = await Promise.all([
+        stat(lock).catch(() => undefined),
+        readFile(lock, 'utf8').catch(() => ''),
+      ]);
+      if ((info && Date.now() - info.mtimeMs > STALE_LOCK_MS) || !processAlive(Number(holder))) {
+        await rm(lock, { force: true });
+      }
       return false;
     }
     try {
