@@ -4,6 +4,7 @@ import { InvalidInputError } from './errors.ts';
 import { DEFAULT_SHOTS } from './limits.ts';
 import type { QiskitJobSpec } from './resources/schema.ts';
 import { getText, type ObjectStore } from './storage/object-store.ts';
+import { keySegment } from './storage/key-segment.ts';
 
 /** The ledger and idempotency key of one run of a job. */
 export function jobKey(job: JobRef): string {
@@ -22,7 +23,7 @@ export function jobShots(spec: QiskitJobSpec): number {
 
 /** Object-store folder of one run's results. */
 export function runFolder(job: JobRef): string {
-  return `runs/${job.namespace}/${job.name}/${job.uid}-${job.generation}`;
+  return `runs/${keySegment(job.namespace)}/${keySegment(job.name)}/${keySegment(`${job.uid}-${job.generation}`)}`;
 }
 
 /** The circuit source a CircuitRef points at, inline or by reference. */

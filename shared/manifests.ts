@@ -95,6 +95,17 @@ function configMapOf(document: SourcedDocument): ConfigMapData | InvalidInputErr
  */
 export async function loadManifests(files: readonly string[], maxBytes = manifestByteLimit()): Promise<ManifestSet> {
   const set: ManifestSet = { jobs: [], budgets: [], backends: [], configMaps: [], errors: [] };
+  // Where each kind/namespace/name was first defined: a second one would overwrite its status.
+  const seen = new Map<string, string>();
+  const firstOfName = (document: SourcedDocument) => {
+    const metadata = isRecord(document.value['metadata']) ? document.value['metadata'] : {};
+    if (typeof metadata['name'] !== 'string') return undefined;
+    const namespace = typeof metadata['namespace'] === 'string' ? metadata['namespace'] : 'default';
+    const label = `${String(document.value['kind'])} ${namespace}/${metadata['name']}`;
+    const where = seen.get(label);
+    if (where === undefined) seen.set(label, `${document.file}:${document.line}`);
+    return where === undefined ? undefined : { label, where };
+  };
   for (const file of files) {
     let text: string;
     try {
@@ -105,8 +116,18 @@ export async function loadManifests(files: readonly string[], maxBytes = manifes
       continue;
     }
     const { documents, errors } = parseYamlDocuments(text, file);
-    set.errors.push(...errors);
+    for (const error of errors) set.errors.push(error);
     for (const document of documents) {
+      const duplicate = firstOfName(document);
+      if (duplicate) {
+        set.errors.push(
+          new InvalidInputError(
+            `${document.file}:${document.line}`,
+            `${duplicate.label} is already defined at ${duplicate.where}; each document needs its own name`,
+          ),
+        );
+        continue;
+      }
       const kind = document.value['kind'];
       const where = `${document.file}:${document.line}`;
       if (kind === 'ConfigMap' && document.value['apiVersion'] === 'v1') {

@@ -35,6 +35,7 @@ import type { Ports } from '../../shared/runtime/ports.ts';
 import { recordBudget } from '../../shared/observability/job-metrics.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
+import { keySegment } from '../../shared/storage/key-segment.ts';
 
 type Deps = Pick<Ports, 'cluster' | 'ledger' | 'store' | 'now'>;
 type BudgetRef = EventData<typeof EventType.JobHeld>['budget'];
@@ -213,7 +214,7 @@ async function admit(
     throw new JobRejection(job.job, new InvalidInputError('', `${reason}${waited}`), alerts);
   }
   const data: Held = { ...job, budget: budgetRef, reason, heldSince, deadline };
-  const heldRef = `held/${budgetRef.namespace}/${budgetRef.name}/${job.job.uid}-${job.job.generation}.json`;
+  const heldRef = `held/${keySegment(budgetRef.namespace)}/${keySegment(budgetRef.name)}/${keySegment(`${job.job.uid}-${job.job.generation}`)}.json`;
   await deps.store.put(heldRef, JSON.stringify(data), 'application/json');
   await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({
     state: addWaiting(state, key, { job: jobLabel(job.job), heldRef }),

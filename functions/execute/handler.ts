@@ -21,6 +21,7 @@ import { defineStage } from '../../shared/runtime/stage.ts';
 import { type RawResult, rawResultKey, storeRawResult } from '../../shared/results.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
 import { claimWork } from '../../shared/idempotency/claims.ts';
+import { keySegment } from '../../shared/storage/key-segment.ts';
 
 type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now' | 'signal'>;
 
@@ -58,7 +59,7 @@ export async function execute(
   if (done) return [done];
   const claim = await claimWork({
     store: deps.store,
-    work: `execute/${job.uid}-${job.generation}`,
+    work: `execute/${keySegment(`${job.uid}-${job.generation}`)}`,
     leaseMs: deps.config.claimLeaseSeconds * 1000,
     now: () => deps.now().getTime(),
   });

@@ -13,6 +13,7 @@ import { ledgerKey } from '../../shared/budget/ledger-store.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
 import { composeAlert } from './compose.ts';
+import { keySegment } from '../../shared/storage/key-segment.ts';
 
 type Deps = Pick<Ports, 'store' | 'mailer' | 'ledger'>;
 type Input = TypedEvent<typeof EventType.BudgetThreshold | typeof EventType.BudgetExceeded>;
@@ -24,7 +25,7 @@ export async function notify(event: Input, deps: Deps): Promise<CloudEvent<unkno
   const marker =
     event.type === EventType.BudgetExceeded
       ? `notifications/exceeded/${createHash('sha256').update(ledgerKey(event.data.budget)).digest('hex').slice(0, 40)}`
-      : `notifications/${event.id}`;
+      : `notifications/${keySegment(event.id)}`;
   if (!(await deps.store.putIfAbsent(marker, JSON.stringify({ type: event.type, to }), 'application/json'))) return [];
   try {
     const waiting =

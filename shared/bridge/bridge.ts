@@ -14,7 +14,7 @@ import type { CloudEvent } from 'cloudevents';
 import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import { JOBS_NAMESPACE_ENABLED, JOBS_NAMESPACE_LABEL } from '../cluster/resync.ts';
-import { jobStatusKey } from '../cluster/local-cluster.ts';
+import { jobStatusKey, type StoredJobStatus } from '../cluster/local-cluster.ts';
 import { generationObserved, userManifestOf } from '../resources/kubernetes-object.ts';
 import { applyResources } from '../resources/resource-store.ts';
 import { type QiskitBackend, type QiskitBudget, type QiskitJobStatus, TERMINAL_PHASES } from '../resources/schema.ts';
@@ -108,9 +108,8 @@ export async function bridgePass(options: BridgeOptions): Promise<BridgeReport> 
     const current = (object['status'] ?? undefined) as QiskitJobStatus | undefined;
     // A final status of this generation never changes again: no read of the store for it.
     if (current?.phase && TERMINAL_PHASES.includes(current.phase) && generationObserved(object)) continue;
-    const stored = (await getJson(options.store, jobStatusKey(namespace, name))) as
-      { uid?: string; status?: QiskitJobStatus } | undefined;
-    if (stored?.uid !== job.uid || !stored.status) continue;
+    const stored = (await getJson(options.store, jobStatusKey(job.uid))) as StoredJobStatus | undefined;
+    if (!stored?.status) continue;
     if (canonical(stored.status) === canonical(current)) continue;
     const status = stored.status;
     await options.cluster.updateJobStatus(job, () => status);

@@ -1,6 +1,7 @@
 /** The ledger-store port: versioned reads and compare-and-swap writes of ledger state. */
 import { QpipeError } from '../errors.ts';
 import { EMPTY_LEDGER, type LedgerState } from './ledger.ts';
+import { keySegment } from '../storage/key-segment.ts';
 
 /** The ledger-store key of one budget period. */
 export function ledgerKey(budget: {
@@ -8,7 +9,7 @@ export function ledgerKey(budget: {
   readonly name: string;
   readonly period: string;
 }): string {
-  return `${budget.namespace}/${budget.name}/${budget.period}`;
+  return [budget.namespace, budget.name, budget.period].map(keySegment).join('/');
 }
 
 /** A ledger as read, with the version a compare-and-swap must match. */

@@ -3,8 +3,9 @@
  * lock file (O_EXCL) while it checks the version and renames the new file into place, so
  * it is safe for concurrent jobs in one process and across processes on one machine.
  */
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
+import { tryLock, unlock } from '../storage/file-lock.ts';
 import { assertSafeKey } from '../storage/object-store.ts';
 import { EMPTY_LEDGER, type LedgerState } from './ledger.ts';
 import type { LedgerStore, VersionedLedger } from './ledger-store.ts';
@@ -13,9 +14,6 @@ interface LedgerFile {
   readonly version: number;
   readonly state: LedgerState;
 }
-
-// A lock older than this belongs to a crashed process and may be broken.
-const STALE_LOCK_MS = 10_000;
 
 /** Local-file ledger store rooted at a folder. */
 export class LocalLedgerStore implements LedgerStore {
@@ -39,7 +37,8 @@ export class LocalLedgerStore implements LedgerStore {
     const path = this.path(key);
     await mkdir(dirname(path), { recursive: true });
     const lock = `${path}.lock`;
-    if (!(await this.acquire(lock))) return false;
+    // Contended: report a failed swap; updateLedger re-reads and retries.
+    if (!(await tryLock(lock))) return false;
     try {
       const current = await this.load(path);
       const currentVersion = current ? String(current.version) : undefined;
@@ -50,7 +49,7 @@ export class LocalLedgerStore implements LedgerStore {
       await rename(temporary, path);
       return true;
     } finally {
-      await rm(lock, { force: true });
+      await unlock(lock);
     }
   }
 
@@ -63,20 +62,6 @@ export class LocalLedgerStore implements LedgerStore {
       .filter((entry) => entry.endsWith('.json') && !entry.endsWith('.tmp'))
       .map((entry) => entry.slice(0, -'.json'.length).split(sep).join('/'))
       .sort();
-  }
-
-  private async acquire(lock: string): Promise<boolean> {
-    try {
-      const handle = await open(lock, 'wx');
-      await handle.close();
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const info = await stat(lock).catch(() => undefined);
-      if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) await rm(lock, { force: true });
-      // Contended: report a failed swap; updateLedger re-reads and retries.
-      return false;
-    }
   }
 
   private async load(path: string): Promise<LedgerFile | undefined> {

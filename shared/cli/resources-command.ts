@@ -3,6 +3,7 @@
  * the deployment's store (S3 when QPIPE_S3_BUCKET is set, else the local store folder).
  */
 import type { QpipeConfig } from '../config.ts';
+import type { StoredJobStatus } from '../cluster/local-cluster.ts';
 import { InvalidInputError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
 import { applyResources, readResources } from '../resources/resource-store.ts';
@@ -67,15 +68,14 @@ export async function getResources(kind: string, config: QpipeConfig): Promise<R
       const keys = await ports.store.list('status/qiskitjobs/');
       const rows: ResourceRow[] = [];
       for (const key of keys) {
-        const [namespace, file] = key.slice('status/qiskitjobs/'.length).split('/');
-        const record = (await getJson(ports.store, key)) as
-          { status?: { phase?: string; selectedBackend?: string; actualCost?: string } } | undefined;
+        const record = (await getJson(ports.store, key)) as Partial<StoredJobStatus> | undefined;
+        if (!record?.namespace || !record.name) continue;
         rows.push({
-          namespace: namespace ?? '',
-          name: (file ?? '').replace(/\.json$/, ''),
-          phase: record?.status?.phase ?? 'Pending',
-          backend: record?.status?.selectedBackend,
-          cost: record?.status?.actualCost,
+          namespace: record.namespace,
+          name: record.name,
+          phase: record.status?.phase ?? 'Pending',
+          backend: record.status?.selectedBackend,
+          cost: record.status?.actualCost,
         });
       }
       return rows;

@@ -81,6 +81,7 @@ export async function runJobFiles(
     return {
       namespace,
       name,
+      uid,
       event: buildEvent(
         EventType.JobRequested,
         { job },
@@ -92,8 +93,8 @@ export async function runJobFiles(
   await pipeline.idle();
 
   const jobs: JobOutcome[] = [];
-  for (const { namespace, name } of refs) {
-    const status = await ports.cluster.readJobStatus(namespace, name);
+  for (const { namespace, name, uid } of refs) {
+    const status = await ports.cluster.readJobStatus(namespace, name, uid);
     jobs.push(await outcomeOf(namespace, name, status, pipeline.reports));
   }
   const budgets = await Promise.all(

@@ -24,7 +24,8 @@ export type StatusChange = (current: QiskitJobStatus | undefined) => QiskitJobSt
 export interface StatusWriter {
   /** Applies a change to a job's status atomically (retrying on conflicting writers). */
   updateJobStatus(job: JobRef, change: StatusChange): Promise<QiskitJobStatus | undefined>;
-  readJobStatus(namespace: string, name: string): Promise<QiskitJobStatus | undefined>;
+  /** The status of the job of that name, or of the job object `uid` when given (another run may reuse the name). */
+  readJobStatus(namespace: string, name: string, uid?: string): Promise<QiskitJobStatus | undefined>;
   writeBudgetStatus(namespace: string, name: string, status: QiskitBudgetStatus): Promise<void>;
   readBudgetStatus(namespace: string, name: string): Promise<QiskitBudgetStatus | undefined>;
 }

@@ -256,9 +256,11 @@ export class KubernetesCluster implements Cluster {
     }
   }
 
-  async readJobStatus(namespace: string, name: string): Promise<QiskitJobStatus | undefined> {
+  async readJobStatus(namespace: string, name: string, uid?: string): Promise<QiskitJobStatus | undefined> {
     const object = await this.get('qiskitjobs', namespace, name);
-    if (!object) return this.withoutObject?.readJobStatus(namespace, name);
+    const objectUid = (object?.['metadata'] as { uid?: string } | undefined)?.uid;
+    if (!object || (uid !== undefined && objectUid !== uid))
+      return this.withoutObject?.readJobStatus(namespace, name, uid);
     return object.status as QiskitJobStatus | undefined;
   }
 

@@ -5,6 +5,7 @@
 import type { JobRef } from '../../events/schemas.ts';
 import type { QiskitBackend, QiskitBudget, QiskitBudgetStatus, QiskitJobStatus } from '../resources/schema.ts';
 import { QpipeError } from '../errors.ts';
+import { keySegment } from '../storage/key-segment.ts';
 import { getJson, type ObjectStore } from '../storage/object-store.ts';
 import type { Cluster, StatusChange } from './cluster.ts';
 
@@ -22,19 +23,29 @@ export interface LocalResources {
   readonly configMaps: readonly ConfigMapData[];
 }
 
-/** Status file of a job in the store. */
-export function jobStatusKey(namespace: string, name: string): string {
-  return `status/qiskitjobs/${namespace}/${name}.json`;
+/**
+ * Status of one job object (one uid): two jobs of the same name, in one file or in two runs
+ * at once, never share it.
+ */
+export function jobStatusKey(uid: string): string {
+  return `status/jobs/${keySegment(uid)}.json`;
+}
+
+/** The status of the latest job object of a name: what `qpipe status <namespace>/<name>` shows. */
+export function jobNameKey(namespace: string, name: string): string {
+  return `status/qiskitjobs/${keySegment(namespace)}/${keySegment(name)}.json`;
 }
 
 /** Status file of a budget in the store. */
 export function budgetStatusKey(namespace: string, name: string): string {
-  return `status/qiskitbudgets/${namespace}/${name}.json`;
+  return `status/qiskitbudgets/${keySegment(namespace)}/${keySegment(name)}.json`;
 }
 
-/** A job's status file: the status and the uid of the object it belongs to. */
-interface StoredJobStatus {
+/** A job's status file: the status, and the object it belongs to (keys are hashes of long names). */
+export interface StoredJobStatus {
   readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
   readonly status: QiskitJobStatus;
 }
 
@@ -80,7 +91,7 @@ export class LocalCluster implements Cluster {
   }
 
   async updateJobStatus(job: JobRef, change: StatusChange): Promise<QiskitJobStatus | undefined> {
-    const key = jobStatusKey(job.namespace, job.name);
+    const key = jobStatusKey(job.uid);
     const previous = this.queues.get(key) ?? Promise.resolve();
     // Serialised in this process, and compare-and-swap against other processes (Lambda
     // containers, pods): a write based on a stale read loses and is recomputed.
@@ -89,12 +100,14 @@ export class LocalCluster implements Cluster {
         const read = await this.store.getVersioned(key);
         const stored =
           read === undefined ? undefined : (JSON.parse(Buffer.from(read.body).toString('utf8')) as StoredJobStatus);
-        // A job of the same name with another uid is a new object, as on a cluster: start afresh.
-        const current = stored?.uid === job.uid ? stored.status : undefined;
+        const current = stored?.status;
         const updated = change(current);
         if (updated === undefined) return current;
-        const record: StoredJobStatus = { uid: job.uid, status: updated };
-        if (await this.store.putIfVersion(key, JSON.stringify(record, null, 2), read?.version, 'application/json')) {
+        const record: StoredJobStatus = { uid: job.uid, namespace: job.namespace, name: job.name, status: updated };
+        const text = JSON.stringify(record, null, 2);
+        if (await this.store.putIfVersion(key, text, read?.version, 'application/json')) {
+          // The name's copy follows whichever object of that name changed last.
+          await this.store.put(jobNameKey(job.namespace, job.name), text, 'application/json');
           return updated;
         }
         if (attempt >= MAX_STATUS_ATTEMPTS) throw new StatusContentionError(key, attempt);
@@ -108,8 +121,9 @@ export class LocalCluster implements Cluster {
     return next;
   }
 
-  async readJobStatus(namespace: string, name: string): Promise<QiskitJobStatus | undefined> {
-    return ((await getJson(this.store, jobStatusKey(namespace, name))) as StoredJobStatus | undefined)?.status;
+  async readJobStatus(namespace: string, name: string, uid?: string): Promise<QiskitJobStatus | undefined> {
+    const key = uid === undefined ? jobNameKey(namespace, name) : jobStatusKey(uid);
+    return ((await getJson(this.store, key)) as StoredJobStatus | undefined)?.status;
   }
 
   async writeBudgetStatus(namespace: string, name: string, status: QiskitBudgetStatus): Promise<void> {

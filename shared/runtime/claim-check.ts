@@ -8,10 +8,11 @@
 import type { CloudEvent } from 'cloudevents';
 import { InvalidInputError } from '../errors.ts';
 import { getText, type ObjectStore } from '../storage/object-store.ts';
+import { keySegment } from '../storage/key-segment.ts';
 
 /** The store key of an event's data sent by reference. */
 export function bodyKey(event: CloudEvent<unknown>): string {
-  return `events/${event.id.replace(/[^A-Za-z0-9-]/g, '_')}.json`;
+  return `events/${keySegment(event.id)}.json`;
 }
 
 /** Stores the event's data and returns the event carrying only the reference. */

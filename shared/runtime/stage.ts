@@ -4,7 +4,7 @@
  */
 import type { CloudEvent } from 'cloudevents';
 import { type AnyTypedEvent, isCatalogType, parseEvent, type TypedEvent } from '../../events/envelope.ts';
-import { type EventType, type Stage, stageSource, SUBSCRIPTIONS } from '../../events/types.ts';
+import { EventType, type Stage, stageSource, SUBSCRIPTIONS } from '../../events/types.ts';
 import { notBeforeOf } from '../scheduler/scheduler.ts';
 import { InvalidInputError, isRetryable, QpipeError } from '../errors.ts';
 import { WorkInProgressError } from '../idempotency/claims.ts';
@@ -129,6 +129,8 @@ function isEarlyOwnEvent(stage: Stage, event: CloudEvent<unknown>, ports: Ports)
   return due !== undefined && due > ports.now().getTime() && event.source === stageSource(stage);
 }
 
+const FINAL_JOB_EVENTS = new Set<string>([EventType.JobCompleted, EventType.JobFailed, EventType.JobRejected]);
+
 async function handleEvent(
   definition: StageDefinition,
   received: CloudEvent<unknown>,
@@ -149,8 +151,11 @@ async function handleEvent(
     if (outcome.kind === 'retry' && !(error instanceof WorkInProgressError)) {
       const attempts = await countFailedAttempt(ports.store, definition.stage, received.id);
       if (attempts >= ports.config.maxAttempts) {
-        const reason = error instanceof Error ? error.message : String(error);
-        outcome = outcomeOf(new QpipeError(`failed ${attempts} times: ${reason}`), event, definition.stage);
+        const reason = `failed ${attempts} times: ${error instanceof Error ? error.message : String(error)}`;
+        // A job's final event is not answered with another final event (that would loop): it is dropped, and reported.
+        outcome = FINAL_JOB_EVENTS.has(event.type)
+          ? { kind: 'drop', message: reason }
+          : outcomeOf(new QpipeError(reason), event, definition.stage);
       }
     }
     switch (outcome.kind) {

@@ -11,6 +11,7 @@ import { isStalled, JOBS_NAMESPACE_ENABLED, JOBS_NAMESPACE_LABEL } from '../clus
 import { userManifestOf } from '../resources/kubernetes-object.ts';
 import type { StoreScheduler } from '../scheduler/store-scheduler.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { keySegment } from '../storage/key-segment.ts';
 
 /** The source of events the timer publishes. */
 export const TIMER_SOURCE = '/qpipe/timer';
@@ -58,7 +59,7 @@ async function resync(options: TimerOptions, cluster: ResyncCluster, afterMs: nu
     }
     if (!enabled.get(namespace) || !isStalled(object, now, afterMs) || metadata.uid === undefined) continue;
     // One request per job run and resync period, however often the timer ticks.
-    const marker = `resync/${metadata.uid}-${metadata.generation ?? 1}-${Math.floor(now / afterMs)}`;
+    const marker = `resync/${keySegment(`${metadata.uid}-${metadata.generation ?? 1}`)}-${Math.floor(now / afterMs)}`;
     if (!(await options.store.putIfAbsent(marker, String(now), 'text/plain'))) continue;
     const job = userManifestOf({ apiVersion: 'quantum.io/v1', kind: 'QiskitJob', ...object });
     await options.publish([

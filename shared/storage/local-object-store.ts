@@ -1,21 +1,8 @@
 /** The object store of the embedded default: files in a local folder. */
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { tryLock, unlock } from './file-lock.ts';
 import { assertSafeKey, contentVersion, type ObjectStore } from './object-store.ts';
-
-/** A lock older than this was left by a process that died holding it. */
-const STALE_LOCK_MS = 10_000;
-
-/** Whether a process of this machine is running; an unreadable holder counts as alive. */
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /** Objects as files under `root`; writes are atomic (temporary file, then rename). */
 export class LocalObjectStore implements ObjectStore {
@@ -75,22 +62,7 @@ export class LocalObjectStore implements ObjectStore {
     await mkdir(dirname(path), { recursive: true });
     // A lock file (O_EXCL) makes check-and-write one step across processes.
     const lock = `${path}.lock`;
-    try {
-      const handle = await open(lock, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      // A lock left by a process that died (kill -9) is removed at once; any other after a while.
-      const [info, holder] = await Promise.all([
-        stat(lock).catch(() => undefined),
-        readFile(lock, 'utf8').catch(() => ''),
-      ]);
-      if ((info && Date.now() - info.mtimeMs > STALE_LOCK_MS) || !processAlive(Number(holder))) {
-        await rm(lock, { force: true });
-      }
-      return false;
-    }
+    if (!(await tryLock(lock))) return false;
     try {
       const current = await this.get(key);
       const currentVersion = current === undefined ? undefined : contentVersion(current);
@@ -98,7 +70,7 @@ export class LocalObjectStore implements ObjectStore {
       await this.put(key, body);
       return true;
     } finally {
-      await rm(lock, { force: true });
+      await unlock(lock);
     }
   }
 

@@ -133,6 +133,62 @@ describe('qpipe run (end to end, child process)', () => {
     expect(jobs.find((j) => j.name === 'good')).toMatchObject({ phase: 'Succeeded', counts: { '1': 1024 } });
   });
 
+  const namedJob = (name: string, namespace = 'default') =>
+    `apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: "${name}", namespace: "${namespace}"}\nspec:\n  execution: {shots: 10}\n  circuit: {source: inline, code: "OPENQASM 2.0; include \\"qelib1.inc\\"; qreg q[1]; creg c[1]; x q[0]; measure q -> c;"}\n`;
+
+  it('reports every job of a file with hostile or long names, writing nothing outside the store', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qpipe-names-'));
+    const store = join(dir, 'store');
+    const file = join(dir, 'names.yaml');
+    const long = `a${'b'.repeat(251)}c`; // 253 characters: legal in Kubernetes, longer than a file name may be
+    await writeFile(
+      file,
+      [namedJob('../escape'), namedJob('ok', '..'), namedJob(long), namedJob('plain')].join('---\n'),
+    );
+    const result = await qpipe(['run', file, '--output', 'json'], { QPIPE_STORE: store });
+    const jobs = parseJobs(result.stdout);
+    expect(jobs.map((j) => [j.namespace, j.name, j.phase])).toEqual([
+      ['default', '../escape', 'Rejected'],
+      ['..', 'ok', 'Rejected'],
+      ['default', long, 'Succeeded'],
+      ['default', 'plain', 'Succeeded'],
+    ]);
+    expect(jobs[0]?.message).toMatch(/metadata\.name: has an invalid format/);
+    expect(jobs[2]?.counts).toEqual({ '1': 10 });
+    expect(readdirSync(dir).sort()).toEqual(['names.yaml', 'store']);
+    expect(hasStackTrace(result)).toBe(false);
+  });
+
+  it('refuses two jobs of one name in the files, naming both documents', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qpipe-names-'));
+    const file = join(dir, 'dup.yaml');
+    await writeFile(file, [namedJob('twin'), namedJob('twin')].join('---\n'));
+    const result = await qpipe(['run', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${file}:7: QiskitJob default/twin is already defined at ${file}:1`);
+    expect(result.stdout).not.toMatch(/Succeeded/);
+  });
+
+  it('reports each of two runs of one manifest at once by its own job, not the other run', async () => {
+    const store = await mkdtemp(join(tmpdir(), 'qpipe-store-'));
+    const runs = await Promise.all(
+      [1, 2].map(() => qpipe(['run', 'examples/budget-demo.yaml', '--output', 'json'], { QPIPE_STORE: store })),
+    );
+    for (const run of runs) {
+      const jobs = parseJobs(run.stdout);
+      // Each run charges its own reservations: a job reported Succeeded has its own cost and result.
+      for (const job of jobs.filter((j) => j.phase === 'Succeeded')) {
+        expect(job.actualCost).toBe('$1.50');
+        expect(job.resultLocation).toMatch(/result\.json$/);
+      }
+      for (const job of jobs.filter((j) => j.phase === 'Rejected'))
+        expect(job.message).toMatch(/cannot cover this job/);
+    }
+    const outcomes = runs.flatMap((run) => parseJobs(run.stdout).map((j) => j.phase));
+    // One $5.00 budget shared by both runs: three $1.50 jobs fit, whichever run they came from.
+    expect(outcomes.filter((p) => p === 'Succeeded')).toHaveLength(3);
+  }, 60_000);
+
   it('names the file, line and column of a YAML syntax error', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'qpipe-bad-'));
     const file = join(dir, 'broken.yaml');
