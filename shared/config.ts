@@ -45,6 +45,8 @@ export interface QpipeConfig {
   readonly stageTimeoutSeconds: number;
   /** Port a served stage answers /metrics on, apart from its request port; absent, the request port serves it. */
   readonly metricsPort?: number;
+  /** The qpipe installation's namespace: its QiskitBackends apply to every namespace (QPIPE_NAMESPACE, default "default"). */
+  readonly namespace: string;
   /** Where resources and status live: files (embedded) or the Kubernetes API (in-cluster or KUBECONFIG). */
   readonly cluster: 'local' | 'kubernetes';
   /** When set, results, circuits and ledgers go to this S3 bucket (standard AWS settings, AWS_ENDPOINT_URL_S3 included). */
@@ -179,6 +181,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     stageTimeoutSeconds: readInteger(env, 'QPIPE_STAGE_TIMEOUT_SECONDS', 240),
     // Lambda's asynchronous invocation makes three attempts; Knative's broker and the embedded bus more.
     maxAttempts: readInteger(env, 'QPIPE_MAX_ATTEMPTS', 3),
+    namespace: env['QPIPE_NAMESPACE'] ?? 'default',
     maxQueuedEvents: readInteger(env, 'QPIPE_MAX_QUEUED_EVENTS', 2000),
     claimLeaseSeconds: readInteger(env, 'QPIPE_CLAIM_LEASE_SECONDS', 60),
     resyncAfterSeconds: readInteger(env, 'QPIPE_RESYNC_AFTER_SECONDS', 600),

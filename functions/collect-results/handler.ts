@@ -22,6 +22,7 @@ import { recordJobTransition } from '../../shared/observability/job-metrics.ts';
 import type { QiskitJobStatus } from '../../shared/resources/schema.ts';
 import { projectStatus } from './projection.ts';
 import { onBraketStateChange, onPoll, onSubmitted, type ProviderDeps } from './provider-tasks.ts';
+import { keySegment } from '../../shared/storage/key-segment.ts';
 
 type Deps = ProviderDeps;
 
@@ -45,11 +46,14 @@ async function project(event: AnyTypedEvent, deps: Deps): Promise<void> {
   });
 }
 
-/** Where the result document of a run goes: the job's output.path, or its run folder. */
+/**
+ * Where the result document of a run goes: its run folder, or the job's output.path under
+ * `outputs/<namespace>/`, so no job writes over another namespace's results or qpipe's own state.
+ */
 export function resultKey(event: TypedEvent<typeof EventType.JobExecuted>): string {
   const { job, spec } = event.data;
   const path = spec.output?.path;
-  const base = path ? path.replace(/^\/+|\/+$/g, '') : runFolder(job);
+  const base = path ? `outputs/${keySegment(job.namespace)}/${path.replace(/^\/+|\/+$/g, '')}` : runFolder(job);
   const key = `${base}/result`;
   try {
     assertSafeKey(key);

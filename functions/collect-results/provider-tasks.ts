@@ -18,6 +18,7 @@ import { rawResultKey, storeRawResult } from '../../shared/results.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
+import { visibleBackends } from '../../shared/backends/visibility.ts';
 
 export type ProviderDeps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now'>;
 type Submitted = EventData<typeof EventType.JobSubmitted>;
@@ -67,7 +68,7 @@ async function backendOf(record: TaskRecord, deps: ProviderDeps): Promise<Backen
   const { backend } = record.submitted;
   const entry = backendCatalog({
     simulatorMaxQubits: deps.config.simulator.maxQubits,
-    resources: await deps.cluster.listBackends(),
+    resources: visibleBackends(await deps.cluster.listBackends(), record.submitted.job.namespace, deps.config.namespace),
   }).find((e) => e.name === backend.name);
   if (!entry) throw new InvalidInputError('backend', `backend ${backend.name} no longer exists`);
   return entry;

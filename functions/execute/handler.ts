@@ -22,6 +22,7 @@ import { type RawResult, rawResultKey, storeRawResult } from '../../shared/resul
 import { getJson } from '../../shared/storage/object-store.ts';
 import { claimWork } from '../../shared/idempotency/claims.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
+import { visibleBackends } from '../../shared/backends/visibility.ts';
 
 type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now' | 'signal'>;
 
@@ -74,7 +75,7 @@ export async function execute(
   async function run(executor: BackendExecutor): Promise<CloudEvent<unknown>> {
     const entries = backendCatalog({
       simulatorMaxQubits: deps.config.simulator.maxQubits,
-      resources: await deps.cluster.listBackends(),
+      resources: visibleBackends(await deps.cluster.listBackends(), job.namespace, deps.config.namespace),
     });
     const entry = entries.find((e) => e.name === backend.name);
     if (!entry) throw new InvalidInputError('backend', `backend ${backend.name} no longer exists`);

@@ -16,6 +16,7 @@ import { jobShots, loadCircuitSource } from '../../shared/jobs.ts';
 import { compileQasm } from '../../shared/qasm/index.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
+import { visibleBackends } from '../../shared/backends/visibility.ts';
 
 type Deps = Pick<Ports, 'config' | 'cluster' | 'executors' | 'store' | 'now'>;
 
@@ -27,7 +28,7 @@ export async function selectBackendStage(
   const { job, spec, circuit, metadata } = event.data;
   const backends = backendCatalog({
     simulatorMaxQubits: deps.config.simulator.maxQubits,
-    resources: await deps.cluster.listBackends(),
+    resources: visibleBackends(await deps.cluster.listBackends(), job.namespace, deps.config.namespace),
   });
   const availableTypes = new Set(Object.keys(deps.executors) as BackendType[]);
   // Only providers the job could use need the circuit itself (to translate it) and their live status.

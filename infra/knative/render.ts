@@ -150,6 +150,8 @@ function service(stage: Stage | 'dead-letters' | 'timer') {
               env: [
                 { name: 'QPIPE_STAGE', value: stage },
                 { name: 'QPIPE_CLUSTER', value: 'kubernetes' },
+                // QiskitBackends here apply to every namespace; elsewhere, to their own namespace only.
+                { name: 'QPIPE_NAMESPACE', value: NAMESPACE },
                 // Scratch space only: every piece of state lives in the shared store (qpipe-config).
                 { name: 'QPIPE_STORE', value: '/tmp/qpipe' },
                 { name: 'QPIPE_SIMULATOR_MAX_MEMORY', value: SIMULATOR_MAX_MEMORY },

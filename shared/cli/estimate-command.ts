@@ -5,6 +5,7 @@
 import type { CostEstimate } from '../../events/schemas.ts';
 import { estimateRunSeconds } from '../backends/backend.ts';
 import { backendCatalog } from '../backends/catalog.ts';
+import { visibleBackends } from '../backends/visibility.ts';
 import { circuitProblem } from '../backends/compatibility.ts';
 import { selectBackend } from '../backends/selection.ts';
 import type { QpipeConfig } from '../config.ts';
@@ -58,10 +59,11 @@ export async function estimateFiles(
     ? await readResources((await createDeployedPorts(options.config, manifests)).store)
     : undefined;
   const budgets = [...manifests.budgets, ...(stored?.budgets ?? [])];
-  const backends = backendCatalog({
-    simulatorMaxQubits: options.config.simulator.maxQubits,
-    resources: manifests.backends,
-  });
+  const backendsFor = (namespace: string) =>
+    backendCatalog({
+      simulatorMaxQubits: options.config.simulator.maxQubits,
+      resources: visibleBackends(manifests.backends, namespace, options.config.namespace),
+    });
   const jobs: JobEstimate[] = [];
   for (const document of manifests.jobs) {
     const where = `${document.file}:${document.line}`;
@@ -74,6 +76,7 @@ export async function estimateFiles(
         throw new InvalidInputError('spec.circuit', `the circuit (source ${circuit.source}) is not in the files given`);
       const { circuit: compiled, metadata } = compileQasm(code, { limits: options.config.circuitLimits });
       const shots = jobShots(job.spec);
+      const backends = backendsFor(job.metadata.namespace ?? 'default');
       const byName = new Map(backends.map((b) => [b.name, b]));
       let selected: string | null = null;
       let candidates: Candidate[];

@@ -227,7 +227,9 @@ export const QiskitJobSpec = Type.Object(
         {
           type: stringEnum(['s3', 'configmap', 'local'], 'Where results are written.'),
           location: Type.Optional(Type.String({ description: 'Bucket, ConfigMap or folder.' })),
-          path: Type.Optional(Type.String({ description: 'Key prefix or file path inside the location.' })),
+          path: Type.Optional(
+            Type.String({ description: 'Key prefix of the result, under outputs/<namespace>/ of the store.' }),
+          ),
           format: Type.Optional(stringEnum(['json', 'csv'], 'Result document format.')),
         },
         { additionalProperties: false, description: 'Where the result document goes.' },

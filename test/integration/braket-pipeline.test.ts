@@ -136,7 +136,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
 
     const status = await ports.cluster.readJobStatus('default', 'ghz-braket');
     expect(status).toMatchObject({ phase: 'Succeeded', selectedBackend: 'team-sv1', providerTaskId: tasks[0]!.arn });
-    const document = JSON.parse(await readObject('results/ghz/result.json'));
+    const document = JSON.parse(await readObject('outputs/default/results/ghz/result.json'));
     expect(document).toMatchObject({ backend: 'team-sv1', taskId: tasks[0]!.arn, shots: 200 });
     expect(Object.keys(document.counts).sort()).toEqual(['000', '111']);
     // SV1 bills 1.5 s of execution at its 3 s minimum: $0.075/min × 3 s.

@@ -294,6 +294,22 @@ describe('enforce-budget stage: which budget', () => {
       /QiskitBudget default\/c does not exist/,
     );
   });
+
+  it("never charges another namespace's budget, whatever budgetRef says", async () => {
+    const ports = memoryPorts({ budgets: [budget('team'), budget('rich', {}, 'other')] });
+    for (const budgetRef of ['other/rich', 'rich', '../other/rich']) {
+      const run = await runStage(
+        stage,
+        scheduled(`j-${budgetRef.length}`, 1_000_000, { budget: { budgetRef } }),
+        ports,
+      );
+      const rejected = received(run.emitted[0] as never);
+      expect(rejected.type === EventType.JobRejected && rejected.data.reason).toMatch(
+        /QiskitBudget default\/.* does not exist/,
+      );
+    }
+    expect(await ports.ledger.list()).toEqual([]);
+  });
 });
 
 describe('enforce-budget stage: deleted jobs', () => {

@@ -97,7 +97,7 @@ describe('execute stage', () => {
 });
 
 describe('collect-results stage', () => {
-  it('writes the result document (and CSV when asked) and completes the job', async () => {
+  it('writes the result document (and CSV when asked) under outputs/<namespace>/ and completes the job', async () => {
     const ports = memoryPorts();
     const executed = (
       await runStage(executeStage, approved({ output: { type: 'local', format: 'csv', path: 'team/bell' } }), ports)
@@ -105,11 +105,12 @@ describe('collect-results stage', () => {
     const run = await runStage(collectStage, executed as never, ports);
     const completed = received(run.emitted[0] as never);
     if (completed.type !== EventType.JobCompleted) throw new Error(completed.type);
-    expect(completed.data.result.location).toBe('memory://team/bell/result.csv');
-    expect(completed.extensions.resultref).toBe('team/bell/result.json');
-    const document = JSON.parse(Buffer.from(ports.store.objects.get('team/bell/result.json') as Uint8Array).toString());
+    const prefix = 'outputs/quantum-research/team/bell';
+    expect(completed.data.result.location).toBe(`memory://${prefix}/result.csv`);
+    expect(completed.extensions.resultref).toBe(`${prefix}/result.json`);
+    const document = JSON.parse(Buffer.from(ports.store.objects.get(`${prefix}/result.json`) as Uint8Array).toString());
     expect(document).toMatchObject({ job, backend: 'local-simulator', shots: 400, actualCost: '$0.00' });
-    expect(Buffer.from(ports.store.objects.get('team/bell/result.csv') as Uint8Array).toString()).toMatch(
+    expect(Buffer.from(ports.store.objects.get(`${prefix}/result.csv`) as Uint8Array).toString()).toMatch(
       /^outcome,count\n(00|11),\d+\n(00|11),\d+\n$/,
     );
     const status = await ports.cluster.readJobStatus(job.namespace, job.name);
