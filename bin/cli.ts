@@ -3,6 +3,7 @@
  * command needs, prints, and sets the exit code. The logic lives in shared/.
  */
 import { parseArgs } from 'node:util';
+import { writeErr, writeOut } from './terminal.ts';
 
 const USAGE = `qpipe: run quantum-circuit jobs through the qpipe pipeline
 
@@ -105,6 +106,58 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'v' },
 } as const;
 
+const COMMANDS = [
+  'run',
+  'submit',
+  'status',
+  'estimate',
+  'apply',
+  'get',
+  'bridge',
+  'dead-letters',
+  'backup',
+  'restore',
+  'validate',
+  'simulate',
+  'serve',
+];
+
+/** One command's part of the usage, with the options it names. */
+function commandHelp(command: string): string {
+  const lines = USAGE.split('\n');
+  const start = lines.findIndex((line) => line.startsWith(`  qpipe ${command} `) || line === `  qpipe ${command}`);
+  let end = start + 1;
+  while (end < lines.length && lines[end]?.startsWith('      ')) end++;
+  const block = lines.slice(start, end);
+  const flags = new Set(block.join(' ').match(/--[a-z-]+|-f\b/g) ?? []);
+  const options = lines
+    .slice(lines.indexOf('Options:') + 1)
+    .filter((line) => [...flags].some((flag) => line.trimStart().startsWith(flag) || line.includes(`, ${flag} `)));
+  return `Usage:\n${block.join('\n')}\n${options.length > 0 ? `\nOptions:\n${options.join('\n')}\n` : ''}`;
+}
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        (previous[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = row;
+  }
+  return previous[b.length] as number;
+}
+
+function unknownCommand(command: string): string {
+  const near = COMMANDS.filter((c) => distance(command, c) <= 2 || c.startsWith(command));
+  return `unknown command "${command}"${near.length > 0 ? `; did you mean ${near.map((c) => `"${c}"`).join(' or ')}?` : ''}`;
+}
+
 /** A mistake in how the command was called: printed with the usage hint, exit code 2. */
 class UsageError extends Error {}
 
@@ -154,21 +207,28 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    process.stderr.write(`qpipe: ${(error as Error).message}\nRun "qpipe --help" for usage.\n`);
+    writeErr(`qpipe: ${(error as Error).message}\nRun "qpipe --help" for usage.\n`);
     return 2;
   }
   const { values, positionals } = parsed;
   const debug = values.debug === true;
   try {
     if (values.version) {
-      process.stdout.write(`${await readVersion()}\n`);
+      writeOut(`${await readVersion()}\n`);
       return 0;
     }
     const [command, ...files] = positionals;
+    const helpFor = command === 'help' ? files[0] : command;
+    if (helpFor !== undefined && (values.help || command === 'help')) {
+      if (!COMMANDS.includes(helpFor)) throw new UsageError(unknownCommand(helpFor));
+      writeOut(commandHelp(helpFor));
+      return 0;
+    }
     if (values.help || command === undefined || command === 'help') {
-      process.stdout.write(USAGE);
+      writeOut(USAGE);
       return command === undefined && !values.help ? 2 : 0;
     }
+    if (!COMMANDS.includes(command)) throw new UsageError(unknownCommand(command));
     const output = outputFormat(values.output);
     const { loadConfig } = await import('../shared/config.ts');
     const config = loadConfig(process.env, values.store === undefined ? {} : { storeDir: values.store });
@@ -183,14 +243,13 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runCommand(files, { config, output });
       }
       case 'serve': {
-        if (files.length > 0) throw new UsageError('serve takes no files; use --resources FILE');
         const port = wholeNumber(values.port, '--port', 8080) as number;
         if (port > 65535) throw new UsageError('--port must be at most 65535');
         const { serveCommand } = await import('./commands/serve.ts');
         return await serveCommand({
           config,
           port,
-          resources: values.resources ?? [],
+          resources: [...(values.resources ?? []), ...files],
           host: values.host ?? '127.0.0.1',
           ...(values.stage === undefined ? {} : { stage: values.stage }),
         });
@@ -241,7 +300,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           intervalSeconds,
           once: values.once === true,
           onPass: (report) => {
-            if (values.once) process.stdout.write(`${JSON.stringify(report)}\n`);
+            if (values.once) writeOut(`${JSON.stringify(report)}\n`);
           },
         });
         return 0;
@@ -266,7 +325,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'backup': {
         if (values.to === undefined) throw new UsageError('backup needs --to DIR or --to s3://bucket/prefix');
         const { backupCommand } = await import('./commands/backup.ts');
-        return await backupCommand(values.to, { config, output, resources: values.resources ?? [] });
+        // `--resources A B` leaves B as a positional: every file named is a resources file.
+        return await backupCommand(values.to, { config, output, resources: [...(values.resources ?? []), ...files] });
       }
       case 'restore': {
         if (values.from === undefined) throw new UsageError('restore needs --from DIR or --from s3://bucket/prefix');
@@ -299,18 +359,18 @@ export async function main(argv: readonly string[]): Promise<number> {
         });
       }
       default:
-        throw new UsageError(`unknown command "${command}"`);
+        throw new UsageError(unknownCommand(command));
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`qpipe: ${error.message}\nRun "qpipe --help" for usage.\n`);
+      writeErr(`qpipe: ${error.message}\nRun "qpipe --help" for usage.\n`);
       return 2;
     }
     const { isQpipeError } = await import('../shared/errors.ts');
-    process.stderr.write(`qpipe: ${error instanceof Error ? error.message : String(error)}\n`);
-    if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    writeErr(`qpipe: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (debug && error instanceof Error && error.stack) writeErr(`${error.stack}\n`);
     // Our own errors say everything; anything else may be a bug worth a stack trace.
-    else if (!isQpipeError(error)) process.stderr.write('(run with --debug for details)\n');
+    else if (!isQpipeError(error)) writeErr('(run with --debug for details)\n');
     return 1;
   }
 }

@@ -1,6 +1,7 @@
 /** Prints `qpipe backup` and `qpipe restore`. */
 import { backupTo, restoreFrom } from '../../shared/cli/backup-command.ts';
 import type { QpipeConfig } from '../../shared/config.ts';
+import { writeOut } from '../terminal.ts';
 
 /** Writes a backup and says what it holds. */
 export async function backupCommand(
@@ -8,12 +9,12 @@ export async function backupCommand(
   options: { config: QpipeConfig; output: 'text' | 'json'; resources: readonly string[] },
 ): Promise<number> {
   const index = await backupTo(location, options);
-  if (options.output === 'json') process.stdout.write(`${JSON.stringify(index, null, 2)}\n`);
+  if (options.output === 'json') writeOut(`${JSON.stringify(index, null, 2)}\n`);
   else {
     const counts = Object.entries(index.resources)
       .map(([kind, n]) => `${n} ${kind}`)
       .join(', ');
-    process.stdout.write(`backed up ${counts} and ${index.ledgers.length} ledgers to ${location}\n`);
+    writeOut(`backed up ${counts} and ${index.ledgers.length} ledgers to ${location}\n`);
   }
   return 0;
 }
@@ -24,9 +25,9 @@ export async function restoreCommand(
   options: { config: QpipeConfig; output: 'text' | 'json' },
 ): Promise<number> {
   const report = await restoreFrom(location, options);
-  if (options.output === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (options.output === 'json') writeOut(`${JSON.stringify(report, null, 2)}\n`);
   else {
-    process.stdout.write(
+    writeOut(
       `restored ${report.ledgers} ledgers; ${report.created} resources created, ${report.replaced} replaced` +
         (report.skipped > 0
           ? `; ${report.skipped} resources left in ${location}/resources.yaml (no cluster: set QPIPE_CLUSTER=kubernetes to restore them)`

@@ -3,6 +3,7 @@ import { renderHistogram } from '../../shared/cli/histogram.ts';
 import { simulateFile, validateFile } from '../../shared/cli/circuit-commands.ts';
 import type { QpipeConfig } from '../../shared/config.ts';
 import type { CircuitMetadata } from '../../shared/resources/schema.ts';
+import { writeErr, writeOut } from '../terminal.ts';
 
 function describeMetadata(m: CircuitMetadata): string {
   const counts = Object.entries(m.gateCounts)
@@ -25,14 +26,14 @@ export async function validateCommand(
   const entries = await validateFile(path, { config: options.config, inputs: options.inputs });
   if (options.output === 'json') {
     const single = entries.length === 1 && !/\.ya?ml$/i.test(path) ? entries[0] : undefined;
-    process.stdout.write(
+    writeOut(
       `${JSON.stringify(single ? (single.valid ? single.metadata : { error: single.error }) : entries, null, 2)}\n`,
     );
   } else {
     for (const entry of entries) {
-      if (!entry.valid) process.stderr.write(`${entry.error}\n`);
+      if (!entry.valid) writeErr(`${entry.error}\n`);
       else
-        process.stdout.write(
+        writeOut(
           `${entry.subject}: valid\n${entry.metadata ? describeMetadata(entry.metadata) : `  ${entry.error}`}\n`,
         );
     }
@@ -55,16 +56,16 @@ export async function simulateCommand(
   const result = await simulateFile(path, options);
   const values = result.probabilities ?? result.counts ?? {};
   if (options.output === 'json') {
-    process.stdout.write(`${JSON.stringify(values, null, 2)}\n`);
+    writeOut(`${JSON.stringify(values, null, 2)}\n`);
     return 0;
   }
   if (result.probabilities) {
     const width = Math.max(...Object.keys(values).map((k) => k.length));
     const sorted = Object.entries(values).sort(([a], [b]) => (a < b ? -1 : 1));
-    for (const [key, p] of sorted) process.stdout.write(`  ${key.padStart(width)}  ${p.toFixed(6)}\n`);
+    for (const [key, p] of sorted) writeOut(`  ${key.padStart(width)}  ${p.toFixed(6)}\n`);
   } else {
-    process.stdout.write(`${renderHistogram(values)}\n`);
+    writeOut(`${renderHistogram(values)}\n`);
   }
-  if (result.note) process.stderr.write(`note: ${result.note}\n`);
+  if (result.note) writeErr(`note: ${result.note}\n`);
   return 0;
 }

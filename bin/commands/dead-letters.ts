@@ -6,18 +6,19 @@ import {
   replayDeadLetters,
 } from '../../shared/cli/dead-letters-command.ts';
 import type { QpipeConfig } from '../../shared/config.ts';
+import { writeOut } from '../terminal.ts';
 
 function print(letters: readonly DeadLetter[], output: 'text' | 'json', verb: string): void {
   if (output === 'json') {
-    process.stdout.write(`${JSON.stringify(letters, null, 2)}\n`);
+    writeOut(`${JSON.stringify(letters, null, 2)}\n`);
     return;
   }
   for (const l of letters) {
-    process.stdout.write(
+    writeOut(
       `${verb}${l.type}  ${l.subject ?? ''}  from ${l.source ?? '?'}${l.reason ? `  (${l.reason})` : ''}  ${l.id}\n`,
     );
   }
-  process.stdout.write(`${letters.length} dead letter${letters.length === 1 ? '' : 's'}\n`);
+  writeOut(`${letters.length} dead letter${letters.length === 1 ? '' : 's'}\n`);
 }
 
 /** Lists, or replays, the dead letters of the store or of an SQS queue. */

@@ -3,6 +3,7 @@ import { estimateFiles, type JobEstimate } from '../../shared/cli/estimate-comma
 import type { QpipeConfig } from '../../shared/config.ts';
 import { formatMoney } from '../../shared/money.ts';
 import type { BackendType } from '../../shared/resources/schema.ts';
+import { writeErr, writeOut } from '../terminal.ts';
 
 function table(job: JobEstimate): string {
   if (job.error) return `${job.job}\n  ${job.error}`;
@@ -39,8 +40,8 @@ export async function estimateCommand(
     ...(ibm ? (['ibm_quantum'] as const) : []),
   ]);
   const report = await estimateFiles(files, { config: options.config, configuredTypes });
-  for (const error of report.errors) process.stderr.write(`qpipe: ${error.message}\n`);
-  if (options.output === 'json') process.stdout.write(`${JSON.stringify(report.jobs, null, 2)}\n`);
-  else process.stdout.write(`${report.jobs.map(table).join('\n\n')}\n`);
+  for (const error of report.errors) writeErr(`qpipe: ${error.message}\n`);
+  if (options.output === 'json') writeOut(`${JSON.stringify(report.jobs, null, 2)}\n`);
+  else writeOut(`${report.jobs.map(table).join('\n\n')}\n`);
   return report.errors.length === 0 && report.jobs.length > 0 && report.jobs.every((j) => !j.error) ? 0 : 1;
 }

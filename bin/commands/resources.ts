@@ -1,6 +1,7 @@
 /** Prints `qpipe apply` and `qpipe get`. */
 import { applyFiles, getResources } from '../../shared/cli/resources-command.ts';
 import type { QpipeConfig } from '../../shared/config.ts';
+import { writeOut } from '../terminal.ts';
 
 /** Stores the files' budgets, backends and ConfigMaps. */
 export async function applyCommand(
@@ -8,8 +9,8 @@ export async function applyCommand(
   options: { config: QpipeConfig; output: 'text' | 'json' },
 ): Promise<number> {
   const applied = await applyFiles(files, options.config);
-  if (options.output === 'json') process.stdout.write(`${JSON.stringify(applied, null, 2)}\n`);
-  else for (const resource of applied) process.stdout.write(`${resource} configured\n`);
+  if (options.output === 'json') writeOut(`${JSON.stringify(applied, null, 2)}\n`);
+  else for (const resource of applied) writeOut(`${resource} configured\n`);
   return 0;
 }
 
@@ -22,18 +23,18 @@ export async function getCommand(
     (r) => options.namespace === undefined || r.namespace === options.namespace,
   );
   if (options.output === 'json') {
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    writeOut(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
   }
   if (rows.length === 0) {
-    process.stdout.write(`no ${kind} found\n`);
+    writeOut(`no ${kind} found\n`);
     return 0;
   }
   const columns = Object.keys(rows[0] ?? {});
   const table = [columns.map((c) => c.toUpperCase()), ...rows.map((r) => columns.map((c) => String(r[c] ?? '')))];
   const widths = columns.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
   for (const row of table)
-    process.stdout.write(
+    writeOut(
       `${row
         .map((cell, i) => cell.padEnd(widths[i] ?? 0))
         .join('  ')

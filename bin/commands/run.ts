@@ -4,6 +4,7 @@ import { renderHistogram } from '../../shared/cli/histogram.ts';
 import { type BudgetOutcome, type JobOutcome, runJobFiles } from '../../shared/cli/run-command.ts';
 import type { QpipeConfig } from '../../shared/config.ts';
 import { startProgress } from './progress.ts';
+import { writeErr, writeOut } from '../terminal.ts';
 
 function describe(job: JobOutcome): string {
   const head = `${job.namespace}/${job.name}  ${job.phase}`;
@@ -42,19 +43,19 @@ export async function runCommand(
   } finally {
     progress.stop();
   }
-  for (const error of report.errors) process.stderr.write(`qpipe: ${error.message}\n`);
+  for (const error of report.errors) writeErr(`qpipe: ${error.message}\n`);
   if (options.output === 'json') {
-    process.stdout.write(`${JSON.stringify(report.jobs, null, 2)}\n`);
+    writeOut(`${JSON.stringify(report.jobs, null, 2)}\n`);
   } else {
-    process.stdout.write(report.jobs.map(describe).join('\n\n') + (report.jobs.length > 0 ? '\n' : ''));
-    if (report.budgets.length > 0) process.stdout.write(`\n${report.budgets.map(describeBudget).join('\n')}\n`);
+    writeOut(report.jobs.map(describe).join('\n\n') + (report.jobs.length > 0 ? '\n' : ''));
+    if (report.budgets.length > 0) writeOut(`\n${report.budgets.map(describeBudget).join('\n')}\n`);
     if (report.outbox.length > 0) {
-      process.stdout.write(
+      writeOut(
         `${report.outbox.length} alert email(s) in the outbox:\n${report.outbox.map((f) => `  ${f}`).join('\n')}\n`,
       );
     }
     if (report.jobs.length === 0 && report.errors.length === 0)
-      process.stdout.write('no QiskitJob documents in the files\n');
+      writeOut('no QiskitJob documents in the files\n');
   }
   const allSucceeded = report.jobs.every((j) => j.phase === 'Succeeded');
   return report.errors.length === 0 && report.jobs.length > 0 && allSucceeded ? 0 : 1;

@@ -3,6 +3,7 @@ import { ALL_STAGES } from '../../functions/stages.ts';
 import type { QpipeConfig } from '../../shared/config.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { serveDeadLetters, servePipeline, serveStage, serveTimer } from '../../shared/runtime/serve.ts';
+import { writeOut } from '../terminal.ts';
 
 /** Starts the server and keeps the process alive until SIGTERM or SIGINT. */
 export async function serveCommand(options: {
@@ -21,10 +22,10 @@ export async function serveCommand(options: {
   const sink = process.env['K_SINK'];
   if (options.stage === 'dead-letters') {
     const serving = await serveDeadLetters(common);
-    process.stdout.write(`qpipe dead-letters listening on ${serving.url}\n`);
+    writeOut(`qpipe dead-letters listening on ${serving.url}\n`);
   } else if (options.stage === 'timer') {
     const serving = await serveTimer({ ...common, ...(sink ? { sink } : {}) });
-    process.stdout.write(`qpipe timer listening on ${serving.url}\n`);
+    writeOut(`qpipe timer listening on ${serving.url}\n`);
   } else if (options.stage !== undefined) {
     const stage = ALL_STAGES.find((s) => s.stage === options.stage);
     if (!stage) {
@@ -34,10 +35,10 @@ export async function serveCommand(options: {
       );
     }
     const serving = await serveStage(stage, { ...common, ...(sink ? { sink } : {}) });
-    process.stdout.write(`qpipe ${stage.stage} listening on ${serving.url}\n`);
+    writeOut(`qpipe ${stage.stage} listening on ${serving.url}\n`);
   } else {
     const serving = await servePipeline(ALL_STAGES, common);
-    process.stdout.write(
+    writeOut(
       `qpipe pipeline listening on ${serving.url} (POST events to /, GET /jobs/<namespace>/<name>, GET /metrics)\n`,
     );
   }

@@ -3,6 +3,7 @@ import { type Destination, readStatus, submitFiles } from '../../shared/cli/subm
 import type { QpipeConfig } from '../../shared/config.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { TERMINAL_PHASES } from '../../shared/resources/schema.ts';
+import { writeOut } from '../terminal.ts';
 
 /** Submits the files' jobs; exit code 0 when every event was accepted. */
 export async function submitCommand(
@@ -10,8 +11,8 @@ export async function submitCommand(
   options: { config: QpipeConfig; to: Destination; output: 'text' | 'json' },
 ): Promise<number> {
   const submitted = await submitFiles(files, options);
-  if (options.output === 'json') process.stdout.write(`${JSON.stringify(submitted, null, 2)}\n`);
-  else for (const job of submitted) process.stdout.write(`submitted ${job.namespace}/${job.name} (uid ${job.uid})\n`);
+  if (options.output === 'json') writeOut(`${JSON.stringify(submitted, null, 2)}\n`);
+  else for (const job of submitted) writeOut(`submitted ${job.namespace}/${job.name} (uid ${job.uid})\n`);
   return 0;
 }
 
@@ -26,13 +27,13 @@ export async function statusCommand(
     const final = status?.phase !== undefined && TERMINAL_PHASES.includes(status.phase);
     if (final || Date.now() >= deadline) {
       if (!status) throw new InvalidInputError(`${options.namespace}/${name}`, 'no such job in the store');
-      if (options.output === 'json') process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      if (options.output === 'json') writeOut(`${JSON.stringify(status, null, 2)}\n`);
       else {
-        process.stdout.write(
+        writeOut(
           `${options.namespace}/${name}  ${status.phase ?? 'Pending'}  ${status.selectedBackend ?? ''}  ${status.actualCost ?? ''}\n`,
         );
-        if (status.message) process.stdout.write(`  ${status.message}\n`);
-        if (status.results) process.stdout.write(`  result ${status.results.location}\n`);
+        if (status.message) writeOut(`  ${status.message}\n`);
+        if (status.results) writeOut(`  result ${status.results.location}\n`);
       }
       return status.phase === 'Succeeded' ? 0 : 1;
     }

@@ -8,10 +8,13 @@ import { buildEvent, deterministicId } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import type { QpipeConfig } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
-import { loadManifests } from '../manifests.ts';
+import type { ConfigMapData } from '../cluster/local-cluster.ts';
+import { loadManifests, type ManifestSet } from '../manifests.ts';
 import type { QiskitJobStatus } from '../resources/schema.ts';
 import { createDeployedPorts } from '../runtime/deployed-ports.ts';
 import { postEvents } from '../runtime/http-binding.ts';
+import { applyResources } from '../resources/resource-store.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
 
 /** One submitted job. */
 export interface Submitted {
@@ -47,6 +50,32 @@ function requests(jobs: readonly Record<string, unknown>[]): { events: CloudEven
   return { events, submitted };
 }
 
+/**
+ * The jobs, with circuits read from a ConfigMap of the files made inline (the ConfigMap does
+ * not travel), and the documents of the files that would not be sent.
+ */
+function withConfigMapsInlined(manifests: ManifestSet): { jobs: Record<string, unknown>[]; unsent: string[] } {
+  const used = new Set<ConfigMapData>();
+  const jobs = manifests.jobs.map(({ value }) => {
+    const spec = value['spec'] as { circuit?: { source?: string; configMapRef?: { name?: string; key?: string } } };
+    const ref = spec?.circuit?.source === 'configmap' ? spec.circuit.configMapRef : undefined;
+    const metadata = (value['metadata'] ?? {}) as { namespace?: unknown };
+    const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : 'default';
+    const configMap = manifests.configMaps.find((c) => c.namespace === namespace && c.name === ref?.name);
+    const code = ref?.key === undefined ? undefined : configMap?.data[ref.key];
+    if (configMap === undefined || code === undefined) return value;
+    used.add(configMap);
+    const { configMapRef: _sent, ...circuit } = spec.circuit ?? {};
+    return { ...value, spec: { ...spec, circuit: { ...circuit, source: 'inline', code } } };
+  });
+  const unsent = [
+    ...manifests.budgets.map((b) => `QiskitBudget ${b.metadata.namespace ?? 'default'}/${b.metadata.name}`),
+    ...manifests.backends.map((b) => `QiskitBackend ${b.metadata.namespace ?? 'default'}/${b.metadata.name}`),
+    ...manifests.configMaps.filter((c) => !used.has(c)).map((c) => `ConfigMap ${c.namespace}/${c.name}`),
+  ];
+  return { jobs, unsent };
+}
+
 /** Publishes the jobs of the files. */
 export async function submitFiles(
   files: readonly string[],
@@ -55,19 +84,37 @@ export async function submitFiles(
   const manifests = await loadManifests(files);
   if (manifests.errors.length > 0) throw manifests.errors[0] as InvalidInputError;
   if (manifests.jobs.length === 0) throw new InvalidInputError(files.join(', '), 'holds no QiskitJob documents');
-  const { events, submitted } = requests(manifests.jobs.map((d) => d.value));
-  if ('url' in options.to) {
-    await postEvents(options.to.url, events);
-    return submitted;
+  const { jobs, unsent } = withConfigMapsInlined(manifests);
+  if ('bus' in options.to) {
+    // On AWS the functions read resources from the store: the files' budgets and backends are
+    // stored first (as `qpipe apply` would), so the jobs meet the same ones `qpipe run` applies.
+    const ports = await createDeployedPorts(options.config, { budgets: [], backends: [], configMaps: [] });
+    await applyResources(ports.store, manifests);
+    return publishToBus(requests(jobs), options.to.bus, ports.store);
   }
+  if (unsent.length > 0) {
+    // `run` applies these; a published request cannot carry them, so say so rather than drop them.
+    throw new InvalidInputError(
+      files.join(', '),
+      `${unsent.join(', ')} cannot travel with a job request to a broker: apply them to the cluster first ` +
+        '(kubectl apply -f), then submit a file of jobs',
+    );
+  }
+  const { events: requested, submitted } = requests(jobs);
+  await postEvents(options.to.url, requested);
+  return submitted;
+}
+
+async function publishToBus(
+  { events: requested, submitted }: ReturnType<typeof requests>,
+  bus: string,
+  store: ObjectStore,
+): Promise<Submitted[]> {
   const [{ EventBridgeClient }, { createEventBridgePublisher }] = await Promise.all([
     import('@aws-sdk/client-eventbridge'),
     import('../runtime/eventbridge-publisher.ts'),
   ]);
-  const ports = await createDeployedPorts(options.config, { budgets: [], backends: [], configMaps: [] });
-  await createEventBridgePublisher({ client: new EventBridgeClient({}), busName: options.to.bus, store: ports.store })(
-    events,
-  );
+  await createEventBridgePublisher({ client: new EventBridgeClient({}), busName: bus, store })(requested);
   return submitted;
 }
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeApiServer, kubeApiServerMissing, startKubeApiServer } from '../support/kube-apiserver.ts';
+import { jobStatusKey } from '../../shared/cluster/local-cluster.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/qpipe.js');
@@ -100,11 +101,13 @@ describe.skipIf(missing !== undefined)(
       expect((await pass()).requested).toEqual([]);
 
       // collect-results (on Lambda) wrote the job's status to the store; the bridge brings it to Kubernetes.
-      await mkdir(join(store, 'status/qiskitjobs/default'), { recursive: true });
+      await mkdir(join(store, 'status/jobs'), { recursive: true });
       await writeFile(
-        join(store, 'status/qiskitjobs/default/bell.json'),
+        join(store, jobStatusKey(uid)),
         JSON.stringify({
           uid,
+          namespace: 'default',
+          name: 'bell',
           status: {
             phase: 'Succeeded',
             observedGeneration: 1,

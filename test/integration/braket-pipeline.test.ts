@@ -146,7 +146,9 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
       spent: '$0.00375',
       reserved: '$0.00',
     });
-    expect(await readObject('results/ghz/result.csv')).toMatch(/^outcome,count\n(000|111),\d+\n(000|111),\d+\n$/);
+    expect(await readObject('outputs/default/results/ghz/result.csv')).toMatch(
+      /^outcome,count\n(000|111),\d+\n(000|111),\d+\n$/,
+    );
   });
 
   it('sends a circuit over 64 KiB by reference through every stage and still runs it on Braket', async () => {

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../shared/storage/s3-object-store.ts';
 import { type S3TestServer, startS3Server } from '../support/s3-server.ts';
+import { readResources } from '../../shared/resources/resource-store.ts';
 
 const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
 
@@ -61,7 +62,7 @@ describe('qpipe submit --bus and qpipe status on S3 (local AWS endpoints)', () =
     await s3.close();
   });
 
-  it('puts one io.quantum.job.requested entry per job on the named bus', async () => {
+  it("stores the files' budget and backend (as run applies them) and puts one io.quantum.job.requested entry per job on the named bus", async () => {
     const result = await qpipe(['submit', 'examples/several-jobs.yaml', '--bus', 'qpipe-prod'], env);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
@@ -73,6 +74,9 @@ describe('qpipe submit --bus and qpipe status on S3 (local AWS endpoints)', () =
     const detail = JSON.parse(entries[0]?.Detail ?? '{}') as { subject: string; data: { job: { kind: string } } };
     expect(detail.subject).toBe('research/ghz3');
     expect(detail.data.job.kind).toBe('QiskitJob');
+    const { budgets, backends } = await readResources(new S3ObjectStore(s3.client, 'qpipe-results'));
+    expect(budgets.map((b) => `${b.metadata.namespace}/${b.metadata.name}`)).toEqual(['research/team']);
+    expect(backends.map((b) => b.metadata.name)).toEqual(['priced-simulator']);
   });
 
   it('reads a job status record from the S3 bucket', async () => {

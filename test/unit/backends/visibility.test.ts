@@ -6,7 +6,7 @@ const backend = (name: string, namespace: string, perShot: string): QiskitBacken
   apiVersion: 'quantum.io/v1',
   kind: 'QiskitBackend',
   metadata: { name, namespace },
-  spec: { provider: 'aws_braket', pricing: { perShot } },
+  spec: { provider: 'aws_braket', pricing: { perShot }, enabled: true },
 });
 
 describe('which QiskitBackends a job sees', () => {

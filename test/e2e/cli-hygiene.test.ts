@@ -1,0 +1,119 @@
+/** The CLI as a careless user or a hostile file meets it (child processes): help, typos, escapes, ports, files. */
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hasStackTrace, qpipe } from '../support/cli.ts';
+
+describe('qpipe on careless and hostile input (child processes)', () => {
+  it('gives each command its own --help, and `qpipe help <command>` the same', async () => {
+    const help = await qpipe(['simulate', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage:\n {2}qpipe simulate <file\.qasm>/);
+    expect(help.stdout).toMatch(/--shots N/);
+    expect(help.stdout).not.toMatch(/qpipe run|--bus/);
+    expect((await qpipe(['help', 'simulate'])).stdout).toBe(help.stdout);
+  });
+
+  it('suggests the command meant by a typo, exit code 2', async () => {
+    const result = await qpipe(['submti', 'x.yaml']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/unknown command "submti"; did you mean "submit"\?/);
+  });
+
+  it('shows control characters from a file escaped, never sent to the terminal', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qpipe-escape-'));
+    const file = join(dir, 'evil.qasm');
+    // A terminal escape (clear screen, set title) and a bidirectional override inside a bad gate name.
+    await writeFile(file, 'OPENQASM 2.0;\nqreg q[1];\nx\u001b[2J\u001b]0;pwned\u0007\u202e q[0];\n');
+    const result = await qpipe(['validate', file]);
+    expect(result.code).toBe(1);
+    expect(result.stdout + result.stderr).not.toMatch(/[\u001b\u0007\u202e]/);
+    expect(result.stderr).toContain('\\u001b[2J');
+  });
+
+  it('names a port in use without a stack trace', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = String((holder.address() as { port: number }).port);
+    try {
+      const result = await qpipe(['serve', '--port', port]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`--port: port ${port} is already in use`));
+      expect(hasStackTrace(result)).toBe(false);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('refuses to submit budgets and backends it cannot send, naming them; inlines a ConfigMap circuit', async () => {
+    const refused = await qpipe(['submit', 'examples/budget-demo.yaml', '--to', 'http://127.0.0.1:9']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /QiskitBudget default\/demo, QiskitBackend default\/metered-simulator cannot travel with a job request/,
+    );
+
+    // A ConfigMap the job reads travels inside it: the job arrives with its circuit inline.
+    const dir = await mkdtemp(join(tmpdir(), 'qpipe-submit-'));
+    const file = join(dir, 'job.yaml');
+    await writeFile(
+      file,
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: circuits}\ndata: {bell.qasm: "OPENQASM 3; qubit q; h q;"}\n---\n' +
+        'apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: cm}\n' +
+        'spec: {circuit: {source: configmap, configMapRef: {name: circuits, key: bell.qasm}}}\n',
+    );
+    const received: string[] = [];
+    const { createServer: createHttpServer } = await import('node:http');
+    const sink = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push(body);
+        res.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
+      const sent = await qpipe(['submit', file, '--to', url]);
+      expect(sent.code).toBe(0);
+      expect(JSON.parse(received[0] as string)).toMatchObject({
+        job: { spec: { circuit: { source: 'inline', code: 'OPENQASM 3; qubit q; h q;' } } },
+      });
+    } finally {
+      sink.close();
+    }
+  });
+
+  it('backs up every file given to --resources, not only the first', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qpipe-backup-'));
+    const result = await qpipe(
+      ['backup', '--to', join(dir, 'b'), '--resources', 'examples/budget.yaml', 'examples/budget-demo.yaml'],
+      { QPIPE_STORE: join(dir, 'store') },
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/2 QiskitBudget/);
+  });
+
+  it('stops at SIGTERM within the grace period while serving', async () => {
+    const store = await mkdtemp(join(tmpdir(), 'qpipe-sigterm-'));
+    const child = spawn(
+      process.execPath,
+      [new URL('../../bin/qpipe.js', import.meta.url).pathname, 'serve', '--port', '0'],
+      {
+        env: { ...process.env, QPIPE_STORE: store },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    await new Promise<void>((resolve) =>
+      child.stdout?.on('data', (c: Buffer) => /listening/.test(c.toString()) && resolve()),
+    );
+    const started = Date.now();
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
