@@ -42,7 +42,7 @@ export function parseYamlDocuments(
   const lineCounter = new LineCounter();
   const documents: SourcedDocument[] = [];
   const errors: InvalidInputError[] = [];
-  for (const document of parseAllDocuments(text, { lineCounter, prettyErrors: false })) {
+  for (const document of parseAllDocuments(text, { lineCounter, prettyErrors: false, logLevel: 'error' })) {
     if (document.errors.length > 0) {
       for (const error of document.errors) {
         const pos = lineCounter.linePos(error.pos[0]);
@@ -52,9 +52,16 @@ export function parseYamlDocuments(
       }
       continue;
     }
-    const value: unknown = document.toJS();
-    if (value === null || value === undefined) continue;
     const line = lineCounter.linePos(document.range[0]).line;
+    let value: unknown;
+    try {
+      // Aliases are resolved here: an unknown one, or too many (a "billion laughs" file), is refused.
+      value = document.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      errors.push(new InvalidInputError(`${file}:${line}`, `YAML error: ${(error as Error).message.split('\n')[0]}`));
+      continue;
+    }
+    if (value === null || value === undefined) continue;
     if (!isRecord(value)) {
       errors.push(new InvalidInputError(`${file}:${line}`, 'a manifest must be a mapping with apiVersion and kind'));
       continue;
