@@ -65,4 +65,10 @@ describe('qpipe validate and simulate (end to end, child process)', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/input parameter "theta" has no value/);
   });
+
+  it('refuses more shots than a job may ask for, naming the limit', async () => {
+    const result = await qpipe(['simulate', 'examples/circuits/bell.qasm', '--shots', '1000000000']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/--shots: must be a whole number from 1 to 100000 \(got 1000000000\)/);
+  });
 });

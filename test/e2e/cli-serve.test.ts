@@ -88,6 +88,28 @@ describe('qpipe serve: the whole pipeline behind one ingress (child process, rea
     ).toBe(400);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
+
+  it('answers 400 with the reason, never 202, for what cannot become a job', async () => {
+    const post = (headers: Record<string, string>, body: string) =>
+      fetch(url, { method: 'POST', headers, body }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const binary = (attributes: Record<string, string>, data: unknown) =>
+      post({ 'content-type': 'application/json', ...attributes }, JSON.stringify(data));
+    const manifest = { apiVersion: 'quantum.io/v1', kind: 'QiskitJob', metadata: { name: 'bare' }, spec: {} };
+    const attributes = { 'ce-id': 'x1', 'ce-source': '/ci', 'ce-type': EventType.JobRequested };
+
+    // A bare manifest as data (not {job: manifest}).
+    const bare = await binary({ ...attributes, 'ce-specversion': '1.0' }, manifest);
+    expect(bare.status).toBe(400);
+    expect(bare.text).toMatch(/job/);
+    // CloudEvents 0.3, and no specversion at all.
+    const old = await binary({ ...attributes, 'ce-specversion': '0.3' }, { job: manifest });
+    expect(old).toMatchObject({ status: 400, text: expect.stringMatching(/specversion: must be 1\.0 \(got 0\.3\)/) });
+    const structured = await post(
+      { 'content-type': 'application/cloudevents+json' },
+      JSON.stringify({ id: 'x2', source: '/ci', type: EventType.JobRequested, data: { job: manifest } }),
+    );
+    expect(structured).toMatchObject({ status: 400, text: expect.stringMatching(/specversion: is missing/) });
+  });
 });
 
 describe('qpipe submit and qpipe status against qpipe serve (child processes, real HTTP)', () => {
