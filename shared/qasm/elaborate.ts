@@ -566,7 +566,8 @@ class Elaborator {
       const arity = this.gateArity(call, params.length);
       if (qubits.length !== arity)
         this.fail(call.at, `gate ${call.name} needs ${arity} qubits but was given ${qubits.length}`);
-      for (const part of this.baseGate(call, params, qubits)) out.push(part);
+      // Straight into `out`: a nest of definitions is unrolled once, not copied at every level.
+      this.baseGate(call, params, qubits, out);
       return;
     }
     const modifiers = call.modifiers.map((m) => ({ modifier: m, count: this.modifierCount(m) }));
@@ -578,7 +579,7 @@ class Elaborator {
     if (qubits.length !== controlCount + arity) {
       this.fail(call.at, `gate ${call.name} needs ${controlCount + arity} qubits but was given ${qubits.length}`);
     }
-    let parts = this.baseGate(call, params, qubits.slice(controlCount));
+    let parts = this.baseGate(call, params, qubits.slice(controlCount), []);
     let nextControl = controlCount;
     for (let m = modifiers.length - 1; m >= 0; m--) {
       const { modifier, count } = modifiers[m] as { modifier: Modifier; count: number };
@@ -657,19 +658,30 @@ class Elaborator {
     return builtin.controls + builtin.targets;
   }
 
-  private baseGate(call: GateCall, params: readonly number[], qubits: readonly number[]): Primitive[] {
+  /** Appends the primitives of one application without modifiers to `out`, and returns `out`. */
+  private baseGate(
+    call: GateCall,
+    params: readonly number[],
+    qubits: readonly number[],
+    out: Primitive[],
+  ): Primitive[] {
     if (call.name === 'gphase') {
       const theta = params[0] as number;
-      return [
-        { name: 'gphase', targets: [], controls: [], matrix: new Float64Array([Math.cos(theta), Math.sin(theta)]) },
-      ];
+      out.push({
+        name: 'gphase',
+        targets: [],
+        controls: [],
+        matrix: new Float64Array([Math.cos(theta), Math.sin(theta)]),
+      });
+      return out;
     }
     const defined = this.gates.get(call.name);
-    if (defined) return this.expandDefinition(call, defined, params, qubits);
+    if (defined) return this.expandDefinition(call, defined, params, qubits, out);
     const builtin = builtinGate(call.name) as NonNullable<ReturnType<typeof builtinGate>>;
     const controls = builtin.controls === 0 ? NO_CONTROLS : qubits.slice(0, builtin.controls);
     const targets = builtin.controls === 0 ? qubits : qubits.slice(builtin.controls);
-    return [new BuiltinPrimitive(call.name, targets, controls, builtin, params)];
+    out.push(new BuiltinPrimitive(call.name, targets, controls, builtin, params));
+    return out;
   }
 
   private expandDefinition(
@@ -677,6 +689,7 @@ class Elaborator {
     definition: GateDefinition,
     params: readonly number[],
     qubits: readonly number[],
+    out: Primitive[],
   ): Primitive[] {
     if (!definition.body)
       this.unsupported(call.at, 'opaque', `gate ${call.name} is opaque: it has no definition to simulate`);
@@ -702,7 +715,7 @@ class Elaborator {
     );
     const context: GateContext = {
       qubits: new Map(definition.qubits.map((name, i) => [name, qubits[i] as number])),
-      out: [],
+      out,
     };
     // A gate body sees only its own parameters and the global constants.
     const saved = this.scopes.splice(1);
