@@ -54,8 +54,7 @@ export async function runCommand(
         `${report.outbox.length} alert email(s) in the outbox:\n${report.outbox.map((f) => `  ${f}`).join('\n')}\n`,
       );
     }
-    if (report.jobs.length === 0 && report.errors.length === 0)
-      writeOut('no QiskitJob documents in the files\n');
+    if (report.jobs.length === 0 && report.errors.length === 0) writeOut('no QiskitJob documents in the files\n');
   }
   const allSucceeded = report.jobs.every((j) => j.phase === 'Succeeded');
   return report.errors.length === 0 && report.jobs.length > 0 && allSucceeded ? 0 : 1;

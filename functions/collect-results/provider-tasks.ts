@@ -68,7 +68,11 @@ async function backendOf(record: TaskRecord, deps: ProviderDeps): Promise<Backen
   const { backend } = record.submitted;
   const entry = backendCatalog({
     simulatorMaxQubits: deps.config.simulator.maxQubits,
-    resources: visibleBackends(await deps.cluster.listBackends(), record.submitted.job.namespace, deps.config.namespace),
+    resources: visibleBackends(
+      await deps.cluster.listBackends(),
+      record.submitted.job.namespace,
+      deps.config.namespace,
+    ),
   }).find((e) => e.name === backend.name);
   if (!entry) throw new InvalidInputError('backend', `backend ${backend.name} no longer exists`);
   return entry;
