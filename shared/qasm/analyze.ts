@@ -24,6 +24,9 @@ function conditionBits(condition: ClassicalExpr): number[] {
   }
 }
 
+/** stdgates.inc's long names of gates Qiskit knows by short ones, so counts match Qiskit's. */
+const QISKIT_NAMES: Readonly<Record<string, string>> = { phase: 'p', cphase: 'cp' };
+
 /**
  * Analyses operations one at a time as the front end produces them, so checking a circuit
  * never needs to hold all of it: depth, counts and the hash are all running figures.
@@ -33,6 +36,8 @@ export class CircuitAnalyzer {
   private readonly clbitDepth: number[] = [];
   private readonly measured = new Set<number>();
   private readonly counts = new Map<string, number>();
+  /** Off inside an if's body: Qiskit counts the if_else, not what it holds. */
+  private counting = true;
   private gateCount = 0;
   private twoQubitGates = 0;
   private measurements = 0;
@@ -79,18 +84,20 @@ export class CircuitAnalyzer {
   }
 
   private count(name: string): void {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+    if (!this.counting) return;
+    const counted = QISKIT_NAMES[name] ?? name;
+    this.counts.set(counted, (this.counts.get(counted) ?? 0) + 1);
   }
 
   /** Puts the operation in the layer after everything it depends on. */
-  private touch(qubits: readonly number[], clbits: readonly number[]): void {
+  private touch(qubits: readonly number[], clbits: readonly number[], weight = 1): void {
     // Indexed loops: for-of allocates an iterator per loop until the code is optimised,
     // and a single validation run is mostly unoptimised code.
     const { qubitDepth, clbitDepth } = this;
     let layer = 0;
     for (let i = 0; i < qubits.length; i++) layer = Math.max(layer, qubitDepth[qubits[i] as number] ?? 0);
     for (let i = 0; i < clbits.length; i++) layer = Math.max(layer, clbitDepth[clbits[i] as number] ?? 0);
-    layer++;
+    layer += weight;
     for (let i = 0; i < qubits.length; i++) qubitDepth[qubits[i] as number] = layer;
     for (let i = 0; i < clbits.length; i++) clbitDepth[clbits[i] as number] = layer;
   }
@@ -120,14 +127,23 @@ export class CircuitAnalyzer {
         this.touch([op.qubit], readBits);
         break;
       case 'barrier':
-        // Qiskit's depth ignores barriers.
+        // Qiskit's depth counts no layer for a barrier, but lines its qubits up to the latest of them.
         this.count('barrier');
+        this.touch(op.qubits, [], 0);
         break;
       case 'if': {
         this.classicalControl = true;
+        // Counted as Qiskit counts it: one if_else, its body's operations not by name.
+        this.count('if_else');
         const bits = [...readBits, ...conditionBits(op.condition)];
-        for (const inner of op.then) this.visit(inner, bits);
-        for (const inner of op.otherwise) this.visit(inner, bits);
+        const counting = this.counting;
+        this.counting = false;
+        try {
+          for (const inner of op.then) this.visit(inner, bits);
+          for (const inner of op.otherwise) this.visit(inner, bits);
+        } finally {
+          this.counting = counting;
+        }
         break;
       }
     }

@@ -1,0 +1,51 @@
+/**
+ * The reference environment (test/tools/install-reference-env.sh: Qiskit, Aer, IBM's fake
+ * backends, Braket's local simulator, pinned, in the tools cache) and the peers that ask it
+ * about files: what qpipe's results are checked against.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { toolsCache, unavailableUnlessCi } from './kube-apiserver.ts';
+
+const PYTHON = join(toolsCache(), 'reference-env-1', 'bin', 'python');
+
+/** Why the reference environment cannot be used here, or undefined when it can (never skipped under CI). */
+export function referenceMissing(): string | undefined {
+  return unavailableUnlessCi(
+    existsSync(PYTHON)
+      ? undefined
+      : `the reference environment is not installed in ${toolsCache()} (run test/tools/install-reference-env.sh; .ci/run does)`,
+  );
+}
+
+/** What Qiskit (qiskit.qasm2/qasm3 and Aer) says about one file. */
+export interface QiskitFacts {
+  readonly path: string;
+  readonly error?: string;
+  readonly qubits?: number;
+  readonly clbits?: number;
+  readonly depth?: number;
+  readonly ops?: Record<string, number>;
+  /** Of the classical bits, Qiskit's order; null when measurements are not all terminal or the circuit is large. */
+  readonly probabilities?: Record<string, number> | null;
+}
+
+/** Runs test/reference/qiskit_peer.py on the files, in one Python process. */
+export function qiskitFacts(paths: readonly string[]): Promise<QiskitFacts[]> {
+  const script = new URL('../reference/qiskit_peer.py', import.meta.url).pathname;
+  return new Promise((resolve, reject) => {
+    const child = execFile(PYTHON, [script], { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`the Qiskit peer failed: ${stderr || error.message}`));
+      else
+        resolve(
+          stdout
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line) as QiskitFacts),
+        );
+    });
+    child.stdin?.end(JSON.stringify(paths));
+  });
+}
