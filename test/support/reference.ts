@@ -31,21 +31,38 @@ export interface QiskitFacts {
   readonly probabilities?: Record<string, number> | null;
 }
 
-/** Runs test/reference/qiskit_peer.py on the files, in one Python process. */
-export function qiskitFacts(paths: readonly string[]): Promise<QiskitFacts[]> {
-  const script = new URL('../reference/qiskit_peer.py', import.meta.url).pathname;
+/** Runs a peer script of test/reference/ on `input` (JSON on stdin), one JSON object per line back. */
+function runPeer<T>(script: string, input: unknown): Promise<T[]> {
+  const path = new URL(`../reference/${script}`, import.meta.url).pathname;
   return new Promise((resolve, reject) => {
-    const child = execFile(PYTHON, [script], { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`the Qiskit peer failed: ${stderr || error.message}`));
+    const child = execFile(PYTHON, [path], { maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${script} failed: ${stderr || error.message}`));
       else
         resolve(
           stdout
             .trim()
             .split('\n')
             .filter(Boolean)
-            .map((line) => JSON.parse(line) as QiskitFacts),
+            .map((line) => JSON.parse(line) as T),
         );
     });
-    child.stdin?.end(JSON.stringify(paths));
+    child.stdin?.end(JSON.stringify(input));
   });
+}
+
+/** What Qiskit says about each file (test/reference/qiskit_peer.py), in one Python process. */
+export function qiskitFacts(paths: readonly string[]): Promise<QiskitFacts[]> {
+  return runPeer<QiskitFacts>('qiskit_peer.py', paths);
+}
+
+/** What Braket's local simulator makes of one program. */
+export interface BraketVerdict {
+  readonly id: string;
+  readonly error?: string;
+  readonly probabilities?: Record<string, number>;
+}
+
+/** Runs OpenQASM 3 programs in Braket's own parser and simulator (test/reference/braket_peer.py). */
+export function braketVerdicts(programs: readonly { id: string; source: string }[]): Promise<BraketVerdict[]> {
+  return runPeer<BraketVerdict>('braket_peer.py', programs);
 }
