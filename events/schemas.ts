@@ -66,6 +66,10 @@ const resultSummary = Type.Object({
   shots: Type.Integer(),
   counts: Type.Record(Type.String(), Type.Integer(), { description: 'The most frequent outcomes (at most 64).' }),
   truncated: Type.Boolean({ description: 'Whether counts holds only the most frequent outcomes.' }),
+  hellingerFidelity: Type.Optional(Type.Number({ description: "A device result's Hellinger fidelity to the ideal." })),
+  totalVariationDistance: Type.Optional(
+    Type.Number({ description: "A device result's total variation distance from the ideal." }),
+  ),
 });
 
 const budgetRef = Type.Object({

@@ -2,6 +2,7 @@
 import type { JobRef } from '../events/schemas.ts';
 import { estimateCost, type Pricing } from './pricing/pricing.ts';
 import { getJson, type ObjectStore } from './storage/object-store.ts';
+import type { ResultQuality } from './quality.ts';
 
 /** The raw result of a finished run, stored by execute for collect-results. */
 export interface RawResult {
@@ -52,6 +53,8 @@ export interface ResultDocument {
   readonly timing: { readonly durationMs: number; readonly completedAt: string };
   readonly actualCost: string;
   readonly note?: string;
+  /** For a device's result: how close it came to the circuit's ideal distribution. */
+  readonly quality?: ResultQuality;
 }
 
 /** Counts as CSV (outcome,count), most frequent first. */

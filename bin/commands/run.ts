@@ -17,6 +17,11 @@ function describe(job: JobOutcome): string {
   if (job.phase !== 'Succeeded' && job.message)
     lines.push(`  message         ${job.message.replace(/\n/g, '\n                  ')}`);
   if (job.resultLocation) lines.push(`  result          ${job.resultLocation}`);
+  if (job.quality) {
+    lines.push(
+      `  vs ideal        Hellinger fidelity ${job.quality.hellingerFidelity}, total variation distance ${job.quality.totalVariationDistance}`,
+    );
+  }
   if (job.counts) lines.push(renderHistogram(job.counts));
   return lines.join('\n');
 }

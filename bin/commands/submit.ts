@@ -34,6 +34,12 @@ export async function statusCommand(
         );
         if (status.message) writeOut(`  ${status.message}\n`);
         if (status.results) writeOut(`  result ${status.results.location}\n`);
+        const results = status.results;
+        if (results?.hellingerFidelity !== undefined && results.totalVariationDistance !== undefined) {
+          writeOut(
+            `  against the ideal: Hellinger fidelity ${results.hellingerFidelity}, total variation distance ${results.totalVariationDistance}\n`,
+          );
+        }
       }
       return status.phase === 'Succeeded' ? 0 : 1;
     }

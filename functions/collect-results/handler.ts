@@ -12,8 +12,10 @@ import {
   type TypedEvent,
 } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
-import { InvalidInputError } from '../../shared/errors.ts';
-import { runFolder } from '../../shared/jobs.ts';
+import { InvalidInputError, QpipeError } from '../../shared/errors.ts';
+import { loadCircuitSource, runFolder } from '../../shared/jobs.ts';
+import { compileQasm } from '../../shared/qasm/index.ts';
+import { type ResultQuality, resultQuality } from '../../shared/quality.ts';
 import { formatMoney } from '../../shared/money.ts';
 import { countsCsv, type RawResult, type ResultDocument, topCounts } from '../../shared/results.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
@@ -63,10 +65,37 @@ export function resultKey(event: TypedEvent<typeof EventType.JobExecuted>): stri
   return key;
 }
 
+/** Largest circuit whose ideal distribution is worked out for a device's result: seconds at most. */
+const IDEAL_MAX_QUBITS = 24;
+
+/**
+ * A device result measured against the circuit's exact distribution, when the simulator can
+ * hold the circuit; undefined when it cannot (too large, too many measurement branches).
+ */
+async function againstIdeal(
+  event: TypedEvent<typeof EventType.JobExecuted>,
+  counts: Record<string, number>,
+  deps: Deps,
+): Promise<ResultQuality | undefined> {
+  try {
+    const circuit = compileQasm(await loadCircuitSource(event.data.circuit, deps.store), {
+      limits: deps.config.circuitLimits,
+    }).circuit;
+    if (circuit.numQubits > IDEAL_MAX_QUBITS) return undefined;
+    const { exactProbabilities } = await import('../../shared/simulator/run.ts');
+    const ideal = await exactProbabilities(circuit, { ...deps.config.simulator, threads: 1 });
+    return resultQuality(counts, ideal);
+  } catch (error) {
+    if (error instanceof QpipeError && !error.retryable) return undefined;
+    throw error;
+  }
+}
+
 async function storeResult(event: TypedEvent<typeof EventType.JobExecuted>, deps: Deps): Promise<CloudEvent<unknown>> {
   const { job, spec, backend, resultRef, budget } = event.data;
   const raw = (await getJson(deps.store, resultRef)) as RawResult | undefined;
   if (!raw) throw new InvalidInputError('resultRef', `raw result ${resultRef} is missing from the store`);
+  const quality = backend.type === 'local_simulator' ? undefined : await againstIdeal(event, raw.counts, deps);
   const document: ResultDocument = {
     job,
     backend: backend.name,
@@ -76,6 +105,7 @@ async function storeResult(event: TypedEvent<typeof EventType.JobExecuted>, deps
     timing: { durationMs: raw.durationMs, completedAt: deps.now().toISOString() },
     actualCost: formatMoney(raw.actualCostMicros),
     ...(raw.note === undefined ? {} : { note: raw.note }),
+    ...(quality === undefined ? {} : { quality }),
   };
   const key = resultKey(event);
   await deps.store.put(`${key}.json`, JSON.stringify(document, null, 2), 'application/json');
@@ -87,7 +117,7 @@ async function storeResult(event: TypedEvent<typeof EventType.JobExecuted>, deps
     {
       job,
       backend: backend.name,
-      result: { location, shots: raw.shots, counts, truncated },
+      result: { location, shots: raw.shots, counts, truncated, ...quality },
       actualCostMicros: raw.actualCostMicros,
       ...(budget ? { budget } : {}),
     },

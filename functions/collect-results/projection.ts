@@ -119,6 +119,12 @@ function transition(event: AnyTypedEvent): Transition | undefined {
             location: event.data.result.location,
             shots: event.data.result.shots,
             counts: event.data.result.counts,
+            ...(event.data.result.hellingerFidelity === undefined
+              ? {}
+              : { hellingerFidelity: event.data.result.hellingerFidelity }),
+            ...(event.data.result.totalVariationDistance === undefined
+              ? {}
+              : { totalVariationDistance: event.data.result.totalVariationDistance }),
           },
           message: event.data.result.truncated
             ? 'succeeded; status shows the most frequent outcomes, the result document has all'

@@ -13,6 +13,7 @@ import type { QiskitBudgetStatus, QiskitJobStatus } from '../resources/schema.ts
 import type { ResultDocument } from '../results.ts';
 import { createEmbeddedPipeline, createLocalPorts } from '../runtime/embedded.ts';
 import type { StageDefinition } from '../runtime/stage.ts';
+import type { ResultQuality } from '../quality.ts';
 
 const FINAL_EVENTS = new Set<string>([EventType.JobCompleted, EventType.JobFailed, EventType.JobRejected]);
 
@@ -28,6 +29,8 @@ export interface JobOutcome {
   readonly actualCost: string | null;
   readonly resultLocation: string | null;
   readonly message: string | null;
+  /** A device's result against the ideal distribution; null for the built-in simulator's. */
+  readonly quality: ResultQuality | null;
 }
 
 /** A budget's state after the run. */
@@ -133,6 +136,7 @@ async function outcomeOf(
     actualCost: status?.actualCost ?? null,
     resultLocation: location,
     message: status?.message ?? report?.message ?? null,
+    quality: document?.quality ?? null,
   };
 }
 

@@ -264,6 +264,15 @@ export const QiskitJobStatus = Type.Object(
           counts: Type.Record(Type.String(), Type.Integer(), {
             description: 'Counts by classical bit string (bit 0 rightmost).',
           }),
+          hellingerFidelity: Type.Optional(
+            Type.Number({
+              description:
+                "A device's result against the circuit's ideal distribution: 1 is ideal (Qiskit's hellinger_fidelity).",
+            }),
+          ),
+          totalVariationDistance: Type.Optional(
+            Type.Number({ description: 'Half the L1 distance from the ideal distribution: 0 is ideal.' }),
+          ),
         },
         { description: 'Summary of the result.' },
       ),

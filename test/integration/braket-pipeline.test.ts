@@ -138,6 +138,19 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     expect(status).toMatchObject({ phase: 'Succeeded', selectedBackend: 'team-sv1', providerTaskId: tasks[0]!.arn });
     const document = JSON.parse(await readObject('outputs/default/results/ghz/result.json'));
     expect(document).toMatchObject({ backend: 'team-sv1', taskId: tasks[0]!.arn, shots: 200 });
+    // The device's counts against the GHZ state's ideal half-and-half: recorded in the document and the status.
+    const ideal = { '000': 0.5, '111': 0.5 };
+    const p000 = document.counts['000'] / 200;
+    const fidelity =
+      Math.round((Math.sqrt(p000 * ideal['000']) + Math.sqrt((1 - p000) * ideal['111'])) ** 2 * 1e6) / 1e6;
+    expect(document.quality).toEqual({
+      hellingerFidelity: fidelity,
+      totalVariationDistance: Math.round(Math.abs(p000 - 0.5) * 1e6) / 1e6,
+    });
+    expect(status?.results).toMatchObject({
+      hellingerFidelity: fidelity,
+      totalVariationDistance: document.quality.totalVariationDistance,
+    });
     expect(Object.keys(document.counts).sort()).toEqual(['000', '111']);
     // SV1 bills 1.5 s of execution at its 3 s minimum: $0.075/min × 3 s.
     expect(document.actualCost).toBe('$0.00375');
