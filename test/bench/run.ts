@@ -38,16 +38,24 @@ console.log(
   `\nmachine copy bandwidth (read + write): ${gbps(sim.bandwidth)}; simulator module load: ${sim.loadMs.toFixed(0)} ms`,
 );
 console.log(
-  '\n| circuit | qubits | gates | passes | qpipe | one pass per gate | quantum-circuit | qsharp-lang | effective bandwidth |\n|---|---|---|---|---|---|---|---|---|',
+  '\n| circuit | qubits | gates | passes | qpipe | one pass per gate | quantum-circuit | qsharp-lang | Aer (fusion) | Aer (no fusion) | effective bandwidth |\n|---|---|---|---|---|---|---|---|---|---|---|',
 );
 for (const row of sim.rows) {
   console.log(
     `| ${row.circuit} | ${row.qubits} | ${row.gates} | ${row.passes} | ${ms(row.qpipeMs)} | ` +
       `${row.baselineMs === undefined ? '' : ms(row.baselineMs) + ratio(row.baselineMs, row.qpipeMs)} | ` +
       `${ms(row.quantumCircuitMs)}${ratio(row.quantumCircuitMs, row.qpipeMs)} | ${ms(row.qsharpMs)}${ratio(row.qsharpMs, row.qpipeMs)} | ` +
+      `${row.aerMs === undefined ? 'no Aer' : ms(row.aerMs) + ratio(row.aerMs, row.qpipeMs)} | ` +
+      `${row.aerNoFusionMs === undefined ? '' : ms(row.aerNoFusionMs) + ratio(row.aerNoFusionMs, row.qpipeMs)} | ` +
       `${gbps(row.effectiveBandwidth)} (${((100 * row.effectiveBandwidth) / sim.bandwidth).toFixed(0)} %) |`,
   );
 }
+console.log(
+  `\nAer: import of qiskit and qiskit_aer ${ms(sim.aerImportMs)} (not in the figures above); ratios are the peer's time over qpipe's (above 1: qpipe faster)`,
+);
+console.log(
+  `whole 12-qubit, 1024-shot job with start-up (best of 3): qpipe simulate ${ms(sim.smallJob.qpipeMs)}, python + Aer ${ms(sim.smallJob.aerMs)}`,
+);
 console.log(
   `\n1024-shot sampling of the 16-qubit QFT state: qpipe ${ms(sim.sampling.qpipeMs)}, quantum-circuit ${ms(sim.sampling.quantumCircuitMs)}`,
 );

@@ -5,7 +5,8 @@
  * 1024-shot sampling, memory bandwidth, a 28-qubit run and the simulator's load time.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Circuit, Primitive } from '../../shared/qasm/circuit.ts';
 import { ghzQasm, layeredRandomQasm, qftQasm } from '../support/random-circuits.ts';
@@ -47,6 +48,29 @@ function toQasm3(qasm2: string): string {
 }
 
 const withoutMeasurement = (qasm2: string) => qasm2.replace(/creg c\[\d+\];\n/, '').replace('measure q -> c;\n', '');
+
+/** Qiskit Aer in the reference environment (test/tools/install-reference-env.sh), when installed. */
+const AER_PYTHON = join(
+  process.env['QPIPE_TOOLS_CACHE'] ?? join(homedir(), '.cache', 'qpipe-tools'),
+  'reference-env-1',
+  'bin',
+  'python',
+);
+const AER_SCRIPT = new URL('../reference/aer_bench.py', import.meta.url).pathname;
+
+/** Aer's times for a file: import, and the run in process with fusion on and off; undefined without Aer. */
+function aerTimes(
+  file: string,
+  threads: number,
+): { importMs: number; fusionMs: number; noFusionMs: number } | undefined {
+  if (!existsSync(AER_PYTHON)) return undefined;
+  const result = spawnSync(AER_PYTHON, [AER_SCRIPT, file, String(threads)], {
+    encoding: 'utf8',
+    timeout: 5 * PEER_LIMIT_MS,
+  });
+  if (result.error || result.status !== 0) return undefined;
+  return JSON.parse(result.stdout.trim().split('\n').pop() as string) as ReturnType<typeof aerTimes>;
+}
 
 /** Milliseconds a peer script reports, or undefined when it did not finish within the limit. */
 function peerTime(script: string, file: string, extra: string[] = []): number | undefined {
@@ -113,6 +137,9 @@ export interface SimulatorRow {
   readonly baselineMs?: number;
   readonly quantumCircuitMs?: number;
   readonly qsharpMs?: number;
+  /** Qiskit Aer's statevector run in process, same threads, fusion on and off. */
+  readonly aerMs?: number;
+  readonly aerNoFusionMs?: number;
   /** Bytes a one-pass-per-gate simulator would move (read and write per gate), per second. */
   readonly effectiveBandwidth: number;
 }
@@ -141,6 +168,7 @@ export async function simulatorBench(options: { work: string; peers: string; roo
 
   const bandwidth = copyBandwidth();
   const rows: SimulatorRow[] = [];
+  let aerImportMs: number | undefined;
   // A peer that missed the limit at one size is not tried at larger ones.
   const gaveUp = new Set<string>();
   const circuits = [
@@ -172,6 +200,10 @@ export async function simulatorBench(options: { work: string; peers: string; roo
       };
       const quantumCircuitMs = peer('qc', qcScript, withoutMeasurement(source));
       const qsharpMs = peer('qs', qsScript, toQasm3(source));
+      const aerFile = join(options.work, `aer-${name.replace(/\W+/g, '-')}-${qubits}.qasm`);
+      writeFileSync(aerFile, source);
+      const aer = aerTimes(aerFile, availableParallelism());
+      if (aer) aerImportMs = aer.importMs;
       const row: SimulatorRow = {
         circuit: name,
         qubits,
@@ -182,6 +214,7 @@ export async function simulatorBench(options: { work: string; peers: string; roo
         ...(baselineMs === undefined ? {} : { baselineMs }),
         ...(quantumCircuitMs === undefined ? {} : { quantumCircuitMs }),
         ...(qsharpMs === undefined ? {} : { qsharpMs }),
+        ...(aer === undefined ? {} : { aerMs: aer.fusionMs, aerNoFusionMs: aer.noFusionMs }),
       };
       rows.push(row);
       console.log(JSON.stringify(row));
@@ -206,5 +239,24 @@ export async function simulatorBench(options: { work: string; peers: string; roo
   await simulate(big, { shots: 1024, seed: 1 });
   const big28 = { ms: performance.now() - bigStarted, rssBytes: process.memoryUsage().rss };
 
-  return { rows, bandwidth, sampling, big28, loadMs };
+  // A whole small job as users run it, start-up included: `qpipe simulate` (12 qubits, 1024
+  // shots) against `python` loading the same file into Aer and sampling it.
+  const smallFile = join(options.work, 'job-12.qasm');
+  writeFileSync(smallFile, layeredRandomQasm(12, 20, 1));
+  const wall = (command: string, args: string[]) => {
+    let best = Infinity;
+    for (let r = 0; r < 3; r++) {
+      const at = performance.now();
+      const run = spawnSync(command, args, { encoding: 'utf8' });
+      if (run.status !== 0) return undefined;
+      best = Math.min(best, performance.now() - at);
+    }
+    return best;
+  };
+  const smallJob = {
+    qpipeMs: wall(process.execPath, [join(options.root, 'bin/qpipe.js'), 'simulate', smallFile, '--shots', '1024']),
+    aerMs: existsSync(AER_PYTHON) ? wall(AER_PYTHON, [AER_SCRIPT, smallFile, '1', '1024']) : undefined,
+  };
+
+  return { rows, bandwidth, sampling, big28, loadMs, aerImportMs, smallJob };
 }
