@@ -3,8 +3,9 @@
  * validated; an error names the bad setting.
  */
 import { readFileSync } from 'node:fs';
-import { availableParallelism, freemem } from 'node:os';
+import { freemem } from 'node:os';
 import { ConfigError } from './errors.ts';
+import { cpuQuota } from './simulator/cpu-quota.ts';
 import { type CircuitLimits, DEFAULT_LIMITS } from './qasm/elaborate.ts';
 
 /** Validated configuration of one process. */
@@ -220,7 +221,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       maxMemoryBytes,
       maxQubits: Math.max(0, Math.floor(Math.log2(maxMemoryBytes / (precision === 'double' ? 16 : 8)))),
       precision,
-      threads: readInteger(env, 'QPIPE_SIMULATOR_THREADS', availableParallelism(), 1),
+      threads: readInteger(env, 'QPIPE_SIMULATOR_THREADS', cpuQuota(), 1),
       // Read only when set, so loading configuration never loads the simulator.
       ...(env['QPIPE_SIMULATOR_FUSION'] ? { fusionWidth: readInteger(env, 'QPIPE_SIMULATOR_FUSION', 0, 0) } : {}),
     },

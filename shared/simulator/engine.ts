@@ -7,9 +7,10 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { type Amplitudes, applyOp, groupCount, type KernelOp } from './kernels.ts';
 import { type Precision, stateVectorBytes } from './memory.ts';
+import { cpuQuota } from './cpu-quota.ts';
+import { type WorkerEntry, WorkerPool } from './worker-pool.ts';
 
 /** |0…0⟩, in memory that worker threads can share when `shared` is set. */
 export function zeroAmplitudes(numQubits: number, precision: Precision, shared: boolean): Amplitudes {
@@ -41,15 +42,15 @@ export interface WorkerTask {
  * How to start a worker: its compiled code next to this module (the build) or next to a
  * bundle, or, when running from TypeScript sources, a bootstrap that registers tsx first.
  */
-function workerEntry(): { script: URL | string; eval: boolean } | undefined {
+function workerEntry(): WorkerEntry | undefined {
   if (cachedEntry === null) cachedEntry = findWorkerEntry();
   return cachedEntry;
 }
 
 // Looked up once: the files do not move while the process runs.
-let cachedEntry: { script: URL | string; eval: boolean } | undefined | null = null;
+let cachedEntry: WorkerEntry | undefined | null = null;
 
-function findWorkerEntry(): { script: URL | string; eval: boolean } | undefined {
+function findWorkerEntry(): WorkerEntry | undefined {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
     // require.resolve finds tsx's CommonJS build; its ES module sits beside it.
@@ -89,41 +90,50 @@ export async function runPassesParallel(
   }
   const barrier = new SharedArrayBuffer(8);
   const precision: Precision = a instanceof Float64Array ? 'double' : 'single';
-  const workers = Array.from({ length: threads }, (_, index) => {
-    const task: WorkerTask = {
-      buffer: a.buffer as SharedArrayBuffer,
-      precision,
-      numQubits,
-      ops,
-      index,
-      threads,
-      barrier,
-    };
-    return new Worker(entry.script, { workerData: task, eval: entry.eval, execArgv: [] });
-  });
+  const pool = poolFor(entry, threads);
+  const workers = pool.borrow(threads);
   // Aborting terminates the threads at once; the run rejects with the signal's reason.
   const aborted = new Promise<never>((_, reject) => {
     if (signal?.aborted) reject(signal.reason);
     signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
   aborted.catch(() => undefined);
+  let finished = false;
   try {
     await Promise.race([
       aborted,
       Promise.all(
         workers.map(
-          (worker) =>
+          (worker, index) =>
             new Promise<void>((resolve, reject) => {
               worker.once('message', () => resolve());
               worker.once('error', reject);
               worker.once('exit', (code) => reject(new Error(`a simulator thread stopped early (exit code ${code})`)));
+              const task: WorkerTask = { buffer: a.buffer as SharedArrayBuffer, precision, numQubits, ops, index, threads, barrier };
+              worker.postMessage(task);
             }),
         ),
       ),
     ]);
+    finished = true;
   } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    // Workers that finished go back to the pool; after an abort or a failure they may be mid-pass.
+    if (finished) await pool.giveBack(workers);
+    else await Promise.all(workers.map((worker) => worker.terminate()));
   }
+}
+
+/** Simulator threads waiting for work in this process. */
+export function idleSimulatorThreads(): number {
+  return pool?.idleCount ?? 0;
+}
+
+// One pool per process: threads are a process's resource, shared by its simulations.
+let pool: WorkerPool | undefined;
+
+function poolFor(entry: WorkerEntry, threads: number): WorkerPool {
+  pool ??= new WorkerPool(entry, Math.max(threads, cpuQuota()));
+  return pool;
 }
 
 /** Waits until all `parties` threads have arrived (a generation-counting barrier). */

@@ -6,7 +6,6 @@
  * reset of used qubits or classical control are simulated per shot, sharing the state up
  * to the first such operation.
  */
-import { availableParallelism } from 'node:os';
 import type { Circuit, ClassicalExpr, Operation } from '../qasm/circuit.ts';
 import { bitString, measurementPlan, type MeasurementPlan, perShotReason } from '../qasm/measurement.ts';
 import { applyBinary } from '../qasm/operators.ts';
@@ -17,6 +16,7 @@ import type { KernelOp } from './kernels.ts';
 import { memoryShortfall, type Precision } from './memory.ts';
 import { type Random, seededRandom } from './random.ts';
 import { collapse, flip, probabilityOfOne, type StateVector } from './state-vector.ts';
+import { cpuQuota } from './cpu-quota.ts';
 
 export { type Precision, stateVectorBytes } from './memory.ts';
 
@@ -134,7 +134,7 @@ async function finalState(
     else if (op.kind === 'measure' && op.clbit >= 0) clbitQubit[op.clbit] = op.qubit;
   }
   const ops = fuseGates(gates, settings.fusionWidth ?? DEFAULT_FUSION_WIDTH);
-  const threads = Math.max(1, Math.floor(settings.threads ?? availableParallelism()));
+  const threads = Math.max(1, Math.floor(settings.threads ?? cpuQuota()));
   const work = ops.length * 2 ** n;
   const parallel =
     (threads > 1 || settings.signal !== undefined) &&

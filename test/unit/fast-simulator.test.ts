@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileQasm } from '../../shared/qasm/index.ts';
+import { idleSimulatorThreads } from '../../shared/simulator/engine.ts';
 import { fuseGates } from '../../shared/simulator/fusion.ts';
 import { finalAmplitudes, simulate, stateVectorBytes } from '../../shared/simulator/run.ts';
 import { applyPrimitive, zeroState } from '../../shared/simulator/state-vector.ts';
@@ -50,6 +51,20 @@ describe('fast simulator: agreement with the reference', () => {
       const fast = await finalAmplitudes(compileQasm(source).circuit, { threads: 3, parallelMinWork: 0 });
       expect(largestDifference(fast, reference(source)), `seed ${seed}`).toBeLessThan(1e-10);
     }
+  });
+
+  it('reuses its threads: consecutive and concurrent simulations start none beyond what runs at once', async () => {
+    const circuit = compileQasm(mixedRandomQasm(10, 60, 4)).circuit;
+    const first = await finalAmplitudes(circuit, { threads: 2, parallelMinWork: 0 });
+    expect(idleSimulatorThreads()).toBeGreaterThanOrEqual(2);
+    const kept = idleSimulatorThreads();
+    const again = await finalAmplitudes(circuit, { threads: 2, parallelMinWork: 0 });
+    expect(largestDifference(again, first)).toBe(0);
+    expect(idleSimulatorThreads()).toBe(kept);
+    // Two at once need four threads; afterwards the pool keeps what it may, results unchanged.
+    const both = await Promise.all([1, 2].map(() => finalAmplitudes(circuit, { threads: 2, parallelMinWork: 0 })));
+    for (const result of both) expect(largestDifference(result, first)).toBe(0);
+    expect(idleSimulatorThreads()).toBeGreaterThanOrEqual(kept);
   });
 
   it('matches to single precision in single precision, with half the memory', async () => {
