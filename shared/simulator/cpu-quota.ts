@@ -24,5 +24,7 @@ export function cpuQuota(): number {
     const [q, p] = [read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'), read('/sys/fs/cgroup/cpu/cpu.cfs_period_us')];
     if (q !== undefined && p !== undefined && Number(q) > 0) quota = Number(q) / Number(p);
   }
-  return quota !== undefined && Number.isFinite(quota) && quota > 0 ? Math.max(1, Math.min(cores, Math.ceil(quota))) : cores;
+  return quota !== undefined && Number.isFinite(quota) && quota > 0
+    ? Math.max(1, Math.min(cores, Math.ceil(quota)))
+    : cores;
 }

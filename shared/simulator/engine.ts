@@ -109,7 +109,15 @@ export async function runPassesParallel(
               worker.once('message', () => resolve());
               worker.once('error', reject);
               worker.once('exit', (code) => reject(new Error(`a simulator thread stopped early (exit code ${code})`)));
-              const task: WorkerTask = { buffer: a.buffer as SharedArrayBuffer, precision, numQubits, ops, index, threads, barrier };
+              const task: WorkerTask = {
+                buffer: a.buffer as SharedArrayBuffer,
+                precision,
+                numQubits,
+                ops,
+                index,
+                threads,
+                barrier,
+              };
               worker.postMessage(task);
             }),
         ),
