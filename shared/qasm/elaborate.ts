@@ -33,7 +33,8 @@ export const DEFAULT_LIMITS: CircuitLimits = {
   maxBytes: 8 * 1024 * 1024,
   maxQubits: 1024,
   maxClbits: 4096,
-  maxGates: 5_000_000,
+  // Ten times the largest QASMBench medium circuit; unrolling a million gates takes about a second.
+  maxGates: 1_000_000,
   maxLoopIterations: 1_000_000,
   maxNesting: 64,
 };

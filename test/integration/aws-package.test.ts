@@ -204,10 +204,12 @@ describe('AWS packaging (osls, offline)', () => {
       threads: 1,
       barrier: new SharedArrayBuffer(8),
     };
-    const worker = new Worker(new URL(`${ROOT}.build/execute/simulator-worker.mjs`, 'file://'), { workerData: task });
+    // Pool workers stay up between simulations: each task arrives as a message.
+    const worker = new Worker(new URL(`${ROOT}.build/execute/simulator-worker.mjs`, 'file://'));
     await new Promise((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
+      worker.postMessage(task);
     });
     await worker.terminate();
     expect([...new Float64Array(state)]).toEqual([0, 0, 0, 0, 1, 0, 0, 0]);
