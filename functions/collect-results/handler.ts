@@ -14,7 +14,7 @@ import {
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import { InvalidInputError, QpipeError } from '../../shared/errors.ts';
 import { loadCircuitSource, runFolder } from '../../shared/jobs.ts';
-import { compileQasm } from '../../shared/qasm/index.ts';
+import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
 import { type ResultQuality, resultQuality } from '../../shared/quality.ts';
 import { formatMoney } from '../../shared/money.ts';
 import { countsCsv, type RawResult, type ResultDocument, topCounts } from '../../shared/results.ts';
@@ -78,7 +78,7 @@ async function againstIdeal(
   deps: Deps,
 ): Promise<ResultQuality | undefined> {
   try {
-    const circuit = compileQasm(await loadCircuitSource(event.data.circuit, deps.store), {
+    const circuit = compileQasmCached(await loadCircuitSource(event.data.circuit, deps.store), {
       limits: deps.config.circuitLimits,
     }).circuit;
     if (circuit.numQubits > IDEAL_MAX_QUBITS) return undefined;

@@ -15,7 +15,7 @@ import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { saveTaskRecord, type TaskRecord, taskRecordOfRun } from '../../shared/backends/task-record.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { jobShots, loadCircuitSource, runFolder } from '../../shared/jobs.ts';
-import { compileQasm } from '../../shared/qasm/index.ts';
+import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
 import { type RawResult, rawResultKey, storeRawResult } from '../../shared/results.ts';
@@ -80,7 +80,7 @@ export async function execute(
     const entry = entries.find((e) => e.name === backend.name);
     if (!entry) throw new InvalidInputError('backend', `backend ${backend.name} no longer exists`);
 
-    const { circuit: compiled } = compileQasm(await loadCircuitSource(circuit, deps.store), {
+    const { circuit: compiled } = compileQasmCached(await loadCircuitSource(circuit, deps.store), {
       limits: deps.config.circuitLimits,
     });
     const seed = spec.execution?.seedSimulator;

@@ -13,7 +13,7 @@ import { selectBackend, settingsExclusion } from '../../shared/backends/selectio
 import { circuitProblem } from '../../shared/backends/compatibility.ts';
 import { sharedDeviceStatusCache } from '../../shared/backends/device-status.ts';
 import { jobShots, loadCircuitSource } from '../../shared/jobs.ts';
-import { compileQasm } from '../../shared/qasm/index.ts';
+import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
 import { visibleBackends } from '../../shared/backends/visibility.ts';
@@ -37,7 +37,7 @@ export async function selectBackendStage(
   );
   const compiled =
     providers.length > 0
-      ? compileQasm(await loadCircuitSource(circuit, deps.store), { limits: deps.config.circuitLimits }).circuit
+      ? compileQasmCached(await loadCircuitSource(circuit, deps.store), { limits: deps.config.circuitLimits }).circuit
       : undefined;
   const statuses = await sharedDeviceStatusCache.read(providers, deps.executors, {
     ttlMs: deps.config.providers.statusCacheSeconds * 1000,
