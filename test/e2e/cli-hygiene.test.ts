@@ -1,11 +1,10 @@
 /** The CLI as a careless user or a hostile file meets it (child processes): help, typos, escapes, ports, files. */
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasStackTrace, qpipe } from '../support/cli.ts';
+import { hasStackTrace, qpipe, startServe } from '../support/cli.ts';
 
 describe('qpipe on careless and hostile input (child processes)', () => {
   it('gives each command its own --help, and `qpipe help <command>` the same', async () => {
@@ -99,17 +98,7 @@ describe('qpipe on careless and hostile input (child processes)', () => {
 
   it('stops at SIGTERM within the grace period while serving', async () => {
     const store = await mkdtemp(join(tmpdir(), 'qpipe-sigterm-'));
-    const child = spawn(
-      process.execPath,
-      [new URL('../../bin/qpipe.js', import.meta.url).pathname, 'serve', '--port', '0'],
-      {
-        env: { ...process.env, QPIPE_STORE: store },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    await new Promise<void>((resolve) =>
-      child.stdout?.on('data', (c: Buffer) => /listening/.test(c.toString()) && resolve()),
-    );
+    const { process: child } = await startServe(['--port', '0'], { QPIPE_STORE: store });
     const started = Date.now();
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
+import { startServe } from '../support/cli.ts';
 
 const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
 
@@ -17,19 +18,7 @@ describe('qpipe serve: the whole pipeline behind one ingress (child process, rea
 
   beforeAll(async () => {
     const store = await mkdtemp(join(tmpdir(), 'qpipe-serve-'));
-    child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-      env: { ...process.env, QPIPE_STORE: store },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const found = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-        if (found) resolve(found);
-      });
-      child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
-    });
+    ({ process: child, url } = await startServe(['--port', '0'], { QPIPE_STORE: store }));
   });
   afterAll(() => {
     child.kill('SIGTERM');
@@ -115,19 +104,8 @@ describe('qpipe serve: the whole pipeline behind one ingress (child process, rea
 describe('qpipe submit and qpipe status against qpipe serve (child processes, real HTTP)', () => {
   it('submits a job to the ingress and waits for its status', async () => {
     const store = await mkdtemp(join(tmpdir(), 'qpipe-submit-'));
-    const server = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-      env: { ...process.env, QPIPE_STORE: store },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { process: server, url } = await startServe(['--port', '0'], { QPIPE_STORE: store });
     try {
-      const url = await new Promise<string>((resolve) => {
-        let out = '';
-        server.stdout?.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const found = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-          if (found) resolve(found);
-        });
-      });
       const run = (args: string[]) =>
         spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, QPIPE_STORE: store }, encoding: 'utf8' });
       const submitted = run(['submit', 'examples/ghz.yaml', '--to', url, '--output', 'json']);

@@ -4,7 +4,7 @@
  * one exceeded email, SIGTERM honoured; and kill -9 in the middle of a batch losing no
  * acknowledged job.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,8 +15,8 @@ import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import { budget, jobManifest } from '../support/manifests.ts';
+import { startServe } from '../support/cli.ts';
 
-const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
 const FINAL = new Set(['Succeeded', 'Failed', 'Rejected']);
 
 /** A budget for 50 one-cent jobs, a 2 s grace period, and a simulator priced at one cent a job. */
@@ -38,21 +38,13 @@ async function storeWithBudget(): Promise<{ store: string; resources: string }> 
   return { store, resources };
 }
 
-function startServe(store: string, resources: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--resources', resources], {
-    env: { ...process.env, QPIPE_STORE: store, QPIPE_SIMULATOR_THREADS: '1', QPIPE_CLAIM_LEASE_SECONDS: '5' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+async function startServing(store: string, resources: string): Promise<{ child: ChildProcess; url: string }> {
+  const served = await startServe(['--port', '0', '--resources', resources], {
+    QPIPE_STORE: store,
+    QPIPE_SIMULATOR_THREADS: '1',
+    QPIPE_CLAIM_LEASE_SECONDS: '5',
   });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const found = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-      if (found) resolve({ child, url: found });
-    });
-    child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
-  });
+  return { child: served.process, url: served.url };
 }
 
 /** Posts a job request, retrying as Retry-After says while the server is busy. */
@@ -110,7 +102,7 @@ const exited = (child: ChildProcess) =>
 describe('qpipe serve under overload and crashes (child processes, real HTTP, files)', () => {
   it('takes 200 jobs against a budget for 50: health answers, every job ends, one exceeded email, SIGTERM honoured', async () => {
     const { store, resources } = await storeWithBudget();
-    const { child, url } = await startServe(store, resources);
+    const { child, url } = await startServing(store, resources);
     const names = Array.from({ length: 200 }, (_, i) => `load-${i}`);
 
     let slowestHealth = 0;
@@ -152,14 +144,14 @@ describe('qpipe serve under overload and crashes (child processes, real HTTP, fi
 
   it('loses no acknowledged job when killed with SIGKILL mid-batch: the restarted server finishes them', async () => {
     const { store, resources } = await storeWithBudget();
-    const first = await startServe(store, resources);
+    const first = await startServing(store, resources);
     const names = Array.from({ length: 40 }, (_, i) => `crash-${i}`);
     const statuses = await Promise.all(names.map((name) => submit(first.url, name)));
     expect(new Set(statuses)).toEqual(new Set([202]));
     first.child.kill('SIGKILL');
     await exited(first.child);
 
-    const second = await startServe(store, resources);
+    const second = await startServing(store, resources);
     try {
       const counts = await waitAllFinal(second.url, names, 60_000);
       expect(counts).toEqual({ Succeeded: 40 });

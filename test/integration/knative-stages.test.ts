@@ -3,7 +3,6 @@
  * by a test relay that applies each stage's Trigger filter, driven with real binary- and
  * structured-mode CloudEvents.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,30 +17,14 @@ import { eventToHttp } from '../../shared/runtime/http-binding.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
 import { jobManifest } from '../support/manifests.ts';
 import { type Relay, startRelay } from '../support/relay.ts';
+import { type ServeProcess, startServe } from '../support/cli.ts';
 
-const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
 const STAGES: Stage[] = ['validate', 'select-backend', 'enforce-budget', 'execute', 'collect-results', 'notify'];
 
-interface Served {
-  readonly process: ChildProcess;
-  readonly url: string;
-}
+type Served = ServeProcess;
 
-function serve(stage: Stage, env: Record<string, string>, resources: string): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--stage', stage, '--port', '0', '--resources', resources], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
-      if (url) resolve({ process: child, url });
-    });
-    child.on('exit', (code) => reject(new Error(`${stage} exited with ${code}: ${out}`)));
-  });
-}
+const serve = (stage: Stage, env: Record<string, string>, resources: string): Promise<Served> =>
+  startServe(['--stage', stage, '--port', '0', '--resources', resources], env);
 
 async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const until = Date.now() + timeoutMs;
