@@ -50,7 +50,10 @@ export class Inbox {
         continue;
       }
       const job = jobOfRequest(event);
-      const status = job && (await this.cluster.readJobStatus(job.namespace, job.name));
+      // By uid when the request names one: another job of the same name may have finished.
+      const uid = (event as unknown as Record<string, unknown>)['jobuid'];
+      const status =
+        job && (await this.cluster.readJobStatus(job.namespace, job.name, typeof uid === 'string' ? uid : undefined));
       const final = status?.phase !== undefined && TERMINAL_PHASES.includes(status.phase);
       if (!job || final) await this.store.delete(key);
       else events.push(event);
