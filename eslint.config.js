@@ -2,6 +2,18 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** What neither stage logic nor the domain may import. */
+const BOUNDARIES = [
+  {
+    group: ['@aws-sdk/*', '@middy/*', '@kubernetes/*'],
+    message: 'Take ports; wire SDKs in functions/*/lambda.ts or the shared adapters.',
+  },
+  {
+    group: ['node:http', 'node:https', 'http', 'https'],
+    message: 'HTTP belongs to the runtime adapters.',
+  },
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -34,24 +46,58 @@ export default tseslint.config(
     },
   },
   {
-    // Stage logic never knows where it is deployed: no cloud SDKs, middleware or HTTP server.
-    files: ['functions/*/handler.ts', 'functions/*/compose.ts', 'functions/*/projection.ts'],
+    // Stage logic never knows where it is deployed: every file of a stage but its Lambda entry
+    // takes ports, never a cloud SDK, middleware, an HTTP server, a runtime adapter or another stage.
+    files: ['functions/*/*.ts'],
+    ignores: ['functions/*/lambda.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
+            ...BOUNDARIES,
             {
-              group: ['@aws-sdk/*', '@middy/*', '@kubernetes/*'],
-              message: 'Handlers take ports; wire SDKs in lambda.ts or the shared adapters (shared/runtime).',
+              group: [
+                '**/runtime/lambda.ts',
+                '**/runtime/knative.ts',
+                '**/runtime/serve.ts',
+                '**/runtime/http-host.ts',
+                '**/runtime/http-binding.ts',
+                '**/runtime/embedded.ts',
+                '**/runtime/deployed-ports.ts',
+                '**/runtime/eventbridge-publisher.ts',
+              ],
+              message: 'Handlers take ports; runtimes wire them (shared/runtime adapters, functions/*/lambda.ts).',
             },
             {
-              group: ['node:http', 'node:https', 'http', 'https'],
-              message: 'Handlers take ports; HTTP belongs to the runtime adapters.',
-            },
-            {
-              group: ['../*/handler.ts', '../*/*.ts', '!../../*'],
+              group: ['../*/*.ts', '!../../*'],
               message: 'A stage never imports another stage; move shared code to shared/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The pure domain (OpenQASM, simulator, ledger arithmetic, selection, pricing, result quality)
+    // knows nothing of deployments or stages.
+    files: [
+      'shared/qasm/**/*.ts',
+      'shared/simulator/**/*.ts',
+      'shared/budget/ledger.ts',
+      'shared/backends/selection.ts',
+      'shared/pricing/**/*.ts',
+      'shared/quality.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...BOUNDARIES,
+            {
+              group: ['**/runtime/*', '**/functions/**'],
+              message: 'Domain modules are pure: runtimes and stages depend on them, never the reverse.',
             },
           ],
         },
