@@ -8,6 +8,7 @@
  */
 import { CloudEvent } from 'cloudevents';
 import { InvalidInputError } from '../shared/errors.ts';
+import { isRecord } from '../shared/records.ts';
 
 /** An EventBridge event as a Lambda target receives it. */
 export interface EventBridgeEnvelope {
@@ -74,10 +75,6 @@ export function entrySize(entry: EventBridgeEntry): number {
     Buffer.byteLength(entry.Detail) +
     Buffer.byteLength(entry.EventBusName)
   );
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The CloudEvent carried by an EventBridge event. */

@@ -10,6 +10,7 @@ import { InvalidInputError } from './errors.ts';
 import { DEFAULT_MAX_MANIFEST_BYTES } from './limits.ts';
 import type { QiskitBackend, QiskitBudget, QiskitJob } from './resources/schema.ts';
 import { parseResource } from './resources/validate.ts';
+import { isRecord } from './records.ts';
 
 /** A document and where it came from. */
 export interface SourcedDocument {
@@ -28,10 +29,6 @@ export interface ManifestSet {
   readonly configMaps: ConfigMapData[];
   /** Problems that stop a file or document from being used at all. */
   readonly errors: InvalidInputError[];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Parses YAML text into documents; syntax errors name file:line:column. */

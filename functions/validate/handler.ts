@@ -19,16 +19,13 @@ import { generationObserved, userManifestOf } from '../../shared/resources/kuber
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage } from '../../shared/runtime/stage.ts';
+import { isRecord } from '../../shared/records.ts';
 
 type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'now' | 'fetchCircuit'>;
 
 type Input = TypedEvent<
   typeof EventType.JobRequested | typeof EventType.ResourceAdded | typeof EventType.ResourceUpdated
 >;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The job's identity, taken even from a manifest that fails validation, so it can be rejected by name. */
 export function jobRefOf(manifest: Record<string, unknown>, fallbackUid?: string): JobRef {

@@ -2,10 +2,7 @@
  * Reading qpipe resources as the Kubernetes API serves them: the object carries status and
  * server-set metadata that a manifest never has.
  */
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isRecord } from '../records.ts';
 
 /** The metadata fields a user writes; everything else (managedFields, resourceVersion, …) the server sets. */
 const USER_METADATA = ['name', 'namespace', 'uid', 'generation', 'labels', 'annotations'] as const;

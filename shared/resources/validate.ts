@@ -18,6 +18,7 @@ import {
   RESOURCES,
   type ResourceKind,
 } from './schema.ts';
+import { isRecord } from '../records.ts';
 
 /** One problem found in a document: the field path and what is wrong with it. */
 export interface FieldProblem {
@@ -103,10 +104,6 @@ export function checkSchema<T>(schema: TSchema, value: unknown, subject: string,
     (p) => ![...byPath.keys()].some((other) => other !== p.path && other.startsWith(`${p.path}.`)),
   );
   throw new SchemaError(subject, problems);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function crossFieldProblems(resource: AnyResource): FieldProblem[] {
