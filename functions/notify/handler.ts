@@ -5,7 +5,6 @@
  * alert's is its budget and period, so a burst of blocked jobs sends one email listing the
  * jobs waiting for the budget, not one per job.
  */
-import { createHash } from 'node:crypto';
 import type { CloudEvent } from 'cloudevents';
 import type { TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage } from '../../events/types.ts';
@@ -24,7 +23,7 @@ export async function notify(event: Input, deps: Deps): Promise<CloudEvent<unkno
   if (!to) return [];
   const marker =
     event.type === EventType.BudgetExceeded
-      ? `notifications/exceeded/${createHash('sha256').update(ledgerKey(event.data.budget)).digest('hex').slice(0, 40)}`
+      ? `notifications/exceeded/${ledgerKey(event.data.budget)}`
       : `notifications/${keySegment(event.id)}`;
   if (!(await deps.store.putIfAbsent(marker, JSON.stringify({ type: event.type, to }), 'application/json'))) return [];
   try {

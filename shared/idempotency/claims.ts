@@ -23,17 +23,12 @@ function isLease(value: unknown): value is Lease {
 
 /** Another worker holds the claim: retry after it expires or finishes. Retryable by type. */
 export class WorkInProgressError extends QpipeError {
-  /** When the current lease runs out, in epoch milliseconds. */
-  readonly until: number;
+  /** When the current lease runs out, in epoch milliseconds: when trying again can help (the embedded bus waits until then without counting an attempt). */
+  readonly retryAt: number;
 
   constructor(work: string, until: number) {
     super(`${work} is in progress elsewhere (lease until ${new Date(until).toISOString()})`, { retryable: true });
-    this.until = until;
-  }
-
-  /** When trying again can help (the embedded bus waits until then without counting an attempt). */
-  get retryAt(): number {
-    return this.until;
+    this.retryAt = until;
   }
 }
 

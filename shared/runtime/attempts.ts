@@ -3,12 +3,11 @@
  * few times and then dead-letter it, which would leave its job where it was (Approved with its
  * reservation held); counting lets the stage end the job itself on the last attempt it gets.
  */
-import { createHash } from 'node:crypto';
+import { keySegment } from '../storage/key-segment.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
-// Event ids are chosen by publishers: hashed, they cannot name a path outside attempts/.
-const keyOf = (stage: string, eventId: string) =>
-  `attempts/${stage}/${createHash('sha256').update(eventId).digest('hex').slice(0, 40)}`;
+// Event ids are chosen by publishers: as key segments they cannot name a path outside attempts/.
+const keyOf = (stage: string, eventId: string) => `attempts/${stage}/${keySegment(eventId)}`;
 
 /** Records one more failed attempt and returns how many there have been; 0 when the store cannot say. */
 export async function countFailedAttempt(store: ObjectStore, stage: string, eventId: string): Promise<number> {

@@ -4,15 +4,14 @@
  * server starts, so a crash (kill -9 included) loses no acknowledged job. Stages are
  * idempotent, so a job that was half way through simply resumes.
  */
-import { createHash } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';
 import type { Cluster } from '../cluster/cluster.ts';
 import { TERMINAL_PHASES } from '../resources/schema.ts';
+import { keySegment } from '../storage/key-segment.ts';
 import { getText, type ObjectStore } from '../storage/object-store.ts';
 
 const PREFIX = 'inbox/';
-const keyOf = (event: CloudEvent<unknown>) =>
-  `${PREFIX}${createHash('sha256').update(event.id).digest('hex').slice(0, 40)}.json`;
+const keyOf = (event: CloudEvent<unknown>) => `${PREFIX}${keySegment(event.id)}.json`;
 
 /** The job a stored request names: its data's manifest, or an ApiServerSource object. */
 function jobOfRequest(event: CloudEvent<unknown>): { namespace: string; name: string } | undefined {

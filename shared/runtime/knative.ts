@@ -74,7 +74,7 @@ export function createStageServer(options: StageServerOptions): HttpHost {
     if (run.retry !== undefined) {
       if (run.retry instanceof WorkInProgressError) {
         // Another copy is running: ask the broker to come back when its lease would lapse.
-        const seconds = Math.max(1, Math.ceil((run.retry.until - Date.now()) / 1000));
+        const seconds = Math.max(1, Math.ceil((run.retry.retryAt - Date.now()) / 1000));
         return { status: 503, headers: { 'retry-after': String(seconds) }, body: { error: run.retry.message } };
       }
       return { status: 500, body: { error: 'transient failure; retry' } };

@@ -59,11 +59,15 @@ function requireSharedStore(config: QpipeConfig): void {
   }
 }
 
-/** Seconds a server gets after SIGTERM before it exits (Kubernetes' default grace is 30 s). */
+/** Time a server gets after SIGTERM before it exits (Kubernetes' default grace is 30 s). */
 const SHUTDOWN_GRACE_MS = 20_000;
 
 /** Listens; SIGTERM and SIGINT stop the host, then `close` (the server's own work), within the grace period. */
-async function start(host: HttpHost, options: ServeOptions, close: () => Promise<void> = async () => {}) {
+async function start(
+  host: HttpHost,
+  options: ServeOptions,
+  close: (remainingMs: number) => Promise<void> = async () => {},
+) {
   let url: string;
   try {
     url = await host.listen(options.port, options.host);
@@ -74,8 +78,10 @@ async function start(host: HttpHost, options: ServeOptions, close: () => Promise
     throw error;
   }
   const stop = async () => {
+    // One grace period for both: what the host's requests leave of it, the server's own work gets.
+    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
     await host.shutdown(SHUTDOWN_GRACE_MS);
-    await close();
+    await close(Math.max(0, deadline - Date.now()));
   };
   const handler = () => {
     // Whatever happens to the graceful path, the process is gone by the end of the grace period.
@@ -217,9 +223,9 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
       return { status: 202, body: { accepted: event.id, subject: event.subject ?? null } };
     }),
   });
-  return start(host, { ...options, host: options.host ?? '127.0.0.1' }, async () => {
+  return start(host, { ...options, host: options.host ?? '127.0.0.1' }, async (remainingMs) => {
     // Unfinished work stays in the inbox for the next start.
-    await pipeline.bus.close(SHUTDOWN_GRACE_MS / 2);
+    await pipeline.bus.close(remainingMs);
   });
 }
 
