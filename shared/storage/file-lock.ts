@@ -3,7 +3,8 @@
  * processes of one machine. The lock holds its owner's pid, so a lock left by a process that
  * died (kill -9) is broken at once; any other is broken only once it is stale.
  */
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
 
 const STALE_LOCK_MS = 10_000;
 
@@ -20,10 +21,12 @@ function processAlive(pid: number): boolean {
 
 /** Takes the lock, or returns false when another holder has it (the caller retries). */
 export async function tryLock(lock: string): Promise<boolean> {
+  // Written beside, then linked into place: the lock appears with its owner in it, so a process
+  // killed between creating and filling it cannot leave an empty lock that looks alive.
+  const written = `${lock}.${process.pid}.${randomUUID()}.tmp`;
   try {
-    const handle = await open(lock, 'wx');
-    await handle.writeFile(String(process.pid));
-    await handle.close();
+    await writeFile(written, String(process.pid));
+    await link(written, lock);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -35,6 +38,8 @@ export async function tryLock(lock: string): Promise<boolean> {
       await rm(lock, { force: true });
     }
     return false;
+  } finally {
+    await rm(written, { force: true });
   }
 }
 
