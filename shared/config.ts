@@ -31,6 +31,8 @@ export interface QpipeConfig {
     readonly threads: number;
     /** Widest fused gate block in qubits (0: no fusion); absent, the simulator's default. */
     readonly fusionWidth?: number;
+    /** simd: WebAssembly SIMD kernels where the runtime has them (default); scalar: the JavaScript kernels. */
+    readonly kernels: 'simd' | 'scalar';
   };
   /** When set, the timer ticks itself this often (a setup without a Knative PingSource). */
   readonly timerIntervalSeconds?: number;
@@ -156,6 +158,10 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   if (precision !== 'double' && precision !== 'single') {
     throw new ConfigError('QPIPE_SIMULATOR_PRECISION', `"${precision}" must be double or single`);
   }
+  const kernels = env['QPIPE_SIMULATOR_KERNELS'] ?? 'simd';
+  if (kernels !== 'simd' && kernels !== 'scalar') {
+    throw new ConfigError('QPIPE_SIMULATOR_KERNELS', `"${kernels}" must be simd or scalar`);
+  }
   const mailFrom = env['QPIPE_MAIL_FROM'] ?? 'qpipe <qpipe@localhost>';
   if (/[\r\n]/.test(mailFrom)) throw new ConfigError('QPIPE_MAIL_FROM', 'must be one line');
   const smtpUrl = env['QPIPE_SMTP_URL'];
@@ -224,6 +230,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       threads: readInteger(env, 'QPIPE_SIMULATOR_THREADS', cpuQuota(), 1),
       // Read only when set, so loading configuration never loads the simulator.
       ...(env['QPIPE_SIMULATOR_FUSION'] ? { fusionWidth: readInteger(env, 'QPIPE_SIMULATOR_FUSION', 0, 0) } : {}),
+      kernels,
     },
     mail: { transport, from: mailFrom, ...(smtpUrl === undefined ? {} : { smtpUrl }) },
     providers: readProviders(env, bucket),

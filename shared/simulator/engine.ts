@@ -11,6 +11,31 @@ import { type Amplitudes, applyOp, groupCount, type KernelOp } from './kernels.t
 import { type Precision, stateVectorBytes } from './memory.ts';
 import { cpuQuota } from './cpu-quota.ts';
 import { type WorkerEntry, WorkerPool } from './worker-pool.ts';
+import { allocateSimdState, SimdKernels, type SimdMemory } from './simd/kernels.ts';
+
+/** Which kernels apply passes: WebAssembly SIMD where the runtime has it, or the scalar reference. */
+export type KernelChoice = 'simd' | 'scalar';
+
+/** A state to apply passes to, and the shared WebAssembly memory it lives in when SIMD kernels apply them. */
+export interface PassState {
+  readonly amplitudes: Amplitudes;
+  readonly simd?: SimdMemory | undefined;
+}
+
+/**
+ * |0…0⟩ for `threads` threads to apply passes to: in shared WebAssembly memory for the
+ * SIMD kernels (when chosen and available), else in shared memory when several threads
+ * work on it, else in plain memory.
+ */
+export function allocateState(
+  numQubits: number,
+  precision: Precision,
+  threads: number,
+  kernels: KernelChoice,
+): PassState {
+  const simd = kernels === 'simd' ? allocateSimdState(numQubits, precision, threads) : undefined;
+  return simd ?? { amplitudes: zeroAmplitudes(numQubits, precision, threads > 1) };
+}
 
 /** |0…0⟩, in memory that worker threads can share when `shared` is set. */
 export function zeroAmplitudes(numQubits: number, precision: Precision, shared: boolean): Amplitudes {
@@ -22,13 +47,22 @@ export function zeroAmplitudes(numQubits: number, precision: Precision, shared: 
 }
 
 /** Applies every pass on this thread. */
-export function runPasses(a: Amplitudes, numQubits: number, ops: readonly KernelOp[]): void {
-  for (const op of ops) applyOp(a, op, 0, groupCount(op, numQubits));
+export function runPasses(state: PassState, numQubits: number, ops: readonly KernelOp[]): void {
+  const a = state.amplitudes;
+  if (state.simd) {
+    const kernels = new SimdKernels(state.simd, a, 0);
+    for (const op of ops) kernels.apply(op, 0, groupCount(op, numQubits));
+  } else for (const op of ops) applyOp(a, op, 0, groupCount(op, numQubits));
 }
 
 /** What a worker thread is given. */
 export interface WorkerTask {
   readonly buffer: SharedArrayBuffer;
+  /** Where the amplitudes are in the buffer (after the scratch slots of a SIMD state). */
+  readonly byteOffset: number;
+  readonly length: number;
+  /** Set when the SIMD kernels apply the passes; each thread uses the scratch slot of its index. */
+  readonly simd: SimdMemory | undefined;
   readonly precision: Precision;
   readonly numQubits: number;
   readonly ops: readonly KernelOp[];
@@ -75,17 +109,18 @@ export function canRunParallel(): boolean {
   return workerEntry() !== undefined;
 }
 
-/** Applies every pass split across `threads` worker threads; `a` must be shared memory. */
+/** Applies every pass split across `threads` worker threads; the state must be in shared memory with a slot per thread. */
 export async function runPassesParallel(
-  a: Amplitudes,
+  state: PassState,
   numQubits: number,
   ops: readonly KernelOp[],
   threads: number,
   signal?: AbortSignal,
 ): Promise<void> {
   const entry = workerEntry();
+  const a = state.amplitudes;
   if (!entry || !(a.buffer instanceof SharedArrayBuffer)) {
-    runPasses(a, numQubits, ops);
+    runPasses(state, numQubits, ops);
     return;
   }
   const barrier = new SharedArrayBuffer(8);
@@ -111,6 +146,9 @@ export async function runPassesParallel(
               worker.once('exit', (code) => reject(new Error(`a simulator thread stopped early (exit code ${code})`)));
               const task: WorkerTask = {
                 buffer: a.buffer as SharedArrayBuffer,
+                byteOffset: a.byteOffset,
+                length: a.length,
+                simd: state.simd,
                 precision,
                 numQubits,
                 ops,

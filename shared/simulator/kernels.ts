@@ -52,7 +52,7 @@ export function groupCount(op: KernelOp, numQubits: number): number {
 }
 
 /** Spreads group index g over the state index by inserting a 0 at each of `bits` (sorted). */
-function insertZeros(g: number, bits: readonly number[]): number {
+export function insertZeros(g: number, bits: readonly number[]): number {
   let index = g;
   for (let j = 0; j < bits.length; j++) {
     const b = bits[j] as number;
@@ -61,7 +61,8 @@ function insertZeros(g: number, bits: readonly number[]): number {
   return index;
 }
 
-function maskOf(bits: readonly number[]): number {
+/** The bits as a mask. */
+export function maskOf(bits: readonly number[]): number {
   let mask = 0;
   for (const b of bits) mask |= 1 << b;
   return mask;

@@ -9,7 +9,14 @@
 import type { Circuit, ClassicalExpr, Operation } from '../qasm/circuit.ts';
 import { bitString, measurementPlan, type MeasurementPlan, perShotReason } from '../qasm/measurement.ts';
 import { applyBinary } from '../qasm/operators.ts';
-import { canRunParallel, runPasses, runPassesParallel, zeroAmplitudes } from './engine.ts';
+import {
+  allocateState,
+  canRunParallel,
+  type KernelChoice,
+  runPasses,
+  runPassesParallel,
+  zeroAmplitudes,
+} from './engine.ts';
 import { BranchLimitError } from './errors.ts';
 import { DEFAULT_FUSION_WIDTH, fuseGates } from './fusion.ts';
 import type { KernelOp } from './kernels.ts';
@@ -26,6 +33,8 @@ export interface EngineSettings {
   readonly precision?: Precision;
   /** Worker threads for large states; default: the available cores. */
   readonly threads?: number;
+  /** 'simd' (default): WebAssembly SIMD kernels where the runtime has them; 'scalar': the JavaScript kernels. */
+  readonly kernels?: KernelChoice;
   /** Widest fused block in qubits; 0 turns fusion off. */
   readonly fusionWidth?: number;
   /**
@@ -140,10 +149,10 @@ async function finalState(
     (threads > 1 || settings.signal !== undefined) &&
     work >= (settings.parallelMinWork ?? DEFAULT_PARALLEL_MIN_WORK) &&
     canRunParallel();
-  const amplitudes = zeroAmplitudes(n, settings.precision ?? 'double', parallel);
-  if (parallel) await runPassesParallel(amplitudes, n, ops, threads, settings.signal);
-  else runPasses(amplitudes, n, ops);
-  return { amplitudes, clbitQubit, passes: ops.length, threads: parallel ? threads : 1 };
+  const state = allocateState(n, settings.precision ?? 'double', parallel ? threads : 1, settings.kernels ?? 'simd');
+  if (parallel) await runPassesParallel(state, n, ops, threads, settings.signal);
+  else runPasses(state, n, ops);
+  return { amplitudes: state.amplitudes, clbitQubit, passes: ops.length, threads: parallel ? threads : 1 };
 }
 
 /** The amplitudes of the final state, for tests and tools that compare simulators. */
@@ -299,7 +308,7 @@ function execute(steps: readonly Step[], state: StateVector, bits: Uint8Array, c
   for (const step of steps) {
     switch (step.kind) {
       case 'passes':
-        runPasses(state.amplitudes, state.numQubits, step.ops);
+        runPasses(state, state.numQubits, step.ops);
         break;
       case 'measure': {
         const p1 = probabilityOfOne(state, step.qubit);

@@ -30,10 +30,12 @@ const gatesOf = (source: string) =>
 describe('fast simulator: agreement with the reference', () => {
   const seeds = Array.from({ length: 12 }, (_, i) => i + 1);
 
-  it.each([0, 1, 2, 3, 4])('matches on random circuits of every gate shape with fusion width %i', async (width) => {
+  it.each(
+    [0, 1, 2, 3, 4].flatMap((width) => (['simd', 'scalar'] as const).map((kernels) => [width, kernels] as const)),
+  )('matches on random circuits of every gate shape with fusion width %i, %s kernels', async (width, kernels) => {
     for (const seed of seeds) {
       const source = mixedRandomQasm(6, 80, seed);
-      const fast = await finalAmplitudes(compileQasm(source).circuit, { fusionWidth: width, threads: 1 });
+      const fast = await finalAmplitudes(compileQasm(source).circuit, { fusionWidth: width, threads: 1, kernels });
       expect(largestDifference(fast, reference(source)), `seed ${seed}`).toBeLessThan(1e-10);
     }
   });
@@ -45,13 +47,16 @@ describe('fast simulator: agreement with the reference', () => {
     }
   });
 
-  it('matches when passes are split across worker threads sharing the state', async () => {
-    for (const seed of [1, 2, 3]) {
-      const source = mixedRandomQasm(10, 120, seed);
-      const fast = await finalAmplitudes(compileQasm(source).circuit, { threads: 3, parallelMinWork: 0 });
-      expect(largestDifference(fast, reference(source)), `seed ${seed}`).toBeLessThan(1e-10);
-    }
-  });
+  it.each(['simd', 'scalar'] as const)(
+    'matches when passes are split across worker threads sharing the state, %s kernels',
+    async (kernels) => {
+      for (const seed of [1, 2, 3]) {
+        const source = mixedRandomQasm(10, 120, seed);
+        const fast = await finalAmplitudes(compileQasm(source).circuit, { threads: 3, parallelMinWork: 0, kernels });
+        expect(largestDifference(fast, reference(source)), `seed ${seed}`).toBeLessThan(1e-10);
+      }
+    },
+  );
 
   it('reuses its threads: consecutive and concurrent simulations start none beyond what runs at once', async () => {
     const circuit = compileQasm(mixedRandomQasm(10, 60, 4)).circuit;
@@ -67,14 +72,20 @@ describe('fast simulator: agreement with the reference', () => {
     expect(idleSimulatorThreads()).toBeGreaterThanOrEqual(kept);
   });
 
-  it('matches to single precision in single precision, with half the memory', async () => {
-    const source = mixedRandomQasm(8, 100, 7);
-    const single = await finalAmplitudes(compileQasm(source).circuit, { precision: 'single', threads: 1 });
-    expect(single).toBeInstanceOf(Float32Array);
-    expect(single.byteLength).toBe(stateVectorBytes(8, 'single'));
-    expect(stateVectorBytes(8, 'single') * 2).toBe(stateVectorBytes(8, 'double'));
-    expect(largestDifference(single, reference(source))).toBeLessThan(1e-5);
-  });
+  it.each(['simd', 'scalar'] as const)(
+    'matches to single precision in single precision, with half the memory, %s kernels',
+    async (kernels) => {
+      const source = mixedRandomQasm(8, 100, 7);
+      const circuit = compileQasm(source).circuit;
+      const single = await finalAmplitudes(circuit, { precision: 'single', threads: 1, kernels });
+      expect(single).toBeInstanceOf(Float32Array);
+      expect(single.byteLength).toBe(stateVectorBytes(8, 'single'));
+      expect(stateVectorBytes(8, 'single') * 2).toBe(stateVectorBytes(8, 'double'));
+      expect(largestDifference(single, reference(source))).toBeLessThan(1e-5);
+      const split = await finalAmplitudes(circuit, { precision: 'single', threads: 3, parallelMinWork: 0, kernels });
+      expect(largestDifference(split, reference(source))).toBeLessThan(1e-5);
+    },
+  );
 });
 
 describe('fast simulator: fusion', () => {
