@@ -38,11 +38,12 @@ console.log(
   `\nmachine copy bandwidth (read + write): ${gbps(sim.bandwidth)}; simulator module load: ${sim.loadMs.toFixed(0)} ms`,
 );
 console.log(
-  '\n| circuit | qubits | gates | passes | qpipe | one pass per gate | quantum-circuit | qsharp-lang | Aer (fusion) | Aer (no fusion) | effective bandwidth |\n|---|---|---|---|---|---|---|---|---|---|---|',
+  '\n| circuit | qubits | gates | passes | qpipe | qpipe, scalar kernels | one pass per gate | quantum-circuit | qsharp-lang | Aer (fusion) | Aer (no fusion) | effective bandwidth |\n|---|---|---|---|---|---|---|---|---|---|---|---|',
 );
 for (const row of sim.rows) {
   console.log(
     `| ${row.circuit} | ${row.qubits} | ${row.gates} | ${row.passes} | ${ms(row.qpipeMs)} | ` +
+      `${ms(row.scalarMs)}${ratio(row.scalarMs, row.qpipeMs)} | ` +
       `${row.baselineMs === undefined ? '' : ms(row.baselineMs) + ratio(row.baselineMs, row.qpipeMs)} | ` +
       `${ms(row.quantumCircuitMs)}${ratio(row.quantumCircuitMs, row.qpipeMs)} | ${ms(row.qsharpMs)}${ratio(row.qsharpMs, row.qpipeMs)} | ` +
       `${row.aerMs === undefined ? 'no Aer' : ms(row.aerMs) + ratio(row.aerMs, row.qpipeMs)} | ` +

@@ -133,7 +133,10 @@ export interface SimulatorRow {
   readonly qubits: number;
   readonly gates: number;
   readonly passes: number;
+  /** Best of two runs, the default kernels (WebAssembly SIMD). */
   readonly qpipeMs: number;
+  /** One run with the scalar JavaScript kernels, the fallback and reference. */
+  readonly scalarMs: number;
   readonly baselineMs?: number;
   readonly quantumCircuitMs?: number;
   readonly qsharpMs?: number;
@@ -181,9 +184,13 @@ export async function simulatorBench(options: { work: string; peers: string; roo
       const source = make(qubits);
       const circuit: Circuit = compileQasm(source).circuit;
       const gates = circuit.operations.flatMap((op) => (op.kind === 'gate' ? op.parts : []));
-      const started = performance.now();
-      await finalAmplitudes(circuit);
-      const qpipeMs = performance.now() - started;
+      const timed = async (settings: object) => {
+        const started = performance.now();
+        await finalAmplitudes(circuit, settings);
+        return performance.now() - started;
+      };
+      const qpipeMs = Math.min(await timed({}), await timed({}));
+      const scalarMs = await timed({ kernels: 'scalar' });
       let baselineMs: number | undefined;
       if (name.startsWith('random')) {
         const at = performance.now();
@@ -210,6 +217,7 @@ export async function simulatorBench(options: { work: string; peers: string; roo
         gates: gates.length,
         passes: fuseGates(gates, DEFAULT_FUSION_WIDTH).length,
         qpipeMs,
+        scalarMs,
         effectiveBandwidth: (gates.length * 2 * stateVectorBytes(qubits)) / (qpipeMs / 1000),
         ...(baselineMs === undefined ? {} : { baselineMs }),
         ...(quantumCircuitMs === undefined ? {} : { quantumCircuitMs }),

@@ -99,6 +99,24 @@ describe('Braket program translation', () => {
     const bell = compileQasm('OPENQASM 3.0;\nqubit[1] q;\nU(1, 0, 0) q[0];\n').circuit;
     expect(() => braketProgram(bell, new Set(['cz', 'rx']))).toThrow(/device lacks rz, ry, cnot/);
   });
+
+  it('translates a circuit once per gate set: the same gates in any order give the same program, and a refusal is remembered', () => {
+    const { circuit } = compileQasm(mixedRandomQasm(4, 30, 5));
+    const sv1 = GATE_SETS['SV1 (every named gate)']!;
+    const first = braketProgram(circuit, new Set(sv1));
+    expect(braketProgram(circuit, new Set([...sv1].reverse()))).toBe(first);
+    expect(braketProgram(circuit, new Set(GATE_SETS['IonQ (no phaseshift, no cz)']))).not.toBe(first);
+    // The same source compiled again is another circuit: nothing is shared by accident.
+    expect(braketProgram(compileQasm(mixedRandomQasm(4, 30, 5)).circuit, new Set(sv1))).not.toBe(first);
+    let refusal: unknown;
+    try {
+      braketProgram(circuit, new Set(['cz', 'rx']));
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(Error);
+    expect(() => braketProgram(circuit, new Set(['rx', 'cz']))).toThrow(refusal as Error);
+  });
 });
 
 describe.skipIf(!corpusPresent)('Braket translation of QASMBench circuits (small, up to 12 qubits)', () => {
