@@ -79,11 +79,12 @@ export default tseslint.config(
     },
   },
   {
-    // The pure domain (OpenQASM, simulator, ledger arithmetic, selection, pricing, result quality)
+    // The pure domain (OpenQASM, simulator, transpiler, ledger arithmetic, selection, pricing, result quality)
     // knows nothing of deployments or stages.
     files: [
       'shared/qasm/**/*.ts',
       'shared/simulator/**/*.ts',
+      'shared/transpile/**/*.ts',
       'shared/budget/ledger.ts',
       'shared/backends/selection.ts',
       'shared/pricing/**/*.ts',

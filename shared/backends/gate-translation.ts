@@ -46,7 +46,8 @@ const sqrtC = (x: C): C => {
 };
 const near = (x: C, y: C) => abs([x[0] - y[0], x[1] - y[1]]) < EPS;
 
-function m2(m: Matrix): M2 {
+/** A 2x2 matrix as four complex entries. */
+export function m2(m: Matrix): M2 {
   const e = (i: number): C => [m[2 * i] as number, m[2 * i + 1] as number];
   return [e(0), e(1), e(2), e(3)];
 }
@@ -161,14 +162,15 @@ function isExactly(u: M2, v: M2): boolean {
 }
 
 /** U = e^{iα} Rz(φ) Ry(θ) Rz(λ). */
-interface Euler {
+export interface Euler {
   readonly theta: number;
   readonly phi: number;
   readonly lambda: number;
   readonly alpha: number;
 }
 
-function euler(u: M2): Euler {
+/** The Euler angles of a 2x2 unitary. */
+export function euler(u: M2): Euler {
   const [a, b, c] = u;
   const theta = 2 * Math.atan2(abs(c), abs(a));
   // u = e^{iγ} U3(θ, φ, λ) and Rz(φ)Ry(θ)Rz(λ) = e^{-i(φ+λ)/2} U3(θ, φ, λ).
