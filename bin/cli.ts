@@ -49,6 +49,10 @@ Usage:
       Check an OpenQASM circuit (or the jobs of a manifest) and print its metadata.
   qpipe simulate <file.qasm> [--shots N] [--seed S] [--probabilities] [--output text|json]
       Simulate a circuit: counts, or the exact probabilities of the measured bits.
+  qpipe transpile <file.qasm> --backend NAME [--optimization-level N] [--seed S] [--output qasm3|json]
+      Print the circuit a device with a coupling map would run (IBM systems, or a
+      QiskitBackend from --resources with connectivity and supportedGates): OpenQASM 3
+      on physical qubits ($n), or with json {qasm, layout, twoQubitGates, depth, swaps}.
   qpipe serve [--stage NAME] [--port N] [--host H] [--resources FILE...]
       Serve one stage as a Knative-style CloudEvents HTTP service (events beyond the
       reply go to K_SINK; delayed ones to the shared store), the timer (each POST releases
@@ -56,11 +60,13 @@ Usage:
       the whole pipeline behind one ingress: POST events to /, GET /jobs/<namespace>/<name>.
 
 Options:
-  --output text|json   Output format (default text).
+  --output text|json   Output format (default text; transpile: qasm3 or json).
   --store DIR          Folder for results, status, ledgers and mail (default ./.qpipe, or QPIPE_STORE).
   --shots N            Shots to sample (default 1024).
   --seed S             Seed for repeatable sampling.
   --probabilities      Print exact outcome probabilities instead of sampled counts.
+  --backend NAME       The device transpile compiles for.
+  --optimization-level N  How hard transpile tries, 0 to 3 (default 1), as spec.execution.optimizationLevel.
   --input NAME=VALUE   Value of an OpenQASM 3 input parameter (repeatable).
   --to URL             Where submit POSTs CloudEvents (backup: the folder or s3:// prefix to write).
   --from LOCATION      The folder or s3:// prefix restore reads.
@@ -87,6 +93,8 @@ const OPTIONS = {
   shots: { type: 'string' },
   seed: { type: 'string' },
   probabilities: { type: 'boolean' },
+  backend: { type: 'string' },
+  'optimization-level': { type: 'string' },
   input: { type: 'string', multiple: true },
   stage: { type: 'string' },
   to: { type: 'string' },
@@ -119,6 +127,7 @@ const COMMANDS = [
   'restore',
   'validate',
   'simulate',
+  'transpile',
   'serve',
 ];
 
@@ -229,7 +238,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return command === undefined && !values.help ? 2 : 0;
     }
     if (!COMMANDS.includes(command)) throw new UsageError(unknownCommand(command));
-    const output = outputFormat(values.output);
+    const output = command === 'transpile' ? 'text' : outputFormat(values.output);
     const { loadConfig } = await import('../shared/config.ts');
     const config = loadConfig(process.env, values.store === undefined ? {} : { storeDir: values.store });
     if (command === 'run' || command === 'serve') {
@@ -355,6 +364,26 @@ export async function main(argv: readonly string[]): Promise<number> {
           shots,
           probabilities: values.probabilities === true,
           inputs: inputs(values.input),
+          ...(seed === undefined ? {} : { seed }),
+        });
+      }
+      case 'transpile': {
+        if (files.length !== 1) throw new UsageError('transpile takes one .qasm file');
+        if (values.backend === undefined) throw new UsageError('transpile needs --backend NAME');
+        const format = values.output ?? 'qasm3';
+        if (format !== 'qasm3' && format !== 'json')
+          throw new UsageError(`--output must be qasm3 or json (got "${format}")`);
+        const level = wholeNumber(values['optimization-level'], '--optimization-level');
+        if (level !== undefined && level > 3) throw new UsageError('--optimization-level must be 0, 1, 2 or 3');
+        const seed = wholeNumber(values.seed, '--seed');
+        const { transpileCommand } = await import('./commands/transpile.ts');
+        return await transpileCommand(files[0] as string, {
+          config,
+          output: format,
+          backend: values.backend,
+          resources: values.resources ?? [],
+          inputs: inputs(values.input),
+          ...(level === undefined ? {} : { optimizationLevel: level }),
           ...(seed === undefined ? {} : { seed }),
         });
       }

@@ -84,12 +84,14 @@ export async function execute(
       limits: deps.config.circuitLimits,
     });
     const seed = spec.execution?.seedSimulator;
+    const optimizationLevel = spec.execution?.optimizationLevel;
     const outcome = await executor.execute({
       job,
       circuit: compiled,
       shots: jobShots(spec),
       backend: entry,
       ...(seed === undefined ? {} : { seed }),
+      ...(optimizationLevel === undefined ? {} : { optimizationLevel }),
       ...(deps.signal === undefined ? {} : { signal: deps.signal }),
     });
     if (outcome.kind === 'submitted') {

@@ -61,6 +61,8 @@ export interface ExecutionRequest {
   readonly shots: number;
   readonly seed?: number;
   readonly backend: BackendEntry;
+  /** How hard to transpile for devices that need it (spec.execution.optimizationLevel). */
+  readonly optimizationLevel?: number;
   /** Aborted when the runtime's time limit passes: stop the work. */
   readonly signal?: AbortSignal;
 }

@@ -1,7 +1,7 @@
 /**
  * Whether a backend can run a circuit once translated for it: Braket devices through
- * their gate names (decomposing what they lack), IBM systems only for circuits already in
- * their ISA, the local simulator always (its memory is checked elsewhere).
+ * their gate names (decomposing what they lack), IBM systems once transpiled onto their
+ * coupling map and basis, the local simulator always (its memory is checked elsewhere).
  */
 import { isQpipeError } from '../errors.ts';
 import type { Circuit } from '../qasm/circuit.ts';

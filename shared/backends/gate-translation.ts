@@ -147,6 +147,7 @@ const NAMED_ONE_QUBIT: readonly (readonly [string, M2])[] = [
   ],
 ];
 const X = (NAMED_ONE_QUBIT[0] as readonly [string, M2])[1];
+const namedOneQubit = (name: string): M2 => (NAMED_ONE_QUBIT.find(([n]) => n === name) as readonly [string, M2])[1];
 
 /** Whether u equals v times a unit phase (and which phase), entry by entry. */
 function phaseBetween(u: M2, v: M2): C | undefined {
@@ -297,8 +298,9 @@ export class GateTranslator {
       this.singlyControlled(u, controls[0] as number, t);
       return;
     }
-    if (controls.length === 2 && this.available.has('ccnot') && isExactly(u, X)) {
-      this.emit('ccnot', [], controls[0] as number, controls[1] as number, t);
+    if (controls.length === 2 && isExactly(u, X)) {
+      if (this.available.has('ccnot')) this.emit('ccnot', [], controls[0] as number, controls[1] as number, t);
+      else this.toffoli(controls[0] as number, controls[1] as number, t);
       return;
     }
     // C^n(U) = C_cn(V) · C^{n-1}X(→cn) · C_cn(V†) · C^{n-1}X(→cn) · C^{n-1}(V) with V² = U
@@ -311,6 +313,26 @@ export class GateTranslator {
     this.singlyControlled(adjoint2(v), last, t);
     this.controlled(X, rest, last, where);
     this.controlled(v, rest, t, where);
+  }
+
+  /** The Toffoli in six CNOTs, with h, t and t† (Nielsen and Chuang, figure 4.9). */
+  private toffoli(a: number, b: number, t: number): void {
+    const [h, tGate, tDagger] = [namedOneQubit('h'), namedOneQubit('t'), namedOneQubit('ti')];
+    this.oneQubit(h, t);
+    this.cnot(b, t);
+    this.oneQubit(tDagger, t);
+    this.cnot(a, t);
+    this.oneQubit(tGate, t);
+    this.cnot(b, t);
+    this.oneQubit(tDagger, t);
+    this.cnot(a, t);
+    this.oneQubit(tGate, b);
+    this.oneQubit(tGate, t);
+    this.oneQubit(h, t);
+    this.cnot(a, b);
+    this.oneQubit(tGate, a);
+    this.oneQubit(tDagger, b);
+    this.cnot(a, b);
   }
 
   private singlyControlled(u: M2, c: number, t: number): void {

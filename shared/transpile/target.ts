@@ -116,7 +116,12 @@ function distances(neighbours: readonly (readonly number[])[]): Int32Array[] {
 export function targetFor(backend: BackendEntry): TranspileTarget {
   const data = IBM_DEVICES.get(backend.deviceId ?? backend.name) ?? IBM_DEVICES.get(backend.name);
   const basis = backend.supportedGates ?? data?.basisGates;
-  if (!basis) throw new InvalidInputError('backend', `${backend.name} lists no basis gates (supportedGates)`);
+  if (!basis) {
+    throw new InvalidInputError(
+      'backend',
+      `${backend.name} lists no basis gates: set the QiskitBackend's supportedGates (and connectivity)`,
+    );
+  }
   const couplings = backend.connectivity ?? data?.couplingMap;
   return buildTarget(backend.name, backend.connectivity || !data ? backend.qubits : data.qubits, basis, couplings);
 }

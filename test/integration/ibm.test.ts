@@ -13,6 +13,7 @@ import { createIbmExecutor, runTag } from '../../shared/backends/ibm/ibm-executo
 import { InvalidInputError, isRetryable } from '../../shared/errors.ts';
 import { FREE } from '../../shared/pricing/pricing.ts';
 import { compileQasm } from '../../shared/qasm/index.ts';
+import { exactProbabilities } from '../../shared/simulator/run.ts';
 
 interface IbmJob {
   id: string;
@@ -138,7 +139,7 @@ const backend: BackendEntry = {
 };
 const job = { namespace: 'lab', name: 'isa', uid: '7d0c5a1e-2f3b-4c5d-8e9f-0a1b2c3d4e5f', generation: 1 };
 // An ISA circuit: basis gates only, two-qubit gates on coupled pairs, two registers.
-const isa = compileQasm(`OPENQASM 3.0;
+const isaSource = `OPENQASM 3.0;
 include "stdgates.inc";
 gate ecr a, b { h b; cx a, b; rz(pi/4) b; cx a, b; h b; x a; h b; cx a, b; rz(-pi/4) b; cx a, b; h b; }
 qubit[3] q;
@@ -151,7 +152,27 @@ x q[2];
 flag[0] = measure q[2];
 data[0] = measure q[0];
 data[1] = measure q[1];
-`).circuit;
+`;
+const isa = compileQasm(isaSource).circuit;
+
+/** Every gate of a PUB in the backend's basis, every ecr on a pair the backend runs in that direction. */
+function expectIsa(source: string): void {
+  for (const [, name, qubits] of source.matchAll(/^(\w+)(?:\([^)]*\))? ([^;]*);$/gm)) {
+    if (name === 'gate' || name === 'include' || name === 'bit' || name === 'OPENQASM') continue;
+    expect(backend.supportedGates, name).toContain(name);
+    if (name === 'ecr')
+      expect(
+        backend.connectivity?.map(([a, b]) => `$${a}, $${b}`),
+        qubits,
+      ).toContain(qubits);
+  }
+}
+
+/** The exact outcome distribution of a program, by qpipe's simulator. */
+async function distribution(source: string): Promise<Record<string, number>> {
+  const probabilities = await exactProbabilities(compileQasm(source).circuit, { threads: 1 });
+  return Object.fromEntries(Object.entries(probabilities).map(([k, p]) => [k, Math.round(p * 1e9) / 1e9]));
+}
 
 describe('IBM Quantum executor against a stand-in for IAM and the Runtime REST API', () => {
   const fake = startFakeIbm();
@@ -200,7 +221,7 @@ describe('IBM Quantum executor against a stand-in for IAM and the Runtime REST A
     fake.state.backendStatus = { ...fake.state.backendStatus, state: true, status: 'active' };
   });
 
-  it('submits an ISA circuit as a sampler PUB once per job run, finding its own tagged job on a duplicate', async () => {
+  it('submits a circuit as an ISA sampler PUB once per job run, finding its own tagged job on a duplicate', async () => {
     const first = await executor.execute({ job, circuit: isa, shots: 300, backend });
     const second = await executor.execute({ job, circuit: isa, shots: 300, backend });
     expect(second).toEqual(first);
@@ -215,10 +236,11 @@ describe('IBM Quantum executor against a stand-in for IAM and the Runtime REST A
     const [source, values, shots] = body.params.pubs[0] as [string, unknown, number];
     expect(values).toBeNull();
     expect(shots).toBe(300);
-    expect(source).toContain('ecr q[0], q[1];');
-    expect(source).toContain('data[1] = measure q[1];');
-    // The PUB parses back to the same circuit.
-    expect(compileQasm(source).circuit.primitiveCount).toBe(isa.primitiveCount);
+    // On physical qubits, ecr only where the backend runs it (0→1, 1→2), into the circuit's own registers.
+    expectIsa(source);
+    expect(source).toMatch(/^data\[1\] = measure \$[012];$/m);
+    // The PUB gives the circuit's distribution (qpipe's simulator reading it back).
+    expect(await distribution(source)).toEqual(await distribution(isaSource));
   });
 
   it('decodes per-register hex samples into Qiskit order and bills quantum seconds', async () => {
@@ -275,17 +297,35 @@ describe('IBM Quantum executor against a stand-in for IAM and the Runtime REST A
     expect(refused).toBeInstanceOf(InvalidInputError);
   });
 
-  it('rejects a circuit outside the ISA, naming the gate, before calling IBM', async () => {
-    const calls = fake.state.calls.length;
+  it('runs a Bell circuit written in h and cx: transpiled for the device, submitted, counts back in the user’s bits', async () => {
     const bell = compileQasm(
-      'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\nh q[0];\ncx q[0], q[1];\nc = measure q;\n',
+      'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\nh q[0];\ncx q[0], q[1];\nx q[1];\nc = measure q;\n',
     ).circuit;
-    await expect(executor.execute({ job, circuit: bell, shots: 10, backend })).rejects.toThrow(
-      "operation 1 is not: gate h is not in ibm_brisbane's basis (ecr, id, rz, sx, x). Transpile the circuit for the backend first",
+    const outcome = await executor.execute({ job: { ...job, generation: 20 }, circuit: bell, shots: 4, backend });
+    if (outcome.kind !== 'submitted') throw new Error(outcome.kind);
+    const pub = (fake.state.jobs.get(outcome.taskId)!.body['params'] as { pubs: [string][] }).pubs[0]![0];
+    expectIsa(pub);
+    expect(pub).not.toMatch(/\b(h|cx) /);
+    // IBM samples register c (bit 0 = c[0]); the device outcomes are what the circuit gives: 01 and 10.
+    fake.state.samples = { c: { samples: ['0x2', '0x1', '0x2', '0x2'], num_bits: 2 } };
+    fake.state.pollsBeforeDone = 0;
+    const task = { taskId: outcome.taskId, backend, layout: outcome.layout, shots: 4 };
+    expect(await executor.collect!(task)).toMatchObject({ kind: 'completed', counts: { '10': 3, '01': 1 } });
+    fake.state.pollsBeforeDone = 1;
+    expect(await distribution(pub)).toEqual({ '01': 0.5, '10': 0.5 });
+  });
+
+  it('refuses, before calling IBM, what the device cannot run: more qubits than it couples, classical control', async () => {
+    const calls = fake.state.calls.length;
+    const four = compileQasm('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[4] q;\ncx q[0], q[3];\n').circuit;
+    await expect(executor.execute({ job, circuit: four, shots: 10, backend })).rejects.toThrow(
+      'ibm_brisbane has no 4 connected qubits',
     );
-    const uncoupled = compileQasm('OPENQASM 3.0;\ngate ecr a, b { cx a, b; }\nqubit[3] q;\necr q[0], q[2];\n').circuit;
-    await expect(executor.execute({ job, circuit: uncoupled, shots: 10, backend })).rejects.toThrow(
-      'qubits 0 and 2 of gate ecr are not coupled on ibm_brisbane',
+    const control = compileQasm(
+      'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nbit[1] c;\nc[0] = measure q[0];\nif (c[0]) x q[0];\n',
+    ).circuit;
+    await expect(executor.execute({ job, circuit: control, shots: 10, backend })).rejects.toThrow(
+      /measurements come last/,
     );
     expect(fake.state.calls.length).toBe(calls);
   });

@@ -63,7 +63,7 @@ export function createIbmExecutor(client: IbmClient): BackendExecutor {
 
     async execute(request: ExecutionRequest): Promise<ExecutionOutcome> {
       const { backend, job } = request;
-      const program = ibmProgram(request.circuit, backend);
+      const program = ibmProgram(request.circuit, backend, request.optimizationLevel);
       const tag = runTag(job);
       try {
         const existing = await client.request<{ jobs?: readonly JobResponse[] }>(

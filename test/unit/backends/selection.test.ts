@@ -147,7 +147,7 @@ describe('selection: hard constraints exclude with a reason', () => {
     expect(disabled.candidates.find((c) => c.backend === 'local-simulator')?.reason).toBe('disabled');
   });
 
-  it('operations a device cannot run after translation, and IBM circuits outside the ISA', () => {
+  it('operations a device cannot run after translation or transpilation', () => {
     const measuredTwice = compileQasm(
       'OPENQASM 3.0;\nqubit[1] q;\nbit[2] c;\nc[0] = measure q[0];\nU(1,0,0) q[0];\nc[1] = measure q[0];\n',
     );
@@ -161,7 +161,7 @@ describe('selection: hard constraints exclude with a reason', () => {
     expect(reasonOf(selection, 'cheap-qpu')).toMatch(
       /Amazon Braket runs only circuits whose measurements come last \(mid-circuit measurement\)/,
     );
-    expect(reasonOf(selection, 'ibm-qpu')).toMatch(/IBM Quantum runs only circuits in the backend's ISA/);
+    expect(reasonOf(selection, 'ibm-qpu')).toMatch(/ibm-qpu lists no basis gates/);
     expect(selection.backend.name).toBe('local-simulator');
     const lacking = select(
       {},
@@ -172,6 +172,18 @@ describe('selection: hard constraints exclude with a reason', () => {
     );
     expect(reasonOf(lacking, 'big-qpu')).toBe('the device lacks rz, ry, cnot, which translation needs');
     expect(reasonOf(lacking, 'cheap-qpu')).toBeUndefined();
+    // Bell in h and cx is not in any IBM ISA: transpiled, it runs; an IBM device of unknown gates cannot be compiled for.
+    const ibm = (circuit: typeof bell.circuit, extra: Partial<BackendEntry>) =>
+      circuitProblem(circuit, backend('ibm-qpu', 'ibm_quantum', 5, '$0', extra));
+    const heronPiece = {
+      supportedGates: ['cz', 'rz', 'sx', 'x'],
+      connectivity: [
+        [0, 1],
+        [1, 2],
+      ],
+    } as const;
+    expect(ibm(bell.circuit, heronPiece)).toBeUndefined();
+    expect(ibm(measuredTwice.circuit, heronPiece)).toMatch(/ibm-qpu runs only circuits whose measurements come last/);
   });
 });
 

@@ -10,7 +10,7 @@ import { finalAmplitudes } from '../../../shared/simulator/run.ts';
 import { buildTarget, IBM_DEVICES, type TranspileTarget } from '../../../shared/transpile/target.ts';
 import { transpile, type Transpiled } from '../../../shared/transpile/transpile.ts';
 import { zsx } from '../../../shared/transpile/one-qubit.ts';
-import { multiply } from '../../../shared/qasm/matrix.ts';
+import { type Matrix, multiply } from '../../../shared/qasm/matrix.ts';
 import { ghzQasm, layeredRandomQasm, lcg, mixedRandomQasm, qftQasm } from '../../support/random-circuits.ts';
 
 /** Small devices with the three two-qubit gates, one-way couplings and a gap between pieces. */
@@ -205,7 +205,7 @@ describe('one-qubit synthesis in rz, sx and x', () => {
         const u = u3(t, p, angles[Math.floor(random() * angles.length)]!);
         const gates = zsx(u, 0, new Set(['rz', 'sx', 'x']));
         expect(gates.length).toBeLessThanOrEqual(5);
-        let m = Float64Array.of(1, 0, 0, 0, 0, 0, 1, 0);
+        let m: Matrix = Float64Array.of(1, 0, 0, 0, 0, 0, 1, 0);
         for (const g of gates) m = multiply(g.name === 'rz' ? rz(g.angle!) : g.name === 'sx' ? SX : X, m);
         // m = e^{iα} u: the ratio at the largest entry, then every entry.
         const k = [0, 2, 4, 6].reduce(
