@@ -211,6 +211,33 @@ function adjoint2(u: M2): M2 {
   return [conj(u[0]), conj(u[2]), conj(u[1]), conj(u[3])];
 }
 
+/**
+ * When U = e^{iα}·R with R a reflection (trace 0: R = n·σ, as Z, Y, H), the W = m·σ, m
+ * halfway between x and n, with W·X·W = R, and α; a controlled U then needs one CNOT.
+ */
+function conjugateOfX(u: M2): { w: M2; alpha: number } | undefined {
+  if (abs(add(u[0], u[3])) > EPS) return undefined;
+  // det U = -e^{2iα}.
+  const det = add(mul(u[0], u[3]), mul([-u[1][0], -u[1][1]], u[2]));
+  const alpha = arg([-det[0], -det[1]]) / 2;
+  const back: C = [Math.cos(alpha), -Math.sin(alpha)];
+  const [r00, , r10] = [mul(u[0], back), mul(u[1], back), mul(u[2], back)];
+  // R = [[nz, nx - i·ny], [nx + i·ny, -nz]], real n when R is Hermitian.
+  const n = [r10[0], r10[1], r00[0]] as const;
+  if (Math.abs(r00[1]) > EPS || Math.abs(Math.hypot(...n) - 1) > 1e-9) return undefined;
+  const half = [1 + n[0], n[1], n[2]] as const;
+  const length = Math.hypot(...half);
+  // n = -x: Z·X·Z = -X.
+  const [mx, my, mz] = length < 1e-6 ? [0, 0, 1] : half.map((v) => v / length);
+  const w: M2 = [
+    [mz as number, 0],
+    [mx as number, -(my as number)],
+    [mx as number, my as number],
+    [-(mz as number), 0],
+  ];
+  return { w, alpha };
+}
+
 /** Collects device gates for one circuit and one device's gate set. */
 export class GateTranslator {
   readonly gates: DeviceGate[] = [];
@@ -353,6 +380,15 @@ export class GateTranslator {
         this.emit('cphaseshift', [lambda], c, t);
         return;
       }
+    }
+    const conjugate = conjugateOfX(u);
+    if (conjugate) {
+      // U = e^{iα}·W·X·W with W Hermitian: C(U) = phase(α) on the control, W·CX·W on the target.
+      this.oneQubit(conjugate.w, t);
+      this.cnot(c, t);
+      this.oneQubit(conjugate.w, t);
+      this.phaseGate(conjugate.alpha, c);
+      return;
     }
     // C(U) = phase(α) on the control, and A·X·B·X·C on the target with A·B·C = I.
     const { theta, phi, lambda, alpha } = euler(u);

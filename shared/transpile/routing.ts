@@ -10,6 +10,7 @@
  */
 import { seededRandom, type Random } from '../simulator/random.ts';
 import { InvalidInputError } from '../errors.ts';
+import { perfectLayout } from './perfect-layout.ts';
 import { type TranspileTarget, UNREACHABLE } from './target.ts';
 
 /** A gate to route: one or two logical qubits. */
@@ -236,8 +237,9 @@ const EFFORT: readonly { trials: number; refinements: number }[] = [
 
 /**
  * Chooses a layout and routes: level 0 places logical qubit i on physical qubit i; higher
- * levels try seeded region placements refined by SABRE's forward-backward passes and keep
- * the routing with the fewest swaps.
+ * levels take a layout that needs no swaps when one is found, else try seeded region
+ * placements refined by SABRE's forward-backward passes and keep the routing with the
+ * fewest swaps.
  */
 export function layoutAndRoute(
   gates: readonly RoutingGate[],
@@ -255,6 +257,9 @@ export function layoutAndRoute(
       seededRandom(seed),
     );
   }
+  const pairs = gates.filter((g) => g.qubits.length === 2).map((g) => g.qubits as [number, number]);
+  const perfect = perfectLayout(numLogical, pairs, target);
+  if (perfect) return route(gates, target, perfect, seededRandom(seed));
   const reversed = [...gates].reverse();
   let best: Routing | undefined;
   for (let trial = 0; trial < effort.trials; trial++) {

@@ -66,3 +66,26 @@ export interface BraketVerdict {
 export function braketVerdicts(programs: readonly { id: string; source: string }[]): Promise<BraketVerdict[]> {
   return runPeer<BraketVerdict>('braket_peer.py', programs);
 }
+
+/** Qiskit's verdict on one of qpipe's transpiled circuits (test/reference/transpile_peer.py). */
+export interface TranspileVerdict {
+  readonly id: string;
+  readonly error?: string;
+  /** Why Qiskit cannot load the source circuit (its importer lacks a feature the file uses). */
+  readonly unloadable?: string;
+  /** Every instruction is in the fake backend's Target on its qubits. */
+  readonly isa?: boolean;
+  readonly problem?: string;
+  /** 1 - |⟨source|transpiled⟩| by Aer, through the final layout; null when too large. */
+  readonly distance?: number | null;
+  /** Two-qubit gates after qiskit.transpile(optimization_level=1, seed_transpiler=0), and its time. */
+  readonly qiskitTwoQubit?: number;
+  readonly qiskitMs?: number;
+}
+
+/** Has Qiskit judge qpipe's transpiled circuits against IBM's fake backends. */
+export function transpileVerdicts(
+  cases: readonly { id: string; path: string; device: string; transpiled: string; final: readonly number[] }[],
+): Promise<TranspileVerdict[]> {
+  return runPeer<TranspileVerdict>('transpile_peer.py', cases);
+}
