@@ -1,14 +1,21 @@
 /**
- * Benchmarks (`npm run bench`). Each figure is measured side by side in one run and
- * reported as a ratio. The JavaScript peers live in test/bench/peers, a separate package
- * this script installs, so they never enter qpipe's own dependency tree.
+ * Benchmarks (`npm run bench`, or `npm run bench -- validate|simulator|transpile` for one
+ * part). Each figure is measured side by side in one run and reported as a ratio. The
+ * JavaScript peers live in test/bench/peers, a separate package this script installs, so
+ * they never enter qpipe's own dependency tree.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { simulatorBench } from './simulator.ts';
+import { transpileBench } from './transpile.ts';
 import { validateBench } from './validate.ts';
+
+const PARTS = ['validate', 'simulator', 'transpile'];
+const only = process.argv[2];
+if (only !== undefined && !PARTS.includes(only)) throw new Error(`bench parts: ${PARTS.join(', ')} (got ${only})`);
+const runs = (part: string) => only === undefined || only === part;
 
 const peers = new URL('./peers/', import.meta.url).pathname;
 if (!existsSync(join(peers, 'node_modules/quantum-circuit')) || !existsSync(join(peers, 'node_modules/qsharp-lang'))) {
@@ -22,14 +29,16 @@ const work = mkdtempSync(join(tmpdir(), 'qpipe-bench-'));
 console.log(
   `machine: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
 );
-const rows = await validateBench({ work, peers });
-console.log('\n| benchmark | qpipe | quantum-circuit | ratio |\n|---|---|---|---|');
+const rows = runs('validate') ? await validateBench({ work, peers }) : [];
+if (rows.length > 0) console.log('\n| benchmark | qpipe | quantum-circuit | ratio |\n|---|---|---|---|');
 for (const row of rows)
   console.log(
     `| ${row.name} | ${row.qpipe.toFixed(0)} ms | ${row.peer.toFixed(0)} ms | ${(row.peer / row.qpipe).toFixed(1)}x |`,
   );
+if (runs('transpile')) await transpileBench();
 
 const root = new URL('../../', import.meta.url).pathname;
+if (!runs('simulator')) process.exit(0);
 const sim = await simulatorBench({ work, peers, root });
 const ms = (value: number | undefined) => (value === undefined ? '> 60 s' : `${value.toFixed(0)} ms`);
 const ratio = (peer: number | undefined, own: number) => (peer === undefined ? '' : ` (${(peer / own).toFixed(1)}x)`);
