@@ -14,6 +14,8 @@ import { InvalidInputError, isRetryable } from '../../shared/errors.ts';
 import { FREE } from '../../shared/pricing/pricing.ts';
 import { compileQasm } from '../../shared/qasm/index.ts';
 import { exactProbabilities } from '../../shared/simulator/run.ts';
+import { targetFor } from '../../shared/transpile/target.ts';
+import { transpile } from '../../shared/transpile/transpile.ts';
 
 interface IbmJob {
   id: string;
@@ -33,6 +35,8 @@ function startFakeIbm() {
     pollsBeforeDone: 1,
     samples: {} as Record<string, { samples: string[]; num_bits: number }>,
     failWith: undefined as string | undefined,
+    /** What GET /v1/backends/{name}/configuration answers; undefined: 404. */
+    configuration: undefined as Record<string, unknown> | undefined,
   };
   state.nextJobStatus = undefined;
   const send = (res: ServerResponse, status: number, body: unknown) => {
@@ -69,6 +73,11 @@ function startFakeIbm() {
       if (state.expireTokens || req.headers.authorization !== `Bearer token-${state.tokens}`) {
         state.expireTokens = false;
         return send(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'token expired' }] });
+      }
+      if (/^\/v1\/backends\/[^/]+\/configuration$/.test(url.pathname)) {
+        return state.configuration
+          ? send(res, 200, state.configuration)
+          : send(res, 404, { errors: [{ message: 'backend not found' }] });
       }
       const status = url.pathname.match(/^\/v1\/backends\/([^/]+)\/status$/);
       if (status) return send(res, 200, state.backendStatus);
@@ -194,7 +203,7 @@ describe('IBM Quantum executor against a stand-in for IAM and the Runtime REST A
       iamUrl: url,
       now: () => now,
     });
-    executor = createIbmExecutor(client);
+    executor = createIbmExecutor(client, () => now);
   });
 
   it('exchanges the API key once, reuses the token, and exchanges again after a 401', async () => {
@@ -315,9 +324,52 @@ describe('IBM Quantum executor against a stand-in for IAM and the Runtime REST A
     expect(await distribution(pub)).toEqual({ '01': 0.5, '10': 0.5 });
   });
 
+  it('compiles for the device as IBM describes it now (its configuration, read hourly), else for the shipped data', async () => {
+    const { supportedGates: _gates, connectivity: _pairs, ...rest } = backend;
+    const heron: BackendEntry = { ...rest, name: 'ibm_torino', deviceId: 'ibm_torino', qubits: 133 };
+    const ghz = compileQasm(
+      'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nbit[3] c;\nh q[0];\ncx q[0], q[1];\ncx q[1], q[2];\nc = measure q;\n',
+    ).circuit;
+    const pubOf = async (generation: number) => {
+      const outcome = await executor.execute({
+        job: { ...job, name: 'live', uid: 'live-uid', generation },
+        circuit: ghz,
+        shots: 10,
+        backend: heron,
+      });
+      if (outcome.kind !== 'submitted') throw new Error(outcome.kind);
+      return (fake.state.jobs.get(outcome.taskId)!.body['params'] as { pubs: [string][] }).pubs[0]![0];
+    };
+    const configurationReads = () => fake.state.calls.filter((c) => c.endsWith('/configuration')).length;
+    // IBM's answer: a three-qubit line on qubits 7, 8, 9 with cz.
+    fake.state.configuration = {
+      n_qubits: 10,
+      basis_gates: ['cz', 'id', 'rz', 'sx', 'x'],
+      coupling_map: [
+        [7, 8],
+        [8, 9],
+      ],
+    };
+    const before = configurationReads();
+    const live = await pubOf(1);
+    expect([...live.matchAll(/\$(\d+)/g)].every(([, q]) => ['7', '8', '9'].includes(q!))).toBe(true);
+    expect(live).toMatch(/^cz \$(7, \$8|8, \$7|8, \$9|9, \$8);$/m);
+    await pubOf(2);
+    expect(configurationReads()).toBe(before + 1);
+    // An hour later it is read again; IBM now has no configuration to give: the shipped ibm_torino map stands.
+    now += 61 * 60_000;
+    fake.state.configuration = undefined;
+    const shipped = await pubOf(3);
+    expect(configurationReads()).toBe(before + 2);
+    expect(shipped).toMatch(/^cz \$\d+, \$\d+;$/m);
+    expect(shipped).toBe(transpile(ghz, targetFor(heron)).qasm);
+  });
+
   it('refuses, before calling IBM, what the device cannot run: more qubits than it couples, classical control', async () => {
     const calls = fake.state.calls.length;
-    const four = compileQasm('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[4] q;\ncx q[0], q[3];\n').circuit;
+    const four = compileQasm(
+      'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[4] q;\ncx q[0], q[1];\ncx q[1], q[2];\ncx q[2], q[3];\n',
+    ).circuit;
     await expect(executor.execute({ job, circuit: four, shots: 10, backend })).rejects.toThrow(
       'ibm_brisbane has no 4 connected qubits',
     );

@@ -34,6 +34,12 @@ interface JobMetrics {
   readonly usage?: { readonly quantum_seconds?: number; readonly seconds?: number };
   readonly timestamps?: { readonly created?: string; readonly finished?: string; readonly running?: string };
 }
+/** The parts of a backend's configuration transpilation uses (GET /v1/backends/{id}/configuration). */
+interface BackendConfiguration {
+  readonly n_qubits?: number;
+  readonly basis_gates?: readonly string[];
+  readonly coupling_map?: readonly (readonly [number, number])[];
+}
 interface SamplerResults {
   readonly results?: readonly {
     readonly data?: Readonly<Record<string, { readonly samples?: readonly string[]; readonly num_bits?: number }>>;
@@ -56,13 +62,49 @@ function ibmError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/** How long a device's live coupling map and basis are trusted before they are read again. */
+export const CONFIGURATION_TTL_MS = 60 * 60 * 1000;
+
 /** Creates the IBM Quantum executor. */
-export function createIbmExecutor(client: IbmClient): BackendExecutor {
+export function createIbmExecutor(client: IbmClient, now: () => number = Date.now): BackendExecutor {
+  const configurations = new Map<string, { readAt: number; device: Partial<BackendEntry> }>();
+
+  /**
+   * The device as IBM describes it now (qubits, basis gates, coupling map), read at most
+   * hourly; a QiskitBackend's own connectivity wins, and without an answer the shipped
+   * device data stands.
+   */
+  async function liveDevice(backend: BackendEntry): Promise<BackendEntry> {
+    if (backend.connectivity) return backend;
+    const name = deviceName(backend);
+    let cached = configurations.get(name);
+    if (!cached || now() - cached.readAt > CONFIGURATION_TTL_MS) {
+      try {
+        const config = await client.request<BackendConfiguration>(
+          'GET',
+          `/v1/backends/${encodeURIComponent(name)}/configuration`,
+        );
+        const device: Partial<BackendEntry> = {
+          ...(config.n_qubits === undefined ? {} : { qubits: config.n_qubits }),
+          ...(config.basis_gates === undefined ? {} : { supportedGates: config.basis_gates }),
+          ...(config.coupling_map === undefined ? {} : { connectivity: config.coupling_map }),
+        };
+        cached = { readAt: now(), device };
+        configurations.set(name, cached);
+      } catch (error) {
+        if (error instanceof IbmHttpError && error.retryable) throw ibmError(error);
+        return backend;
+      }
+    }
+    return { ...backend, ...cached.device };
+  }
+
   return {
     type: 'ibm_quantum',
 
     async execute(request: ExecutionRequest): Promise<ExecutionOutcome> {
-      const { backend, job } = request;
+      const { job } = request;
+      const backend = await liveDevice(request.backend);
       const program = ibmProgram(request.circuit, backend, request.optimizationLevel);
       const tag = runTag(job);
       try {
