@@ -26,9 +26,9 @@ Usage:
       Store the QiskitBudget, QiskitBackend and ConfigMap documents of the files in the
       deployment's store (S3 when QPIPE_S3_BUCKET is set), where stages without
       Kubernetes (AWS Lambda) read them. Every document is validated first.
-  qpipe get budgets|backends|jobs [--namespace NS] [--output text|json]
-      List what the deployment's store holds: budgets with their spending, backends, jobs
-      with their phase.
+  qpipe get budgets|backends|sessions|jobs [--namespace NS] [--output text|json]
+      List what the deployment's store holds: budgets with their spending, backends,
+      sessions with their phase and IBM session id, jobs with their phase.
   qpipe bridge (--bus NAME | --to URL) [--interval SECONDS] [--once]
       The EKS bridge: for namespaces labelled qpipe.io/jobs=enabled, request new QiskitJob
       generations on the bus, copy QiskitBudgets and QiskitBackends to the store, and write
@@ -289,7 +289,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await applyCommand(manifests, { config, output });
       }
       case 'get': {
-        if (files.length !== 1) throw new UsageError('get takes one kind: budgets, backends or jobs');
+        if (files.length !== 1) throw new UsageError('get takes one kind: budgets, backends, sessions or jobs');
         const { getCommand } = await import('./commands/resources.ts');
         return await getCommand(files[0] as string, {
           config,

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { ConfigError } from './errors.ts';
 import { cpuQuota } from './simulator/cpu-quota.ts';
-import { type CircuitLimits, DEFAULT_LIMITS } from './qasm/elaborate.ts';
+import { type CircuitLimits, DEFAULT_LIMITS } from './qasm/limits.ts';
 
 /** Validated configuration of one process. */
 export interface QpipeConfig {

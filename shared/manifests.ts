@@ -8,7 +8,7 @@ import { readFileWithin } from './bounded-read.ts';
 import { readSize } from './config.ts';
 import { InvalidInputError } from './errors.ts';
 import { DEFAULT_MAX_MANIFEST_BYTES } from './limits.ts';
-import type { QiskitBackend, QiskitBudget, QiskitJob } from './resources/schema.ts';
+import type { QiskitBackend, QiskitBudget, QiskitJob, QiskitSession } from './resources/schema.ts';
 import { parseResource } from './resources/validate.ts';
 import { isRecord } from './records.ts';
 
@@ -26,6 +26,7 @@ export interface ManifestSet {
   readonly jobs: SourcedDocument[];
   readonly budgets: QiskitBudget[];
   readonly backends: QiskitBackend[];
+  readonly sessions: QiskitSession[];
   readonly configMaps: ConfigMapData[];
   /** Problems that stop a file or document from being used at all. */
   readonly errors: InvalidInputError[];
@@ -98,7 +99,7 @@ function configMapOf(document: SourcedDocument): ConfigMapData | InvalidInputErr
  * not thrown, so the other files' work goes on.
  */
 export async function loadManifests(files: readonly string[], maxBytes = manifestByteLimit()): Promise<ManifestSet> {
-  const set: ManifestSet = { jobs: [], budgets: [], backends: [], configMaps: [], errors: [] };
+  const set: ManifestSet = { jobs: [], budgets: [], backends: [], sessions: [], configMaps: [], errors: [] };
   // Where each kind/namespace/name was first defined: a second one would overwrite its status.
   const seen = new Map<string, string>();
   const firstOfName = (document: SourcedDocument) => {
@@ -148,7 +149,7 @@ export async function loadManifests(files: readonly string[], maxBytes = manifes
         const resource = parseResource(document.value, `${where} ${String(kind ?? 'document')}`);
         if (resource.kind === 'QiskitBudget') set.budgets.push(resource);
         else if (resource.kind === 'QiskitBackend') set.backends.push(resource);
-        // QiskitSession documents are accepted; sessions matter to providers that have them.
+        else if (resource.kind === 'QiskitSession') set.sessions.push(resource);
       } catch (error) {
         if (error instanceof InvalidInputError)
           set.errors.push(new InvalidInputError(where, error.message, { cause: error }));

@@ -29,7 +29,7 @@ import { formatDuration, parseDuration } from '../../shared/duration.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { jobKey, jobLabel } from '../../shared/jobs.ts';
 import { formatMoney, parseMoney } from '../../shared/money.ts';
-import type { QiskitBudget } from '../../shared/resources/schema.ts';
+import type { QiskitBudget, QiskitJobSpec } from '../../shared/resources/schema.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { recordBudget } from '../../shared/observability/job-metrics.ts';
@@ -80,6 +80,13 @@ export async function enforceBudget(event: Input, deps: Deps): Promise<CloudEven
     case EventType.ResourceDeleted:
       return jobDeleted(event, deps);
   }
+}
+
+/** The budget a job names: its QiskitSession's when it runs in one that names a budget, else its own. */
+async function budgetRefOf(spec: QiskitJobSpec, namespace: string, deps: Deps): Promise<string | undefined> {
+  if (spec.session === undefined) return spec.budget?.budgetRef;
+  const session = await deps.cluster.findSession(namespace, spec.session);
+  return session?.spec.budgetRef ?? spec.budget?.budgetRef;
 }
 
 /** The job's budget: the one it names, or its namespace's only one; several without a name is an error. */
@@ -138,7 +145,7 @@ async function admit(
       `the estimated cost ${formatMoney(estimateMicros)} on ${backend.name} exceeds the job's maxCost ${maxCost}`,
     );
   }
-  const budget = await budgetOf(job.job.namespace, spec.budget?.budgetRef, deps);
+  const budget = await budgetOf(job.job.namespace, await budgetRefOf(spec, job.job.namespace, deps), deps);
   const options = { source, ...carriedExtensions(event) };
   const approved = (budgetRef?: BudgetRef) =>
     buildJobEvent(EventType.JobApproved, { ...job, ...(budgetRef ? { budget: budgetRef } : {}) }, job.job, options);

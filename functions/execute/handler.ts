@@ -23,6 +23,7 @@ import { getJson } from '../../shared/storage/object-store.ts';
 import { claimWork } from '../../shared/idempotency/claims.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
 import { visibleBackends } from '../../shared/backends/visibility.ts';
+import { sessionIdFor } from './session.ts';
 
 type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now' | 'signal'>;
 
@@ -85,6 +86,7 @@ export async function execute(
     });
     const seed = spec.execution?.seedSimulator;
     const optimizationLevel = spec.execution?.optimizationLevel;
+    const sessionId = spec.session ? await sessionIdFor(spec.session, job, entry, executor, deps) : undefined;
     const outcome = await executor.execute({
       job,
       circuit: compiled,
@@ -92,6 +94,7 @@ export async function execute(
       backend: entry,
       ...(seed === undefined ? {} : { seed }),
       ...(optimizationLevel === undefined ? {} : { optimizationLevel }),
+      ...(sessionId === undefined ? {} : { sessionId }),
       ...(deps.signal === undefined ? {} : { signal: deps.signal }),
     });
     if (outcome.kind === 'submitted') {

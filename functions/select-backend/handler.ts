@@ -7,7 +7,9 @@
 import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
-import type { BackendType } from '../../shared/resources/schema.ts';
+import type { BackendType, QiskitJobSpec } from '../../shared/resources/schema.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { sessionBackend } from '../../shared/sessions.ts';
 import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { selectBackend, settingsExclusion } from '../../shared/backends/selection.ts';
 import { circuitProblem } from '../../shared/backends/compatibility.ts';
@@ -25,7 +27,8 @@ export async function selectBackendStage(
   event: TypedEvent<typeof EventType.JobValidated>,
   deps: Deps,
 ): Promise<CloudEvent<unknown>[]> {
-  const { job, spec, circuit, metadata } = event.data;
+  const { job, spec: written, circuit, metadata } = event.data;
+  const spec = written.session ? await pinnedToSession(written, job.namespace, deps) : written;
   const backends = backendCatalog({
     simulatorMaxQubits: deps.config.simulator.maxQubits,
     resources: visibleBackends(await deps.cluster.listBackends(), job.namespace, deps.config.namespace),
@@ -58,7 +61,7 @@ export async function selectBackendStage(
       EventType.JobScheduled,
       {
         job,
-        spec,
+        spec: written,
         circuit,
         backend: {
           name: backend.name,
@@ -77,6 +80,18 @@ export async function selectBackendStage(
       },
     ),
   ];
+}
+
+/** A job naming a QiskitSession runs on the session's device, or not at all (no fallback outside the session). */
+async function pinnedToSession(spec: QiskitJobSpec, namespace: string, deps: Deps): Promise<QiskitJobSpec> {
+  const name = spec.session as string;
+  const session = await deps.cluster.findSession(namespace, name);
+  if (!session) throw new InvalidInputError('spec.session', `QiskitSession ${namespace}/${name} does not exist`);
+  return {
+    ...spec,
+    backend: { type: session.spec.backend.type, name: sessionBackend(session) },
+    backendSelection: { ...spec.backendSelection, fallbackToSimulator: false },
+  };
 }
 
 /** The select-backend stage, for any runtime to deploy. */

@@ -49,6 +49,8 @@ export const BUCKET_PREFIXES = [
   'resync/',
   'outbox/',
   'bridge/',
+  'attempts/',
+  'sessions/',
 ] as const;
 
 /** How long each growing prefix is kept (days): results and records long, markers briefly. */
@@ -65,6 +67,8 @@ const RETENTION_DAYS: Readonly<Record<string, number>> = {
   'events/': 30,
   'resync/': 1,
   'outbox/': 30,
+  // Failed-attempt counters matter while an event is retried (minutes to hours).
+  'attempts/': 7,
 };
 
 const bucket = { 'Fn::GetAtt': ['ResultsBucket', 'Arn'] };

@@ -63,6 +63,8 @@ export interface ExecutionRequest {
   readonly backend: BackendEntry;
   /** How hard to transpile for devices that need it (spec.execution.optimizationLevel). */
   readonly optimizationLevel?: number;
+  /** The provider session to run inside (a QiskitSession the job names), already open. */
+  readonly sessionId?: string;
   /** Aborted when the runtime's time limit passes: stop the work. */
   readonly signal?: AbortSignal;
 }
@@ -88,6 +90,17 @@ export interface BackendExecutor {
   status?(backend: BackendEntry): Promise<DeviceStatus>;
   /** Where a submitted task stands; required of executors that submit. */
   collect?(task: ProviderTask): Promise<TaskState>;
+  /** Opens a provider session on the device; resolves to its id. Only providers with sessions (IBM). */
+  openSession?(backend: BackendEntry, options: SessionOptions): Promise<string>;
+  /** Closes a provider session; closing one already closed succeeds. */
+  closeSession?(backend: BackendEntry, sessionId: string): Promise<void>;
+}
+
+/** How a provider session runs. */
+export interface SessionOptions {
+  readonly mode: 'dedicated' | 'batch';
+  /** Longest it stays open; the provider closes it then. */
+  readonly maxTimeSeconds: number;
 }
 
 /**

@@ -33,7 +33,7 @@ export interface ResourceRow {
   readonly [column: string]: string | number | undefined;
 }
 
-/** What `qpipe get` lists: budgets (with spending), backends, or jobs (from their status). */
+/** What `qpipe get` lists: budgets (with spending), backends, sessions (phase and provider id), or jobs (from their status). */
 export async function getResources(kind: string, config: QpipeConfig): Promise<ResourceRow[]> {
   const ports = await createDeployedPorts(config, NO_RESOURCES);
   switch (kind) {
@@ -63,6 +63,24 @@ export async function getResources(kind: string, config: QpipeConfig): Promise<R
         provider: b.spec.provider,
       }));
     }
+    case 'sessions':
+    case 'qiskitsessions': {
+      const { sessions = [] } = await readResources(ports.store);
+      return Promise.all(
+        sessions.map(async (session) => {
+          const namespace = session.metadata.namespace ?? 'default';
+          const status = await ports.cluster.readSessionStatus(namespace, session.metadata.name);
+          return {
+            namespace,
+            name: session.metadata.name,
+            backend: session.spec.backend.name,
+            phase: status?.phase ?? 'Pending',
+            session: status?.sessionId,
+            closes: status?.closesAt,
+          };
+        }),
+      );
+    }
     case 'jobs':
     case 'qiskitjobs': {
       const keys = await ports.store.list('status/qiskitjobs/');
@@ -81,6 +99,9 @@ export async function getResources(kind: string, config: QpipeConfig): Promise<R
       return rows;
     }
     default:
-      throw new InvalidInputError('get', `"${kind}" is not a kind qpipe stores; choose budgets, backends or jobs`);
+      throw new InvalidInputError(
+        'get',
+        `"${kind}" is not a kind qpipe stores; choose budgets, backends, sessions or jobs`,
+      );
   }
 }

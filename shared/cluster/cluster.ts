@@ -4,7 +4,14 @@
  * status in the local store.
  */
 import type { JobRef } from '../../events/schemas.ts';
-import type { QiskitBackend, QiskitBudget, QiskitBudgetStatus, QiskitJobStatus } from '../resources/schema.ts';
+import type {
+  QiskitBackend,
+  QiskitBudget,
+  QiskitBudgetStatus,
+  QiskitJobStatus,
+  QiskitSession,
+  QiskitSessionStatus,
+} from '../resources/schema.ts';
 
 /** Reads resources a job refers to. */
 export interface ClusterReader {
@@ -13,6 +20,8 @@ export interface ClusterReader {
   /** Every budget of a namespace. */
   listBudgets(namespace: string): Promise<QiskitBudget[]>;
   listBackends(): Promise<QiskitBackend[]>;
+  /** The named QiskitSession of a namespace. */
+  findSession(namespace: string, name: string): Promise<QiskitSession | undefined>;
   /** A key of a ConfigMap (circuit.configMapRef), or undefined when either is missing. */
   readConfigMapKey(namespace: string, name: string, key: string): Promise<string | undefined>;
 }
@@ -20,7 +29,7 @@ export interface ClusterReader {
 /** Computes the next status from the current one; undefined means "leave it as it is". */
 export type StatusChange = (current: QiskitJobStatus | undefined) => QiskitJobStatus | undefined;
 
-/** Writes status; jobs only through collect-results, budgets only through enforce-budget. */
+/** Writes status; jobs only through collect-results, budgets only through enforce-budget, sessions only through execute. */
 export interface StatusWriter {
   /** Applies a change to a job's status atomically (retrying on conflicting writers). */
   updateJobStatus(job: JobRef, change: StatusChange): Promise<QiskitJobStatus | undefined>;
@@ -28,6 +37,8 @@ export interface StatusWriter {
   readJobStatus(namespace: string, name: string, uid?: string): Promise<QiskitJobStatus | undefined>;
   writeBudgetStatus(namespace: string, name: string, status: QiskitBudgetStatus): Promise<void>;
   readBudgetStatus(namespace: string, name: string): Promise<QiskitBudgetStatus | undefined>;
+  writeSessionStatus(namespace: string, name: string, status: QiskitSessionStatus): Promise<void>;
+  readSessionStatus(namespace: string, name: string): Promise<QiskitSessionStatus | undefined>;
 }
 
 /** Everything a stage may need of the cluster. */

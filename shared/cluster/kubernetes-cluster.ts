@@ -19,6 +19,8 @@ import {
   type QiskitBackend,
   type QiskitBudget,
   type QiskitBudgetStatus,
+  type QiskitSession,
+  type QiskitSessionStatus,
   type QiskitJobStatus,
   VERSION,
 } from '../resources/schema.ts';
@@ -278,5 +280,25 @@ export class KubernetesCluster implements Cluster {
 
   async readBudgetStatus(namespace: string, name: string): Promise<QiskitBudgetStatus | undefined> {
     return (await this.get('qiskitbudgets', namespace, name))?.status as QiskitBudgetStatus | undefined;
+  }
+
+  async findSession(namespace: string, name: string): Promise<QiskitSession | undefined> {
+    return (await this.get('qiskitsessions', namespace, name)) as QiskitSession | undefined;
+  }
+
+  async writeSessionStatus(namespace: string, name: string, status: QiskitSessionStatus): Promise<void> {
+    try {
+      await this.custom.patchNamespacedCustomObjectStatus(
+        { group: GROUP, version: VERSION, namespace, plural: 'qiskitsessions', name, body: { status } },
+        mergePatch,
+      );
+    } catch (error) {
+      if (codeOf(error) === 404) return;
+      throw this.transient(error, `patching the status of qiskitsession ${namespace}/${name}`);
+    }
+  }
+
+  async readSessionStatus(namespace: string, name: string): Promise<QiskitSessionStatus | undefined> {
+    return (await this.get('qiskitsessions', namespace, name))?.status as QiskitSessionStatus | undefined;
   }
 }

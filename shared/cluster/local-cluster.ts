@@ -3,7 +3,14 @@
  * JSON files in the store folder (so `qpipe status` can read it later).
  */
 import type { JobRef } from '../../events/schemas.ts';
-import type { QiskitBackend, QiskitBudget, QiskitBudgetStatus, QiskitJobStatus } from '../resources/schema.ts';
+import type {
+  QiskitBackend,
+  QiskitBudget,
+  QiskitBudgetStatus,
+  QiskitJobStatus,
+  QiskitSession,
+  QiskitSessionStatus,
+} from '../resources/schema.ts';
 import { QpipeError } from '../errors.ts';
 import { keySegment } from '../storage/key-segment.ts';
 import { getJson, type ObjectStore } from '../storage/object-store.ts';
@@ -20,6 +27,7 @@ export interface ConfigMapData {
 export interface LocalResources {
   readonly budgets: readonly QiskitBudget[];
   readonly backends: readonly QiskitBackend[];
+  readonly sessions?: readonly QiskitSession[];
   readonly configMaps: readonly ConfigMapData[];
 }
 
@@ -39,6 +47,11 @@ export function jobNameKey(namespace: string, name: string): string {
 /** Status file of a budget in the store. */
 export function budgetStatusKey(namespace: string, name: string): string {
   return `status/qiskitbudgets/${keySegment(namespace)}/${keySegment(name)}.json`;
+}
+
+/** A QiskitSession's status: its phase and provider session id. */
+export function sessionStatusKey(namespace: string, name: string): string {
+  return `status/qiskitsessions/${keySegment(namespace)}/${keySegment(name)}.json`;
 }
 
 /** A job's status file: the status, and the object it belongs to (keys are hashes of long names). */
@@ -84,6 +97,20 @@ export class LocalCluster implements Cluster {
 
   async listBackends(): Promise<QiskitBackend[]> {
     return [...(await this.resources()).backends];
+  }
+
+  async findSession(namespace: string, name: string): Promise<QiskitSession | undefined> {
+    return (await this.resources()).sessions?.find(
+      (s) => (s.metadata.namespace ?? 'default') === namespace && s.metadata.name === name,
+    );
+  }
+
+  async writeSessionStatus(namespace: string, name: string, status: QiskitSessionStatus): Promise<void> {
+    await this.store.put(sessionStatusKey(namespace, name), JSON.stringify(status, null, 2), 'application/json');
+  }
+
+  async readSessionStatus(namespace: string, name: string): Promise<QiskitSessionStatus | undefined> {
+    return (await getJson(this.store, sessionStatusKey(namespace, name))) as QiskitSessionStatus | undefined;
   }
 
   async readConfigMapKey(namespace: string, name: string, key: string): Promise<string | undefined> {

@@ -3,13 +3,14 @@ import { InvalidInputError } from '../errors.ts';
 import type { CircuitMetadata } from '../resources/schema.ts';
 import { CircuitAnalyzer } from './analyze.ts';
 import type { Circuit, Operation } from './circuit.ts';
-import { type CircuitHeader, type CircuitLimits, DEFAULT_LIMITS, elaborate } from './elaborate.ts';
+import { type CircuitHeader, elaborate } from './elaborate.ts';
+import { type CircuitLimits, DEFAULT_LIMITS } from './limits.ts';
 import { QasmLimitError } from './errors.ts';
 import { LIBRARY_DEFINITIONS } from './gates.ts';
 import { parseQasm, streamQasm } from './parser.ts';
 
 export type { Circuit, ClassicalExpr, ClassicalRegister, Operation, Primitive } from './circuit.ts';
-export { type CircuitLimits, DEFAULT_LIMITS } from './elaborate.ts';
+export { type CircuitLimits, DEFAULT_LIMITS } from './limits.ts';
 export { QasmLimitError, QasmSyntaxError, QasmUnsupportedError } from './errors.ts';
 
 /** Options of compileQasm. */

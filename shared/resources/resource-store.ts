@@ -7,13 +7,13 @@
 import type { ConfigMapData, LocalResources } from '../cluster/local-cluster.ts';
 import type { ManifestSet } from '../manifests.ts';
 import { getJson, getText, type ObjectStore } from '../storage/object-store.ts';
-import type { QiskitBackend, QiskitBudget } from './schema.ts';
+import type { QiskitBackend, QiskitBudget, QiskitSession } from './schema.ts';
 import { parseResource } from './validate.ts';
 
 const PREFIX = 'resources/';
 /** Rewritten after every apply or delete: readers reload when it changed. */
 const MARKER = 'resources-changed';
-type StoredKind = 'qiskitbudgets' | 'qiskitbackends' | 'configmaps';
+type StoredKind = 'qiskitbudgets' | 'qiskitbackends' | 'qiskitsessions' | 'configmaps';
 
 function keyOf(kind: StoredKind, namespace: string, name: string): string {
   return `${PREFIX}${kind}/${namespace}/${name}.json`;
@@ -22,10 +22,10 @@ function keyOf(kind: StoredKind, namespace: string, name: string): string {
 /** What `apply` wrote, as `<kind>/<namespace>/<name>`. */
 export type Applied = string[];
 
-/** Writes the budgets, backends and ConfigMaps of a manifest set (already validated by loadManifests). */
+/** Writes the budgets, backends, sessions and ConfigMaps of a manifest set (already validated by loadManifests). */
 export async function applyResources(
   store: ObjectStore,
-  manifests: Pick<ManifestSet, 'budgets' | 'backends' | 'configMaps'>,
+  manifests: Pick<ManifestSet, 'budgets' | 'backends' | 'configMaps'> & Partial<Pick<ManifestSet, 'sessions'>>,
 ): Promise<Applied> {
   const written: Applied = [];
   const write = async (kind: StoredKind, namespace: string, name: string, document: unknown) => {
@@ -39,6 +39,10 @@ export async function applyResources(
   for (const backend of manifests.backends) {
     const { status: _status, ...document } = backend;
     await write('qiskitbackends', backend.metadata.namespace ?? 'default', backend.metadata.name, document);
+  }
+  for (const session of manifests.sessions ?? []) {
+    const { status: _status, ...document } = session;
+    await write('qiskitsessions', session.metadata.namespace ?? 'default', session.metadata.name, document);
   }
   for (const configMap of manifests.configMaps) {
     await write('configmaps', configMap.namespace, configMap.name, configMap);
@@ -65,6 +69,7 @@ export async function readResources(store: ObjectStore): Promise<LocalResources>
   const keys = await store.list(PREFIX);
   const budgets: QiskitBudget[] = [];
   const backends: QiskitBackend[] = [];
+  const sessions: QiskitSession[] = [];
   const configMaps: ConfigMapData[] = [];
   for (const key of keys) {
     const document = await getJson(store, key);
@@ -76,8 +81,9 @@ export async function readResources(store: ObjectStore): Promise<LocalResources>
     const resource = parseResource(document, key);
     if (resource.kind === 'QiskitBudget') budgets.push(resource);
     else if (resource.kind === 'QiskitBackend') backends.push(resource);
+    else if (resource.kind === 'QiskitSession') sessions.push(resource);
   }
-  return { budgets, backends, configMaps };
+  return { budgets, backends, sessions, configMaps };
 }
 
 /** Stored resources, reloaded when `qpipe apply` changed them (its marker), else reused. */

@@ -178,6 +178,14 @@ export const QiskitJobSpec = Type.Object(
         { additionalProperties: false, description: 'How to run the circuit.' },
       ),
     ),
+    session: Type.Optional(
+      Type.String({
+        pattern: DNS_SUBDOMAIN_PATTERN,
+        maxLength: 253,
+        description:
+          "A QiskitSession in the job's namespace: the job runs inside that IBM session, on its backend, charged to its budget.",
+      }),
+    ),
     budget: Type.Optional(
       Type.Object(
         {
@@ -370,8 +378,11 @@ export const QiskitSessionSpec = Type.Object(
       },
       { additionalProperties: false, description: 'Backend the session runs on.' },
     ),
-    maxTime: Type.Optional(duration('Longest the session stays open, e.g. "8h".')),
-    budgetRef: Type.Optional(Type.String({ description: 'QiskitBudget charged for the session.' })),
+    maxTime: Type.Optional(duration('Longest the session stays open, e.g. "8h" (IBM\'s default and most: 8h).')),
+    mode: Type.Optional(
+      stringEnum(['dedicated', 'batch'], 'IBM execution mode: dedicated (default) holds the device between jobs.'),
+    ),
+    budgetRef: Type.Optional(Type.String({ description: 'QiskitBudget charged for the jobs run in the session.' })),
   },
   { additionalProperties: false, description: 'A provider session shared by several jobs.' },
 );
@@ -381,6 +392,8 @@ const sessionStatusSchema = Type.Object(
   {
     phase: Type.Optional(stringEnum(['Pending', 'Open', 'Closed'], 'Session phase.')),
     sessionId: Type.Optional(Type.String({ description: 'Provider session id.' })),
+    openedAt: Type.Optional(timestamp('When the provider session opened.')),
+    closesAt: Type.Optional(timestamp('When maxTime ends it.')),
     message: Type.Optional(Type.String()),
   },
   { description: 'Observed session state.' },
@@ -422,6 +435,7 @@ export const QiskitBackend = resource('QiskitBackend', QiskitBackendSpec, backen
 export type QiskitBackend = Static<typeof QiskitBackend>;
 /** A whole QiskitSession object. */
 export const QiskitSession = resource('QiskitSession', QiskitSessionSpec, sessionStatusSchema);
+export type QiskitSessionStatus = Static<typeof sessionStatusSchema>;
 export type QiskitSession = Static<typeof QiskitSession>;
 
 /** A printer column of `kubectl get`. */
@@ -500,7 +514,11 @@ export const RESOURCES = {
     shortNames: ['qses'],
     schema: QiskitSession,
     description: 'A provider session shared by several jobs.',
-    printerColumns: [{ name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Session phase.' }, age],
+    printerColumns: [
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Session phase.' },
+      { name: 'Session', type: 'string', jsonPath: '.status.sessionId', description: 'Provider session id.' },
+      age,
+    ],
   },
 } as const satisfies Record<string, ResourceDefinition>;
 export type ResourceKind = keyof typeof RESOURCES;

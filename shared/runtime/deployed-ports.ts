@@ -28,6 +28,7 @@ function mergeResources(a: LocalResources, b: LocalResources): LocalResources {
   return {
     budgets: [...a.budgets, ...b.budgets],
     backends: [...a.backends, ...b.backends],
+    sessions: [...(a.sessions ?? []), ...(b.sessions ?? [])],
     configMaps: [...a.configMaps, ...b.configMaps],
   };
 }

@@ -35,6 +35,7 @@ function startFakeIbm() {
     pollsBeforeDone: 1,
     samples: {} as Record<string, { samples: string[]; num_bits: number }>,
     failWith: undefined as string | undefined,
+    sessions: new Map<string, { body: Record<string, unknown>; state: 'open' | 'closed' }>(),
     /** What GET /v1/backends/{name}/configuration answers; undefined: 404. */
     configuration: undefined as Record<string, unknown> | undefined,
   };
@@ -73,6 +74,27 @@ function startFakeIbm() {
       if (state.expireTokens || req.headers.authorization !== `Bearer token-${state.tokens}`) {
         state.expireTokens = false;
         return send(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'token expired' }] });
+      }
+      if (req.method === 'POST' && url.pathname === '/v1/sessions') {
+        const body = JSON.parse(await read(req)) as Record<string, unknown>;
+        const id = `sess${state.sessions.size}`;
+        state.sessions.set(id, { body, state: 'open' });
+        return send(res, 200, {
+          id,
+          backend_name: body['backend'],
+          mode: body['mode'],
+          max_ttl: body['max_ttl'],
+          state: 'open',
+          accepting_jobs: true,
+        });
+      }
+      const closing = url.pathname.match(/^\/v1\/sessions\/([^/]+)\/close$/);
+      if (req.method === 'DELETE' && closing) {
+        const found = state.sessions.get(closing[1] as string);
+        if (!found) return send(res, 404, { errors: [{ message: 'session not found' }] });
+        found.state = 'closed';
+        res.writeHead(204);
+        return res.end();
       }
       if (/^\/v1\/backends\/[^/]+\/configuration$/.test(url.pathname)) {
         return state.configuration
@@ -363,6 +385,23 @@ describe('IBM Quantum executor against a stand-in for IAM and the Runtime REST A
     expect(configurationReads()).toBe(before + 2);
     expect(shipped).toMatch(/^cz \$\d+, \$\d+;$/m);
     expect(shipped).toBe(transpile(ghz, targetFor(heron)).qasm);
+  });
+
+  it('opens a session (mode, max_ttl), runs jobs inside it (session_id), and closes it (also when already gone)', async () => {
+    const id = await executor.openSession!(backend, { mode: 'dedicated', maxTimeSeconds: 3600 });
+    expect(fake.state.sessions.get(id)?.body).toEqual({ backend: 'ibm_brisbane', mode: 'dedicated', max_ttl: 3600 });
+    const outcome = await executor.execute({
+      job: { ...job, uid: 'in-session', generation: 1 },
+      circuit: isa,
+      shots: 5,
+      backend,
+      sessionId: id,
+    });
+    if (outcome.kind !== 'submitted') throw new Error(outcome.kind);
+    expect(fake.state.jobs.get(outcome.taskId)?.body['session_id']).toBe(id);
+    await executor.closeSession!(backend, id);
+    expect(fake.state.sessions.get(id)?.state).toBe('closed');
+    await expect(executor.closeSession!(backend, 'unknown')).resolves.toBeUndefined();
   });
 
   it('refuses, before calling IBM, what the device cannot run: more qubits than it couples, classical control', async () => {

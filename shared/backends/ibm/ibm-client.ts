@@ -76,7 +76,7 @@ export class IbmClient {
   }
 
   /** One JSON request to the API; 401 refreshes the token once. */
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const response = await this.fetch(`${this.settings.apiUrl.replace(/\/+$/, '')}${path}`, {
         method,
@@ -103,7 +103,9 @@ export class IbmClient {
           retryable,
         );
       }
-      return (await response.json()) as T;
+      // Closing a session answers 204 with no body.
+      const text = await response.text();
+      return (text === '' ? undefined : JSON.parse(text)) as T;
     }
   }
 

@@ -13,6 +13,7 @@ import type {
   ExecutionOutcome,
   ExecutionRequest,
   ProviderTask,
+  SessionOptions,
   TaskState,
 } from '../backend.ts';
 import { countsFromRegisterSamples } from '../measurement-layout.ts';
@@ -120,9 +121,33 @@ export function createIbmExecutor(client: IbmClient, now: () => number = Date.no
           backend: deviceName(backend),
           tags: [tag, `qpipe-namespace:${job.namespace}`],
           params: { pubs: [[program.source, null, request.shots]], version: 2 },
+          ...(request.sessionId === undefined ? {} : { session_id: request.sessionId }),
         });
         return { kind: 'submitted', taskId: created.id, layout: program.layout };
       } catch (error) {
+        throw ibmError(error);
+      }
+    },
+
+    async openSession(backend: BackendEntry, options: SessionOptions): Promise<string> {
+      try {
+        const session = await client.request<{ id: string }>('POST', '/v1/sessions', {
+          backend: deviceName(backend),
+          mode: options.mode,
+          max_ttl: options.maxTimeSeconds,
+        });
+        return session.id;
+      } catch (error) {
+        throw ibmError(error);
+      }
+    },
+
+    async closeSession(_backend: BackendEntry, sessionId: string): Promise<void> {
+      try {
+        await client.request('DELETE', `/v1/sessions/${encodeURIComponent(sessionId)}/close`);
+      } catch (error) {
+        // Closed already, or gone: the session is closed either way.
+        if (error instanceof IbmHttpError && (error.status === 404 || error.status === 409)) return;
         throw ibmError(error);
       }
     },

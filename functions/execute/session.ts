@@ -1,0 +1,79 @@
+/**
+ * The provider session a job naming a QiskitSession runs in (decisions in shared/sessions.ts):
+ * opened by the first job that needs it, claimed in the store first so two copies never
+ * open two, reused until its maxTime passes, then closed at the provider. The QiskitSession's
+ * status (phase, session id) follows each change; execute is its only writer.
+ */
+import type { JobRef } from '../../events/schemas.ts';
+import type { BackendEntry, BackendExecutor } from '../../shared/backends/backend.ts';
+import { InvalidInputError, QpipeError } from '../../shared/errors.ts';
+import { WorkInProgressError } from '../../shared/idempotency/claims.ts';
+import type { Ports } from '../../shared/runtime/ports.ts';
+import {
+  decideSession,
+  openedRecord,
+  type SessionRecord,
+  sessionRecordKey,
+  sessionStatus,
+} from '../../shared/sessions.ts';
+
+type Deps = Pick<Ports, 'store' | 'cluster' | 'now'>;
+
+/** The id of the open provider session named `name` in the job's namespace. */
+export async function sessionIdFor(
+  name: string,
+  job: JobRef,
+  backend: BackendEntry,
+  executor: BackendExecutor,
+  deps: Deps,
+): Promise<string> {
+  const { namespace } = job;
+  const label = `QiskitSession ${namespace}/${name}`;
+  const session = await deps.cluster.findSession(namespace, name);
+  if (!session) throw new InvalidInputError('spec.session', `${label} does not exist`);
+  if (!executor.openSession || !executor.closeSession) {
+    throw new InvalidInputError('spec.session', `${backend.type} has no sessions`);
+  }
+  const key = sessionRecordKey(namespace, name);
+  const record = (value: SessionRecord) => JSON.stringify(value, null, 2);
+  const show = (value: SessionRecord) => deps.cluster.writeSessionStatus(namespace, name, sessionStatus(value));
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const read = await deps.store.getVersioned(key);
+    const stored = read && (JSON.parse(Buffer.from(read.body).toString('utf8')) as SessionRecord);
+    const decision = decideSession(session, backend.name, stored, deps.now());
+    switch (decision.kind) {
+      case 'use':
+        return decision.sessionId;
+      case 'wait':
+        throw new WorkInProgressError(`opening ${label}`, decision.retryAt);
+      case 'refuse':
+        throw new InvalidInputError('spec.session', decision.reason);
+      case 'close':
+        if (decision.sessionId) await executor.closeSession(backend, decision.sessionId);
+        if (await deps.store.putIfVersion(key, record(decision.closed), read?.version, 'application/json')) {
+          await show(decision.closed);
+        }
+        continue;
+      case 'open': {
+        if (!(await deps.store.putIfVersion(key, record(decision.claim), read?.version, 'application/json'))) continue;
+        await show(decision.claim);
+        let id: string;
+        try {
+          id = await executor.openSession(backend, {
+            mode: session.spec.mode ?? 'dedicated',
+            maxTimeSeconds: decision.maxTimeSeconds,
+          });
+        } catch (error) {
+          // Let the next attempt open it at once rather than after the claim's lease.
+          await deps.store.delete(key);
+          throw error;
+        }
+        const opened = openedRecord(backend.name, id, decision.maxTimeSeconds, deps.now());
+        await deps.store.put(key, record(opened), 'application/json');
+        await show(opened);
+        return id;
+      }
+    }
+  }
+  throw new QpipeError(`${label} kept changing while this job tried to use it`, { retryable: true });
+}
