@@ -267,15 +267,7 @@ export class KubernetesCluster implements Cluster {
   }
 
   async writeBudgetStatus(namespace: string, name: string, status: QiskitBudgetStatus): Promise<void> {
-    try {
-      await this.custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace, plural: 'qiskitbudgets', name, body: { status } },
-        mergePatch,
-      );
-    } catch (error) {
-      if (codeOf(error) === 404) return;
-      throw this.transient(error, `patching the status of qiskitbudget ${namespace}/${name}`);
-    }
+    await this.patchStatus('qiskitbudgets', namespace, name, status);
   }
 
   async readBudgetStatus(namespace: string, name: string): Promise<QiskitBudgetStatus | undefined> {
@@ -287,14 +279,19 @@ export class KubernetesCluster implements Cluster {
   }
 
   async writeSessionStatus(namespace: string, name: string, status: QiskitSessionStatus): Promise<void> {
+    await this.patchStatus('qiskitsessions', namespace, name, status);
+  }
+
+  /** Merge-patches the status of a budget or session; one deleted meanwhile has nothing to update. */
+  private async patchStatus(plural: string, namespace: string, name: string, status: object): Promise<void> {
     try {
       await this.custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace, plural: 'qiskitsessions', name, body: { status } },
+        { group: GROUP, version: VERSION, namespace, plural, name, body: { status } },
         mergePatch,
       );
     } catch (error) {
       if (codeOf(error) === 404) return;
-      throw this.transient(error, `patching the status of qiskitsession ${namespace}/${name}`);
+      throw this.transient(error, `patching the status of ${plural} ${namespace}/${name}`);
     }
   }
 

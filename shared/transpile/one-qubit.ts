@@ -1,7 +1,8 @@
 /**
  * One-qubit gates in IBM's basis: a run of one-qubit gates on a qubit becomes one 2x2
- * unitary, written as at most rz·sx·rz·sx·rz (the ZSX form Qiskit uses), fewer when its
- * rotation angle allows, nothing when it is the identity up to a global phase.
+ * unitary, written as at most rz·sx·rz·sx·rz (the ZSX form Qiskit uses), or rz·rx·rz where
+ * the device offers rx (IBM's fractional gates), fewer when its rotation angle allows,
+ * nothing when it is the identity up to a global phase.
  */
 import { euler, m2 } from '../backends/gate-translation.ts';
 import type { Matrix } from '../qasm/matrix.ts';
@@ -10,7 +11,7 @@ const EPS = 1e-10;
 
 /** A basis gate on one physical qubit. */
 export interface OneQubitGate {
-  readonly name: 'rz' | 'sx' | 'x';
+  readonly name: 'rz' | 'sx' | 'x' | 'rx';
   readonly angle?: number;
   readonly qubit: number;
 }
@@ -40,6 +41,11 @@ export function zsx(u: Matrix, qubit: number, basis: ReadonlySet<string>): OneQu
     // U3(π, φ, λ) = X·Rz(λ - φ + π) up to a phase: one rz, then x.
     rz(lambda - phi + Math.PI);
     gates.push({ name: 'x', qubit });
+  } else if (basis.has('rx')) {
+    // Rz(φ)·Ry(θ)·Rz(λ) = Rz(φ + π/2)·Rx(θ)·Rz(λ - π/2).
+    rz(lambda - Math.PI / 2);
+    gates.push({ name: 'rx', angle: wrapAngle(theta), qubit });
+    rz(phi + Math.PI / 2);
   } else {
     rz(lambda);
     gates.push({ name: 'sx', qubit });

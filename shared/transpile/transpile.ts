@@ -4,8 +4,9 @@
  * one-qubit unitaries and CNOTs (gate-translation.ts), laid out and routed onto the
  * coupling map (routing.ts), each CNOT and SWAP written in the device's two-qubit gate
  * (cz, ecr or cx, in a direction it runs), and each run of one-qubit gates merged into
- * rz/sx/x (one-qubit.ts). From level 1 on, CNOT pairs and two-qubit basis gates that
- * cancel are removed. Measurements read the physical qubit where each logical qubit ends,
+ * rz/sx/x (one-qubit.ts), or rz/rx where the device offers rx; where it offers rzz, a ZZ
+ * rotation (CNOT, rz, CNOT) stays one rzz. From level 1 on, CNOT pairs and two-qubit basis
+ * gates that cancel are removed. Measurements read the physical qubit where each logical qubit ends,
  * into the user's own classical bits, so counts come back in the user's order.
  */
 import { GateTranslator } from '../backends/gate-translation.ts';
@@ -13,13 +14,15 @@ import { type MeasurementLayout, measurementLayout } from '../backends/measureme
 import { InvalidInputError } from '../errors.ts';
 import type { Circuit, Operation } from '../qasm/circuit.ts';
 import { identity, type Matrix, multiply } from '../qasm/matrix.ts';
-import { type OneQubitGate, zsx } from './one-qubit.ts';
+import { type OneQubitGate, wrapAngle, zsx } from './one-qubit.ts';
 import { layoutAndRoute, type RoutingGate } from './routing.ts';
 import type { TranspileTarget } from './target.ts';
 
 /** A gate of the transpiled circuit, on physical qubits. */
 export type BasisGate =
-  OneQubitGate | { readonly name: 'cz' | 'ecr' | 'cx'; readonly qubits: readonly [number, number] };
+  | OneQubitGate
+  | { readonly name: 'cz' | 'ecr' | 'cx'; readonly qubits: readonly [number, number] }
+  | { readonly name: 'rzz'; readonly qubits: readonly [number, number]; readonly angle: number };
 
 export interface TranspileOptions {
   /** 0: trivial layout, no cancellation; 1 (default) to 3: more layout trials and refinements. */
@@ -48,7 +51,9 @@ export const ECR_DEFINITION =
 
 /** A step before translation into the basis: a one-qubit unitary or a CNOT, on physical qubits. */
 type Step = { readonly kind: 'u'; readonly qubit: number; readonly matrix: Matrix } | TwoQubitStep;
-type TwoQubitStep = { readonly kind: 'cx' | 'cz' | 'ecr'; readonly qubits: readonly [number, number] };
+type TwoQubitStep =
+  | { readonly kind: 'cx' | 'cz' | 'ecr'; readonly qubits: readonly [number, number] }
+  | { readonly kind: 'rzz'; readonly qubits: readonly [number, number]; readonly angle: number };
 
 const S2 = Math.SQRT1_2;
 const H: Matrix = Float64Array.of(S2, 0, S2, 0, S2, 0, -S2, 0);
@@ -56,6 +61,8 @@ const X: Matrix = Float64Array.of(0, 0, 1, 0, 1, 0, 0, 0);
 const SX: Matrix = Float64Array.of(0.5, 0.5, 0.5, -0.5, 0.5, -0.5, 0.5, 0.5);
 const rz = (angle: number): Matrix =>
   Float64Array.of(Math.cos(angle / 2), -Math.sin(angle / 2), 0, 0, 0, 0, Math.cos(angle / 2), Math.sin(angle / 2));
+const rx = (angle: number): Matrix =>
+  Float64Array.of(Math.cos(angle / 2), 0, 0, -Math.sin(angle / 2), 0, -Math.sin(angle / 2), Math.cos(angle / 2), 0);
 const ry = (angle: number): Matrix =>
   Float64Array.of(Math.cos(angle / 2), 0, -Math.sin(angle / 2), 0, Math.sin(angle / 2), 0, Math.cos(angle / 2), 0);
 
@@ -77,6 +84,36 @@ function logicalSteps(circuit: Circuit): Step[] {
     const angle = g.params[0] as number;
     return { kind: 'u', qubit: g.qubits[0] as number, matrix: g.name === 'rz' ? rz(angle) : ry(angle) };
   });
+}
+
+/**
+ * CNOT · (a diagonal one-qubit gate on the target) · CNOT on the same pair, nothing else on
+ * those qubits between them, is a ZZ rotation times a phase: one rzz where the device has it.
+ */
+function zzRotations(steps: readonly Step[]): Step[] {
+  const out: Step[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const [first, middle, last] = [steps[i], steps[i + 1], steps[i + 2]] as [Step, Step | undefined, Step | undefined];
+    const offDiagonal = (m: Matrix) => Math.hypot(m[2] as number, m[3] as number, m[4] as number, m[5] as number);
+    if (
+      first.kind === 'cx' &&
+      middle?.kind === 'u' &&
+      middle.qubit === first.qubits[1] &&
+      offDiagonal(middle.matrix) < 1e-12 &&
+      last?.kind === 'cx' &&
+      last.qubits[0] === first.qubits[0] &&
+      last.qubits[1] === first.qubits[1]
+    ) {
+      // diag(d0, d1) = d0·diag(1, e^{iθ}) and CX·(I ⊗ Rz(θ))·CX = Rzz(θ): θ = arg(d1 / d0).
+      const m = middle.matrix;
+      const angle = Math.atan2(m[7] as number, m[6] as number) - Math.atan2(m[1] as number, m[0] as number);
+      out.push({ kind: 'rzz', qubits: first.qubits, angle: wrapAngle(angle) });
+      i += 2;
+      continue;
+    }
+    out.push(first);
+  }
+  return out;
 }
 
 /** Removes two-qubit gates that meet their own inverse with nothing between them on either qubit. */
@@ -118,8 +155,9 @@ function cancelPairs(steps: readonly Step[], selfInverse: (a: TwoQubitStep, b: T
   return kept.filter((s): s is Step => s !== undefined);
 }
 
+// rzz is no inverse of itself.
 const sameCx = (x: TwoQubitStep, y: TwoQubitStep) =>
-  x.kind === y.kind && x.qubits[0] === y.qubits[0] && x.qubits[1] === y.qubits[1];
+  x.kind === y.kind && x.kind !== 'rzz' && x.qubits[0] === y.qubits[0] && x.qubits[1] === y.qubits[1];
 // cz is symmetric; ecr and cx cancel only in the same direction.
 const sameBasisGate = (x: TwoQubitStep, y: TwoQubitStep) =>
   sameCx(x, y) || (x.kind === 'cz' && y.kind === 'cz' && x.qubits[0] === y.qubits[1] && x.qubits[1] === y.qubits[0]);
@@ -174,7 +212,11 @@ function mergeOneQubitRuns(steps: readonly Step[], basis: ReadonlySet<string>): 
       continue;
     }
     for (const q of step.qubits) flush(q);
-    out.push({ name: step.kind, qubits: step.qubits });
+    out.push(
+      step.kind === 'rzz'
+        ? { name: 'rzz', qubits: step.qubits, angle: step.angle }
+        : { name: step.kind, qubits: step.qubits },
+    );
   }
   for (const q of [...pending.keys()].sort((a, b) => a - b)) flush(q);
   return out;
@@ -183,8 +225,10 @@ function mergeOneQubitRuns(steps: readonly Step[], basis: ReadonlySet<string>): 
 /** Back from basis gates to steps, so cancellation can run again after merging. */
 function toSteps(gates: readonly BasisGate[]): Step[] {
   return gates.map((g): Step => {
+    if (g.name === 'rzz') return { kind: 'rzz', qubits: g.qubits, angle: g.angle };
     if ('qubits' in g) return { kind: g.name, qubits: g.qubits };
-    const matrix = g.name === 'rz' ? rz(g.angle as number) : g.name === 'sx' ? SX : X;
+    const matrix =
+      g.name === 'rz' ? rz(g.angle as number) : g.name === 'rx' ? rx(g.angle as number) : g.name === 'sx' ? SX : X;
     return { kind: 'u', qubit: g.qubit, matrix };
   });
 }
@@ -199,7 +243,8 @@ export function transpile(circuit: Circuit, target: TranspileTarget, options: Tr
     );
   }
   const measured = measurementLayout(circuit, target.name);
-  const logical = logicalSteps(circuit);
+  const decomposed = logicalSteps(circuit);
+  const logical = target.basis.has('rzz') ? zzRotations(decomposed) : decomposed;
   const routingGates: RoutingGate[] = logical.map((s) => ({ qubits: s.kind === 'u' ? [s.qubit] : s.qubits }));
   const routing = layoutAndRoute(routingGates, circuit.numQubits, target, level, options.seed ?? 0);
 
@@ -217,7 +262,9 @@ export function transpile(circuit: Circuit, target: TranspileTarget, options: Tr
     }
     const s = logical[step.index] as Step;
     const [p, p2] = step.physical as [number, number];
-    physical.push(s.kind === 'u' ? { kind: 'u', qubit: p, matrix: s.matrix } : { kind: 'cx', qubits: [p, p2] });
+    if (s.kind === 'u') physical.push({ kind: 'u', qubit: p, matrix: s.matrix });
+    else if (s.kind === 'rzz') physical.push({ kind: 'rzz', qubits: [p, p2], angle: s.angle });
+    else physical.push({ kind: 'cx', qubits: [p, p2] });
   }
   if (level >= 1) physical = cancelPairs(physical, sameCx);
 
@@ -257,8 +304,9 @@ function toQasm(gates: readonly BasisGate[], measurements: MeasurementLayout): s
   const lines = ['OPENQASM 3.0;', 'include "stdgates.inc";', ...(usesEcr ? [ECR_DEFINITION] : [])];
   for (const register of measurements.registers) lines.push(`bit[${register.size}] ${register.name};`);
   for (const g of gates) {
-    if ('qubits' in g) lines.push(`${g.name} $${g.qubits[0]}, $${g.qubits[1]};`);
-    else if (g.name === 'rz') lines.push(`rz(${number(g.angle as number)}) $${g.qubit};`);
+    if (g.name === 'rzz') lines.push(`rzz(${number(g.angle)}) $${g.qubits[0]}, $${g.qubits[1]};`);
+    else if ('qubits' in g) lines.push(`${g.name} $${g.qubits[0]}, $${g.qubits[1]};`);
+    else if (g.name === 'rz' || g.name === 'rx') lines.push(`${g.name}(${number(g.angle as number)}) $${g.qubit};`);
     else lines.push(`${g.name} $${g.qubit};`);
   }
   measurements.clbitQubits.forEach((q, bit) => {

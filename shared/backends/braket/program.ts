@@ -6,6 +6,7 @@
  */
 import type { Circuit, Operation } from '../../qasm/circuit.ts';
 import { GateTranslator } from '../gate-translation.ts';
+import { perCircuit } from '../per-circuit.ts';
 import { type MeasurementLayout, measurementLayout } from '../measurement-layout.ts';
 
 /** Braket's OpenQASM gate names on its on-demand simulators, the set used when a device says nothing. */
@@ -58,28 +59,11 @@ function gatesOf(operations: readonly Operation[], translator: GateTranslator): 
 /** Angles in full precision, so the device runs the circuit that was written. */
 const number = (x: number) => (Object.is(x, -0) ? '0' : String(x));
 
-// Per circuit (compiled once per process, compile-cache.ts) and gate set: select-backend
-// checks every candidate device, execute sends to the chosen one, and devices share gate
-// sets (SV1, DM1, TN1), so each translation is done once. A refusal is remembered too.
-const translations = new WeakMap<Circuit, Map<string, BraketProgram | Error>>();
+const translations = perCircuit<BraketProgram>();
 
 /** Translates a circuit for a device whose OpenQASM gate names are `deviceGates`, once per circuit and gate set. */
 export function braketProgram(circuit: Circuit, deviceGates: ReadonlySet<string>): BraketProgram {
-  const key = [...deviceGates].sort().join(',');
-  let byGates = translations.get(circuit);
-  if (!byGates) translations.set(circuit, (byGates = new Map()));
-  let program = byGates.get(key);
-  if (!program) {
-    try {
-      program = translate(circuit, deviceGates);
-    } catch (error) {
-      if (!(error instanceof Error)) throw error;
-      program = error;
-    }
-    byGates.set(key, program);
-  }
-  if (program instanceof Error) throw program;
-  return program;
+  return translations(circuit, [...deviceGates].sort().join(','), () => translate(circuit, deviceGates));
 }
 
 function translate(circuit: Circuit, deviceGates: ReadonlySet<string>): BraketProgram {

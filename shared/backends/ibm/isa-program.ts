@@ -10,6 +10,7 @@ import { targetFor } from '../../transpile/target.ts';
 import { transpile, type Transpiled } from '../../transpile/transpile.ts';
 import type { BackendEntry } from '../backend.ts';
 import type { MeasurementLayout } from '../measurement-layout.ts';
+import { perCircuit } from '../per-circuit.ts';
 
 /** A PUB circuit and how to read its samples. */
 export interface IbmProgram {
@@ -18,9 +19,7 @@ export interface IbmProgram {
   readonly transpiled: Transpiled;
 }
 
-// Per compiled circuit (shared in a process, compile-cache.ts): selection checks each IBM
-// candidate, execute submits to the chosen one; each transpilation is done once.
-const programs = new WeakMap<Circuit, Map<string, IbmProgram | Error>>();
+const programs = perCircuit<IbmProgram>();
 
 /** The sampler program for a circuit on a backend, transpiled at `optimizationLevel` (default 1), or the error naming why it cannot run there. */
 export function ibmProgram(circuit: Circuit, backend: BackendEntry, optimizationLevel = 1): IbmProgram {
@@ -31,19 +30,8 @@ export function ibmProgram(circuit: Circuit, backend: BackendEntry, optimization
     backend.connectivity,
     optimizationLevel,
   ]);
-  let byBackend = programs.get(circuit);
-  if (!byBackend) programs.set(circuit, (byBackend = new Map()));
-  let program = byBackend.get(key);
-  if (!program) {
-    try {
-      const transpiled = transpile(circuit, targetFor(backend), { optimizationLevel });
-      program = { source: transpiled.qasm, layout: transpiled.measurements, transpiled };
-    } catch (error) {
-      if (!(error instanceof Error)) throw error;
-      program = error;
-    }
-    byBackend.set(key, program);
-  }
-  if (program instanceof Error) throw program;
-  return program;
+  return programs(circuit, key, () => {
+    const transpiled = transpile(circuit, targetFor(backend), { optimizationLevel });
+    return { source: transpiled.qasm, layout: transpiled.measurements, transpiled };
+  });
 }

@@ -47,6 +47,19 @@ const TARGETS: TranspileTarget[] = [
   ),
   // Every pair, cx: routing has nothing to do, translation little.
   buildTarget('full-cx', 6, ['cx', 'rz', 'sx'], undefined),
+  // Heron with IBM's fractional gates: rzz on coupled pairs, rx.
+  buildTarget(
+    'heron-fractional',
+    6,
+    ['cz', 'rz', 'sx', 'x', 'rx', 'rzz'],
+    [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [4, 5],
+    ],
+  ),
 ];
 
 /** Largest difference between the source's state and the transpiled one read through the final layout, phase removed. */
@@ -154,6 +167,20 @@ describe('transpilation (qpipe simulator as the judge)', () => {
     expect(transpile(circuit, TARGETS[1]!, { optimizationLevel: 0 }).twoQubitGates).toBe(2);
   });
 
+  it('keeps a ZZ rotation one rzz and writes rotations with rx where the device offers them', async () => {
+    const target = TARGETS[3]!;
+    const source =
+      'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nh q;\nrzz(0.7) q[0], q[1];\nrzz(-1.2) q[1], q[2];\nrx(0.4) q[0];\n';
+    const result = transpile(compileQasm(source).circuit, target);
+    expectIsa(result, target);
+    expect(result.gates.filter((g) => g.name === 'rzz')).toHaveLength(2);
+    expect(result.twoQubitGates).toBe(2);
+    expect(result.gates.some((g) => g.name === 'rx')).toBe(true);
+    expect(await layoutDistance(source, result, target)).toBeLessThan(1e-9);
+    // Without rzz in the basis the same rotation costs two CNOTs' worth of cz.
+    expect(transpile(compileQasm(source).circuit, TARGETS[1]!).twoQubitGates).toBe(4);
+  });
+
   it('refuses what the sampler cannot run, naming it: too many qubits, classical control, mid-circuit measurement, pieces too small', () => {
     const target = TARGETS[0]!;
     expect(() => transpile(compileQasm('OPENQASM 3.0;\nqubit[9] q;\n').circuit, target)).toThrow(
@@ -184,6 +211,8 @@ describe('one-qubit synthesis in rz, sx and x', () => {
   const rz = (a: number) =>
     Float64Array.of(Math.cos(a / 2), -Math.sin(a / 2), 0, 0, 0, 0, Math.cos(a / 2), Math.sin(a / 2));
   const SX = Float64Array.of(0.5, 0.5, 0.5, -0.5, 0.5, -0.5, 0.5, 0.5);
+  const rx = (a: number) =>
+    Float64Array.of(Math.cos(a / 2), 0, 0, -Math.sin(a / 2), 0, -Math.sin(a / 2), Math.cos(a / 2), 0);
   const X = Float64Array.of(0, 0, 1, 0, 1, 0, 0, 0);
   const u3 = (t: number, p: number, l: number) =>
     Float64Array.of(
@@ -197,29 +226,34 @@ describe('one-qubit synthesis in rz, sx and x', () => {
       Math.sin(p + l) * Math.cos(t / 2),
     );
 
-  it('writes every rotation, the special angles included, as at most five gates equal up to a phase', () => {
-    const random = lcg(9);
-    const angles = [0, Math.PI / 2, Math.PI, -Math.PI / 2, ...Array.from({ length: 20 }, () => (random() - 0.5) * 8)];
-    for (const t of angles) {
-      for (const p of angles.slice(0, 8)) {
-        const u = u3(t, p, angles[Math.floor(random() * angles.length)]!);
-        const gates = zsx(u, 0, new Set(['rz', 'sx', 'x']));
-        expect(gates.length).toBeLessThanOrEqual(5);
-        let m: Matrix = Float64Array.of(1, 0, 0, 0, 0, 0, 1, 0);
-        for (const g of gates) m = multiply(g.name === 'rz' ? rz(g.angle!) : g.name === 'sx' ? SX : X, m);
-        // m = e^{iα} u: the ratio at the largest entry, then every entry.
-        const k = [0, 2, 4, 6].reduce(
-          (best, i) => (Math.hypot(u[i]!, u[i + 1]!) > Math.hypot(u[best]!, u[best + 1]!) ? i : best),
-          0,
-        );
-        const n = u[k]! ** 2 + u[k + 1]! ** 2;
-        const [pr, pi] = [(m[k]! * u[k]! + m[k + 1]! * u[k + 1]!) / n, (m[k + 1]! * u[k]! - m[k]! * u[k + 1]!) / n];
-        for (let i = 0; i < 8; i += 2) {
-          expect(Math.hypot(pr * u[i]! - pi * u[i + 1]! - m[i]!, pr * u[i + 1]! + pi * u[i]! - m[i + 1]!)).toBeLessThan(
-            1e-12,
+  it.each([[['rz', 'sx', 'x']], [['rz', 'sx', 'x', 'rx']]])(
+    'writes every rotation, the special angles included, as at most five gates equal up to a phase, basis %j',
+    (names) => {
+      const basis = new Set(names);
+      const random = lcg(9);
+      const angles = [0, Math.PI / 2, Math.PI, -Math.PI / 2, ...Array.from({ length: 20 }, () => (random() - 0.5) * 8)];
+      for (const t of angles) {
+        for (const p of angles.slice(0, 8)) {
+          const u = u3(t, p, angles[Math.floor(random() * angles.length)]!);
+          const gates = zsx(u, 0, basis);
+          expect(gates.length).toBeLessThanOrEqual(5);
+          let m: Matrix = Float64Array.of(1, 0, 0, 0, 0, 0, 1, 0);
+          for (const g of gates)
+            m = multiply(g.name === 'rz' ? rz(g.angle!) : g.name === 'rx' ? rx(g.angle!) : g.name === 'sx' ? SX : X, m);
+          // m = e^{iα} u: the ratio at the largest entry, then every entry.
+          const k = [0, 2, 4, 6].reduce(
+            (best, i) => (Math.hypot(u[i]!, u[i + 1]!) > Math.hypot(u[best]!, u[best + 1]!) ? i : best),
+            0,
           );
+          const n = u[k]! ** 2 + u[k + 1]! ** 2;
+          const [pr, pi] = [(m[k]! * u[k]! + m[k + 1]! * u[k + 1]!) / n, (m[k + 1]! * u[k]! - m[k]! * u[k + 1]!) / n];
+          for (let i = 0; i < 8; i += 2) {
+            expect(
+              Math.hypot(pr * u[i]! - pi * u[i + 1]! - m[i]!, pr * u[i + 1]! + pi * u[i]! - m[i + 1]!),
+            ).toBeLessThan(1e-12);
+          }
         }
       }
-    }
-  });
+    },
+  );
 });
