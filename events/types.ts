@@ -41,8 +41,11 @@ export function stageSource(stage: Stage): string {
   return `/qpipe/${stage}`;
 }
 
-/** Which event types each stage consumes: the Trigger filters of every deployment. */
-export const SUBSCRIPTIONS: Readonly<Record<Stage, readonly EventType[]>> = {
+/**
+ * Which event types each stage consumes: the Trigger filters of every deployment, and (as
+ * a const) the input type of each stage's handler (StageInput in shared/runtime/stage.ts).
+ */
+export const SUBSCRIPTIONS = {
   validate: [EventType.JobRequested, EventType.ResourceAdded, EventType.ResourceUpdated],
   'select-backend': [EventType.JobValidated],
   'enforce-budget': [
@@ -68,7 +71,7 @@ export const SUBSCRIPTIONS: Readonly<Record<Stage, readonly EventType[]>> = {
     EventType.BraketTaskStateChange,
   ],
   notify: [EventType.BudgetThreshold, EventType.BudgetExceeded],
-};
+} as const satisfies Readonly<Record<Stage, readonly EventType[]>>;
 
 /**
  * Which stages emit each internal event type: a stage accepts an internal event only from

@@ -18,7 +18,7 @@ import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
 import { type ResultQuality, resultQuality } from '../../shared/quality.ts';
 import { formatMoney } from '../../shared/money.ts';
 import { countsCsv, type RawResult, type ResultDocument, topCounts } from '../../shared/results.ts';
-import { defineStage } from '../../shared/runtime/stage.ts';
+import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 import { assertSafeKey, getJson } from '../../shared/storage/object-store.ts';
 import { recordJobTransition } from '../../shared/observability/job-metrics.ts';
 import type { QiskitJobStatus } from '../../shared/resources/schema.ts';
@@ -127,7 +127,10 @@ async function storeResult(event: TypedEvent<typeof EventType.JobExecuted>, deps
 }
 
 /** Handles one lifecycle event, or a provider task's re-check or state change. */
-export async function collectResults(event: AnyTypedEvent, deps: Deps): Promise<CloudEvent<unknown>[]> {
+export async function collectResults(
+  event: StageInput<typeof Stage.CollectResults>,
+  deps: Deps,
+): Promise<CloudEvent<unknown>[]> {
   if (event.type === EventType.JobPoll) return onPoll(event, deps);
   if (event.type === EventType.BraketTaskStateChange) return onBraketStateChange(event, deps);
   await project(event, deps);

@@ -33,7 +33,7 @@ import type { QiskitBudget, QiskitJobSpec } from '../../shared/resources/schema.
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { recordBudget } from '../../shared/observability/job-metrics.ts';
-import { defineStage } from '../../shared/runtime/stage.ts';
+import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
 
@@ -43,15 +43,7 @@ type Held = EventData<typeof EventType.JobHeld>;
 /** What admission needs: the job's context as scheduled. */
 type Admission = Omit<Held, 'budget' | 'reason' | 'heldSince' | 'deadline'>;
 
-type Input = TypedEvent<
-  | typeof EventType.JobScheduled
-  | typeof EventType.JobHeld
-  | typeof EventType.JobCompleted
-  | typeof EventType.JobFailed
-  | typeof EventType.JobRejected
-  | typeof EventType.ResourceUpdated
-  | typeof EventType.ResourceDeleted
->;
+type Input = StageInput<typeof Stage.EnforceBudget>;
 
 const source = stageSource(Stage.EnforceBudget);
 // Re-checks of a held job start after this and back off to at most MAX_RECHECK_MS. They are

@@ -8,7 +8,7 @@
  * clientToken, IBM run tag).
  */
 import type { CloudEvent } from 'cloudevents';
-import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
+import { buildJobEvent, carriedExtensions } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import type { BackendExecutor } from '../../shared/backends/backend.ts';
 import { backendCatalog } from '../../shared/backends/catalog.ts';
@@ -17,7 +17,7 @@ import { InvalidInputError } from '../../shared/errors.ts';
 import { jobShots, loadCircuitSource, runFolder } from '../../shared/jobs.ts';
 import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
-import { defineStage } from '../../shared/runtime/stage.ts';
+import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 import { type RawResult, rawResultKey, storeRawResult } from '../../shared/results.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
 import { claimWork } from '../../shared/idempotency/claims.ts';
@@ -28,10 +28,7 @@ import { sessionIdFor } from './session.ts';
 type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now' | 'signal'>;
 
 /** Runs one approved job. */
-export async function execute(
-  event: TypedEvent<typeof EventType.JobApproved>,
-  deps: Deps,
-): Promise<CloudEvent<unknown>[]> {
+export async function execute(event: StageInput<typeof Stage.Execute>, deps: Deps): Promise<CloudEvent<unknown>[]> {
   const { job, spec, circuit, backend, budget } = event.data;
   const resultRef = rawResultKey(runFolder(job));
   const executed = (raw: RawResult) =>

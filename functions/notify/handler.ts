@@ -6,16 +6,15 @@
  * jobs waiting for the budget, not one per job.
  */
 import type { CloudEvent } from 'cloudevents';
-import type { TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage } from '../../events/types.ts';
 import { ledgerKey } from '../../shared/budget/ledger-store.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
-import { defineStage } from '../../shared/runtime/stage.ts';
+import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 import { composeAlert } from './compose.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
 
 type Deps = Pick<Ports, 'store' | 'mailer' | 'ledger'>;
-type Input = TypedEvent<typeof EventType.BudgetThreshold | typeof EventType.BudgetExceeded>;
+type Input = StageInput<typeof Stage.Notify>;
 
 /** Sends one alert email, once. */
 export async function notify(event: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {

@@ -5,7 +5,7 @@
  * `io.quantum.job.scheduled` with every candidate's score and estimated cost.
  */
 import type { CloudEvent } from 'cloudevents';
-import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
+import { buildJobEvent, carriedExtensions } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import type { BackendType, QiskitJobSpec } from '../../shared/resources/schema.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
@@ -17,14 +17,14 @@ import { sharedDeviceStatusCache } from '../../shared/backends/device-status.ts'
 import { jobShots, loadCircuitSource } from '../../shared/jobs.ts';
 import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
-import { defineStage } from '../../shared/runtime/stage.ts';
+import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 import { visibleBackends } from '../../shared/backends/visibility.ts';
 
 type Deps = Pick<Ports, 'config' | 'cluster' | 'executors' | 'store' | 'now'>;
 
 /** Schedules one validated job. */
 export async function selectBackendStage(
-  event: TypedEvent<typeof EventType.JobValidated>,
+  event: StageInput<typeof Stage.SelectBackend>,
   deps: Deps,
 ): Promise<CloudEvent<unknown>[]> {
   const { job, spec: written, circuit, metadata } = event.data;

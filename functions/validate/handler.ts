@@ -6,7 +6,7 @@
  * `rejected` event naming the field or line:column.
  */
 import type { CloudEvent } from 'cloudevents';
-import { buildJobEvent, deterministicId, type TypedEvent } from '../../events/envelope.ts';
+import { buildJobEvent, deterministicId } from '../../events/envelope.ts';
 import type { CircuitRef, JobRef } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import { RESTORED_ANNOTATION } from '../../shared/backup/restored.ts';
@@ -18,14 +18,12 @@ import { parseResourceOf } from '../../shared/resources/validate.ts';
 import { generationObserved, userManifestOf } from '../../shared/resources/kubernetes-object.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
-import { defineStage } from '../../shared/runtime/stage.ts';
+import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 import { isRecord } from '../../shared/records.ts';
 
 type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'now' | 'fetchCircuit'>;
 
-type Input = TypedEvent<
-  typeof EventType.JobRequested | typeof EventType.ResourceAdded | typeof EventType.ResourceUpdated
->;
+type Input = StageInput<typeof Stage.Validate>;
 
 /** The job's identity, taken even from a manifest that fails validation, so it can be rejected by name. */
 export function jobRefOf(manifest: Record<string, unknown>, fallbackUid?: string): JobRef {

@@ -22,13 +22,16 @@ export interface StageDefinition {
   readonly handle: (event: AnyTypedEvent, ports: Ports) => Promise<CloudEvent<unknown>[]>;
 }
 
+/** The events a stage subscribes to (SUBSCRIPTIONS), as the union its handler takes. */
+export type StageInput<S extends Stage> = TypedEvent<(typeof SUBSCRIPTIONS)[S][number]>;
+
 /**
- * Declares a stage from its handler. The handler's event type is what the stage
- * subscribes to (SUBSCRIPTIONS); anything else is refused before the handler runs.
+ * Declares a stage from its handler, whose input is the union of the stage's
+ * subscriptions; anything else is refused before the handler runs.
  */
-export function defineStage<T extends EventType>(
-  stage: Stage,
-  handler: (event: TypedEvent<T>, ports: Ports) => Promise<CloudEvent<unknown>[]>,
+export function defineStage<S extends Stage>(
+  stage: S,
+  handler: (event: StageInput<S>, ports: Ports) => Promise<CloudEvent<unknown>[]>,
 ): StageDefinition {
   const accepted = new Set<EventType>(SUBSCRIPTIONS[stage]);
   return {
@@ -37,7 +40,8 @@ export function defineStage<T extends EventType>(
       if (!accepted.has(event.type)) {
         throw new InvalidInputError('type', `stage ${stage} does not handle ${event.type} events`);
       }
-      return handler(event as TypedEvent<T>, ports);
+      // Checked just above against the same list the type is made of.
+      return handler(event as StageInput<S>, ports);
     },
   };
 }
