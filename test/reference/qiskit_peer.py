@@ -9,20 +9,11 @@ Aer's statevector, for circuits whose measurements are all at the end; null othe
 import json
 import sys
 
-import qiskit.qasm2
-import qiskit.qasm3
 from qiskit import transpile
 from qiskit_aer import AerSimulator
+from qasm_files import load
 
 MAX_QUBITS = 20
-
-
-def load(path):
-    with open(path, encoding="utf-8") as f:
-        source = f.read()
-    if "OPENQASM 2" in source:
-        return qiskit.qasm2.loads(source, custom_instructions=qiskit.qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
-    return qiskit.qasm3.loads(source)
 
 
 def terminal_measurements(circuit):

@@ -16,11 +16,11 @@ import sys
 import time
 
 import numpy as np
-import qiskit.qasm2
 import qiskit.qasm3
 from qiskit import QuantumCircuit, transpile
 from qiskit_aer import AerSimulator
 from qiskit_ibm_runtime import fake_provider
+from qasm_files import load
 
 MAX_QUBITS = 18
 BACKENDS = {}
@@ -31,14 +31,6 @@ def backend_of(device):
         name = "Fake" + device.removeprefix("ibm_").capitalize()
         BACKENDS[device] = getattr(fake_provider, name)()
     return BACKENDS[device]
-
-
-def load_source(path):
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    if "OPENQASM 2" in text:
-        return qiskit.qasm2.loads(text, custom_instructions=qiskit.qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
-    return qiskit.qasm3.loads(text)
 
 
 def unitary_part(circuit, keep=None):
@@ -78,7 +70,7 @@ def judge(case):
             break
 
     try:
-        source = load_source(case["path"])
+        source = load(case["path"])
     except Exception as error:
         return {"id": case["id"], "unloadable": f"{type(error).__name__}: {error}"}
     started = time.perf_counter()
