@@ -4,13 +4,7 @@
  * (JSON, and CSV when asked) and emits `io.quantum.job.completed` pointing at it.
  */
 import type { CloudEvent } from 'cloudevents';
-import {
-  type AnyTypedEvent,
-  buildJobEvent,
-  carriedExtensions,
-  parseEvent,
-  type TypedEvent,
-} from '../../events/envelope.ts';
+import { buildJobEvent, carriedExtensions, parseEvent, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import { InvalidInputError, QpipeError } from '../../shared/errors.ts';
 import { loadCircuitSource, runFolder } from '../../shared/jobs.ts';
@@ -31,8 +25,16 @@ type Deps = ProviderDeps;
 /** Outcomes kept in status and in the completed event; the document has them all. */
 const STATUS_COUNTS_LIMIT = 64;
 
-async function project(event: AnyTypedEvent, deps: Deps): Promise<void> {
-  const job = (event.data as { job: { namespace: string; name: string; uid: string; generation: number } }).job;
+/** The lifecycle events projected into a job's status: the subscriptions but task re-checks, and its own completion. */
+type Projected =
+  | Exclude<
+      StageInput<typeof Stage.CollectResults>,
+      TypedEvent<typeof EventType.JobPoll | typeof EventType.BraketTaskStateChange>
+    >
+  | TypedEvent<typeof EventType.JobCompleted>;
+
+async function project(event: Projected, deps: Deps): Promise<void> {
+  const { job } = event.data;
   let before: QiskitJobStatus | undefined;
   let after: QiskitJobStatus | undefined;
   await deps.cluster.updateJobStatus(job, (current) => {
@@ -41,10 +43,11 @@ async function project(event: AnyTypedEvent, deps: Deps): Promise<void> {
     after = projectStatus(current, event, deps.now());
     return after;
   });
-  const data = event.data as { stage?: string; actualCostMicros?: number };
+  const reason = 'stage' in event.data ? event.data.stage : undefined;
+  const actualCostMicros = 'actualCostMicros' in event.data ? event.data.actualCostMicros : undefined;
   recordJobTransition(job.namespace, before, after, {
-    ...(data.stage === undefined ? {} : { reason: data.stage }),
-    ...(data.actualCostMicros === undefined ? {} : { actualCostMicros: data.actualCostMicros }),
+    ...(reason === undefined ? {} : { reason }),
+    ...(actualCostMicros === undefined ? {} : { actualCostMicros }),
   });
 }
 
@@ -138,7 +141,8 @@ export async function collectResults(
   if (event.type !== EventType.JobExecuted) return [];
   const completed = await storeResult(event, deps);
   // This stage writes status, so it projects its own completion rather than waiting for it to come back.
-  await project(parseEvent(completed), deps);
+  const own = parseEvent(completed);
+  if (own.type === EventType.JobCompleted) await project(own, deps);
   return [completed];
 }
 
