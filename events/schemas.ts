@@ -77,6 +77,8 @@ const budgetRef = Type.Object({
   name: Type.String(),
   period: Type.String({ description: 'Period key, e.g. 2026-11 for monthly.' }),
 });
+/** A budget and the period a charge belongs to. */
+export type BudgetRef = Static<typeof budgetRef>;
 
 /** A task handed to a provider, and what its completion needs (the budget to settle). */
 const submittedData = Type.Object({

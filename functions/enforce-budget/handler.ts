@@ -8,7 +8,7 @@
  */
 import type { CloudEvent } from 'cloudevents';
 import { buildEvent, buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
-import type { EventData } from '../../events/schemas.ts';
+import type { BudgetRef, EventData } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import {
   addWaiting,
@@ -24,6 +24,7 @@ import {
   settle,
   topCharges,
 } from '../../shared/budget/ledger.ts';
+import { BudgetExceededError } from '../../shared/budget/budget-exceeded.ts';
 import { ledgerKey, updateLedger } from '../../shared/budget/ledger-store.ts';
 import { formatDuration, parseDuration } from '../../shared/duration.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
@@ -38,7 +39,6 @@ import { getJson } from '../../shared/storage/object-store.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
 
 type Deps = Pick<Ports, 'cluster' | 'ledger' | 'store' | 'now'>;
-type BudgetRef = EventData<typeof EventType.JobHeld>['budget'];
 type Held = EventData<typeof EventType.JobHeld>;
 /** What admission needs: the job's context as scheduled. */
 type Admission = Omit<Held, 'budget' | 'reason' | 'heldSince' | 'deadline'>;
@@ -108,18 +108,6 @@ function refOf(budget: QiskitBudget, now: Date): BudgetRef {
   };
 }
 
-function shortfall(
-  budget: BudgetRef,
-  amounts: { estimate: number; spent: number; reserved: number; limit: number },
-): string {
-  const available = Math.max(0, amounts.limit - amounts.spent - amounts.reserved);
-  return (
-    `budget ${budget.namespace}/${budget.name} (${budget.period}) cannot cover this job: ` +
-    `estimated ${formatMoney(amounts.estimate)}, spent ${formatMoney(amounts.spent)}, reserved ${formatMoney(amounts.reserved)}, ` +
-    `limit ${formatMoney(amounts.limit)}, available ${formatMoney(available)}`
-  );
-}
-
 async function admit(
   scheduled: Admission & { readonly candidates?: unknown },
   event: Input,
@@ -171,7 +159,8 @@ async function admit(
 
   const spent = ledgerAfter.spentMicros;
   const reserved = reservedMicros(ledgerAfter) - (blockOnExceed ? 0 : estimateMicros);
-  const reason = shortfall(budgetRef, { estimate: estimateMicros, spent, reserved, limit: limitMicros });
+  const overspend = { estimateMicros, spentMicros: spent, reservedMicros: reserved, limitMicros };
+  const reason = new BudgetExceededError(budgetRef, overspend).message;
   const exceeded = buildEvent(
     EventType.BudgetExceeded,
     {
@@ -210,7 +199,7 @@ async function admit(
     }));
     const waited =
       graceMs > 0 ? `; waited ${formatDuration(now.getTime() - Date.parse(heldSince))} (gracePeriod ${grace})` : '';
-    throw new JobRejection(job.job, new InvalidInputError('', `${reason}${waited}`), alerts);
+    throw new JobRejection(job.job, new BudgetExceededError(budgetRef, overspend, waited), alerts);
   }
   const data: Held = { ...job, budget: budgetRef, reason, heldSince, deadline };
   const heldRef = `held/${keySegment(budgetRef.namespace)}/${keySegment(budgetRef.name)}/${keySegment(`${job.job.uid}-${job.job.generation}`)}.json`;

@@ -5,13 +5,12 @@
  */
 import type { CloudEvent } from 'cloudevents';
 import { type AnyTypedEvent, buildJobEvent } from '../../events/envelope.ts';
-import type { JobRef } from '../../events/schemas.ts';
+import type { BudgetRef, JobRef } from '../../events/schemas.ts';
 import { EventType, type Stage, stageSource } from '../../events/types.ts';
 import { InvalidInputError, isRetryable } from '../errors.ts';
 import { SchemaError } from '../resources/validate.ts';
 
 /** The budget a job's reservation is held on. */
-type BudgetRef = { readonly namespace: string; readonly name: string; readonly period: string };
 
 /** A permanent error about a job whose identity the thrower knows better than the event does. */
 export class JobRejection extends InvalidInputError {

@@ -6,6 +6,8 @@ import type { EventData, JobRef } from '../../../events/schemas.ts';
 import { EventType } from '../../../events/types.ts';
 import { stage } from '../../../functions/enforce-budget/handler.ts';
 import type { QiskitBudget } from '../../../shared/resources/schema.ts';
+import { BudgetExceededError } from '../../../shared/budget/budget-exceeded.ts';
+import { JobRejection } from '../../../shared/runtime/outcomes.ts';
 import { runStage } from '../../../shared/runtime/stage.ts';
 import { budget } from '../../support/manifests.ts';
 import { memoryPorts, received } from '../../support/memory-ports.ts';
@@ -98,6 +100,23 @@ describe('enforce-budget stage', () => {
       reserved: '$7.00',
       blocked: true,
       notificationEmail: 'owner@example.com',
+    });
+  });
+
+  it('says why as a BudgetExceededError carrying the amounts, not only words', async () => {
+    const ports = memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] });
+    await runStage(stage, scheduled('a', 7_000_000), ports);
+    const event = received(scheduled('b', 5_000_000));
+    const error = await stage.handle(event, ports).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobRejection);
+    const cause = (error as JobRejection).cause;
+    expect(cause).toBeInstanceOf(BudgetExceededError);
+    expect((cause as BudgetExceededError).budget).toEqual({ namespace: 'default', name: 'team', period: '2026-11' });
+    expect((cause as BudgetExceededError).amounts).toEqual({
+      estimateMicros: 5_000_000,
+      spentMicros: 0,
+      reservedMicros: 7_000_000,
+      limitMicros: 10_000_000,
     });
   });
 
