@@ -46,7 +46,7 @@ export interface Transpiled {
 }
 
 /** ECR as Qiskit defines it (rzx(π/4)·x·rzx(-π/4)), since stdgates.inc lacks it. */
-export const ECR_DEFINITION =
+const ECR_DEFINITION =
   'gate ecr a, b { h b; cx a, b; rz(pi/4) b; cx a, b; h b; x a; h b; cx a, b; rz(-pi/4) b; cx a, b; h b; }';
 
 /** A step before translation into the basis: a one-qubit unitary or a CNOT, on physical qubits. */

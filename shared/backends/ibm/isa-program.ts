@@ -7,7 +7,7 @@
  */
 import type { Circuit } from '../../qasm/circuit.ts';
 import { targetFor } from '../../transpile/target.ts';
-import { transpile, type Transpiled } from '../../transpile/transpile.ts';
+import { transpile } from '../../transpile/transpile.ts';
 import type { BackendEntry } from '../backend.ts';
 import type { MeasurementLayout } from '../measurement-layout.ts';
 import { perCircuit } from '../per-circuit.ts';
@@ -16,7 +16,6 @@ import { perCircuit } from '../per-circuit.ts';
 export interface IbmProgram {
   readonly source: string;
   readonly layout: MeasurementLayout;
-  readonly transpiled: Transpiled;
 }
 
 const programs = perCircuit<IbmProgram>();
@@ -32,6 +31,6 @@ export function ibmProgram(circuit: Circuit, backend: BackendEntry, optimization
   ]);
   return programs(circuit, key, () => {
     const transpiled = transpile(circuit, targetFor(backend), { optimizationLevel });
-    return { source: transpiled.qasm, layout: transpiled.measurements, transpiled };
+    return { source: transpiled.qasm, layout: transpiled.measurements };
   });
 }

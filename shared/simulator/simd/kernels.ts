@@ -187,7 +187,7 @@ export class SimdKernels {
     const q = op.qubits;
     switch (op.kind) {
       case 'matrix': {
-        this.writeEntries(op.matrix, 0);
+        this.writeEntries(op.matrix);
         if (q.length === 1) this.kernels.dense1(s, index, count, stepMask, ctrl, stride(q[0] as number), p);
         else if (q.length === 2) {
           this.kernels.dense2(s, index, count, stepMask, ctrl, stride(q[0] as number), stride(q[1] as number), p);
@@ -206,7 +206,7 @@ export class SimdKernels {
         return;
       }
       case 'phase':
-        this.writeEntries(Float64Array.of(op.re, op.im), 0);
+        this.writeEntries(Float64Array.of(op.re, op.im));
         this.kernels.phase(s, index, count, stepMask, ctrl, stride(q[0] as number), p);
         return;
       case 'x':
@@ -219,8 +219,8 @@ export class SimdKernels {
   }
 
   /** Complex entries (re, im pairs) written as R = (re, re, …), I = (-im, im, …), 32 bytes each. */
-  private writeEntries(entries: Float64Array, at: number): void {
-    const base = PARAMS + at;
+  private writeEntries(entries: Float64Array): void {
+    const base = PARAMS;
     for (let e = 0; 2 * e < entries.length; e++) {
       const re = entries[2 * e] as number;
       const im = entries[2 * e + 1] as number;
@@ -247,7 +247,7 @@ export class SimdKernels {
       }
     }
     if (this.double) {
-      this.writeEntries(diagonal, 0);
+      this.writeEntries(diagonal);
       return;
     }
     for (let e = 0; 2 * e < diagonal.length; e++) {
