@@ -35,6 +35,8 @@ export class LedgerContentionError extends QpipeError {
   }
 }
 
+const MAX_BACKOFF_MS = 250;
+
 /**
  * Applies `change` to a ledger with compare-and-swap, re-reading and retrying on conflict.
  * `change` must be pure: it may run several times. Returns its result from the run that won.
@@ -51,8 +53,9 @@ export async function updateLedger<R>(
     const { state, result } = change(current.state ?? EMPTY_LEDGER);
     if (state === current.state) return result;
     if (await store.compareAndSwap(key, current.version, state)) return result;
-    // Jittered backoff keeps many contending writers from retrying in lockstep.
-    await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
+    // Exponential backoff with full jitter: many contending writers spread out instead of
+    // retrying in lockstep, so one of them wins each round rather than all of them failing.
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt)));
   }
   throw new LedgerContentionError(key, maxAttempts);
 }
