@@ -6,7 +6,7 @@
 import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, parseEvent, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
-import { InvalidInputError, QpipeError } from '../../shared/errors.ts';
+import { InvalidInputError, PermanentError } from '../../shared/errors.ts';
 import { loadCircuitSource, runFolder } from '../../shared/jobs.ts';
 import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
 import { type ResultQuality, resultQuality } from '../../shared/quality.ts';
@@ -89,7 +89,7 @@ async function againstIdeal(
     const ideal = await exactProbabilities(circuit, { ...deps.config.simulator, threads: 1 });
     return resultQuality(counts, ideal);
   } catch (error) {
-    if (error instanceof QpipeError && !error.retryable) return undefined;
+    if (error instanceof PermanentError) return undefined;
     throw error;
   }
 }

@@ -12,7 +12,7 @@ import { EventType, Stage, stageSource } from '../../events/types.ts';
 import type { BackendEntry, TaskState } from '../../shared/backends/backend.ts';
 import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { type TaskRecord, taskRecordOfRun, taskRecordOfTask } from '../../shared/backends/task-record.ts';
-import { InvalidInputError } from '../../shared/errors.ts';
+import { InvalidInputError, PermanentError, ProviderTaskFailedError } from '../../shared/errors.ts';
 import { runFolder } from '../../shared/jobs.ts';
 import { rawResultKey, storeRawResult } from '../../shared/results.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
@@ -98,7 +98,7 @@ async function finish(
   extensions: Extensions,
 ): Promise<CloudEvent<unknown>[]> {
   const { job, spec, circuit, backend, budget, taskId } = record.submitted;
-  if (state.kind === 'failed') throw new InvalidInputError('backend', state.reason);
+  if (state.kind === 'failed') throw new ProviderTaskFailedError(taskId, state.reason);
   const { counts, shots, durationMs, billedSeconds } = state;
   const resultRef = rawResultKey(runFolder(job));
   const stored = await storeRawResult(
@@ -167,7 +167,7 @@ export async function onBraketStateChange(
     return await finish(record, entry, state, deps, {});
   } catch (error) {
     // Braket's event names no job: say which one (and its budget), so the failure reaches it.
-    if (error instanceof InvalidInputError) throw new JobRejection(job, error, [], budget);
+    if (error instanceof PermanentError) throw new JobRejection(job, error, [], budget);
     throw error;
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { JobRef } from '../../events/schemas.ts';
 import type { BackendEntry, BackendExecutor } from '../../shared/backends/backend.ts';
-import { InvalidInputError, QpipeError } from '../../shared/errors.ts';
+import { InvalidInputError, TransientError } from '../../shared/errors.ts';
 import { WorkInProgressError } from '../../shared/idempotency/claims.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import {
@@ -75,5 +75,5 @@ export async function sessionIdFor(
       }
     }
   }
-  throw new QpipeError(`${label} kept changing while this job tried to use it`, { retryable: true });
+  throw new TransientError(`${label} kept changing while this job tried to use it`);
 }

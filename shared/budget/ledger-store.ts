@@ -1,6 +1,6 @@
 /** The ledger-store port: versioned reads and compare-and-swap writes of ledger state. */
-import { QpipeError } from '../errors.ts';
-import { EMPTY_LEDGER, type LedgerState } from './ledger.ts';
+import { TransientError } from '../errors.ts';
+import type { LedgerState } from './ledger.ts';
 import { keySegment } from '../storage/key-segment.ts';
 
 /** The ledger-store key of one budget period. */
@@ -29,9 +29,9 @@ export interface LedgerStore {
 }
 
 /** Too many conflicting writers; retrying later can succeed. */
-export class LedgerContentionError extends QpipeError {
+export class LedgerContentionError extends TransientError {
   constructor(key: string, attempts: number) {
-    super(`ledger ${key} changed under us ${attempts} times in a row`, { retryable: true });
+    super(`ledger ${key} changed under us ${attempts} times in a row`);
   }
 }
 
@@ -45,12 +45,12 @@ export async function updateLedger<R>(
   store: LedgerStore,
   key: string,
   change: (state: LedgerState) => { state: LedgerState; result: R },
-  options: { maxAttempts?: number } = {},
+  options: { readonly maxAttempts?: number } = {},
 ): Promise<R> {
   const maxAttempts = options.maxAttempts ?? 200;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const current = await store.read(key);
-    const { state, result } = change(current.state ?? EMPTY_LEDGER);
+    const { state, result } = change(current.state);
     if (state === current.state) return result;
     if (await store.compareAndSwap(key, current.version, state)) return result;
     // Exponential backoff with full jitter: many contending writers spread out instead of

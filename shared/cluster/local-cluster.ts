@@ -11,7 +11,7 @@ import type {
   QiskitSession,
   QiskitSessionStatus,
 } from '../resources/schema.ts';
-import { QpipeError } from '../errors.ts';
+import { TransientError } from '../errors.ts';
 import { keySegment } from '../storage/key-segment.ts';
 import { getJson, type ObjectStore } from '../storage/object-store.ts';
 import type { Cluster, StatusChange } from './cluster.ts';
@@ -66,9 +66,9 @@ export interface StoredJobStatus {
 const MAX_STATUS_ATTEMPTS = 50;
 
 /** Status writes of one job kept losing to concurrent writers; the event is retried later. */
-export class StatusContentionError extends QpipeError {
+export class StatusContentionError extends TransientError {
   constructor(key: string, attempts: number) {
-    super(`status ${key} kept changing under ${attempts} attempts to update it`, { retryable: true });
+    super(`status ${key} kept changing under ${attempts} attempts to update it`);
   }
 }
 
@@ -84,7 +84,7 @@ export class LocalCluster implements Cluster {
     resources: LocalResources | (() => Promise<LocalResources>),
     private readonly store: ObjectStore,
   ) {
-    this.resources = typeof resources === 'function' ? resources : async () => resources;
+    this.resources = typeof resources === 'function' ? resources : () => Promise.resolve(resources);
   }
 
   async findBudget(namespace: string, name: string): Promise<QiskitBudget | undefined> {

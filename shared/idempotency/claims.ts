@@ -6,7 +6,7 @@
  * taker, and only once lease n has expired, so a crashed holder blocks no one for longer
  * than a lease. The holder renews its lease while it works and expires it when done.
  */
-import { QpipeError } from '../errors.ts';
+import { PermanentError, TransientError } from '../errors.ts';
 import { getJson, type ObjectStore } from '../storage/object-store.ts';
 
 /** What a lease object holds. */
@@ -22,12 +22,12 @@ function isLease(value: unknown): value is Lease {
 }
 
 /** Another worker holds the claim: retry after it expires or finishes. Retryable by type. */
-export class WorkInProgressError extends QpipeError {
+export class WorkInProgressError extends TransientError {
   /** When the current lease runs out, in epoch milliseconds: when trying again can help (the embedded bus waits until then without counting an attempt). */
   readonly retryAt: number;
 
   constructor(work: string, until: number) {
-    super(`${work} is in progress elsewhere (lease until ${new Date(until).toISOString()})`, { retryable: true });
+    super(`${work} is in progress elsewhere (lease until ${new Date(until).toISOString()})`);
     this.retryAt = until;
   }
 }
@@ -71,7 +71,7 @@ export async function claimWork(options: ClaimOptions): Promise<HeldClaim> {
         throw new WorkInProgressError(work, isLease(lease) ? lease.expiresAt : now() + leaseMs);
       }
     }
-    if (++next >= MAX_LEASES) throw new QpipeError(`${work} was claimed ${MAX_LEASES} times`, { retryable: false });
+    if (++next >= MAX_LEASES) throw new PermanentError(`${work} was claimed ${MAX_LEASES} times`);
   }
   const body = (expiresAt: number) => JSON.stringify({ holder, expiresAt } satisfies Lease);
   if (!(await store.putIfAbsent(key(next), body(now() + leaseMs), 'application/json'))) {

@@ -1,6 +1,6 @@
 /** Sends mail over SMTP with nodemailer, configured by a URL such as `smtp://user:pass@host:587`. */
 import nodemailer, { type Transporter } from 'nodemailer';
-import { QpipeError } from '../errors.ts';
+import { TransientError } from '../errors.ts';
 import { assertPlainAddress, type Mailer, type MailMessage, safeSubject } from './mailer.ts';
 
 /** SMTP transport; a failed send is a retryable error, so the bus tries again. */
@@ -25,10 +25,7 @@ export class SmtpMailer implements Mailer {
         html: message.html,
       });
     } catch (cause) {
-      throw new QpipeError(`sending mail to ${message.to} failed: ${(cause as Error).message}`, {
-        retryable: true,
-        cause,
-      });
+      throw new TransientError(`sending mail to ${message.to} failed: ${(cause as Error).message}`, { cause });
     }
   }
 

@@ -13,7 +13,7 @@ import {
   entrySize,
   toEventBridgeEntry,
 } from '../../events/eventbridge.ts';
-import { QpipeError } from '../errors.ts';
+import { PermanentError, TransientError } from '../errors.ts';
 import { sendBodyByReference } from './claim-check.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
@@ -39,7 +39,7 @@ export async function entryWithinLimit(
   if (entrySize(entry) <= EVENTBRIDGE_ENTRY_LIMIT) return entry;
   const small = toEventBridgeEntry(await sendBodyByReference(event, store), busName);
   if (entrySize(small) > EVENTBRIDGE_ENTRY_LIMIT)
-    throw new QpipeError(`event ${event.id} is too large for EventBridge even by reference`);
+    throw new PermanentError(`event ${event.id} is too large for EventBridge even by reference`);
   return small;
 }
 
@@ -60,7 +60,7 @@ export function createEventBridgePublisher(
         if (failed.length === 0) break;
         if (attempt >= maxAttempts) {
           const codes = [...new Set(response.Entries?.map((e) => e.ErrorCode).filter(Boolean))].join(', ');
-          throw new QpipeError(`PutEvents kept failing for ${failed.length} entries (${codes})`, { retryable: true });
+          throw new TransientError(`PutEvents kept failing for ${failed.length} entries (${codes})`);
         }
         pending = failed;
         await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)));

@@ -1,7 +1,7 @@
 /** CloudEvents over HTTP: pure conversions (cloudevents SDK) and an injected sender. */
 import type { CloudEvent } from 'cloudevents';
 import { HTTP } from 'cloudevents';
-import { InvalidInputError, QpipeError } from '../errors.ts';
+import { InvalidInputError, QpipeError, TransientError } from '../errors.ts';
 
 /** An HTTP message: headers and a body. */
 export interface HttpMessage {
@@ -32,7 +32,7 @@ export function eventFromHttp(message: HttpMessage): CloudEvent<unknown> {
 /** The specversion a request declares, in binary mode (ce-specversion) or structured mode (the body's). */
 function declaredSpecVersion(message: HttpMessage): string | undefined {
   const header = Object.entries(message.headers).find(([name]) => name.toLowerCase() === 'ce-specversion')?.[1];
-  if (header !== undefined) return String(header);
+  if (header !== undefined) return header;
   try {
     const parsed: unknown = JSON.parse(message.body);
     // A batch is refused with its own message by the SDK's reading below.
@@ -63,10 +63,7 @@ export const postEvents: EventSender = async (url, events) => {
     try {
       response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(30_000) });
     } catch (cause) {
-      throw new QpipeError(`could not deliver ${event.type} to ${url}: ${(cause as Error).message}`, {
-        retryable: true,
-        cause,
-      });
+      throw new TransientError(`could not deliver ${event.type} to ${url}: ${(cause as Error).message}`, { cause });
     }
     if (!response.ok) {
       throw new QpipeError(`${url} answered HTTP ${response.status} to ${event.type}`, {

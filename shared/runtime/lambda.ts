@@ -12,7 +12,7 @@ import type { CloudEvent } from 'cloudevents';
 import { type EventBridgeEnvelope, fromEventBridge } from '../../events/eventbridge.ts';
 import { loadConfig } from '../config.ts';
 import { resolveSecrets } from '../secrets.ts';
-import { InvalidInputError, QpipeError } from '../errors.ts';
+import { InvalidInputError } from '../errors.ts';
 import type { Ports } from './ports.ts';
 import { waitUntilDue } from './not-before.ts';
 import { notBeforeOf, type Scheduler, splitByDue } from '../scheduler/scheduler.ts';
@@ -85,13 +85,11 @@ export function publishEmitted(options: {
       else {
         // No scheduler: hold (capped) and deliver as due, so the re-check runs rather than waits.
         await waitUntilDue(emitted);
-        emitted = emitted.map((e) =>
-          notBeforeOf(e) === undefined ? e : e.cloneWith({ notbefore: undefined } as never),
-        );
+        emitted = emitted.map((e) => (notBeforeOf(e) === undefined ? e : e.cloneWith({ notbefore: undefined })));
       }
       await options.publish(emitted);
       if (run.retry !== undefined) {
-        throw run.retry instanceof Error ? run.retry : new QpipeError(String(run.retry), { retryable: true });
+        throw run.retry;
       }
       const result: LambdaResult = {
         emitted: run.emitted.map((e) => e.type),
@@ -180,7 +178,7 @@ async function dependenciesFromEnvironment(): Promise<LambdaDependencies> {
 export function lambdaHandler(stage: StageDefinition, dependencies?: () => Promise<LambdaDependencies>, log?: Log) {
   let ready: Promise<LambdaDependencies> | undefined;
   const deps = () => (ready ??= (dependencies ?? dependenciesFromEnvironment)());
-  let publish: Publish = async () => undefined;
+  let publish: Publish = () => Promise.resolve();
   let scheduling: { scheduler?: Scheduler; now: () => Date } = { now: () => new Date() };
   const base = async (event: unknown, context: Context): Promise<StageRun> => {
     const [resolved] = await Promise.all([deps(), loadMetrics()]);

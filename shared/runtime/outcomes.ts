@@ -1,19 +1,17 @@
 /**
  * The one place where errors become outcomes. A permanent error on a job event becomes a
  * `rejected` event (before approval) or a `failed` event (after, so the budget
- * reservation is released); a retryable error is left for the bus to retry.
+ * reservation is released); a transient one is left for the bus to retry.
  */
 import type { CloudEvent } from 'cloudevents';
 import { type AnyTypedEvent, buildJobEvent } from '../../events/envelope.ts';
 import type { BudgetRef, JobRef } from '../../events/schemas.ts';
 import { EventType, type Stage, stageSource } from '../../events/types.ts';
-import { InvalidInputError, isRetryable } from '../errors.ts';
+import { asError, InvalidInputError, PermanentError, QpipeError } from '../errors.ts';
 import { SchemaError } from '../resources/validate.ts';
 
-/** The budget a job's reservation is held on. */
-
 /** A permanent error about a job whose identity the thrower knows better than the event does. */
-export class JobRejection extends InvalidInputError {
+export class JobRejection extends PermanentError {
   readonly job: JobRef;
   readonly problems: readonly { path: string; message: string }[];
   /** Events to publish with the rejection (an exceeded alert, say). */
@@ -21,15 +19,13 @@ export class JobRejection extends InvalidInputError {
   /** The budget holding the job's reservation, when the event does not say (a provider's own event). */
   readonly budget: BudgetRef | undefined;
 
-  constructor(
-    job: JobRef,
-    cause: InvalidInputError,
-    alsoEmit: readonly CloudEvent<unknown>[] = [],
-    budget: BudgetRef | undefined = undefined,
-  ) {
-    super('', cause.message, { cause });
+  constructor(job: JobRef, cause: PermanentError, alsoEmit: readonly CloudEvent<unknown>[] = [], budget?: BudgetRef) {
+    super(cause.message, { cause });
     this.job = job;
-    this.problems = cause instanceof SchemaError ? cause.problems : [{ path: cause.where, message: cause.message }];
+    this.problems =
+      cause instanceof SchemaError
+        ? cause.problems
+        : [{ path: cause instanceof InvalidInputError ? cause.where : '', message: cause.message }];
     this.alsoEmit = alsoEmit;
     this.budget = budget;
   }
@@ -48,16 +44,27 @@ export function jobOf(event: AnyTypedEvent): JobRef | undefined {
   return undefined;
 }
 
+/**
+ * Whether the bus should deliver the event again. An error outside qpipe's tree (a bug, an
+ * SDK error nobody classified) is retried on purpose: the retries are bounded (the stage
+ * counts them and fails the job after QPIPE_MAX_ATTEMPTS), so a fault that clears loses
+ * no job and one that does not ends as a failed job with the error's message, never a
+ * silent drop.
+ */
+export function isTransient(error: unknown): boolean {
+  return error instanceof QpipeError ? error.retryable : true;
+}
+
 /** What the runtime should do with an error a handler threw. */
 export type ErrorOutcome =
-  | { readonly kind: 'retry'; readonly error: unknown }
+  | { readonly kind: 'retry'; readonly error: Error }
   | { readonly kind: 'emit'; readonly events: CloudEvent<unknown>[]; readonly message: string }
   | { readonly kind: 'drop'; readonly message: string };
 
 /** Maps a handler error to an outcome. */
 export function outcomeOf(error: unknown, event: AnyTypedEvent, stage: Stage): ErrorOutcome {
-  if (isRetryable(error)) return { kind: 'retry', error };
-  const message = error instanceof Error ? error.message : String(error);
+  if (isTransient(error)) return { kind: 'retry', error: asError(error) };
+  const message = asError(error).message;
   const job = error instanceof JobRejection ? error.job : jobOf(event);
   if (!job) return { kind: 'drop', message };
   const budget =

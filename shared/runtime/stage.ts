@@ -6,14 +6,14 @@ import type { CloudEvent } from 'cloudevents';
 import { type AnyTypedEvent, isCatalogType, parseEvent, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, type Stage, stageSource, SUBSCRIPTIONS } from '../../events/types.ts';
 import { notBeforeOf } from '../scheduler/scheduler.ts';
-import { InvalidInputError, isRetryable, QpipeError } from '../errors.ts';
+import { asError, InvalidInputError, PermanentError } from '../errors.ts';
 import { WorkInProgressError } from '../idempotency/claims.ts';
 import { countFailedAttempt } from './attempts.ts';
 import { resolveBody } from './claim-check.ts';
 import { describeEvent, logger } from '../observability/log.ts';
 import { activeMetrics } from '../observability/active-metrics.ts';
 import { startStageSpan } from '../observability/trace.ts';
-import { outcomeOf } from './outcomes.ts';
+import { isTransient, outcomeOf } from './outcomes.ts';
 import type { Ports } from './ports.ts';
 
 /** A stage ready to be deployed by any runtime. */
@@ -51,7 +51,7 @@ export interface StageRun {
   /** Events to publish: the handler's, or the rejection/failure an error mapped to. */
   readonly emitted: CloudEvent<unknown>[];
   /** Set when the event could not be handled and should be retried. */
-  readonly retry?: unknown;
+  readonly retry?: Error;
   /** Set when the event was permanently bad (the message says why). */
   readonly error?: string;
 }
@@ -67,7 +67,8 @@ function jobBindings(event: CloudEvent<unknown>): { job?: string; jobUid?: strin
   const namespace = ref?.['namespace'] ?? metadata?.['namespace'] ?? (metadata ? 'default' : undefined);
   const name = ref?.['name'] ?? metadata?.['name'];
   const uid = ref?.['uid'] ?? metadata?.['uid'] ?? (event as unknown as Record<string, unknown>)['jobuid'];
-  const job = typeof name === 'string' ? `${String(namespace)}/${name}` : event.subject;
+  const job =
+    typeof name === 'string' ? `${typeof namespace === 'string' ? namespace : 'default'}/${name}` : event.subject;
   return { ...(job === undefined ? {} : { job }), ...(typeof uid === 'string' ? { jobUid: uid } : {}) };
 }
 
@@ -115,12 +116,11 @@ export async function runStage(
   metrics?.duration.observe({ stage }, (performance.now() - started) / 1000);
   if (run.retry === undefined) remember(key);
   const emittedTypes = run.emitted.map((e) => e.type);
-  if (run.retry !== undefined)
-    log.warn({ outcome, err: String((run.retry as Error)?.message ?? run.retry) }, 'will retry');
+  if (run.retry !== undefined) log.warn({ outcome, err: run.retry.message }, 'will retry');
   else if (run.error !== undefined) log.warn({ outcome, emitted: emittedTypes, reason: run.error }, 'rejected');
   else log.info({ outcome, emitted: emittedTypes }, 'handled');
-  span.end(run.error ?? (run.retry === undefined ? undefined : String(run.retry)));
-  return { ...run, emitted: run.emitted.map((e) => e.cloneWith({ traceparent: span.traceparent } as never)) };
+  span.end(run.error ?? run.retry?.message);
+  return { ...run, emitted: run.emitted.map((e) => e.cloneWith({ traceparent: span.traceparent })) };
 }
 
 /**
@@ -145,8 +145,8 @@ async function handleEvent(
     // Data a size-limited bus carried by reference is fetched back first (claim-check.ts).
     event = parseEvent(await resolveBody(received, ports.store));
   } catch (error) {
-    if (isRetryable(error) && !(error instanceof InvalidInputError)) return { emitted: [], retry: error };
-    return { emitted: [], error: error instanceof Error ? error.message : String(error) };
+    if (isTransient(error)) return { emitted: [], retry: asError(error) };
+    return { emitted: [], error: asError(error).message };
   }
   try {
     return { emitted: await definition.handle(event, ports) };
@@ -155,11 +155,11 @@ async function handleEvent(
     if (outcome.kind === 'retry' && !(error instanceof WorkInProgressError)) {
       const attempts = await countFailedAttempt(ports.store, definition.stage, received.id);
       if (attempts >= ports.config.maxAttempts) {
-        const reason = `failed ${attempts} times: ${error instanceof Error ? error.message : String(error)}`;
+        const reason = `failed ${attempts} times: ${asError(error).message}`;
         // A job's final event is not answered with another final event (that would loop): it is dropped, and reported.
         outcome = FINAL_JOB_EVENTS.has(event.type)
           ? { kind: 'drop', message: reason }
-          : outcomeOf(new QpipeError(reason), event, definition.stage);
+          : outcomeOf(new PermanentError(reason), event, definition.stage);
       }
     }
     switch (outcome.kind) {

@@ -9,7 +9,8 @@ import type { BackendEntry } from '../../shared/backends/backend.ts';
 import { createBraketExecutor } from '../../shared/backends/braket/braket-executor.ts';
 import { decodeBraketResult } from '../../shared/backends/braket/results.ts';
 import { measurementLayout } from '../../shared/backends/measurement-layout.ts';
-import { InvalidInputError, isRetryable } from '../../shared/errors.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
+import { retryableOf } from '../support/errors.ts';
 import { FREE } from '../../shared/pricing/pricing.ts';
 import { compileQasm } from '../../shared/qasm/index.ts';
 import { FAKE_DEVICES, type FakeBraket, startFakeBraket } from '../support/fake-braket.ts';
@@ -151,7 +152,7 @@ describe('Braket executor against a Braket stand-in speaking its documented REST
       );
       expect(error, type).toBeInstanceOf(Error);
       expect((error as Error).message, type).toContain(`Braket CreateQuantumTask: ${type}`);
-      expect(isRetryable(error), type).toBe(retry);
+      expect(retryableOf(error), type).toBe(retry);
       if (!retry) expect(error, type).toBeInstanceOf(InvalidInputError);
     }
   });
@@ -163,7 +164,7 @@ describe('Braket executor against a Braket stand-in speaking its documented REST
       .execute({ job: { ...job, generation: 10 }, circuit: bell, shots: 10, backend: forte })
       .catch((e: unknown) => e);
     expect((offline as Error).message).toContain('DeviceOfflineException');
-    expect(isRetryable(offline)).toBe(true);
+    expect(retryableOf(offline)).toBe(true);
     braket.devices.get(FORTE)!.status = 'ONLINE';
 
     braket.behaviour.failWith = 'Circuit depth exceeds the device limit';

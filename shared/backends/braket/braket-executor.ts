@@ -12,7 +12,7 @@ import {
   GetQuantumTaskCommand,
 } from '@aws-sdk/client-braket';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { InvalidInputError, QpipeError } from '../../errors.ts';
+import { InvalidInputError, PermanentError, TransientError } from '../../errors.ts';
 import type {
   BackendEntry,
   BackendExecutor,
@@ -58,7 +58,7 @@ export function braketError(error: unknown, action: string): Error {
   if (!(error instanceof BraketServiceException)) return error instanceof Error ? error : new Error(String(error));
   const message = `Braket ${action}: ${error.name}: ${error.message}`;
   if (RETRYABLE.has(error.name) || (error.$metadata.httpStatusCode ?? 0) >= 500) {
-    return new QpipeError(message, { retryable: true, cause: error });
+    return new TransientError(message, { cause: error });
   }
   return new InvalidInputError('backend', message, { cause: error });
 }
@@ -98,7 +98,7 @@ export function createBraketExecutor(settings: BraketSettings): BackendExecutor 
             tags: { 'qpipe/namespace': job.namespace, 'qpipe/job': job.name, 'qpipe/uid': job.uid },
           }),
         );
-        if (!response.quantumTaskArn) throw new QpipeError('Braket CreateQuantumTask returned no task ARN');
+        if (!response.quantumTaskArn) throw new PermanentError('Braket CreateQuantumTask returned no task ARN');
         return { kind: 'submitted', taskId: response.quantumTaskArn, layout: program.layout };
       } catch (error) {
         throw braketError(error, 'CreateQuantumTask');
@@ -109,7 +109,7 @@ export function createBraketExecutor(settings: BraketSettings): BackendExecutor 
       const arn = deviceArn(backend);
       try {
         const device = await clientFor(arn).send(new GetDeviceCommand({ deviceArn: arn }));
-        const capabilities = JSON.parse(device.deviceCapabilities ?? '{}') as DeviceCapabilities;
+        const capabilities = JSON.parse(String(device.deviceCapabilities ?? '{}')) as DeviceCapabilities;
         const openqasm = capabilities.action?.['braket.ir.openqasm.program'];
         const queue = device.deviceQueueInfo?.find(
           (q) => q.queue === 'QUANTUM_TASKS_QUEUE' && (q.queuePriority ?? 'Normal') === 'Normal',
@@ -143,8 +143,7 @@ export function createBraketExecutor(settings: BraketSettings): BackendExecutor 
       const key = `${(state.outputS3Directory ?? '').replace(/\/+$/, '')}/results.json`;
       const object = await settings.s3.send(new GetObjectCommand({ Bucket: state.outputS3Bucket, Key: key }));
       const body = await object.Body?.transformToString();
-      if (!body)
-        throw new QpipeError(`Braket results s3://${state.outputS3Bucket}/${key} are empty`, { retryable: true });
+      if (!body) throw new TransientError(`Braket results s3://${state.outputS3Bucket}/${key} are empty`);
       return decodeBraketResult(JSON.parse(body), task, {
         createdAt: state.createdAt,
         endedAt: state.endedAt,

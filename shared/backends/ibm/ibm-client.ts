@@ -4,7 +4,7 @@
  * five job submissions a minute kept on this side.
  * https://quantum.cloud.ibm.com/docs/en/guides/cloud-setup-rest-api
  */
-import { QpipeError } from '../../errors.ts';
+import { QpipeError, TransientError } from '../../errors.ts';
 
 /** Settings of the IBM client. */
 export interface IbmSettings {
@@ -119,9 +119,8 @@ export class IbmClient {
     if (this.submissions.length >= JOBS_PER_MINUTE) {
       const wait = (this.submissions[0] as number) + 60_000 - this.now();
       if (wait > MAX_SLOT_WAIT_MS) {
-        throw new QpipeError(
+        throw new TransientError(
           `IBM Quantum accepts ${JOBS_PER_MINUTE} jobs a minute; the next slot opens in ${Math.ceil(wait / 1000)} s`,
-          { retryable: true },
         );
       }
       await new Promise((resolve) => setTimeout(resolve, wait));
