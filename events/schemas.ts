@@ -3,10 +3,8 @@
  * handler logic only ever sees typed data.
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { BackendTypeSchema, CircuitMetadata, QiskitJobSpec } from '../shared/resources/schema.ts';
+import { BackendTypeSchema, Candidate, CircuitMetadata, money, QiskitJobSpec } from '../shared/resources/schema.ts';
 import { EventType } from './types.ts';
-
-const money = (description: string) => Type.String({ description });
 
 /** Identifies one run of a job: uid and generation make the idempotency key. */
 export const JobRef = Type.Object({
@@ -43,16 +41,6 @@ export const ScheduledBackend = Type.Object({
   originalBackend: Type.Optional(Type.String()),
 });
 export type ScheduledBackend = Static<typeof ScheduledBackend>;
-
-const candidate = Type.Object({
-  backend: Type.String(),
-  eligible: Type.Boolean(),
-  reason: Type.Optional(Type.String()),
-  score: Type.Number(),
-  scores: Type.Record(Type.String(), Type.Number()),
-  estimatedCost: Type.String(),
-  queueDepth: Type.Optional(Type.Integer({ minimum: 0, description: 'Tasks queued on the device when selected.' })),
-});
 
 /** A cost with its parts, in micro-dollars. */
 export const CostEstimate = Type.Object({
@@ -99,7 +87,7 @@ export const EVENT_DATA = {
   [EventType.JobScheduled]: Type.Object({
     ...jobContext,
     backend: ScheduledBackend,
-    candidates: Type.Array(candidate),
+    candidates: Type.Array(Candidate),
     estimate: CostEstimate,
   }),
   [EventType.JobHeld]: Type.Object({

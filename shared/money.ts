@@ -6,7 +6,9 @@ export type MicroDollars = number;
 /** Micro-dollars in one dollar. */
 export const MICRO_PER_DOLLAR = 1_000_000;
 
-const MONEY_PATTERN = /^\$(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,6}))?$/;
+/** A dollar amount as manifests and events write it: "$10,000.00", "$5", "$0.0009". */
+export const MONEY_PATTERN = String.raw`^\$(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,6}))?$`;
+const MONEY = new RegExp(MONEY_PATTERN);
 
 /**
  * Parses a money string as manifests write it ("$10,000.00", "$5", "$0.0009") into
@@ -17,7 +19,7 @@ export function parseMoney(text: string, where = 'money'): MicroDollars {
   if (trimmed.startsWith('-')) {
     throw new InvalidInputError(where, `"${text}" is negative; amounts must be zero or more, like "$5.00"`);
   }
-  const match = MONEY_PATTERN.exec(trimmed);
+  const match = MONEY.exec(trimmed);
   if (!match) {
     throw new InvalidInputError(
       where,

@@ -5,6 +5,9 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { DEFAULT_SHOTS, MAX_SHOTS } from '../limits.ts';
+import { MONEY_PATTERN } from '../money.ts';
+
+export { MONEY_PATTERN };
 
 /** API group of every qpipe resource. */
 export const GROUP = 'quantum.io';
@@ -13,15 +16,14 @@ export const VERSION = 'v1';
 /** The `apiVersion` every manifest must carry. */
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
-/** A dollar amount as manifests write it; parsed to micro-dollars by shared/money. */
-export const MONEY_PATTERN = String.raw`^\$(\d{1,3}(,\d{3})+|\d+)(\.\d{1,6})?$`;
 /** A duration such as "90s", "15m", "1h30m" or "2d". */
 export const DURATION_PATTERN = String.raw`^(\d+(ms|s|m|h|d))+$`;
 const EMAIL_PATTERN = String.raw`^[^\s@<>,;:"\\]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`;
 const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 const DNS_SUBDOMAIN_PATTERN = String.raw`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`;
 
-const money = (description: string) => Type.String({ pattern: MONEY_PATTERN, description });
+/** A dollar amount (parsed to micro-dollars by shared/money). */
+export const money = (description: string) => Type.String({ pattern: MONEY_PATTERN, description });
 const duration = (description: string) => Type.String({ pattern: DURATION_PATTERN, description });
 const timestamp = (description: string) => Type.String({ format: 'date-time', description });
 
@@ -107,7 +109,7 @@ export const CircuitMetadata = Type.Object(
 );
 export type CircuitMetadata = Static<typeof CircuitMetadata>;
 
-const candidateSchema = Type.Object({
+export const Candidate = Type.Object({
   backend: Type.String({ description: 'Backend name.' }),
   eligible: Type.Boolean({ description: 'Whether the backend met every hard constraint.' }),
   reason: Type.Optional(Type.String({ description: 'Why it was excluded.' })),
@@ -117,7 +119,7 @@ const candidateSchema = Type.Object({
   queueDepth: Type.Optional(Type.Integer({ minimum: 0, description: 'Tasks queued on the device when selected.' })),
 });
 /** One backend considered by selection, with why it was or was not chosen. */
-export type Candidate = Static<typeof candidateSchema>;
+export type Candidate = Static<typeof Candidate>;
 
 /**
  * The field each circuit source needs. The CRD's CEL rules and the local validator are
@@ -258,7 +260,7 @@ export const QiskitJobStatus = Type.Object(
     observedGeneration: Type.Optional(Type.Integer({ description: 'Generation this status describes.' })),
     circuitMetadata: Type.Optional(CircuitMetadata),
     selectedBackend: Type.Optional(Type.String({ description: 'Backend the job runs on.' })),
-    candidates: Type.Optional(Type.Array(candidateSchema, { description: 'Backends considered by selection.' })),
+    candidates: Type.Optional(Type.Array(Candidate, { description: 'Backends considered by selection.' })),
     fallbackUsed: Type.Optional(Type.Boolean({ description: 'The simulator was used as a fallback.' })),
     originalBackend: Type.Optional(Type.String({ description: 'Backend requested before fallback.' })),
     estimatedCost: Type.Optional(money('Worst-case cost reserved against the budget.')),

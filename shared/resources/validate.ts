@@ -2,7 +2,8 @@
  * Runtime validation of resources against the one schema definition, with errors that
  * name each bad field the way a user wrote it (`spec.execution.shots`).
  */
-import type { TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { InvalidInputError } from '../errors.ts';
 import './formats.ts';
@@ -85,15 +86,27 @@ function explain(error: ValueError): string {
   return `${error.message.toLowerCase()} (got ${got})`;
 }
 
+/** Each schema compiled once, on first use (formats are registered by ./formats.ts). */
+const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+function compiledCheck<S extends TSchema>(schema: S): TypeCheck<S> {
+  let check = compiled.get(schema);
+  if (!check) compiled.set(schema, (check = TypeCompiler.Compile(schema)));
+  return check as TypeCheck<S>;
+}
+
 /**
- * Checks a value against a schema, filling defaults. Returns the defaulted copy, or throws
- * a SchemaError naming every bad field (the most specific error per path).
+ * Parses a value against a schema, filling defaults: returns the defaulted copy as the
+ * schema's type, or throws a SchemaError naming every bad field (the most specific error
+ * per path). Events, manifests, Kubernetes objects and documents read back from the store
+ * all come through here, so nothing read is cast to a type it was never checked against.
  */
-export function checkSchema<T>(schema: TSchema, value: unknown, subject: string, prefix = ''): T {
-  const copy = Value.Default(schema, Value.Clone(value));
-  if (Value.Check(schema, copy)) return copy as T;
+export function checkSchema<S extends TSchema>(schema: S, value: unknown, subject: string, prefix = ''): Static<S> {
+  const check = compiledCheck(schema);
+  const copy: unknown = Value.Default(schema, Value.Clone(value));
+  if (check.Check(copy)) return copy;
   const byPath = new Map<string, FieldProblem>();
-  for (const error of Value.Errors(schema, copy)) {
+  for (const error of check.Errors(copy)) {
     const path = [prefix, dottedPath(error.path)].filter(Boolean).join('.');
     // A union reports its own failure after its members'; the first one is the most precise.
     if (!byPath.has(path)) byPath.set(path, { path, message: explain(error) });
@@ -135,7 +148,7 @@ export function parseResource(document: unknown, subject = 'manifest'): AnyResou
   }
   const name = isRecord(document.metadata) ? document.metadata.name : undefined;
   const label = typeof name === 'string' ? `${kind} ${name}` : subject;
-  const resource = checkSchema<AnyResource>(RESOURCES[kind as ResourceKind].schema, document, label);
+  const resource = checkSchema(RESOURCES[kind as ResourceKind].schema, document, label);
   resource.metadata.namespace ??= 'default';
   const problems = crossFieldProblems(resource);
   if (problems.length > 0) throw new SchemaError(label, problems);
