@@ -39,7 +39,7 @@ export type TypedEvent<T extends EventType = EventType> = T extends EventType
   : never;
 
 /** Any catalog event, discriminated by `type`. */
-export type AnyTypedEvent = TypedEvent<EventType>;
+export type AnyTypedEvent = TypedEvent;
 
 /** Options for building an event. */
 export interface BuildOptions extends QpipeExtensions {
@@ -155,14 +155,16 @@ export function parseEvent(event: CloudEvent<unknown>): AnyTypedEvent {
   }
   const data = checkSchema(EVENT_DATA[event.type], dataOf(event), `${event.type} event ${event.id}`, 'data');
   const num = (value: unknown) => (value === undefined ? undefined : Number(value));
+  const text = (value: unknown) =>
+    typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
   const extensions: QpipeExtensions = Object.fromEntries(
     Object.entries({
-      jobuid: event['jobuid'] === undefined ? undefined : String(event['jobuid']),
+      jobuid: text(event['jobuid']),
       jobgeneration: num(event['jobgeneration']),
-      traceparent: event['traceparent'] === undefined ? undefined : String(event['traceparent']),
-      circuitref: event['circuitref'] === undefined ? undefined : String(event['circuitref']),
-      resultref: event['resultref'] === undefined ? undefined : String(event['resultref']),
-      notbefore: event['notbefore'] === undefined ? undefined : String(event['notbefore']),
+      traceparent: text(event['traceparent']),
+      circuitref: text(event['circuitref']),
+      resultref: text(event['resultref']),
+      notbefore: text(event['notbefore']),
     }).filter(([, v]) => v !== undefined),
   );
   return {

@@ -146,7 +146,7 @@ export async function loadManifests(files: readonly string[], maxBytes = manifes
         continue;
       }
       try {
-        const resource = parseResource(document.value, `${where} ${String(kind ?? 'document')}`);
+        const resource = parseResource(document.value, `${where} ${typeof kind === 'string' ? kind : 'document'}`);
         if (resource.kind === 'QiskitBudget') set.budgets.push(resource);
         else if (resource.kind === 'QiskitBackend') set.backends.push(resource);
         else if (resource.kind === 'QiskitSession') set.sessions.push(resource);

@@ -15,7 +15,7 @@ const MEMORY: Record<Stage, number | string> = {
   validate: 512,
   'select-backend': 256,
   'enforce-budget': 256,
-  execute: '${param:executeMemory, 3008}' as unknown as number,
+  execute: '${param:executeMemory, 3008}',
   'collect-results': 512,
   notify: 256,
 };
@@ -24,7 +24,7 @@ const TIMEOUT: Record<Stage, number | string> = {
   validate: 30,
   'select-backend': 30,
   'enforce-budget': 30,
-  execute: '${param:executeTimeout, 900}' as unknown as number,
+  execute: '${param:executeTimeout, 900}',
   'collect-results': 60,
   notify: 60,
 };

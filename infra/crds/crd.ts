@@ -76,7 +76,7 @@ function prune(node: JsonSchema): JsonSchema {
 
 /** Builds the CRD object for one resource kind. */
 export function buildCrd(definition: ResourceDefinition): JsonSchema {
-  const schema = toStructural(definition.schema as unknown as JsonSchema);
+  const schema = toStructural(definition.schema);
   const properties = schema['properties'] as Record<string, JsonSchema>;
   // The API server owns metadata's schema; a CRD may only say it is an object.
   properties['metadata'] = { type: 'object' };

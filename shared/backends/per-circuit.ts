@@ -11,7 +11,7 @@ export function perCircuit<T>(): (circuit: Circuit, key: string, compute: () => 
   const results = new WeakMap<Circuit, Map<string, T | Error>>();
   return (circuit, key, compute) => {
     let byKey = results.get(circuit);
-    if (!byKey) results.set(circuit, (byKey = new Map()));
+    if (!byKey) results.set(circuit, (byKey = new Map<string, T | Error>()));
     let result = byKey.get(key);
     if (result === undefined) {
       try {

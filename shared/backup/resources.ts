@@ -41,11 +41,11 @@ export function toManifest(object: Record<string, unknown>): Manifest {
   );
   const labels = (metadata['labels'] ?? {}) as Record<string, string>;
   return {
-    apiVersion: String(object['apiVersion'] ?? `${GROUP}/${VERSION}`),
+    apiVersion: typeof object['apiVersion'] === 'string' ? object['apiVersion'] : `${GROUP}/${VERSION}`,
     kind: object['kind'] as BackupKind,
     metadata: {
       name: String(metadata['name']),
-      ...(metadata['namespace'] === undefined ? {} : { namespace: String(metadata['namespace']) }),
+      ...(typeof metadata['namespace'] === 'string' ? { namespace: metadata['namespace'] } : {}),
       ...(Object.keys(labels).length > 0 ? { labels } : {}),
       ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     },
@@ -110,7 +110,7 @@ export class KubernetesResources implements ResourceRepository {
 export class FileResources implements ResourceSource {
   constructor(private readonly manifests: readonly Record<string, unknown>[]) {}
 
-  async list(kind: BackupKind): Promise<Manifest[]> {
-    return this.manifests.filter((m) => m['kind'] === kind).map(toManifest);
+  list(kind: BackupKind): Promise<Manifest[]> {
+    return Promise.resolve(this.manifests.filter((m) => m['kind'] === kind).map(toManifest));
   }
 }

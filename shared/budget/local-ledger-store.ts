@@ -54,8 +54,8 @@ export class LocalLedgerStore implements LedgerStore {
   }
 
   async list(): Promise<string[]> {
-    const entries = await readdir(this.root, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return [] as string[];
+    const entries = await readdir(this.root, { recursive: true }).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [] as string[];
       throw error;
     });
     return entries

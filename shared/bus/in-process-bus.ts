@@ -5,6 +5,7 @@
  * burst of jobs queues instead of opening a file and a simulation per job at the same time.
  */
 import type { CloudEvent } from 'cloudevents';
+import { notBeforeOf } from '../scheduler/scheduler.ts';
 import { type EventBus, matchesFilter, type TriggerFilter } from './bus.ts';
 
 /** A subscriber: its filters (any may match) and how to deliver to it. */
@@ -74,13 +75,14 @@ export class InProcessBus implements EventBus {
     this.subscriptions.push(subscription);
   }
 
-  async publish(events: readonly CloudEvent<unknown>[]): Promise<void> {
-    if (this.closed) return;
+  publish(events: readonly CloudEvent<unknown>[]): Promise<void> {
+    if (this.closed) return Promise.resolve();
     for (const event of events) {
       for (const subscription of this.subscriptions) {
         if (subscription.filters.some((filter) => matchesFilter(filter, event))) this.dispatch(subscription, event);
       }
     }
+    return Promise.resolve();
   }
 
   /** Resolves once every published event has been handled (or dead-lettered). */
@@ -99,8 +101,7 @@ export class InProcessBus implements EventBus {
   private async deliverWithRetry(subscription: Subscription, event: CloudEvent<unknown>): Promise<void> {
     // Deliver on a later turn, as a real bus would, so publishers never run subscribers inline;
     // an event that says `notbefore` (a stage's scheduled re-check) waits until then.
-    const notBefore = Date.parse(String((event as unknown as Record<string, unknown>)['notbefore'] ?? ''));
-    const delay = Number.isNaN(notBefore) ? 0 : notBefore - Date.now();
+    const delay = (notBeforeOf(event) ?? 0) - Date.now();
     await (delay > 0 ? this.sleep(delay) : new Promise((resolve) => setImmediate(resolve)));
     for (let attempt = 1; ; attempt++) {
       if (this.closed || !(await this.acquire(subscription.name))) return;

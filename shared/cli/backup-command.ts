@@ -43,7 +43,8 @@ async function kubernetes(): Promise<ResourceRepository> {
 async function source(config: QpipeConfig, files: readonly string[]): Promise<ResourceSource> {
   if (config.cluster === 'kubernetes') return kubernetes();
   const manifests = await loadManifests(files);
-  if (manifests.errors.length > 0) throw manifests.errors[0];
+  const [firstError] = manifests.errors;
+  if (firstError) throw firstError;
   return new FileResources([
     ...manifests.jobs.map((j) => j.value),
     ...(manifests.budgets as unknown as Record<string, unknown>[]),

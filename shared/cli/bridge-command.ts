@@ -45,9 +45,9 @@ export async function runBridge(options: BridgeCommandOptions): Promise<void> {
     publish = createEventBridgePublisher({ client: new EventBridgeClient({}), busName: to.bus, store });
   }
   const log = logger().child({ stage: 'bridge' });
-  let stopping = false;
-  process.once('SIGTERM', () => (stopping = true));
-  process.once('SIGINT', () => (stopping = true));
+  const stop = new AbortController();
+  process.once('SIGTERM', () => stop.abort());
+  process.once('SIGINT', () => stop.abort());
   do {
     try {
       const report = await bridgePass({ cluster, store, publish: (events) => publish(events) });
@@ -60,5 +60,5 @@ export async function runBridge(options: BridgeCommandOptions): Promise<void> {
     }
     if (options.once) return;
     await new Promise((resolve) => setTimeout(resolve, options.intervalSeconds * 1000));
-  } while (!stopping);
+  } while (!stop.signal.aborted);
 }

@@ -58,7 +58,7 @@ function withConfigMapsInlined(manifests: ManifestSet): { jobs: Record<string, u
   const used = new Set<ConfigMapData>();
   const jobs = manifests.jobs.map(({ value }) => {
     const spec = value['spec'] as { circuit?: { source?: string; configMapRef?: { name?: string; key?: string } } };
-    const ref = spec?.circuit?.source === 'configmap' ? spec.circuit.configMapRef : undefined;
+    const ref = spec.circuit?.source === 'configmap' ? spec.circuit.configMapRef : undefined;
     const metadata = (value['metadata'] ?? {}) as { namespace?: unknown };
     const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : 'default';
     const configMap = manifests.configMaps.find((c) => c.namespace === namespace && c.name === ref?.name);

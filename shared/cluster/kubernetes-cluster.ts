@@ -205,8 +205,8 @@ export class KubernetesCluster implements Cluster {
             plural: 'qiskitjobs',
             name: job.name,
             body: {
-              metadata: { resourceVersion: object.metadata?.resourceVersion },
-              status: statusPatch(current as Record<string, unknown> | undefined, next as Record<string, unknown>),
+              metadata: { resourceVersion: object.metadata.resourceVersion },
+              status: statusPatch(current, next),
             },
           },
           mergePatch,
@@ -263,7 +263,7 @@ export class KubernetesCluster implements Cluster {
     const objectUid = (object?.['metadata'] as { uid?: string } | undefined)?.uid;
     if (!object || (uid !== undefined && objectUid !== uid))
       return this.withoutObject?.readJobStatus(namespace, name, uid);
-    return object.status as QiskitJobStatus | undefined;
+    return object.status;
   }
 
   async writeBudgetStatus(namespace: string, name: string, status: QiskitBudgetStatus): Promise<void> {
@@ -271,7 +271,7 @@ export class KubernetesCluster implements Cluster {
   }
 
   async readBudgetStatus(namespace: string, name: string): Promise<QiskitBudgetStatus | undefined> {
-    return (await this.get('qiskitbudgets', namespace, name))?.status as QiskitBudgetStatus | undefined;
+    return (await this.get('qiskitbudgets', namespace, name))?.status;
   }
 
   async findSession(namespace: string, name: string): Promise<QiskitSession | undefined> {
@@ -296,6 +296,6 @@ export class KubernetesCluster implements Cluster {
   }
 
   async readSessionStatus(namespace: string, name: string): Promise<QiskitSessionStatus | undefined> {
-    return (await this.get('qiskitsessions', namespace, name))?.status as QiskitSessionStatus | undefined;
+    return (await this.get('qiskitsessions', namespace, name))?.status;
   }
 }

@@ -30,11 +30,10 @@ export function humanDestination(out: NodeJS.WritableStream): DestinationStream 
     write(line: string) {
       const record = JSON.parse(line) as Record<string, unknown>;
       const time = typeof record['time'] === 'string' ? record['time'].slice(11, 19) : '';
-      const job = record['job'] ? ` ${String(record['job'])}` : '';
-      const stage = record['stage'] ? ` [${String(record['stage'])}]` : '';
-      out.write(
-        `${time} ${String(record['level']).toUpperCase().padEnd(5)}${stage}${job} ${String(record['msg'] ?? '')}\n`,
-      );
+      const text = (value: unknown) => (typeof value === 'string' ? value : '');
+      const job = record['job'] ? ` ${text(record['job'])}` : '';
+      const stage = record['stage'] ? ` [${text(record['stage'])}]` : '';
+      out.write(`${time} ${text(record['level']).toUpperCase().padEnd(5)}${stage}${job} ${text(record['msg'])}\n`);
     },
   };
 }

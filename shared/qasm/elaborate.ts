@@ -144,7 +144,7 @@ class Elaborator {
   private readonly gates = new Map<string, GateDefinition>();
   /** Upper bounds of the primitives one application of each defined gate unrolls to, where known. */
   private readonly gateCosts = new Map<string, number>();
-  private readonly scopes: Map<string, Variable>[] = [new Map()];
+  private readonly scopes: Map<string, Variable>[] = [new Map<string, Variable>()];
   private readonly pragmas: string[] = [];
   private numQubits = 0;
   private numClbits = 0;

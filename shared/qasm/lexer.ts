@@ -175,7 +175,7 @@ export class Lexer {
       }
       if (code < 128 && SINGLE_PUNCTUATION[code] !== undefined) {
         // Punctuation that starts no longer token: ( ) [ ] { } , ; : @ .
-        const text = SINGLE_PUNCTUATION[code] as string;
+        const text = SINGLE_PUNCTUATION[code];
         if (!(code === 64 && this.lastLine !== this.line) && !(code === 46 && isDigit(source[i + 1] ?? ''))) {
           this.i = i + 1;
           return this.token('punct', i, text);

@@ -22,7 +22,7 @@ export async function sendBodyByReference(
 ): Promise<CloudEvent<unknown>> {
   const key = bodyKey(event);
   await store.put(key, JSON.stringify(event.data), 'application/json');
-  return event.cloneWith({ data: {}, bodyref: key } as never, false) as CloudEvent<unknown>;
+  return event.cloneWith<unknown>({ data: {}, bodyref: key }, false);
 }
 
 /** The event with its data fetched back when it came by reference; others unchanged. */
@@ -33,8 +33,5 @@ export async function resolveBody(event: CloudEvent<unknown>, store: ObjectStore
   if (text === undefined) {
     throw new InvalidInputError('bodyref', `the data of event ${event.id} is not in the store (${key})`);
   }
-  return event.cloneWith(
-    { data: JSON.parse(text) as unknown, bodyref: undefined } as never,
-    false,
-  ) as CloudEvent<unknown>;
+  return event.cloneWith<unknown>({ data: JSON.parse(text) as unknown, bodyref: undefined }, false);
 }

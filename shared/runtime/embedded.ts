@@ -95,7 +95,14 @@ export function createEmbeddedPipeline(options: {
   const bus = new InProcessBus({ attempts: options.ports.config.maxAttempts + 1, backoffMs: 20 });
   if (options.observe) {
     const observe = options.observe;
-    bus.subscribe({ name: 'observer', filters: [{}], deliver: async (event) => observe(event) });
+    bus.subscribe({
+      name: 'observer',
+      filters: [{}],
+      deliver: (event) => {
+        observe(event);
+        return Promise.resolve();
+      },
+    });
   }
   const reports: StageReport[] = [];
   for (const definition of options.stages) {

@@ -16,7 +16,7 @@ const keyOf = (event: CloudEvent<unknown>) => `${PREFIX}${keySegment(event.id)}.
 /** The job a stored request names: its data's manifest, or an ApiServerSource object. */
 function jobOfRequest(event: CloudEvent<unknown>): { namespace: string; name: string } | undefined {
   const data = event.data as { job?: { metadata?: Record<string, unknown> }; metadata?: Record<string, unknown> };
-  const metadata = data?.job?.metadata ?? data?.metadata;
+  const metadata = data.job?.metadata ?? data.metadata;
   const name = metadata?.['name'];
   if (typeof name !== 'string') return undefined;
   const namespace = metadata?.['namespace'];

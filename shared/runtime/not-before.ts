@@ -5,6 +5,7 @@
  * instead of spinning. See docs/adr/0006-held-jobs-and-delayed-events.md.
  */
 import type { CloudEvent } from 'cloudevents';
+import { notBeforeOf } from '../scheduler/scheduler.ts';
 
 /** How long a runtime holds an event whose `notbefore` is in the future, at most. */
 export const MAX_HOLD_MS = 20_000;
@@ -15,9 +16,7 @@ export async function waitUntilDue(
   maxMs = MAX_HOLD_MS,
   now = Date.now,
 ): Promise<void> {
-  const due = events
-    .map((e) => Date.parse(String((e as unknown as Record<string, unknown>)['notbefore'] ?? '')))
-    .filter((t) => !Number.isNaN(t));
+  const due = events.map(notBeforeOf).filter((t) => t !== undefined);
   if (due.length === 0) return;
   const wait = Math.min(Math.min(...due) - now(), maxMs);
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));

@@ -165,8 +165,9 @@ export async function serveTimer(options: ServeOptions): Promise<Serving> {
       }
     },
   });
-  return start(host, options, async () => {
+  return start(host, options, () => {
     if (interval) clearInterval(interval);
+    return Promise.resolve();
   });
 }
 
@@ -248,7 +249,8 @@ export async function serveDeadLetters(options: ServeOptions): Promise<Serving> 
       }
       const key = `dead-letters/${new Date().toISOString().replace(/[:.]/g, '-')}-${crypto.randomUUID().slice(0, 8)}.json`;
       await ports.store.put(key, JSON.stringify(record, null, 2), 'application/json');
-      const type = String((record as { type?: unknown }).type ?? 'unknown');
+      const declared = (record as { type?: unknown }).type;
+      const type = typeof declared === 'string' ? declared : 'unknown';
       metrics.deadLetters.inc({ type: isCatalogType(type) ? type : 'other' });
       logger().warn({ stage: 'dead-letters', key, eventType: type }, 'dead letter recorded');
       return { status: 202 };

@@ -136,8 +136,9 @@ export async function runPassesParallel(
   const workers = pool.borrow(threads);
   // Aborting terminates the threads at once; the run rejects with the signal's reason.
   const aborted = new Promise<never>((_, reject) => {
-    if (signal?.aborted) reject(signal.reason);
-    signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+    // An AbortSignal's reason is the Error its controller gave (TimeLimitError), or an AbortError.
+    if (signal?.aborted) reject(signal.reason as Error);
+    signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
   });
   aborted.catch(() => undefined);
   let finished = false;

@@ -77,12 +77,10 @@ export class LocalObjectStore implements ObjectStore {
   async list(prefix: string, limit = Number.POSITIVE_INFINITY): Promise<string[]> {
     // The folder holding the prefix; keys are then filtered by the whole prefix.
     const folder = join(this.root, ...prefix.split('/').slice(0, -1));
-    const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return [];
-        throw error;
-      },
-    );
+    const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    });
     return entries
       .filter((entry) => entry.isFile() && !entry.name.endsWith('.tmp'))
       .map((entry) => relative(this.root, join(entry.parentPath, entry.name)).split(sep).join('/'))

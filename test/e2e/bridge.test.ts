@@ -65,8 +65,8 @@ describe.skipIf(missing !== undefined)(
     }, 120_000);
 
     afterAll(async () => {
-      receiver?.close();
-      await api?.stop();
+      receiver.close();
+      await api.stop();
     });
 
     it('requests a kubectl-created job once, copies its budget, and writes its status back', async () => {

@@ -72,7 +72,7 @@ describe.skipIf(missing !== undefined)(
     }, 120_000);
 
     afterAll(async () => {
-      await cluster?.stop();
+      await cluster.stop();
     });
 
     it('runs the README flow: label the namespace, kubectl apply, kubectl wait for Completed, once', async () => {

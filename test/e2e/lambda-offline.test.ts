@@ -261,7 +261,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       job.metadata = { ...job.metadata, name: 'held-bell', namespace: 'tight' };
       job.spec = { ...job.spec, backend: { name: 'metered' }, execution: { shots: 100 } };
       const before = moto ? (await schedulesIn(moto, LAMBDA_REGION)).length : 0;
-      await submit(job as never, 'offline-held');
+      await submit(job, 'offline-held');
       expect((await phaseOf('tight', 'held-bell', 'AwaitingBudget'))?.['phase']).toBe('AwaitingBudget');
       // The re-check is a schedule, not a waiting function.
       const schedules = moto ? (await schedulesIn(moto, LAMBDA_REGION)).slice(before) : [];

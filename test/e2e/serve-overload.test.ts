@@ -107,9 +107,9 @@ describe('qpipe serve under overload and crashes (child processes, real HTTP, fi
 
     let slowestHealth = 0;
     let mostFiles = 0;
-    let loading = true;
+    const loading = new AbortController();
     const watch = (async () => {
-      while (loading) {
+      while (!loading.signal.aborted) {
         const started = Date.now();
         expect((await fetch(`${url}/healthz`)).status).toBe(200);
         slowestHealth = Math.max(slowestHealth, Date.now() - started);
@@ -120,7 +120,7 @@ describe('qpipe serve under overload and crashes (child processes, real HTTP, fi
     const statuses = await Promise.all(names.map((name) => submit(url, name)));
     expect(new Set(statuses)).toEqual(new Set([202]));
     const counts = await waitAllFinal(url, names, 60_000);
-    loading = false;
+    loading.abort();
     await watch;
 
     expect(counts).toEqual({ Succeeded: 50, Rejected: 150 });

@@ -112,7 +112,7 @@ describe('circuit URLs (real HTTP server on loopback; DNS is the machine resolve
 
   it('never repeats what a server sent: not an error page, not a document that fails to parse', async () => {
     const fetchCircuit = createCircuitFetcher(loopbackAllowed);
-    const notFound = await fetchCircuit(`${base}/missing`, MiB).catch((error: Error) => error.message);
+    const notFound = await fetchCircuit(`${base}/missing`, MiB).catch((error: unknown) => (error as Error).message);
     expect(notFound).toMatch(/answered HTTP 404/);
     expect(notFound).not.toContain('SECRET');
 

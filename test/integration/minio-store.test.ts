@@ -59,7 +59,7 @@ describe.skipIf(missing !== undefined)(`S3 adapters on MinIO${missing ? ` (skipp
   beforeAll(async () => {
     minio = await startMinio([BUCKET]);
   });
-  afterAll(async () => minio?.close());
+  afterAll(async () => minio.close());
 
   it('lets exactly one of many concurrent claimants in (MinIO honours If-None-Match itself)', async () => {
     const store = new S3ObjectStore(minio.client, BUCKET);
@@ -101,7 +101,7 @@ describe.skipIf(missing !== undefined)(`S3 adapters on MinIO${missing ? ` (skipp
     );
     const status = await (containers[0] as LocalCluster).readJobStatus('default', 'racy');
     expect(status?.message).toHaveLength(16);
-    expect([...(status?.message ?? '')].filter((c) => c === '1')).toHaveLength(8);
+    expect(Array.from(status?.message ?? '').filter((c) => c === '1')).toHaveLength(8);
   });
 
   it('lists keys under a prefix in order, page by page', async () => {

@@ -18,7 +18,7 @@ export function apiServerSourceEvent(
   apiServer = 'https://10.96.0.1:443',
 ): CloudEvent<Record<string, unknown>> {
   const metadata = (object['metadata'] ?? {}) as { name?: string; namespace?: string };
-  const kind = String(object['kind'] ?? '').toLowerCase();
+  const kind = typeof object['kind'] === 'string' ? object['kind'].toLowerCase() : '';
   return new CloudEvent({
     specversion: '1.0',
     id: crypto.randomUUID(),
@@ -127,13 +127,16 @@ export async function startApiServerSource(options: {
         path,
         { resourceVersion: list.metadata.resourceVersion, allowWatchBookmarks: false },
         (phase, object: Record<string, unknown>) => {
-          const change = ({ ADDED: 'add', MODIFIED: 'update', DELETED: 'delete' } as const)[
-            phase as 'ADDED' | 'MODIFIED' | 'DELETED'
-          ];
+          const changes: Partial<Record<string, 'add' | 'update' | 'delete'>> = {
+            ADDED: 'add',
+            MODIFIED: 'update',
+            DELETED: 'delete',
+          };
+          const change = changes[phase];
           if (change) send(change, object);
         },
         (error: unknown) => {
-          if (error) errors.push(`watch ${path} ended: ${String(error)}`);
+          if (error) errors.push(`watch ${path} ended: ${(error as Error).message}`);
         },
       ),
     );

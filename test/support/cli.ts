@@ -49,12 +49,12 @@ export function startServe(args: readonly string[], env: Record<string, string> 
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
       if (url) resolve({ process: child, url });
     });
-    child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('exit', (code) => reject(new Error(`qpipe serve ${args.join(' ')} exited with ${code}: ${out}`)));
   });
 }

@@ -243,17 +243,29 @@ export async function startFakeBraket(s3: S3Client): Promise<FakeBraket> {
       calls.push(`${req.method} ${path}`);
       if (req.method === 'GET' && path.startsWith('/device/')) {
         const device = devices.get(path.slice('/device/'.length));
-        if (!device) return send(res, 404, { message: 'Braket device not found' }, 'ResourceNotFoundException');
-        return send(res, 200, getDevice(device));
+        if (!device) {
+          send(res, 404, { message: 'Braket device not found' }, 'ResourceNotFoundException');
+          return;
+        }
+        send(res, 200, getDevice(device));
+        return;
       }
       if (req.method === 'POST' && path === '/quantum-task') {
         const request = await bodyOf(req);
         const failure = behaviour.createErrors.shift();
-        if (failure) return send(res, failure.status, { message: failure.message }, failure.type);
+        if (failure) {
+          send(res, failure.status, { message: failure.message }, failure.type);
+          return;
+        }
         const device = devices.get(String(request['deviceArn']));
-        if (!device) return send(res, 400, { message: 'Device ARN is not valid' }, 'ValidationException');
-        if (device.status === 'OFFLINE')
-          return send(res, 424, { message: 'Device is offline' }, 'DeviceOfflineException');
+        if (!device) {
+          send(res, 400, { message: 'Device ARN is not valid' }, 'ValidationException');
+          return;
+        }
+        if (device.status === 'OFFLINE') {
+          send(res, 424, { message: 'Device is offline' }, 'DeviceOfflineException');
+          return;
+        }
         const token = String(request['clientToken']);
         let arn = byToken.get(token);
         if (!arn) {
@@ -262,11 +274,15 @@ export async function startFakeBraket(s3: S3Client): Promise<FakeBraket> {
           byToken.set(token, arn);
           tasks.set(arn, { arn, request, polls: 0 });
         }
-        return send(res, 201, { quantumTaskArn: arn });
+        send(res, 201, { quantumTaskArn: arn });
+        return;
       }
       if (req.method === 'GET' && path.startsWith('/quantum-task/')) {
         const task = tasks.get(path.slice('/quantum-task/'.length));
-        if (!task) return send(res, 404, { message: 'Quantum task not found' }, 'ResourceNotFoundException');
+        if (!task) {
+          send(res, 404, { message: 'Quantum task not found' }, 'ResourceNotFoundException');
+          return;
+        }
         task.polls++;
         const done = task.polls > behaviour.pollsBeforeDone;
         const status = !done ? (task.polls === 1 ? 'QUEUED' : 'RUNNING') : behaviour.failWith ? 'FAILED' : 'COMPLETED';
@@ -274,7 +290,7 @@ export async function startFakeBraket(s3: S3Client): Promise<FakeBraket> {
           await writeResults(task, s3, devices.get(String(task.request['deviceArn'])));
         }
         const id = task.arn.split('/').pop();
-        return send(res, 200, {
+        send(res, 200, {
           quantumTaskArn: task.arn,
           status,
           ...(status === 'FAILED' ? { failureReason: behaviour.failWith } : {}),
@@ -286,6 +302,7 @@ export async function startFakeBraket(s3: S3Client): Promise<FakeBraket> {
           ...(done ? { endedAt: '2026-11-26T10:00:04.000Z' } : {}),
           tags: task.request['tags'],
         });
+        return;
       }
       send(res, 404, { message: `no route ${req.method} ${path}` }, 'ResourceNotFoundException');
     })().catch((error: unknown) => send(res, 500, { message: String(error) }, 'InternalServiceException'));

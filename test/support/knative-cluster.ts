@@ -131,14 +131,14 @@ export async function startKnativeCluster(
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
-    child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const url = await new Promise<string>((resolve, reject) => {
       const check = () => {
         const found = /listening on (http:\/\/\S+)/.exec(output)?.[1];
         if (found) resolve(found);
       };
-      child.stdout?.on('data', check);
+      child.stdout.on('data', check);
       child.once('exit', (code) => reject(new Error(`${service.metadata.name} exited with ${code}: ${output}`)));
     });
     return { name: service.metadata.name, url, process: child, output: () => output };
@@ -164,7 +164,7 @@ export async function startKnativeCluster(
         'ce-source': `/apis/v1/namespaces/qpipe/pingsources/${ping?.metadata.name}`,
         'content-type': 'application/json',
       },
-      body: String((ping?.spec as { data?: string } | undefined)?.data ?? ''),
+      body: (ping?.spec as { data?: string } | undefined)?.data ?? '',
     }).catch(() => undefined);
   }, options.tickMs ?? 60_000);
 

@@ -22,7 +22,7 @@ export function jobManifest(
     kind: 'QiskitJob',
     metadata: { name, namespace: 'default', uid: `uid-${name}`, generation: 1, ...metadata },
     spec: { circuit: { source: 'inline', code: BELL_QASM }, execution: { shots: 100, seedSimulator: 1 }, ...spec },
-  } satisfies Partial<QiskitJob> as Record<string, unknown>;
+  } satisfies Partial<QiskitJob>;
 }
 
 /** A QiskitBudget. */

@@ -23,7 +23,7 @@ export async function startSmtpServer(): Promise<SmtpTestServer> {
           received.push(mail);
           callback();
         })
-        .catch((error: Error) => callback(error));
+        .catch((error: unknown) => callback(error as Error));
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

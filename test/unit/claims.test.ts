@@ -11,8 +11,8 @@ describe('in-progress claims (memory store with create-if-absent)', () => {
     );
     expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
     for (const attempt of attempts.filter((a) => a.status === 'rejected')) {
-      expect((attempt as PromiseRejectedResult).reason).toBeInstanceOf(WorkInProgressError);
-      expect(((attempt as PromiseRejectedResult).reason as WorkInProgressError).retryAt).toBe(6_000);
+      expect(attempt.reason).toBeInstanceOf(WorkInProgressError);
+      expect((attempt.reason as WorkInProgressError).retryAt).toBe(6_000);
     }
   });
 

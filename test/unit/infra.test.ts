@@ -22,23 +22,23 @@ function documentsIn(folder: string): Record<string, unknown>[] {
 
 type Model = new (data: Record<string, unknown>) => { validate(): void };
 const MODELS: Record<string, Model> = {
-  'v1/Namespace': k8s.v1.Namespace as unknown as Model,
-  'v1/ServiceAccount': k8s.v1.ServiceAccount as unknown as Model,
-  'v1/ConfigMap': k8s.v1.ConfigMap as unknown as Model,
-  'rbac.authorization.k8s.io/v1/ClusterRole': k8s.rbacAuthorizationK8sIo.v1.ClusterRole as unknown as Model,
-  'rbac.authorization.k8s.io/v1/Role': k8s.rbacAuthorizationK8sIo.v1.Role as unknown as Model,
+  'v1/Namespace': k8s.v1.Namespace,
+  'v1/ServiceAccount': k8s.v1.ServiceAccount,
+  'v1/ConfigMap': k8s.v1.ConfigMap,
+  'rbac.authorization.k8s.io/v1/ClusterRole': k8s.rbacAuthorizationK8sIo.v1.ClusterRole,
+  'rbac.authorization.k8s.io/v1/Role': k8s.rbacAuthorizationK8sIo.v1.Role,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': k8s.rbacAuthorizationK8sIo.v1
     .ClusterRoleBinding as unknown as Model,
   'rbac.authorization.k8s.io/v1/RoleBinding': k8s.rbacAuthorizationK8sIo.v1.RoleBinding as unknown as Model,
-  'networking.k8s.io/v1/NetworkPolicy': k8s.networkingK8sIo.v1.NetworkPolicy as unknown as Model,
+  'networking.k8s.io/v1/NetworkPolicy': k8s.networkingK8sIo.v1.NetworkPolicy,
   'apiextensions.k8s.io/v1/CustomResourceDefinition': k8s.apiextensionsK8sIo.v1
     .CustomResourceDefinition as unknown as Model,
-  'serving.knative.dev/v1/Service': knative.servingKnativeDev.v1.Service as unknown as Model,
-  'eventing.knative.dev/v1/Broker': knative.eventingKnativeDev.v1.Broker as unknown as Model,
-  'eventing.knative.dev/v1/Trigger': knative.eventingKnativeDev.v1.Trigger as unknown as Model,
-  'sources.knative.dev/v1/ApiServerSource': knative.sourcesKnativeDev.v1.ApiServerSource as unknown as Model,
-  'sources.knative.dev/v1/SinkBinding': knative.sourcesKnativeDev.v1.SinkBinding as unknown as Model,
-  'sources.knative.dev/v1/PingSource': knative.sourcesKnativeDev.v1.PingSource as unknown as Model,
+  'serving.knative.dev/v1/Service': knative.servingKnativeDev.v1.Service,
+  'eventing.knative.dev/v1/Broker': knative.eventingKnativeDev.v1.Broker,
+  'eventing.knative.dev/v1/Trigger': knative.eventingKnativeDev.v1.Trigger,
+  'sources.knative.dev/v1/ApiServerSource': knative.sourcesKnativeDev.v1.ApiServerSource,
+  'sources.knative.dev/v1/SinkBinding': knative.sourcesKnativeDev.v1.SinkBinding,
+  'sources.knative.dev/v1/PingSource': knative.sourcesKnativeDev.v1.PingSource,
 };
 
 interface Container {
@@ -80,7 +80,7 @@ describe('infra manifests', () => {
   it('validates every manifest against its Kubernetes or Knative schema', () => {
     expect(all.length).toBeGreaterThan(30);
     for (const document of all) {
-      const key = `${document['apiVersion']}/${document['kind']}`;
+      const key = `${String(document['apiVersion'])}/${String(document['kind'])}`;
       const model = MODELS[key];
       expect(model, `no schema for ${key}`).toBeDefined();
       expect(
@@ -95,10 +95,9 @@ describe('infra manifests', () => {
     const triggers = ofKind('Trigger');
     for (const trigger of triggers) {
       expect(trigger.spec.broker).toBe('qpipe');
-      expect(
-        services.has(trigger.spec.subscriber?.ref?.name),
-        `${trigger.metadata.name} has no subscriber Service`,
-      ).toBe(true);
+      expect(services.has(trigger.spec.subscriber.ref.name), `${trigger.metadata.name} has no subscriber Service`).toBe(
+        true,
+      );
     }
     for (const stage of Object.keys(SUBSCRIPTIONS) as Stage[]) {
       for (const filter of brokerFilters(stage)) {

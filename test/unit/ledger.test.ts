@@ -53,13 +53,13 @@ describe('ledger rules', () => {
 });
 
 describe.each([
-  ['in memory', async () => ({ store: new MemoryLedgerStore() as LedgerStore, cleanup: async () => {} })],
+  ['in memory', async () => ({ store: new MemoryLedgerStore(), cleanup: async () => {} })],
   [
     'local files',
     async () => {
       const dir = await mkdtemp(join(tmpdir(), 'qpipe-ledger-'));
       return {
-        store: new LocalLedgerStore(dir) as LedgerStore,
+        store: new LocalLedgerStore(dir),
         cleanup: () => rm(dir, { recursive: true, force: true }),
       };
     },

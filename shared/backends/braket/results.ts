@@ -38,7 +38,7 @@ export function decodeBraketResult(
   } else if (result.measurementProbabilities) {
     const total = result.taskMetadata?.shots ?? task.shots;
     shots = Object.entries(result.measurementProbabilities).flatMap(([bits, p]) =>
-      Array.from({ length: Math.round(p * total) }, () => [...bits].map(Number)),
+      Array.from({ length: Math.round(p * total) }, () => Array.from(bits, Number)),
     );
   } else {
     throw new InvalidInputError('results.json', 'has neither measurements nor measurementProbabilities');

@@ -3,6 +3,7 @@
  * in its DOM library only, which a Node project leaves out.
  */
 declare namespace WebAssembly {
+  // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- the platform's class, declared
   class Module {
     constructor(bytes: Uint8Array);
   }

@@ -12,16 +12,21 @@ import { FREE, parsePricing } from '../../../shared/pricing/pricing.ts';
 import { compileQasm } from '../../../shared/qasm/index.ts';
 import type { BackendType, QiskitJobSpec } from '../../../shared/resources/schema.ts';
 
-const backend = (name: string, type: BackendType, qubits: number, perShot = '$0', extra: Partial<BackendEntry> = {}) =>
-  ({
-    name,
-    type,
-    qubits,
-    pricing: perShot === '$0' ? FREE : parsePricing({ perShot }, name),
-    enabled: true,
-    origin: 'builtin',
-    ...extra,
-  }) as BackendEntry;
+const backend = (
+  name: string,
+  type: BackendType,
+  qubits: number,
+  perShot = '$0',
+  extra: Partial<BackendEntry> = {},
+): BackendEntry => ({
+  name,
+  type,
+  qubits,
+  pricing: perShot === '$0' ? FREE : parsePricing({ perShot }, name),
+  enabled: true,
+  origin: 'builtin',
+  ...extra,
+});
 
 const CATALOG: BackendEntry[] = [
   backend('local-simulator', 'local_simulator', 20),
@@ -41,7 +46,7 @@ function select(
   options: Partial<Omit<SelectionRequest, 'statuses'>> & { statuses?: Record<string, StatusReading> } = {},
 ) {
   return selectBackend({
-    spec: { circuit: { source: 'inline', code: '' }, ...spec } as QiskitJobSpec,
+    spec: { circuit: { source: 'inline', code: '' }, ...spec },
     metadata: bell.metadata,
     shots: 1000,
     backends: CATALOG,
@@ -138,7 +143,7 @@ describe('selection: hard constraints exclude with a reason', () => {
     const selection = select({}, { availableTypes: new Set(['local_simulator', 'aws_braket']) });
     expect(reasonOf(selection, 'ibm-qpu')).toBe('ibm_quantum is not configured in this deployment');
     const disabled = selectBackend({
-      spec: { circuit: { source: 'inline', code: '' } } as QiskitJobSpec,
+      spec: { circuit: { source: 'inline', code: '' } },
       metadata: bell.metadata,
       shots: 10,
       backends: [...CATALOG.slice(1), { ...CATALOG[0]!, enabled: false }],
@@ -192,7 +197,7 @@ describe('selection: preferences, pins and fallback', () => {
   it('preferred backends win ties in their order, else names break them', () => {
     const tie = (preferredBackends: string[]) =>
       selectBackend({
-        spec: { circuit: { source: 'inline', code: '' }, backendSelection: { preferredBackends } } as QiskitJobSpec,
+        spec: { circuit: { source: 'inline', code: '' }, backendSelection: { preferredBackends } },
         metadata: bell.metadata,
         shots: 10,
         backends: twins,

@@ -239,8 +239,7 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
   });
 
   /** When a held re-check is due. */
-  const dueOf = (event: CloudEvent<unknown>) =>
-    Date.parse(String((event as unknown as { notbefore: string }).notbefore));
+  const dueOf = (event: CloudEvent<unknown>) => Date.parse((event as unknown as { notbefore: string }).notbefore);
 
   /** Holds job "late" behind "big" on the budget; `recheck` delivers a re-check at its due time. */
   async function holdBehindBig(held: QiskitBudget) {

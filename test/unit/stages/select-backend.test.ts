@@ -23,7 +23,7 @@ async function schedule(spec: Record<string, unknown>, backends: QiskitBackend[]
     data: { ...example.data, spec: { ...example.data.spec, ...spec } },
   };
   const { CloudEvent } = await import('cloudevents');
-  const run = await runStage(stage, new CloudEvent(event as never), memoryPorts({ backends }));
+  const run = await runStage(stage, new CloudEvent(event), memoryPorts({ backends }));
   return received(run.emitted[0] as never);
 }
 
