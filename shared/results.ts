@@ -1,19 +1,27 @@
 /** Result documents: what execute stores raw and what collect-results publishes. */
+import { type Static, Type } from '@sinclair/typebox';
 import type { JobRef } from '../events/schemas.ts';
 import { estimateCost, type Pricing } from './pricing/pricing.ts';
-import { getJson, type ObjectStore } from './storage/object-store.ts';
+import { readDocument } from './storage/documents.ts';
+import type { ObjectStore } from './storage/object-store.ts';
 import type { ResultQuality } from './quality.ts';
 
 /** The raw result of a finished run, stored by execute for collect-results. */
-export interface RawResult {
-  readonly counts: Record<string, number>;
-  readonly shots: number;
-  readonly durationMs: number;
-  readonly billedSeconds: number;
-  readonly actualCostMicros: number;
-  readonly note?: string;
+export const RawResult = Type.Object({
+  counts: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  shots: Type.Integer({ minimum: 0 }),
+  durationMs: Type.Number({ minimum: 0 }),
+  billedSeconds: Type.Number({ minimum: 0 }),
+  actualCostMicros: Type.Integer({ minimum: 0 }),
+  note: Type.Optional(Type.String()),
   /** The provider's task id, for runs a provider ran. */
-  readonly taskId?: string;
+  taskId: Type.Optional(Type.String()),
+});
+export type RawResult = Static<typeof RawResult>;
+
+/** A stored raw result, parsed; undefined when the run has none yet. */
+export function readRawResult(store: ObjectStore, key: string): Promise<RawResult | undefined> {
+  return readDocument(store, key, RawResult);
 }
 
 /** Object-store key of a run's raw result, inside its run folder. */
@@ -39,7 +47,7 @@ export async function storeRawResult(
     actualCostMicros: estimateCost(pricing, { shots: run.shots, seconds: run.billedSeconds }).totalMicros,
   };
   await store.putIfAbsent(key, JSON.stringify(raw), 'application/json');
-  return ((await getJson(store, key)) as RawResult | undefined) ?? raw;
+  return (await readRawResult(store, key)) ?? raw;
 }
 
 /** The result document users read (JSON), one per run. */

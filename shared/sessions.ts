@@ -4,6 +4,7 @@
  * so two copies never open two), reused until its maxTime ends, then closed; a job naming
  * a closed session is refused with the reason. Decisions here, I/O in the execute stage.
  */
+import { type Static, Type } from '@sinclair/typebox';
 import { parseDuration } from './duration.ts';
 import { InvalidInputError } from './errors.ts';
 import type { QiskitSession, QiskitSessionStatus } from './resources/schema.ts';
@@ -15,16 +16,17 @@ export const DEFAULT_SESSION_MAX_TIME = '8h';
 export const SESSION_OPENING_LEASE_MS = 60_000;
 
 /** What the store keeps of a QiskitSession's provider session. */
-export interface SessionRecord {
-  readonly phase: 'Pending' | 'Open' | 'Closed';
-  readonly backend: string;
-  readonly sessionId?: string;
+export const SessionRecord = Type.Object({
+  phase: Type.Union([Type.Literal('Pending'), Type.Literal('Open'), Type.Literal('Closed')]),
+  backend: Type.String(),
+  sessionId: Type.Optional(Type.String()),
   /** When the claim to open it was taken (Pending). */
-  readonly claimedAt?: string;
-  readonly openedAt?: string;
-  readonly closesAt?: string;
-  readonly message?: string;
-}
+  claimedAt: Type.Optional(Type.String()),
+  openedAt: Type.Optional(Type.String()),
+  closesAt: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+});
+export type SessionRecord = Static<typeof SessionRecord>;
 
 /** Where a session's record lives in the store. */
 export function sessionRecordKey(namespace: string, name: string): string {

@@ -11,9 +11,9 @@ import { loadCircuitSource, runFolder } from '../../shared/jobs.ts';
 import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
 import { type ResultQuality, resultQuality } from '../../shared/quality.ts';
 import { formatMoney } from '../../shared/money.ts';
-import { countsCsv, type RawResult, type ResultDocument, topCounts } from '../../shared/results.ts';
+import { countsCsv, readRawResult, type ResultDocument, topCounts } from '../../shared/results.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
-import { assertSafeKey, getJson } from '../../shared/storage/object-store.ts';
+import { assertSafeKey } from '../../shared/storage/object-store.ts';
 import { recordJobTransition } from '../../shared/observability/job-metrics.ts';
 import type { QiskitJobStatus } from '../../shared/resources/schema.ts';
 import { projectStatus } from './projection.ts';
@@ -96,7 +96,7 @@ async function againstIdeal(
 
 async function storeResult(event: TypedEvent<typeof EventType.JobExecuted>, deps: Deps): Promise<CloudEvent<unknown>> {
   const { job, spec, backend, resultRef, budget } = event.data;
-  const raw = (await getJson(deps.store, resultRef)) as RawResult | undefined;
+  const raw = await readRawResult(deps.store, resultRef);
   if (!raw) throw new InvalidInputError('resultRef', `raw result ${resultRef} is missing from the store`);
   const quality = backend.type === 'local_simulator' ? undefined : await againstIdeal(event, raw.counts, deps);
   const document: ResultDocument = {

@@ -18,8 +18,7 @@ import { jobShots, loadCircuitSource, runFolder } from '../../shared/jobs.ts';
 import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
-import { type RawResult, rawResultKey, storeRawResult } from '../../shared/results.ts';
-import { getJson } from '../../shared/storage/object-store.ts';
+import { type RawResult, rawResultKey, readRawResult, storeRawResult } from '../../shared/results.ts';
 import { claimWork } from '../../shared/idempotency/claims.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
 import { visibleBackends } from '../../shared/backends/visibility.ts';
@@ -49,7 +48,7 @@ export async function execute(event: StageInput<typeof Stage.Execute>, deps: Dep
   if (!executor) throw new InvalidInputError('backend', `${backend.type} is not configured in this deployment`);
   // What an earlier copy of this event left: a result, or (for providers) a submitted task.
   const earlier = async () => {
-    const previous = (await getJson(deps.store, resultRef)) as RawResult | undefined;
+    const previous = await readRawResult(deps.store, resultRef);
     if (previous) return executed(previous);
     const previousTask = executor.collect ? await taskRecordOfRun(deps.store, job) : undefined;
     return previousTask ? submitted(previousTask) : undefined;

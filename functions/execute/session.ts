@@ -9,13 +9,8 @@ import type { BackendEntry, BackendExecutor } from '../../shared/backends/backen
 import { InvalidInputError, TransientError } from '../../shared/errors.ts';
 import { WorkInProgressError } from '../../shared/idempotency/claims.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
-import {
-  decideSession,
-  openedRecord,
-  type SessionRecord,
-  sessionRecordKey,
-  sessionStatus,
-} from '../../shared/sessions.ts';
+import { parseDocument } from '../../shared/storage/documents.ts';
+import { decideSession, openedRecord, SessionRecord, sessionRecordKey, sessionStatus } from '../../shared/sessions.ts';
 
 type Deps = Pick<Ports, 'store' | 'cluster' | 'now'>;
 
@@ -39,7 +34,7 @@ export async function sessionIdFor(
   const show = (value: SessionRecord) => deps.cluster.writeSessionStatus(namespace, name, sessionStatus(value));
   for (let attempt = 0; attempt < 5; attempt++) {
     const read = await deps.store.getVersioned(key);
-    const stored = read && (JSON.parse(Buffer.from(read.body).toString('utf8')) as SessionRecord);
+    const stored = read && parseDocument(SessionRecord, Buffer.from(read.body).toString('utf8'), key);
     const decision = decideSession(session, backend.name, stored, deps.now());
     switch (decision.kind) {
       case 'use':

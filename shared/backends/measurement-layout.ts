@@ -3,16 +3,18 @@
  * decoding of provider results into counts keyed as Qiskit prints them (registers
  * last-declared first, bit 0 rightmost).
  */
+import { type Static, Type } from '@sinclair/typebox';
 import { InvalidInputError } from '../errors.ts';
 import type { Circuit } from '../qasm/circuit.ts';
 import { bitString, measurementPlan, perShotReason } from '../qasm/measurement.ts';
 
 /** The classical layout of a circuit whose measurements are all at the end. */
-export interface MeasurementLayout {
-  readonly registers: Circuit['classicalRegisters'];
+export const MeasurementLayout = Type.Object({
+  registers: Type.Array(Type.Object({ name: Type.String(), offset: Type.Integer(), size: Type.Integer() })),
   /** For each classical bit, the qubit measured into it, or -1 when none is. */
-  readonly clbitQubits: readonly number[];
-}
+  clbitQubits: Type.Array(Type.Integer({ minimum: -1 })),
+});
+export type MeasurementLayout = Static<typeof MeasurementLayout>;
 
 /**
  * The layout of a circuit run on a provider: terminal measurements only (gate-model
@@ -29,7 +31,7 @@ export function measurementLayout(circuit: Circuit, provider: string): Measureme
   }
   const clbitQubits = new Array<number>(plan.numClbits).fill(-1);
   for (const op of plan.operations) if (op.kind === 'measure' && op.clbit >= 0) clbitQubits[op.clbit] = op.qubit;
-  return { registers: plan.registers, clbitQubits };
+  return { registers: [...plan.registers], clbitQubits };
 }
 
 /** Qubits the layout measures, ascending. */

@@ -5,20 +5,23 @@
  * id, since Braket's state-change events name only the task.
  */
 import { createHash } from 'node:crypto';
-import type { EventData } from '../../events/schemas.ts';
-import type { EventType } from '../../events/types.ts';
+import { type Static, Type } from '@sinclair/typebox';
+import { type EventData, EVENT_DATA } from '../../events/schemas.ts';
+import { EventType } from '../../events/types.ts';
 import { runFolder } from '../jobs.ts';
-import { getJson, type ObjectStore } from '../storage/object-store.ts';
-import type { MeasurementLayout } from './measurement-layout.ts';
+import { readDocument } from '../storage/documents.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { MeasurementLayout } from './measurement-layout.ts';
 
 /** One submitted task. */
-export interface TaskRecord {
+export const TaskRecord = Type.Object({
   /** The submitted event's data: job, spec, circuit, backend, task id, budget. */
-  readonly submitted: EventData<typeof EventType.JobSubmitted>;
-  readonly layout: MeasurementLayout;
-  readonly shots: number;
-  readonly submittedAt: string;
-}
+  submitted: EVENT_DATA[EventType.JobSubmitted],
+  layout: MeasurementLayout,
+  shots: Type.Integer({ minimum: 0 }),
+  submittedAt: Type.String(),
+});
+export type TaskRecord = Static<typeof TaskRecord>;
 
 function recordKey(job: EventData<typeof EventType.JobSubmitted>['job']): string {
   return `${runFolder(job)}/task.json`;
@@ -40,10 +43,10 @@ export async function taskRecordOfRun(
   store: ObjectStore,
   job: EventData<typeof EventType.JobSubmitted>['job'],
 ): Promise<TaskRecord | undefined> {
-  return (await getJson(store, recordKey(job))) as TaskRecord | undefined;
+  return readDocument(store, recordKey(job), TaskRecord);
 }
 
 /** The task record of a provider task id, if qpipe submitted it. */
 export async function taskRecordOfTask(store: ObjectStore, taskId: string): Promise<TaskRecord | undefined> {
-  return (await getJson(store, indexKey(taskId))) as TaskRecord | undefined;
+  return readDocument(store, indexKey(taskId), TaskRecord);
 }

@@ -6,11 +6,14 @@
  * spending and reservations survive the rebuild.
  */
 import { parseAllDocuments, stringify } from 'yaml';
-import type { LedgerState } from '../budget/ledger.ts';
+import { LedgerState } from '../budget/ledger.ts';
 import type { LedgerStore } from '../budget/ledger-store.ts';
 import { updateLedger } from '../budget/ledger-store.ts';
 import { InvalidInputError } from '../errors.ts';
-import { getJson, getText, type ObjectStore } from '../storage/object-store.ts';
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { readDocument } from '../storage/documents.ts';
+import { getText, type ObjectStore } from '../storage/object-store.ts';
 import {
   BACKUP_KINDS,
   type BackupKind,
@@ -21,12 +24,13 @@ import {
 import { RESTORED_ANNOTATION } from './restored.ts';
 
 /** The index of a backup. */
-export interface BackupIndex {
-  readonly format: 'qpipe-backup/1';
-  readonly createdAt: string;
-  readonly resources: Record<BackupKind, number>;
-  readonly ledgers: string[];
-}
+export const BackupIndex = Type.Object({
+  format: Type.Literal('qpipe-backup/1'),
+  createdAt: Type.String(),
+  resources: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  ledgers: Type.Array(Type.String()),
+});
+export type BackupIndex = Static<typeof BackupIndex>;
 
 const INDEX = 'backup.json';
 
@@ -77,15 +81,15 @@ export async function restoreBackup(options: {
   ledger: LedgerStore;
   source: ObjectStore;
 }): Promise<RestoreReport> {
-  const index = (await getJson(options.source, INDEX)) as BackupIndex | undefined;
-  if (index?.format !== 'qpipe-backup/1') {
+  const index = await readDocument(options.source, INDEX, Type.Unknown());
+  if (!Value.Check(BackupIndex, index)) {
     throw new InvalidInputError(
       INDEX,
       `no qpipe backup here (${options.source.locate(INDEX)} is missing or not a backup index)`,
     );
   }
   for (const key of index.ledgers) {
-    const state = (await getJson(options.source, `ledgers/${key}.json`)) as LedgerState | undefined;
+    const state = await readDocument(options.source, `ledgers/${key}.json`, LedgerState);
     if (!state) throw new InvalidInputError(`ledgers/${key}.json`, 'is listed in the index but missing');
     await updateLedger(options.ledger, key, () => ({ state, result: undefined }));
   }

@@ -14,11 +14,12 @@ import type { CloudEvent } from 'cloudevents';
 import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import { JOBS_NAMESPACE_ENABLED, JOBS_NAMESPACE_LABEL } from '../cluster/resync.ts';
-import { jobStatusKey, type StoredJobStatus } from '../cluster/local-cluster.ts';
+import { jobStatusKey, StoredJobStatus } from '../cluster/local-cluster.ts';
+import { readDocument } from '../storage/documents.ts';
 import { generationObserved, userManifestOf } from '../resources/kubernetes-object.ts';
 import { applyResources } from '../resources/resource-store.ts';
-import { type QiskitBackend, type QiskitBudget, type QiskitJobStatus, TERMINAL_PHASES } from '../resources/schema.ts';
-import { parseResource } from '../resources/validate.ts';
+import { type QiskitBackend, type QiskitBudget, QiskitJobStatus, TERMINAL_PHASES } from '../resources/schema.ts';
+import { checkSchema, parseResource } from '../resources/validate.ts';
 import { getJson, type ObjectStore } from '../storage/object-store.ts';
 import type { StatusChange } from '../cluster/cluster.ts';
 import type { JobRef } from '../../events/schemas.ts';
@@ -105,11 +106,14 @@ export async function bridgePass(options: BridgeOptions): Promise<BridgeReport> 
       ]);
       requested.push(`${namespace}/${name}`);
     }
-    const current = (object['status'] ?? undefined) as QiskitJobStatus | undefined;
+    const current =
+      object['status'] === undefined
+        ? undefined
+        : checkSchema(QiskitJobStatus, object['status'], `qiskitjob ${namespace}/${name}`, 'status');
     // A final status of this generation never changes again: no read of the store for it.
     if (current?.phase && TERMINAL_PHASES.includes(current.phase) && generationObserved(object)) continue;
-    const stored = (await getJson(options.store, jobStatusKey(job.uid))) as StoredJobStatus | undefined;
-    if (!stored?.status) continue;
+    const stored = await readDocument(options.store, jobStatusKey(job.uid), StoredJobStatus);
+    if (!stored) continue;
     if (canonical(stored.status) === canonical(current)) continue;
     const status = stored.status;
     await options.cluster.updateJobStatus(job, () => status);

@@ -3,21 +3,30 @@
  * change goes through a LedgerStore compare-and-swap, so concurrent jobs can never
  * overspend (spent + reserved never exceeds the limit for an approved reservation).
  */
+import { type Static, Type } from '@sinclair/typebox';
 import type { MicroDollars } from '../money.ts';
 import type { BudgetPeriod } from '../resources/schema.ts';
 
+const micros = Type.Integer({ minimum: 0 });
+const entry = Type.Readonly(Type.Object({ micros, job: Type.String() }));
+
 /** One budget period's books. */
-export interface LedgerState {
-  readonly spentMicros: MicroDollars;
+export const LedgerState = Type.Object({
+  spentMicros: micros,
   /** Open reservations by job key (`<uid>/<generation>`). */
-  readonly reservations: Readonly<Record<string, { readonly micros: MicroDollars; readonly job: string }>>;
+  reservations: Type.Readonly(Type.Record(Type.String(), entry)),
   /** Settled charges by job key; a settled job is never charged again. */
-  readonly charges: Readonly<Record<string, { readonly micros: MicroDollars; readonly job: string }>>;
+  charges: Type.Readonly(Type.Record(Type.String(), entry)),
   /** Thresholds (percent) already alerted this period. */
-  readonly notifiedThresholds: readonly number[];
+  notifiedThresholds: Type.Readonly(Type.Array(Type.Number())),
   /** Jobs held for budget (blockOnExceed), by job key: where their held event is stored. */
-  readonly waiting?: Readonly<Record<string, { readonly job: string; readonly heldRef: string }>>;
-}
+  waiting: Type.Optional(
+    Type.Readonly(
+      Type.Record(Type.String(), Type.Readonly(Type.Object({ job: Type.String(), heldRef: Type.String() }))),
+    ),
+  ),
+});
+export type LedgerState = Static<typeof LedgerState>;
 
 /** A ledger with no activity. */
 export const EMPTY_LEDGER: LedgerState = {

@@ -7,13 +7,13 @@ import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { tryLock, unlock } from '../storage/file-lock.ts';
 import { assertSafeKey } from '../storage/object-store.ts';
-import { EMPTY_LEDGER, type LedgerState } from './ledger.ts';
+import { type Static, Type } from '@sinclair/typebox';
+import { parseDocument } from '../storage/documents.ts';
+import { EMPTY_LEDGER, LedgerState } from './ledger.ts';
 import type { LedgerStore, VersionedLedger } from './ledger-store.ts';
 
-interface LedgerFile {
-  readonly version: number;
-  readonly state: LedgerState;
-}
+const LedgerFile = Type.Object({ version: Type.Integer({ minimum: 0 }), state: LedgerState });
+type LedgerFile = Static<typeof LedgerFile>;
 
 /** Local-file ledger store rooted at a folder. */
 export class LocalLedgerStore implements LedgerStore {
@@ -66,7 +66,7 @@ export class LocalLedgerStore implements LedgerStore {
 
   private async load(path: string): Promise<LedgerFile | undefined> {
     try {
-      return JSON.parse(await readFile(path, 'utf8')) as LedgerFile;
+      return parseDocument(LedgerFile, await readFile(path, 'utf8'), path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;

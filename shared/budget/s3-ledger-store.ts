@@ -7,7 +7,8 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { assertSafeKey } from '../storage/object-store.ts';
 import { isConditionFailed, isNotFound, readFailure } from '../storage/s3-errors.ts';
-import { EMPTY_LEDGER, type LedgerState } from './ledger.ts';
+import { parseDocument } from '../storage/documents.ts';
+import { EMPTY_LEDGER, LedgerState } from './ledger.ts';
 import type { LedgerStore, VersionedLedger } from './ledger-store.ts';
 
 /** S3 ledger store: one JSON object per budget period under `prefix`. */
@@ -27,7 +28,10 @@ export class S3LedgerStore implements LedgerStore {
     try {
       const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
       const text = (await response.Body?.transformToString()) ?? '';
-      return { state: JSON.parse(text) as LedgerState, version: response.ETag };
+      return {
+        state: parseDocument(LedgerState, text, `s3://${this.bucket}/${this.key(key)}`),
+        version: response.ETag,
+      };
     } catch (error) {
       if (isNotFound(error)) return { state: EMPTY_LEDGER, version: undefined };
       throw readFailure(error, `s3://${this.bucket}/${this.key(key)}`);

@@ -3,12 +3,12 @@
  * the deployment's store (S3 when QPIPE_S3_BUCKET is set, else the local store folder).
  */
 import type { QpipeConfig } from '../config.ts';
-import type { StoredJobStatus } from '../cluster/local-cluster.ts';
+import { StoredJobStatus } from '../cluster/local-cluster.ts';
 import { InvalidInputError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
 import { applyResources, readResources } from '../resources/resource-store.ts';
 import { createDeployedPorts } from '../runtime/deployed-ports.ts';
-import { getJson } from '../storage/object-store.ts';
+import { readDocument } from '../storage/documents.ts';
 
 const NO_RESOURCES = { budgets: [], backends: [], configMaps: [] };
 
@@ -86,14 +86,14 @@ export async function getResources(kind: string, config: QpipeConfig): Promise<R
       const keys = await ports.store.list('status/qiskitjobs/');
       const rows: ResourceRow[] = [];
       for (const key of keys) {
-        const record = (await getJson(ports.store, key)) as Partial<StoredJobStatus> | undefined;
-        if (!record?.namespace || !record.name) continue;
+        const record = await readDocument(ports.store, key, StoredJobStatus);
+        if (!record) continue;
         rows.push({
           namespace: record.namespace,
           name: record.name,
-          phase: record.status?.phase ?? 'Pending',
-          backend: record.status?.selectedBackend,
-          cost: record.status?.actualCost,
+          phase: record.status.phase ?? 'Pending',
+          backend: record.status.selectedBackend,
+          cost: record.status.actualCost,
         });
       }
       return rows;

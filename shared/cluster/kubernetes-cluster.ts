@@ -14,31 +14,35 @@ import {
 } from '@kubernetes/client-node';
 import type { JobRef } from '../../events/schemas.ts';
 import { QpipeError } from '../errors.ts';
+import { type Static, Type } from '@sinclair/typebox';
 import {
+  API_VERSION,
   GROUP,
   type QiskitBackend,
   type QiskitBudget,
   type QiskitBudgetStatus,
   type QiskitSession,
   type QiskitSessionStatus,
-  type QiskitJobStatus,
+  QiskitJobStatus,
   VERSION,
 } from '../resources/schema.ts';
+import { checkSchema, parseResourceOf } from '../resources/validate.ts';
+import { logger } from '../observability/log.ts';
 import type { Cluster, StatusChange, StatusWriter } from './cluster.ts';
 
 const KINDS = { qiskitbudgets: 'QiskitBudget', qiskitbackends: 'QiskitBackend' } as const;
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-interface KubernetesObject {
-  readonly metadata?: {
-    readonly uid?: string;
-    readonly resourceVersion?: string;
-    readonly name?: string;
-    readonly namespace?: string;
-  };
-  readonly status?: Record<string, unknown>;
-}
+/**
+ * A QiskitJob as this port reads it: identity and status only. Its spec is validate's to
+ * judge (a job with a bad spec still gets its Rejected status written).
+ */
+const JobObject = Type.Object({
+  metadata: Type.Object({ uid: Type.String(), resourceVersion: Type.Optional(Type.String()) }),
+  status: Type.Optional(QiskitJobStatus),
+});
+type JobObject = Static<typeof JobObject>;
 
 function codeOf(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined;
@@ -68,6 +72,22 @@ export interface KubernetesClusterOptions {
   readonly now?: () => Date;
 }
 
+/**
+ * The items of a list that parse as their kind (list items may omit apiVersion and kind).
+ * The API server checked them against the CRD; one that still fails (a CRD older than this
+ * qpipe) is left out and logged, so it does not take every other resource down with it.
+ */
+function parsedItems<K extends 'QiskitBudget' | 'QiskitBackend'>(kind: K, items: readonly unknown[]) {
+  return items.flatMap((item) => {
+    try {
+      return [parseResourceOf(kind, { apiVersion: API_VERSION, kind, ...(item as object) }, `a listed ${kind}`)];
+    } catch (error) {
+      logger().warn({ kind, err: (error as Error).message }, 'left out a resource that does not parse');
+      return [];
+    }
+  });
+}
+
 /** Cluster port backed by the Kubernetes API. */
 export class KubernetesCluster implements Cluster {
   private readonly custom: CustomObjectsApi;
@@ -84,7 +104,7 @@ export class KubernetesCluster implements Cluster {
     this.now = options.now ?? (() => new Date());
   }
 
-  private async get(plural: string, namespace: string, name: string): Promise<KubernetesObject | undefined> {
+  private async get(plural: string, namespace: string, name: string): Promise<unknown> {
     try {
       return (await this.custom.getNamespacedCustomObject({
         group: GROUP,
@@ -92,11 +112,16 @@ export class KubernetesCluster implements Cluster {
         namespace,
         plural,
         name,
-      })) as KubernetesObject;
+      })) as unknown;
     } catch (error) {
       if (codeOf(error) === 404) return undefined;
       throw this.transient(error, `reading ${plural} ${namespace}/${name}`);
     }
+  }
+
+  private async getJob(namespace: string, name: string): Promise<JobObject | undefined> {
+    const object = await this.get('qiskitjobs', namespace, name);
+    return object === undefined ? undefined : checkSchema(JobObject, object, `qiskitjob ${namespace}/${name}`);
   }
 
   private transient(error: unknown, what: string): QpipeError {
@@ -108,37 +133,32 @@ export class KubernetesCluster implements Cluster {
   }
 
   async findBudget(namespace: string, name: string): Promise<QiskitBudget | undefined> {
-    return (await this.get('qiskitbudgets', namespace, name)) as QiskitBudget | undefined;
+    const object = await this.get('qiskitbudgets', namespace, name);
+    return object === undefined
+      ? undefined
+      : parseResourceOf('QiskitBudget', object, `qiskitbudget ${namespace}/${name}`);
   }
 
   async listBudgets(namespace: string): Promise<QiskitBudget[]> {
-    try {
-      const list = (await this.custom.listNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace,
-        plural: 'qiskitbudgets',
-      })) as {
-        items: QiskitBudget[];
-      };
-      return list.items;
-    } catch (error) {
-      throw this.transient(error, `listing qiskitbudgets in ${namespace}`);
-    }
+    const items = await this.listItems(`qiskitbudgets in ${namespace}`, () =>
+      this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'qiskitbudgets' }),
+    );
+    return parsedItems('QiskitBudget', items);
   }
 
   async listBackends(): Promise<QiskitBackend[]> {
+    const items = await this.listItems('qiskitbackends', () =>
+      this.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: 'qiskitbackends' }),
+    );
+    return parsedItems('QiskitBackend', items);
+  }
+
+  private async listItems(what: string, list: () => Promise<unknown>): Promise<unknown[]> {
     try {
-      const list = (await this.custom.listCustomObjectForAllNamespaces({
-        group: GROUP,
-        version: VERSION,
-        plural: 'qiskitbackends',
-      })) as {
-        items: QiskitBackend[];
-      };
-      return list.items;
+      const { items } = (await list()) as { items: unknown[] };
+      return items;
     } catch (error) {
-      throw this.transient(error, 'listing qiskitbackends');
+      throw this.transient(error, `listing ${what}`);
     }
   }
 
@@ -189,11 +209,11 @@ export class KubernetesCluster implements Cluster {
 
   async updateJobStatus(job: JobRef, change: StatusChange): Promise<QiskitJobStatus | undefined> {
     for (let attempt = 1; ; attempt++) {
-      const object = await this.get('qiskitjobs', job.namespace, job.name);
+      const object = await this.getJob(job.namespace, job.name);
       if (!object && this.withoutObject) return this.withoutObject.updateJobStatus(job, change);
       // Deleted, or replaced by a new object of the same name: this run's status has nowhere to go.
-      if (!object || object.metadata?.uid !== job.uid) return undefined;
-      const current = object.status as QiskitJobStatus | undefined;
+      if (!object || object.metadata.uid !== job.uid) return undefined;
+      const current = object.status;
       const next = change(current);
       if (next === undefined) return current;
       try {
@@ -220,7 +240,7 @@ export class KubernetesCluster implements Cluster {
     }
   }
 
-  private async recordEvent(job: JobRef, object: KubernetesObject, status: QiskitJobStatus): Promise<void> {
+  private async recordEvent(job: JobRef, object: JobObject, status: QiskitJobStatus): Promise<void> {
     const time = this.now().toISOString();
     const phase = status.phase ?? 'Pending';
     const warning = phase === 'Failed' || phase === 'Rejected';
@@ -239,7 +259,7 @@ export class KubernetesCluster implements Cluster {
             name: job.name,
             namespace: job.namespace,
             uid: job.uid,
-            ...(object.metadata?.resourceVersion === undefined
+            ...(object.metadata.resourceVersion === undefined
               ? {}
               : { resourceVersion: object.metadata.resourceVersion }),
           },
@@ -259,9 +279,8 @@ export class KubernetesCluster implements Cluster {
   }
 
   async readJobStatus(namespace: string, name: string, uid?: string): Promise<QiskitJobStatus | undefined> {
-    const object = await this.get('qiskitjobs', namespace, name);
-    const objectUid = (object?.['metadata'] as { uid?: string } | undefined)?.uid;
-    if (!object || (uid !== undefined && objectUid !== uid))
+    const object = await this.getJob(namespace, name);
+    if (!object || (uid !== undefined && object.metadata.uid !== uid))
       return this.withoutObject?.readJobStatus(namespace, name, uid);
     return object.status;
   }
@@ -271,11 +290,14 @@ export class KubernetesCluster implements Cluster {
   }
 
   async readBudgetStatus(namespace: string, name: string): Promise<QiskitBudgetStatus | undefined> {
-    return (await this.get('qiskitbudgets', namespace, name))?.status;
+    return (await this.findBudget(namespace, name))?.status;
   }
 
   async findSession(namespace: string, name: string): Promise<QiskitSession | undefined> {
-    return (await this.get('qiskitsessions', namespace, name)) as QiskitSession | undefined;
+    const object = await this.get('qiskitsessions', namespace, name);
+    return object === undefined
+      ? undefined
+      : parseResourceOf('QiskitSession', object, `qiskitsession ${namespace}/${name}`);
   }
 
   async writeSessionStatus(namespace: string, name: string, status: QiskitSessionStatus): Promise<void> {
@@ -296,6 +318,6 @@ export class KubernetesCluster implements Cluster {
   }
 
   async readSessionStatus(namespace: string, name: string): Promise<QiskitSessionStatus | undefined> {
-    return (await this.get('qiskitsessions', namespace, name))?.status;
+    return (await this.findSession(namespace, name))?.status;
   }
 }

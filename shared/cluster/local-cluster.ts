@@ -3,17 +3,19 @@
  * JSON files in the store folder (so `qpipe status` can read it later).
  */
 import type { JobRef } from '../../events/schemas.ts';
-import type {
-  QiskitBackend,
-  QiskitBudget,
+import {
+  type QiskitBackend,
+  type QiskitBudget,
   QiskitBudgetStatus,
   QiskitJobStatus,
-  QiskitSession,
+  type QiskitSession,
   QiskitSessionStatus,
 } from '../resources/schema.ts';
 import { TransientError } from '../errors.ts';
 import { keySegment } from '../storage/key-segment.ts';
-import { getJson, type ObjectStore } from '../storage/object-store.ts';
+import { type Static, Type } from '@sinclair/typebox';
+import { parseDocument, readDocument } from '../storage/documents.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
 import type { Cluster, StatusChange } from './cluster.ts';
 
 /** A ConfigMap as read from a manifest file. */
@@ -55,12 +57,13 @@ export function sessionStatusKey(namespace: string, name: string): string {
 }
 
 /** A job's status file: the status, and the object it belongs to (keys are hashes of long names). */
-export interface StoredJobStatus {
-  readonly uid: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly status: QiskitJobStatus;
-}
+export const StoredJobStatus = Type.Object({
+  uid: Type.String(),
+  namespace: Type.String(),
+  name: Type.String(),
+  status: QiskitJobStatus,
+});
+export type StoredJobStatus = Static<typeof StoredJobStatus>;
 
 /** Attempts of a status write that keeps losing to other writers before it is retried as a whole. */
 const MAX_STATUS_ATTEMPTS = 50;
@@ -110,7 +113,7 @@ export class LocalCluster implements Cluster {
   }
 
   async readSessionStatus(namespace: string, name: string): Promise<QiskitSessionStatus | undefined> {
-    return (await getJson(this.store, sessionStatusKey(namespace, name))) as QiskitSessionStatus | undefined;
+    return readDocument(this.store, sessionStatusKey(namespace, name), QiskitSessionStatus);
   }
 
   async readConfigMapKey(namespace: string, name: string, key: string): Promise<string | undefined> {
@@ -126,7 +129,9 @@ export class LocalCluster implements Cluster {
       for (let attempt = 1; ; attempt++) {
         const read = await this.store.getVersioned(key);
         const stored =
-          read === undefined ? undefined : (JSON.parse(Buffer.from(read.body).toString('utf8')) as StoredJobStatus);
+          read === undefined
+            ? undefined
+            : parseDocument(StoredJobStatus, Buffer.from(read.body).toString('utf8'), this.store.locate(key));
         const current = stored?.status;
         const updated = change(current);
         if (updated === undefined) return current;
@@ -150,7 +155,7 @@ export class LocalCluster implements Cluster {
 
   async readJobStatus(namespace: string, name: string, uid?: string): Promise<QiskitJobStatus | undefined> {
     const key = uid === undefined ? jobNameKey(namespace, name) : jobStatusKey(uid);
-    return ((await getJson(this.store, key)) as StoredJobStatus | undefined)?.status;
+    return (await readDocument(this.store, key, StoredJobStatus))?.status;
   }
 
   async writeBudgetStatus(namespace: string, name: string, status: QiskitBudgetStatus): Promise<void> {
@@ -158,6 +163,6 @@ export class LocalCluster implements Cluster {
   }
 
   async readBudgetStatus(namespace: string, name: string): Promise<QiskitBudgetStatus | undefined> {
-    return (await getJson(this.store, budgetStatusKey(namespace, name))) as QiskitBudgetStatus | undefined;
+    return readDocument(this.store, budgetStatusKey(namespace, name), QiskitBudgetStatus);
   }
 }

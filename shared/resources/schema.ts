@@ -390,7 +390,7 @@ export const QiskitSessionSpec = Type.Object(
 );
 export type QiskitSessionSpec = Static<typeof QiskitSessionSpec>;
 
-const sessionStatusSchema = Type.Object(
+export const QiskitSessionStatus = Type.Object(
   {
     phase: Type.Optional(stringEnum(['Pending', 'Open', 'Closed'], 'Session phase.')),
     sessionId: Type.Optional(Type.String({ description: 'Provider session id.' })),
@@ -436,8 +436,8 @@ export type QiskitBudget = Static<typeof QiskitBudget>;
 export const QiskitBackend = resource('QiskitBackend', QiskitBackendSpec, backendStatusSchema);
 export type QiskitBackend = Static<typeof QiskitBackend>;
 /** A whole QiskitSession object. */
-export const QiskitSession = resource('QiskitSession', QiskitSessionSpec, sessionStatusSchema);
-export type QiskitSessionStatus = Static<typeof sessionStatusSchema>;
+export const QiskitSession = resource('QiskitSession', QiskitSessionSpec, QiskitSessionStatus);
+export type QiskitSessionStatus = Static<typeof QiskitSessionStatus>;
 export type QiskitSession = Static<typeof QiskitSession>;
 
 /** A printer column of `kubectl get`. */
