@@ -88,13 +88,17 @@ export default tseslint.config(
     },
   },
   {
-    // The pure domain (OpenQASM, simulator, transpiler, ledger arithmetic, selection, pricing, result quality)
-    // knows nothing of deployments or stages.
+    // The pure domain (OpenQASM, simulator, transpiler, ledger arithmetic and budget admission,
+    // sessions, selection, pricing, result quality) knows nothing of deployments or stages.
     files: [
       'shared/qasm/**/*.ts',
       'shared/simulator/**/*.ts',
       'shared/transpile/**/*.ts',
       'shared/budget/ledger.ts',
+      'shared/budget/admission.ts',
+      'shared/budget/budget-status.ts',
+      'shared/budget/budget-exceeded.ts',
+      'shared/sessions.ts',
       'shared/backends/selection.ts',
       'shared/pricing/**/*.ts',
       'shared/quality.ts',

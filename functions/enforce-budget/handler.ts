@@ -7,19 +7,24 @@
  * ends. It is the single writer of QiskitBudget status.
  */
 import type { CloudEvent } from 'cloudevents';
-import { buildEvent, buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
-import type { BudgetRef, EventData } from '../../events/schemas.ts';
-import { EventType, Stage, stageSource } from '../../events/types.ts';
 import {
-  addWaiting,
+  buildEvent,
+  buildJobEvent,
+  carriedExtensions,
+  type QpipeExtensions,
+  type TypedEvent,
+} from '../../events/envelope.ts';
+import { type BudgetRef, EVENT_DATA, type EventData, type JobRef } from '../../events/schemas.ts';
+import { EventType, Stage, stageSource } from '../../events/types.ts';
+import { type AdmissionRequest, decideAdmission } from '../../shared/budget/admission.ts';
+import { budgetStatus } from '../../shared/budget/budget-status.ts';
+import {
   crossThresholds,
   currentPeriod,
   nextPeriodStart,
   type LedgerState,
   release,
   removeWaiting,
-  type ReserveOutcome,
-  reserve,
   reservedMicros,
   settle,
   topCharges,
@@ -35,7 +40,7 @@ import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { recordBudget } from '../../shared/observability/job-metrics.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
-import { getJson } from '../../shared/storage/object-store.ts';
+import { readDocument } from '../../shared/storage/documents.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
 
 type Deps = Pick<Ports, 'cluster' | 'ledger' | 'store' | 'now'>;
@@ -46,12 +51,6 @@ type Admission = Omit<Held, 'budget' | 'reason' | 'heldSince' | 'deadline'>;
 type Input = StageInput<typeof Stage.EnforceBudget>;
 
 const source = stageSource(Stage.EnforceBudget);
-// Re-checks of a held job start after this and back off to at most MAX_RECHECK_MS. They are
-// a safety net: whatever frees budget (a settlement, a release, a raised limit) re-checks the
-// waiting jobs at once, and the grace deadline and the next period are timers of their own,
-// so a job held for 24 h costs about 35 re-checks, not thousands.
-const MIN_RECHECK_MS = 5_000;
-const MAX_RECHECK_MS = 3_600_000;
 
 /** Handles the events enforce-budget subscribes to. */
 export async function enforceBudget(event: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {
@@ -68,7 +67,7 @@ export async function enforceBudget(event: Input, deps: Deps): Promise<CloudEven
     case EventType.JobRejected:
       return releaseJob(event, deps);
     case EventType.ResourceUpdated:
-      return budgetChanged(event.data, deps);
+      return budgetChanged(event, deps);
     case EventType.ResourceDeleted:
       return jobDeleted(event, deps);
   }
@@ -108,6 +107,28 @@ function refOf(budget: QiskitBudget, now: Date): BudgetRef {
   };
 }
 
+const limitOf = (budget: QiskitBudget) =>
+  parseMoney(budget.spec.limit, `QiskitBudget ${budget.metadata.name}: spec.limit`);
+
+/** Where a held job's event is kept while it waits, for the re-checks that budget changes start. */
+function heldRefOf(budgetRef: BudgetRef, job: JobRef): string {
+  const run = keySegment(`${job.uid}-${job.generation}`);
+  return `held/${keySegment(budgetRef.namespace)}/${keySegment(budgetRef.name)}/${run}.json`;
+}
+
+/** A job over its own maxCost never asks its budget. */
+function checkMaxCost(job: Admission): void {
+  const maxCost = job.spec.budget?.maxCost;
+  const estimateMicros = job.estimate.totalMicros;
+  if (maxCost !== undefined && estimateMicros > parseMoney(maxCost, 'spec.budget.maxCost')) {
+    throw new InvalidInputError(
+      'spec.budget.maxCost',
+      `the estimated cost ${formatMoney(estimateMicros)} on ${job.backend.name} exceeds the job's maxCost ${maxCost}`,
+    );
+  }
+}
+
+/** Admits a scheduled (or held, re-checked) job: the decision is shared/budget/admission.ts's. */
 async function admit(
   scheduled: Admission & { readonly candidates?: unknown },
   event: Input,
@@ -116,61 +137,55 @@ async function admit(
 ): Promise<CloudEvent<unknown>[]> {
   // Candidates were for people reading the scheduled event; approval carries the choice only.
   const { candidates: _candidates, ...job } = scheduled;
-  const { estimate, backend, spec } = job;
-  const estimateMicros = estimate.totalMicros;
-  const maxCost = spec.budget?.maxCost;
-  if (maxCost !== undefined && estimateMicros > parseMoney(maxCost, 'spec.budget.maxCost')) {
-    throw new InvalidInputError(
-      'spec.budget.maxCost',
-      `the estimated cost ${formatMoney(estimateMicros)} on ${backend.name} exceeds the job's maxCost ${maxCost}`,
-    );
-  }
-  const budget = await budgetOf(job.job.namespace, await budgetRefOf(spec, job.job.namespace, deps), deps);
+  checkMaxCost(job);
+  const budget = await budgetOf(job.job.namespace, await budgetRefOf(job.spec, job.job.namespace, deps), deps);
   const options = { source, ...carriedExtensions(event) };
   const approved = (budgetRef?: BudgetRef) =>
     buildJobEvent(EventType.JobApproved, { ...job, ...(budgetRef ? { budget: budgetRef } : {}) }, job.job, options);
   if (!budget) return [approved()];
 
   const now = deps.now();
-  const limitMicros = parseMoney(budget.spec.limit, `QiskitBudget ${budget.metadata.name}: spec.limit`);
   const budgetRef = refOf(budget, now);
-  const blockOnExceed = budget.spec.enforcement?.blockOnExceed ?? true;
-  const key = jobKey(job.job);
-  const outcome = await updateLedger<ReserveOutcome>(deps.ledger, ledgerKey(budgetRef), (state) => {
-    const result = reserve(state, { jobKey: key, job: jobLabel(job.job), micros: estimateMicros, limitMicros });
-    if (result.kind !== 'insufficient') return { state: removeWaiting(result.state, key), result };
-    if (blockOnExceed) return { state, result };
-    // Without blockOnExceed the job proceeds over the limit; the reservation still records it.
-    const forced = {
-      ...state,
-      reservations: { ...state.reservations, [key]: { micros: estimateMicros, job: jobLabel(job.job) } },
-    };
-    return { state: forced, result };
+  const grace = budget.spec.enforcement?.gracePeriod;
+  const request: AdmissionRequest = {
+    jobKey: jobKey(job.job),
+    job: jobLabel(job.job),
+    estimateMicros: job.estimate.totalMicros,
+    limitMicros: limitOf(budget),
+    blockOnExceed: budget.spec.enforcement?.blockOnExceed ?? true,
+    graceMs:
+      grace === undefined
+        ? 0
+        : parseDuration(grace, `QiskitBudget ${budget.metadata.name}: spec.enforcement.gracePeriod`),
+    now: now.getTime(),
+    periodEndsAt: nextPeriodStart(budget.spec.period, now)?.getTime() ?? Number.POSITIVE_INFINITY,
+    heldRef: heldRefOf(budgetRef, job.job),
+    ...(held ? { held: { since: Date.parse(held.heldSince), deadline: Date.parse(held.deadline) } } : {}),
+  };
+  const { state, decision } = await updateLedger(deps.ledger, ledgerKey(budgetRef), (current) => {
+    const admission = decideAdmission(current, request);
+    return { state: admission.state, result: admission };
   });
   if (held && ledgerKey(held.budget) !== ledgerKey(budgetRef)) {
-    // The job waited in an earlier period's ledger.
-    await updateLedger(deps.ledger, ledgerKey(held.budget), (state) => ({
-      state: removeWaiting(state, key),
+    // The job waited in an earlier period's ledger: it no longer waits there.
+    await updateLedger(deps.ledger, ledgerKey(held.budget), (current) => ({
+      state: removeWaiting(current, request.jobKey),
       result: undefined,
     }));
   }
-  const ledgerAfter = await writeBudgetStatus(budget, budgetRef, deps);
-  if (outcome.kind !== 'insufficient') return [approved(budgetRef)];
+  await writeBudgetStatus(budget, budgetRef, state, deps);
+  if (decision.kind === 'approved') return [approved(budgetRef)];
 
-  const spent = ledgerAfter.spentMicros;
-  const reserved = reservedMicros(ledgerAfter) - (blockOnExceed ? 0 : estimateMicros);
-  const overspend = { estimateMicros, spentMicros: spent, reservedMicros: reserved, limitMicros };
-  const reason = new BudgetExceededError(budgetRef, overspend).message;
   const exceeded = buildEvent(
     EventType.BudgetExceeded,
     {
       budget: budgetRef,
       job: job.job,
-      estimate: formatMoney(estimateMicros),
-      spent: formatMoney(spent),
-      reserved: formatMoney(reserved),
+      estimate: formatMoney(decision.overspend.estimateMicros),
+      spent: formatMoney(decision.overspend.spentMicros),
+      reserved: formatMoney(decision.overspend.reservedMicros),
       limit: budget.spec.limit,
-      blocked: blockOnExceed,
+      blocked: decision.kind !== 'approved-over-limit',
       ...(budget.spec.notificationEmail === undefined ? {} : { notificationEmail: budget.spec.notificationEmail }),
     },
     {
@@ -181,59 +196,50 @@ async function admit(
       ...carriedExtensions(event),
     },
   );
-  if (!blockOnExceed) return [approved(budgetRef), exceeded];
-
-  // The exceeded alert goes out once, when the job is first held.
-  const alerts = held ? [] : [exceeded];
-  const heldSince = held?.heldSince ?? now.toISOString();
-  const grace = budget.spec.enforcement?.gracePeriod;
-  const graceMs =
-    grace === undefined
-      ? 0
-      : parseDuration(grace, `QiskitBudget ${budget.metadata.name}: spec.enforcement.gracePeriod`);
-  const deadline = held?.deadline ?? new Date(now.getTime() + graceMs).toISOString();
-  if (now.getTime() >= Date.parse(deadline)) {
-    await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({
-      state: removeWaiting(state, key),
-      result: undefined,
-    }));
-    const waited =
-      graceMs > 0 ? `; waited ${formatDuration(now.getTime() - Date.parse(heldSince))} (gracePeriod ${grace})` : '';
-    throw new JobRejection(job.job, new BudgetExceededError(budgetRef, overspend, waited), alerts);
+  switch (decision.kind) {
+    case 'approved-over-limit':
+      return [approved(budgetRef), exceeded];
+    case 'rejected': {
+      // The exceeded alert goes out once, when the job is first held (or rejected at once).
+      const waited =
+        request.graceMs > 0 ? `; waited ${formatDuration(decision.waitedMs)} (gracePeriod ${String(grace)})` : '';
+      const error = new BudgetExceededError(budgetRef, decision.overspend, waited);
+      throw new JobRejection(job.job, error, decision.firstTime ? [exceeded] : []);
+    }
+    case 'held': {
+      const data: Held = {
+        ...job,
+        budget: budgetRef,
+        reason: new BudgetExceededError(budgetRef, decision.overspend).message,
+        heldSince: new Date(decision.since).toISOString(),
+        deadline: new Date(decision.deadline).toISOString(),
+      };
+      // After the ledger names it: a crash in between leaves the event's redelivery to write it.
+      await deps.store.put(request.heldRef, JSON.stringify(data), 'application/json');
+      const recheck = heldEvent(data, new Date(decision.recheckAt), event.extensions);
+      return decision.firstTime ? [exceeded, recheck] : [recheck];
+    }
   }
-  const data: Held = { ...job, budget: budgetRef, reason, heldSince, deadline };
-  const heldRef = `held/${keySegment(budgetRef.namespace)}/${keySegment(budgetRef.name)}/${keySegment(`${job.job.uid}-${job.job.generation}`)}.json`;
-  await deps.store.put(heldRef, JSON.stringify(data), 'application/json');
-  await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({
-    state: addWaiting(state, key, { job: jobLabel(job.job), heldRef }),
-    result: undefined,
-  }));
-  const waitedMs = now.getTime() - Date.parse(heldSince);
-  const periodEnds = nextPeriodStart(budget.spec.period, now)?.getTime() ?? Number.POSITIVE_INFINITY;
-  const delay = Math.min(
-    Math.max(MIN_RECHECK_MS, waitedMs),
-    MAX_RECHECK_MS,
-    Date.parse(deadline) - now.getTime(),
-    periodEnds - now.getTime(),
-  );
-  return [...alerts, heldEvent(data, new Date(now.getTime() + delay), event)];
 }
 
-function heldEvent(data: Held, notBefore: Date, cause: Input): CloudEvent<unknown> {
+function heldEvent(data: Held, notBefore: Date, extensions: QpipeExtensions): CloudEvent<unknown> {
   return buildJobEvent(EventType.JobHeld, data, data.job, {
     source,
-    ...carriedExtensions(cause),
+    ...carriedExtensions({ extensions }),
     notbefore: notBefore.toISOString(),
   });
 }
 
 /** Re-checks at once every job waiting on a budget period (budget was freed or raised). */
-async function nudgeWaiting(budget: BudgetRef, cause: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {
-  const { state } = await deps.ledger.read(ledgerKey(budget));
+async function nudgeWaiting(
+  state: LedgerState,
+  extensions: QpipeExtensions,
+  deps: Deps,
+): Promise<CloudEvent<unknown>[]> {
   const events: CloudEvent<unknown>[] = [];
   for (const entry of Object.values(state.waiting ?? {})) {
-    const data = (await getJson(deps.store, entry.heldRef)) as Held | undefined;
-    if (data) events.push(heldEvent(data, deps.now(), cause));
+    const data = await readDocument(deps.store, entry.heldRef, EVENT_DATA[EventType.JobHeld]);
+    if (data) events.push(heldEvent(data, deps.now(), extensions));
   }
   return events;
 }
@@ -242,14 +248,14 @@ async function settleJob(event: TypedEvent<typeof EventType.JobCompleted>, deps:
   const { job, budget: budgetRef, actualCostMicros } = event.data;
   if (!budgetRef) return [];
   const budget = await deps.cluster.findBudget(budgetRef.namespace, budgetRef.name);
-  const limitMicros = budget ? parseMoney(budget.spec.limit, 'spec.limit') : Number.POSITIVE_INFINITY;
+  const limitMicros = budget ? limitOf(budget) : Number.POSITIVE_INFINITY;
   const thresholds = budget?.spec.alertThresholds ?? [];
   const { crossed, ledger } = await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => {
     const settled = settle(state, { jobKey: jobKey(job), job: jobLabel(job), micros: actualCostMicros });
     const next = crossThresholds(settled, limitMicros, thresholds);
     return { state: next.state, result: { crossed: next.crossed, ledger: next.state } };
   });
-  if (budget) await writeBudgetStatus(budget, budgetRef, deps);
+  if (budget) await writeBudgetStatus(budget, budgetRef, ledger, deps);
   const alerts = crossed.map((threshold) =>
     buildEvent(
       EventType.BudgetThreshold,
@@ -271,7 +277,15 @@ async function settleJob(event: TypedEvent<typeof EventType.JobCompleted>, deps:
       },
     ),
   );
-  return [...alerts, ...(await nudgeWaiting(budgetRef, event, deps))];
+  return [...alerts, ...(await nudgeWaiting(ledger, event.extensions, deps))];
+}
+
+/** Applies a change to a period's ledger; returns the state it left. */
+function changeLedger(ref: BudgetRef, change: (state: LedgerState) => LedgerState, deps: Deps): Promise<LedgerState> {
+  return updateLedger(deps.ledger, ledgerKey(ref), (state) => {
+    const next = change(state);
+    return { state: next, result: next };
+  });
 }
 
 async function releaseJob(
@@ -280,13 +294,10 @@ async function releaseJob(
 ): Promise<CloudEvent<unknown>[]> {
   const { job, budget: budgetRef } = event.data;
   if (!budgetRef) return [];
-  await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => ({
-    state: release(state, jobKey(job)),
-    result: undefined,
-  }));
+  const ledger = await changeLedger(budgetRef, (state) => release(state, jobKey(job)), deps);
   const budget = await deps.cluster.findBudget(budgetRef.namespace, budgetRef.name);
-  if (budget) await writeBudgetStatus(budget, budgetRef, deps);
-  return nudgeWaiting(budgetRef, event, deps);
+  if (budget) await writeBudgetStatus(budget, budgetRef, ledger, deps);
+  return nudgeWaiting(ledger, event.extensions, deps);
 }
 
 /** A deleted QiskitJob gives back its reservation and stops waiting for budget. */
@@ -310,43 +321,36 @@ async function jobDeleted(
   for (const budget of budgets) {
     if (!budget) continue;
     const ref = refOf(budget, deps.now());
-    await updateLedger(deps.ledger, ledgerKey(ref), (state) => ({
-      state: removeWaiting(release(state, key), key),
-      result: undefined,
-    }));
-    await writeBudgetStatus(budget, ref, deps);
-    events.push(...(await nudgeWaiting(ref, event, deps)));
+    const ledger = await changeLedger(ref, (state) => removeWaiting(release(state, key), key), deps);
+    await writeBudgetStatus(budget, ref, ledger, deps);
+    events.push(...(await nudgeWaiting(ledger, event.extensions, deps)));
   }
   return events;
 }
 
 /** A QiskitBudget changed (its limit raised, say): waiting jobs get another look. */
-async function budgetChanged(object: Record<string, unknown>, deps: Deps): Promise<CloudEvent<unknown>[]> {
+async function budgetChanged(
+  event: TypedEvent<typeof EventType.ResourceUpdated>,
+  deps: Deps,
+): Promise<CloudEvent<unknown>[]> {
+  const object = event.data;
   if (object['kind'] !== 'QiskitBudget') return [];
   const metadata = (object['metadata'] ?? {}) as { namespace?: string; name?: string };
   if (!metadata.name) return [];
   const budget = await deps.cluster.findBudget(metadata.namespace ?? 'default', metadata.name);
   if (!budget) return [];
   const ref = refOf(budget, deps.now());
-  await writeBudgetStatus(budget, ref, deps);
-  const cause = { extensions: {} } as Input;
-  return nudgeWaiting(ref, cause, deps);
+  const { state } = await deps.ledger.read(ledgerKey(ref));
+  await writeBudgetStatus(budget, ref, state, deps);
+  return nudgeWaiting(state, event.extensions, deps);
 }
 
-async function writeBudgetStatus(budget: QiskitBudget, ref: BudgetRef, deps: Deps): Promise<LedgerState> {
-  const { state } = await deps.ledger.read(ledgerKey(ref));
-  const limit = parseMoney(budget.spec.limit, 'spec.limit');
-  const reserved = reservedMicros(state);
-  await deps.cluster.writeBudgetStatus(ref.namespace, ref.name, {
-    phase: state.spentMicros >= limit ? 'Exceeded' : 'Active',
-    spent: formatMoney(state.spentMicros),
-    reserved: formatMoney(reserved),
-    remaining: formatMoney(Math.max(0, limit - state.spentMicros - reserved)),
-    periodStart: currentPeriod(budget.spec.period, deps.now()).start.toISOString(),
-    notifiedThresholds: [...state.notifiedThresholds],
-  });
-  recordBudget(ref.namespace, ref.name, { spent: state.spentMicros, limit, reserved });
-  return state;
+/** Writes the budget's status (enforce-budget is its only writer) from the ledger state a change left. */
+async function writeBudgetStatus(budget: QiskitBudget, ref: BudgetRef, state: LedgerState, deps: Deps): Promise<void> {
+  const limit = limitOf(budget);
+  const periodStart = currentPeriod(budget.spec.period, deps.now()).start;
+  await deps.cluster.writeBudgetStatus(ref.namespace, ref.name, budgetStatus(state, limit, periodStart));
+  recordBudget(ref.namespace, ref.name, { spent: state.spentMicros, limit, reserved: reservedMicros(state) });
 }
 
 /** The enforce-budget stage, for any runtime to deploy. */

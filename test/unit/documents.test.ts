@@ -13,14 +13,14 @@ describe('stored documents', () => {
   it('reads a raw result back with its type', async () => {
     const store = new MemoryObjectStore();
     const raw = { counts: { '00': 3 }, shots: 3, durationMs: 1.5, billedSeconds: 0, actualCostMicros: 0 };
-    await store.put('runs/a/raw.json', JSON.stringify(raw), 'application/json');
+    await store.put('runs/a/raw.json', JSON.stringify(raw));
     expect(await readRawResult(store, 'runs/a/raw.json')).toEqual(raw);
     expect(await readRawResult(store, 'runs/missing/raw.json')).toBeUndefined();
   });
 
   it('names the document and each bad field of a damaged one instead of casting it', async () => {
     const store = new MemoryObjectStore();
-    await store.put('runs/a/raw.json', JSON.stringify({ counts: { '00': 'three' }, shots: -1 }), 'application/json');
+    await store.put('runs/a/raw.json', JSON.stringify({ counts: { '00': 'three' }, shots: -1 }));
     const error = await readRawResult(store, 'runs/a/raw.json').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SchemaError);
     const problems = (error as SchemaError).problems.map((p) => p.path);
@@ -30,7 +30,7 @@ describe('stored documents', () => {
 
   it('refuses a document that is not JSON with its key, as a permanent error', async () => {
     const store = new MemoryObjectStore();
-    await store.put('runs/a/raw.json', '{"counts":', 'application/json');
+    await store.put('runs/a/raw.json', '{"counts":');
     const error = await readRawResult(store, 'runs/a/raw.json').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as Error).message).toMatch(/runs\/a\/raw\.json.*is not JSON/);
