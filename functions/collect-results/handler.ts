@@ -45,7 +45,7 @@ async function project(event: Projected, deps: Deps): Promise<void> {
   });
   const reason = 'stage' in event.data ? event.data.stage : undefined;
   const actualCostMicros = 'actualCostMicros' in event.data ? event.data.actualCostMicros : undefined;
-  recordJobTransition(job.namespace, before, after, {
+  recordJobTransition(deps.metrics, job.namespace, before, after, {
     ...(reason === undefined ? {} : { reason }),
     ...(actualCostMicros === undefined ? {} : { actualCostMicros }),
   });

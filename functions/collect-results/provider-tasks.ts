@@ -20,7 +20,7 @@ import type { Ports } from '../../shared/runtime/ports.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
 import { visibleBackends } from '../../shared/backends/visibility.ts';
 
-export type ProviderDeps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now'>;
+export type ProviderDeps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now' | 'metrics'>;
 type Submitted = EventData<typeof EventType.JobSubmitted>;
 type Extensions = ReturnType<typeof carriedExtensions>;
 

@@ -43,7 +43,7 @@ import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 import { readDocument } from '../../shared/storage/documents.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
 
-type Deps = Pick<Ports, 'cluster' | 'ledger' | 'store' | 'now'>;
+type Deps = Pick<Ports, 'cluster' | 'ledger' | 'store' | 'now' | 'metrics'>;
 type Held = EventData<typeof EventType.JobHeld>;
 /** What admission needs: the job's context as scheduled. */
 type Admission = Omit<Held, 'budget' | 'reason' | 'heldSince' | 'deadline'>;
@@ -350,7 +350,11 @@ async function writeBudgetStatus(budget: QiskitBudget, ref: BudgetRef, state: Le
   const limit = limitOf(budget);
   const periodStart = currentPeriod(budget.spec.period, deps.now()).start;
   await deps.cluster.writeBudgetStatus(ref.namespace, ref.name, budgetStatus(state, limit, periodStart));
-  recordBudget(ref.namespace, ref.name, { spent: state.spentMicros, limit, reserved: reservedMicros(state) });
+  recordBudget(deps.metrics, ref.namespace, ref.name, {
+    spent: state.spentMicros,
+    limit,
+    reserved: reservedMicros(state),
+  });
 }
 
 /** The enforce-budget stage, for any runtime to deploy. */

@@ -13,14 +13,13 @@ import { sessionBackend } from '../../shared/sessions.ts';
 import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { selectBackend, settingsExclusion } from '../../shared/backends/selection.ts';
 import { circuitProblem } from '../../shared/backends/compatibility.ts';
-import { sharedDeviceStatusCache } from '../../shared/backends/device-status.ts';
 import { jobShots, loadCircuitSource } from '../../shared/jobs.ts';
 import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 import { visibleBackends } from '../../shared/backends/visibility.ts';
 
-type Deps = Pick<Ports, 'config' | 'cluster' | 'executors' | 'store' | 'now'>;
+type Deps = Pick<Ports, 'config' | 'cluster' | 'executors' | 'store' | 'now' | 'deviceStatus'>;
 
 /** Schedules one validated job. */
 export async function selectBackendStage(
@@ -42,7 +41,7 @@ export async function selectBackendStage(
     providers.length > 0
       ? compileQasmCached(await loadCircuitSource(circuit, deps.store), { limits: deps.config.circuitLimits }).circuit
       : undefined;
-  const statuses = await sharedDeviceStatusCache.read(providers, deps.executors, {
+  const statuses = await deps.deviceStatus.read(providers, deps.executors, {
     ttlMs: deps.config.providers.statusCacheSeconds * 1000,
     now: deps.now().getTime(),
   });

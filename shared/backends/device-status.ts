@@ -44,6 +44,3 @@ export class DeviceStatusCache {
     return out;
   }
 }
-
-/** The cache a process shares across events (a warm Lambda or a served stage keeps it). */
-export const sharedDeviceStatusCache = new DeviceStatusCache();

@@ -1,10 +1,16 @@
 /** The built-in simulator as a backend executor: costs no provider time. */
-import { activeMetrics } from '../observability/active-metrics.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { type EngineSettings, simulate } from '../simulator/run.ts';
 import type { BackendExecutor, ExecutionOutcome, ExecutionRequest } from './backend.ts';
 
-/** Creates the local-simulator executor with its memory limit and engine settings (QpipeConfig.simulator fits). */
-export function createLocalSimulatorExecutor(options: EngineSettings & { maxMemoryBytes: number }): BackendExecutor {
+/**
+ * Creates the local-simulator executor with its memory limit and engine settings
+ * (QpipeConfig.simulator fits), recording each run's time when the runtime exposes metrics.
+ */
+export function createLocalSimulatorExecutor(
+  options: EngineSettings & { maxMemoryBytes: number },
+  metrics?: Metrics,
+): BackendExecutor {
   return {
     type: 'local_simulator',
     async execute(request: ExecutionRequest): Promise<ExecutionOutcome> {
@@ -14,7 +20,7 @@ export function createLocalSimulatorExecutor(options: EngineSettings & { maxMemo
         ...(request.seed === undefined ? {} : { seed: request.seed }),
         ...(request.signal === undefined ? {} : { signal: request.signal }),
       });
-      activeMetrics()?.simulator.observe(result.durationMs / 1000);
+      metrics?.simulator.observe(result.durationMs / 1000);
       return {
         kind: 'completed',
         counts: result.counts,

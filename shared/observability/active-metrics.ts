@@ -1,16 +1,11 @@
 /**
- * The metrics as recorders see them: present once a runtime that exposes them (qpipe
- * serve, Knative stages, Lambda) has loaded them, absent in one-shot CLI runs, where
- * nothing would read them and prom-client would add ~100 ms to every start.
+ * The metrics, loaded only by runtimes that expose them (qpipe serve, Knative stages,
+ * Lambda), which hand them to their ports; one-shot CLI runs never load them, as nothing
+ * would read them and prom-client would add ~100 ms to every start.
  */
 import type { metrics as Definitions } from './metrics.ts';
 
 let loaded: typeof Definitions | undefined;
-
-/** The metrics, or undefined when no runtime exposes them. */
-export function activeMetrics(): typeof Definitions | undefined {
-  return loaded;
-}
 
 /** Loads the metrics, once; runtimes that expose them call this before handling events. */
 export async function loadMetrics(): Promise<typeof Definitions> {

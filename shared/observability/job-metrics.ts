@@ -3,16 +3,16 @@
  * writer of job status) on every phase change, enforce-budget on every budget status write.
  */
 import type { QiskitJobStatus } from '../resources/schema.ts';
-import { activeMetrics } from './active-metrics.ts';
+import type { Metrics } from './metrics.ts';
 
 /** Records a job's move from `before` to `after`; `reason` is the stage that stopped a failed or rejected job. */
 export function recordJobTransition(
+  metrics: Metrics | undefined,
   namespace: string,
   before: QiskitJobStatus | undefined,
   after: QiskitJobStatus | undefined,
   facts: { reason?: string; actualCostMicros?: number },
 ): void {
-  const metrics = activeMetrics();
   if (!metrics || !after?.phase || after.phase === before?.phase) return;
   const backend = after.selectedBackend ?? 'none';
   metrics.jobs.inc({ namespace, phase: after.phase, backend });
@@ -30,11 +30,11 @@ export function recordJobTransition(
 
 /** Records a budget's figures after a status write, in micro-dollars. */
 export function recordBudget(
+  metrics: Metrics | undefined,
   namespace: string,
   budget: string,
   micros: { spent: number; limit: number; reserved: number },
 ): void {
-  const metrics = activeMetrics();
   if (!metrics) return;
   metrics.budgetSpent.set({ namespace, budget }, micros.spent / 1e6);
   metrics.budgetLimit.set({ namespace, budget }, micros.limit / 1e6);

@@ -91,3 +91,6 @@ export function exposedMetricNames(): Set<string> {
 export async function scrape(): Promise<{ body: string; contentType: string }> {
   return { body: await registry.metrics(), contentType: registry.contentType };
 }
+
+/** The metrics a runtime exposes, as stages record them (Ports.metrics). */
+export type Metrics = typeof metrics;

@@ -6,6 +6,7 @@ import type { QpipeConfig } from '../config.ts';
 import { LocalCluster, type LocalResources } from '../cluster/local-cluster.ts';
 import { cachedResources } from '../resources/resource-store.ts';
 import { createLocalPorts } from './embedded.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { Ports } from './ports.ts';
 
 /** The object store and ledgers on S3 (any S3 API), when configured. */
@@ -33,9 +34,13 @@ function mergeResources(a: LocalResources, b: LocalResources): LocalResources {
   };
 }
 
-/** Builds the ports a served stage uses. */
-export async function createDeployedPorts(config: QpipeConfig, resources: LocalResources): Promise<Ports> {
-  const local = await createLocalPorts(config, resources);
+/** Builds the ports a served stage (or a Lambda) uses: its runtime's composition root. */
+export async function createDeployedPorts(
+  config: QpipeConfig,
+  resources: LocalResources,
+  options: { readonly metrics?: Metrics } = {},
+): Promise<Ports> {
+  const local = await createLocalPorts(config, resources, () => new Date(), options);
   const ports = { ...local, ...(await s3Ports(config)) };
   // Without Kubernetes, resources are what `qpipe apply` stored (and any given as files);
   // status of jobs that have no object in Kubernetes (or no Kubernetes) lives in the same store.

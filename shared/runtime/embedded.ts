@@ -15,6 +15,10 @@ import { OutboxMailer } from '../mail/outbox-mailer.ts';
 import { InProcessBus } from '../bus/in-process-bus.ts';
 import { createCircuitFetcher } from '../storage/fetch-circuit.ts';
 import { LocalObjectStore } from '../storage/local-object-store.ts';
+import { DeviceStatusCache } from '../backends/device-status.ts';
+import { RecentEvents } from '../idempotency/recent-events.ts';
+import { logger } from '../observability/log.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { Ports } from './ports.ts';
 import { runStage, type StageDefinition } from './stage.ts';
 
@@ -45,20 +49,27 @@ export async function createLocalPorts(
   options: {
     /** Circuits by URL from any public host unless QPIPE_CIRCUIT_URL_HOSTS says otherwise (`qpipe run`, one user's own jobs). */
     readonly publicCircuitUrls?: boolean;
+    /** The metrics, for runtimes that expose them. */
+    readonly metrics?: Metrics;
   } = {},
 ): Promise<Ports> {
   const store = new LocalObjectStore(config.storeDir);
+  const { metrics } = options;
   return {
     config,
     store,
     cluster: new LocalCluster(resources, store),
     ledger: new LocalLedgerStore(`${config.storeDir}/ledgers`),
     executors: {
-      local_simulator: createLocalSimulatorExecutor(config.simulator),
+      local_simulator: createLocalSimulatorExecutor(config.simulator, metrics),
       ...providerExecutors(config),
     },
     mailer: await createMailer(config, store),
     now,
+    log: logger(),
+    ...(metrics ? { metrics } : {}),
+    deviceStatus: new DeviceStatusCache(),
+    recentEvents: new RecentEvents(),
     fetchCircuit: createCircuitFetcher({
       ...config.circuitUrls,
       hosts: config.circuitUrls.hosts ?? (options.publicCircuitUrls === true ? ['*'] : []),

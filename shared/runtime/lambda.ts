@@ -15,7 +15,7 @@ import { resolveSecrets } from '../secrets.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { Ports } from './ports.ts';
 import { waitUntilDue } from './not-before.ts';
-import { notBeforeOf, type Scheduler, splitByDue } from '../scheduler/scheduler.ts';
+import { notBeforeOf, splitByDue } from '../scheduler/scheduler.ts';
 import { runStage, type StageDefinition, type StageRun } from './stage.ts';
 import { startTimeLimit, type TimeLimit } from './time-limit.ts';
 import { EmfWriter } from '../observability/emf.ts';
@@ -31,7 +31,28 @@ export interface LambdaResult {
 
 type Publish = (events: readonly CloudEvent<unknown>[]) => Promise<void>;
 type Log = (line: Record<string, unknown>) => void;
-type Request = middy.Request<unknown, unknown, Error, Context, Record<string, unknown>>;
+/** The invocation's context, carrying the container's dependencies (set by withDependencies). */
+type QpipeContext = Context & { qpipe?: LambdaDependencies };
+type Request = middy.Request<unknown, unknown, Error, QpipeContext, Record<string, unknown>>;
+
+/** The dependencies of this invocation, as withDependencies put them on its context. */
+function dependenciesOf(context: QpipeContext): LambdaDependencies {
+  if (!context.qpipe) throw new Error('withDependencies() must run before the stage');
+  return context.qpipe;
+}
+
+/**
+ * Middleware: the container's dependencies (created at the first invocation, reused by later
+ * ones) on each invocation's context, so what an invocation uses travels with its request.
+ */
+export function withDependencies(load: () => Promise<LambdaDependencies>): middy.MiddlewareObj {
+  let ready: Promise<LambdaDependencies> | undefined;
+  return {
+    before: async (request: Request) => {
+      request.context.qpipe = await (ready ??= load());
+    },
+  };
+}
 
 const emf = new EmfWriter(registry);
 
@@ -67,17 +88,15 @@ export function observe(options: { stage: string; log?: Log }): middy.Middleware
 /**
  * Middleware: publishes what the stage emitted, handing events due later to the scheduler
  * (EventBridge Scheduler); a retryable outcome fails the invocation. Without a scheduler the
- * function holds a delayed event for up to 20 s (not-before.ts).
+ * function holds a delayed event for up to 20 s (not-before.ts). The publisher, scheduler
+ * and clock are the invocation's (its context's dependencies).
  */
-export function publishEmitted(options: {
-  publish: Publish;
-  /** The invocation's scheduler, and its clock (what is due is decided on the ports' time). */
-  scheduling?: () => { scheduler?: Scheduler; now: () => Date };
-}): middy.MiddlewareObj {
+export function publishEmitted(): middy.MiddlewareObj {
   return {
     after: async (request: Request) => {
       const run = request.response as StageRun;
-      const { scheduler, now: clock } = options.scheduling?.() ?? { now: () => new Date() };
+      const { publish, ports } = dependenciesOf(request.context);
+      const { scheduler, now: clock } = ports;
       // A delayed event is scheduled for its due time and published at once too (other
       // stages see it; its own stage ignores the early copy). Without a scheduler, held.
       let emitted = run.emitted;
@@ -87,7 +106,7 @@ export function publishEmitted(options: {
         await waitUntilDue(emitted);
         emitted = emitted.map((e) => (notBeforeOf(e) === undefined ? e : e.cloneWith({ notbefore: undefined })));
       }
-      await options.publish(emitted);
+      await publish(emitted);
       if (run.retry !== undefined) {
         throw run.retry;
       }
@@ -149,7 +168,7 @@ async function dependenciesFromEnvironment(): Promise<LambdaDependencies> {
       import('../manifests.ts'),
     ]);
   const resources = await loadManifests(env['QPIPE_RESOURCES']?.split(',').filter(Boolean) ?? []);
-  const deployed = await createDeployedPorts(config, resources);
+  const deployed = await createDeployedPorts(config, resources, { metrics: await loadMetrics() });
   const busName = env['QPIPE_EVENT_BUS'] ?? 'qpipe';
   // Delays go to EventBridge Scheduler when configured (else the function holds them, capped).
   const busArn = env['QPIPE_EVENT_BUS_ARN'];
@@ -176,26 +195,19 @@ async function dependenciesFromEnvironment(): Promise<LambdaDependencies> {
  * (tests); either way they are created once and reused by later invocations.
  */
 export function lambdaHandler(stage: StageDefinition, dependencies?: () => Promise<LambdaDependencies>, log?: Log) {
-  let ready: Promise<LambdaDependencies> | undefined;
-  const deps = () => (ready ??= (dependencies ?? dependenciesFromEnvironment)());
-  let publish: Publish = () => Promise.resolve();
-  let scheduling: { scheduler?: Scheduler; now: () => Date } = { now: () => new Date() };
-  const base = async (event: unknown, context: Context): Promise<StageRun> => {
-    const [resolved] = await Promise.all([deps(), loadMetrics()]);
-    publish = resolved.publish;
-    const { scheduler, now } = resolved.ports;
-    scheduling = scheduler ? { scheduler, now } : { now };
+  const base = async (event: unknown, context: QpipeContext): Promise<StageRun> => {
+    const { ports } = dependenciesOf(context);
     const limit = stopBeforeTimeout(context, stage.stage);
     try {
-      const ports = limit ? { ...resolved.ports, signal: limit.signal } : resolved.ports;
-      return await runStage(stage, event as CloudEvent<unknown>, ports);
+      return await runStage(stage, event as CloudEvent<unknown>, limit ? { ...ports, signal: limit.signal } : ports);
     } finally {
       limit?.clear();
     }
   };
   return middy(base)
+    .use(withDependencies(dependencies ?? dependenciesFromEnvironment))
     .use(dropMalformed())
     .use(observe({ stage: stage.stage, ...(log ? { log } : {}) }))
-    .use(publishEmitted({ publish: (events) => publish(events), scheduling: () => scheduling }))
+    .use(publishEmitted())
     .use(cloudEventsFromEventBridge());
 }

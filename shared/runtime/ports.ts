@@ -7,8 +7,15 @@ import type { Mailer } from '../mail/mailer.ts';
 import type { BackendType } from '../resources/schema.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { DeviceStatusCache } from '../backends/device-status.ts';
+import type { RecentEvents } from '../idempotency/recent-events.ts';
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.ts';
 
-/** All ports; each handler takes the subset it needs. */
+/**
+ * All ports; each handler takes the subset it needs. Each runtime builds them in one
+ * place (createLocalPorts, createDeployedPorts, and tests' memoryPorts), once per process.
+ */
 export interface Ports {
   readonly config: QpipeConfig;
   readonly store: ObjectStore;
@@ -23,6 +30,14 @@ export interface Ports {
   readonly signal?: AbortSignal;
   /** Where events whose `notbefore` is still ahead go; absent, the bus itself honours `notbefore`. */
   readonly scheduler?: Scheduler;
+  /** Where stages log (the process's logger, as the runtime configured it). */
+  readonly log: Logger;
+  /** The metrics this runtime exposes; absent in one-shot CLI runs, where nothing reads them. */
+  readonly metrics?: Metrics;
+  /** Device status readings, reused across events: providers throttle status calls. */
+  readonly deviceStatus: DeviceStatusCache;
+  /** Events this process handled recently, so a redelivery counts as a duplicate. */
+  readonly recentEvents: RecentEvents;
   /** Fetches circuits by URL; absent where the deployment does not allow it. */
   readonly fetchCircuit?: (url: string, maxBytes: number) => Promise<string>;
 }

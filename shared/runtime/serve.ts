@@ -96,8 +96,10 @@ async function start(
 /** Serves one stage over HTTP CloudEvents. */
 export async function serveStage(stage: StageDefinition, options: ServeOptions): Promise<Serving> {
   requireSharedStore(options.config);
-  await loadMetrics();
-  const deployed = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
+  const metrics = await loadMetrics();
+  const deployed = await createDeployedPorts(options.config, await localResources(options.resources ?? []), {
+    metrics,
+  });
   // A broker delivers at once: delayed events wait in the shared store for the timer.
   const ports = { ...deployed, scheduler: new StoreScheduler(deployed.store) };
   const server = createStageServer({
@@ -117,10 +119,12 @@ export async function serveStage(stage: StageDefinition, options: ServeOptions):
  */
 export async function serveTimer(options: ServeOptions): Promise<Serving> {
   requireSharedStore(options.config);
-  await loadMetrics();
+  const metrics = await loadMetrics();
   const sink = options.sink;
   if (!sink) throw new ConfigError('K_SINK', 'the timer publishes to the broker: set K_SINK (a SinkBinding does)');
-  const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
+  const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []), {
+    metrics,
+  });
   const cluster = ports.cluster as Partial<ResyncCluster>;
   const resyncCluster = cluster.listJobObjects && cluster.namespaceLabels ? (cluster as ResyncCluster) : undefined;
   const scheduler = new StoreScheduler(ports.store);
@@ -183,8 +187,10 @@ const INGRESS_TYPES = new Set<string>([
  * ApiServerSource events; GET /jobs/<namespace>/<name> answers the job's status.
  */
 export async function servePipeline(stages: readonly StageDefinition[], options: ServeOptions): Promise<Serving> {
-  await loadMetrics();
-  const ports = await createLocalPorts(options.config, await localResources(options.resources ?? []));
+  const metrics = await loadMetrics();
+  const ports = await createLocalPorts(options.config, await localResources(options.resources ?? []), undefined, {
+    metrics,
+  });
   const pipeline = createEmbeddedPipeline({ stages, ports });
   const inbox = new Inbox(ports.store, ports.cluster);
   // Requests acknowledged before a crash or a stop, whose jobs did not finish, run again.
@@ -237,7 +243,9 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
 export async function serveDeadLetters(options: ServeOptions): Promise<Serving> {
   requireSharedStore(options.config);
   const metrics = await loadMetrics();
-  const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []));
+  const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []), {
+    metrics,
+  });
   const host = createHttpHost({
     ...(options.config.metricsPort === undefined ? {} : { metricsPort: options.config.metricsPort }),
     post: async (request) => {

@@ -10,8 +10,7 @@ import { asError, InvalidInputError, PermanentError } from '../errors.ts';
 import { WorkInProgressError } from '../idempotency/claims.ts';
 import { countFailedAttempt } from './attempts.ts';
 import { resolveBody } from './claim-check.ts';
-import { describeEvent, logger } from '../observability/log.ts';
-import { activeMetrics } from '../observability/active-metrics.ts';
+import { describeEvent } from '../observability/log.ts';
 import { startStageSpan } from '../observability/trace.ts';
 import { isTransient, outcomeOf } from './outcomes.ts';
 import type { Ports } from './ports.ts';
@@ -72,16 +71,6 @@ function jobBindings(event: CloudEvent<unknown>): { job?: string; jobUid?: strin
   return { ...(job === undefined ? {} : { job }), ...(typeof uid === 'string' ? { jobUid: uid } : {}) };
 }
 
-/** Events handled recently, per process, so a redelivery shows as a duplicate in metrics. */
-const recentlyHandled = new Set<string>();
-const RECENT_LIMIT = 10_000;
-
-function remember(key: string): void {
-  recentlyHandled.add(key);
-  // A Set iterates in insertion order: drop the oldest.
-  if (recentlyHandled.size > RECENT_LIMIT) recentlyHandled.delete(recentlyHandled.values().next().value as string);
-}
-
 /**
  * Runs a stage on a received CloudEvent. Never throws for a bad event; reports it instead.
  * Every run is one span (its emitted events carry it as their traceparent), one log line
@@ -95,7 +84,7 @@ export async function runStage(
   const stage = definition.stage;
   const attributes = received as unknown as Record<string, unknown>;
   const span = startStageSpan(stage, received.type, attributes['traceparent']);
-  const log = logger().child({
+  const log = ports.log.child({
     stage,
     ...jobBindings(received),
     eventId: received.id,
@@ -105,16 +94,16 @@ export async function runStage(
   log.debug({ event: describeEvent(received) }, 'received');
   const started = performance.now();
   const key = `${stage}/${received.id}`;
-  const duplicate = recentlyHandled.has(key);
+  const duplicate = ports.recentEvents.has(key);
   const run = isEarlyOwnEvent(definition.stage, received, ports)
     ? { emitted: [] }
     : await handleEvent(definition, received, ports);
   const outcome =
     run.retry !== undefined ? 'retried' : run.error !== undefined ? 'rejected' : duplicate ? 'duplicate' : 'handled';
-  const metrics = activeMetrics();
+  const metrics = ports.metrics;
   metrics?.events.inc({ stage, type: isCatalogType(received.type) ? received.type : 'other', outcome });
   metrics?.duration.observe({ stage }, (performance.now() - started) / 1000);
-  if (run.retry === undefined) remember(key);
+  if (run.retry === undefined) ports.recentEvents.remember(key);
   const emittedTypes = run.emitted.map((e) => e.type);
   if (run.retry !== undefined) log.warn({ outcome, err: run.retry.message }, 'will retry');
   else if (run.error !== undefined) log.warn({ outcome, emitted: emittedTypes, reason: run.error }, 'rejected');

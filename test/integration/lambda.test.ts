@@ -16,7 +16,8 @@ import { EventType } from '../../events/types.ts';
 import { stage as enforceBudget } from '../../functions/enforce-budget/handler.ts';
 import { stage as execute } from '../../functions/execute/handler.ts';
 import { stage as validate } from '../../functions/validate/handler.ts';
-import { createLogger, setLogger } from '../../shared/observability/log.ts';
+import { loadMetrics } from '../../shared/observability/active-metrics.ts';
+import { createLogger } from '../../shared/observability/log.ts';
 import { EMPTY_LEDGER } from '../../shared/budget/ledger.ts';
 import { sendBodyByReference } from '../../shared/runtime/claim-check.ts';
 import { createEventBridgePublisher } from '../../shared/runtime/eventbridge-publisher.ts';
@@ -32,14 +33,13 @@ const context = {} as Context;
 function handlerFor(definition: Parameters<typeof lambdaHandler>[0], ports: Ports) {
   const published: CloudEvent<unknown>[] = [];
   const logs: Record<string, unknown>[] = [];
-  setLogger(
-    createLogger({
-      env: { LOG_LEVEL: 'info' },
-      destination: { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
-    }),
-  );
+  const log = createLogger({
+    env: { LOG_LEVEL: 'info' },
+    destination: { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+  // As the Lambda's composition root does: its logger and the metrics it exposes in the ports.
   const handler = lambdaHandler(definition, async () => ({
-    ports,
+    ports: { ...ports, log, metrics: await loadMetrics() },
     publish: async (events) => void published.push(...events),
   }));
   return { invoke: (e: unknown) => handler(e, context) as unknown as Promise<LambdaResult>, published, logs };

@@ -1,4 +1,7 @@
 /** In-memory implementations of the ports, for unit tests of stage logic. */
+import { DeviceStatusCache } from '../../shared/backends/device-status.ts';
+import { RecentEvents } from '../../shared/idempotency/recent-events.ts';
+import { logger } from '../../shared/observability/log.ts';
 import type { CloudEvent } from 'cloudevents';
 import { parseEvent, type AnyTypedEvent } from '../../events/envelope.ts';
 import { createLocalSimulatorExecutor } from '../../shared/backends/local-simulator.ts';
@@ -109,6 +112,9 @@ export function memoryPorts(
     executors: { local_simulator: createLocalSimulatorExecutor(config.simulator) },
     mailer: new RecordingMailer(),
     now: () => FROZEN_NOW,
+    log: logger(),
+    deviceStatus: new DeviceStatusCache(),
+    recentEvents: new RecentEvents(),
     ...overrides,
   } as Ports & { store: MemoryObjectStore; ledger: MemoryLedgerStore; mailer: RecordingMailer };
 }
