@@ -11,7 +11,22 @@
  */
 import { InvalidInputError } from '../errors.ts';
 import type { Primitive } from '../qasm/circuit.ts';
-import type { Matrix } from '../qasm/matrix.ts';
+import {
+  adjoint,
+  argument,
+  type Complex,
+  determinant2,
+  entry,
+  euler,
+  fromRows,
+  magnitude,
+  type Matrix,
+  nearlyEqual,
+  phaseBetween,
+  rotatePhase,
+  sqrtUnitary2,
+  trace2,
+} from '../qasm/matrix.ts';
 
 /** One gate of the device's language. */
 export interface DeviceGate {
@@ -27,215 +42,50 @@ export const REQUIRED_GATES = ['rz', 'ry', 'cnot'] as const;
 export const MAX_CONTROLS = 6;
 
 const EPS = 1e-9;
-type C = readonly [number, number];
-/** A 2x2 matrix as [a, b, c, d] complex entries, row-major. */
-type M2 = readonly [C, C, C, C];
-
-const add = (x: C, y: C): C => [x[0] + y[0], x[1] + y[1]];
-const mul = (x: C, y: C): C => [x[0] * y[0] - x[1] * y[1], x[0] * y[1] + x[1] * y[0]];
-const div = (x: C, y: C): C => {
-  const n = y[0] * y[0] + y[1] * y[1];
-  return [(x[0] * y[0] + x[1] * y[1]) / n, (x[1] * y[0] - x[0] * y[1]) / n];
-};
-const abs = (x: C) => Math.hypot(x[0], x[1]);
-const arg = (x: C) => Math.atan2(x[1], x[0]);
-const sqrtC = (x: C): C => {
-  const r = Math.sqrt(abs(x));
-  const t = arg(x) / 2;
-  return [r * Math.cos(t), r * Math.sin(t)];
-};
-const near = (x: C, y: C) => abs([x[0] - y[0], x[1] - y[1]]) < EPS;
-
-/** A 2x2 matrix as four complex entries. */
-export function m2(m: Matrix): M2 {
-  const e = (i: number): C => [m[2 * i] as number, m[2 * i + 1] as number];
-  return [e(0), e(1), e(2), e(3)];
-}
 
 const S2 = Math.SQRT1_2;
+/** A 2x2 matrix from its entries, row-major. */
+const m2 = (a: Complex, b: Complex, c: Complex, d: Complex): Matrix =>
+  fromRows([
+    [a, b],
+    [c, d],
+  ]);
 /** Fixed one-qubit gates Braket names, as matrices. */
-const NAMED_ONE_QUBIT: readonly (readonly [string, M2])[] = [
-  [
-    'x',
-    [
-      [0, 0],
-      [1, 0],
-      [1, 0],
-      [0, 0],
-    ],
-  ],
-  [
-    'y',
-    [
-      [0, 0],
-      [0, -1],
-      [0, 1],
-      [0, 0],
-    ],
-  ],
-  [
-    'z',
-    [
-      [1, 0],
-      [0, 0],
-      [0, 0],
-      [-1, 0],
-    ],
-  ],
-  [
-    'h',
-    [
-      [S2, 0],
-      [S2, 0],
-      [S2, 0],
-      [-S2, 0],
-    ],
-  ],
-  [
-    's',
-    [
-      [1, 0],
-      [0, 0],
-      [0, 0],
-      [0, 1],
-    ],
-  ],
-  [
-    'si',
-    [
-      [1, 0],
-      [0, 0],
-      [0, 0],
-      [0, -1],
-    ],
-  ],
-  [
-    't',
-    [
-      [1, 0],
-      [0, 0],
-      [0, 0],
-      [S2, S2],
-    ],
-  ],
-  [
-    'ti',
-    [
-      [1, 0],
-      [0, 0],
-      [0, 0],
-      [S2, -S2],
-    ],
-  ],
-  [
-    'v',
-    [
-      [0.5, 0.5],
-      [0.5, -0.5],
-      [0.5, -0.5],
-      [0.5, 0.5],
-    ],
-  ],
-  [
-    'vi',
-    [
-      [0.5, -0.5],
-      [0.5, 0.5],
-      [0.5, 0.5],
-      [0.5, -0.5],
-    ],
-  ],
+const NAMED_ONE_QUBIT: readonly (readonly [string, Matrix])[] = [
+  ['x', m2([0, 0], [1, 0], [1, 0], [0, 0])],
+  ['y', m2([0, 0], [0, -1], [0, 1], [0, 0])],
+  ['z', m2([1, 0], [0, 0], [0, 0], [-1, 0])],
+  ['h', m2([S2, 0], [S2, 0], [S2, 0], [-S2, 0])],
+  ['s', m2([1, 0], [0, 0], [0, 0], [0, 1])],
+  ['si', m2([1, 0], [0, 0], [0, 0], [0, -1])],
+  ['t', m2([1, 0], [0, 0], [0, 0], [S2, S2])],
+  ['ti', m2([1, 0], [0, 0], [0, 0], [S2, -S2])],
+  ['v', m2([0.5, 0.5], [0.5, -0.5], [0.5, -0.5], [0.5, 0.5])],
+  ['vi', m2([0.5, -0.5], [0.5, 0.5], [0.5, 0.5], [0.5, -0.5])],
 ];
-const X = (NAMED_ONE_QUBIT[0] as readonly [string, M2])[1];
-const namedOneQubit = (name: string): M2 => (NAMED_ONE_QUBIT.find(([n]) => n === name) as readonly [string, M2])[1];
-
-/** Whether u equals v times a unit phase (and which phase), entry by entry. */
-function phaseBetween(u: M2, v: M2): C | undefined {
-  const pivot = v.findIndex((e) => abs(e) > 0.5);
-  const ratio = div(u[pivot] as C, v[pivot] as C);
-  if (Math.abs(abs(ratio) - 1) > EPS) return undefined;
-  return u.every((e, i) => near(e, mul(ratio, v[i] as C))) ? ratio : undefined;
-}
-
-/** Whether u equals v with no phase between them (what a controlled gate needs). */
-function isExactly(u: M2, v: M2): boolean {
-  return u.every((e, i) => near(e, v[i] as C));
-}
-
-/** U = e^{iα} Rz(φ) Ry(θ) Rz(λ). */
-export interface Euler {
-  readonly theta: number;
-  readonly phi: number;
-  readonly lambda: number;
-  readonly alpha: number;
-}
-
-/** The Euler angles of a 2x2 unitary. */
-export function euler(u: M2): Euler {
-  const [a, b, c] = u;
-  const theta = 2 * Math.atan2(abs(c), abs(a));
-  // u = e^{iγ} U3(θ, φ, λ) and Rz(φ)Ry(θ)Rz(λ) = e^{-i(φ+λ)/2} U3(θ, φ, λ).
-  let gamma: number;
-  let phi: number;
-  let lambda: number;
-  if (abs(c) < EPS) {
-    gamma = arg(a);
-    phi = 0;
-    lambda = arg(u[3]) - gamma;
-  } else if (abs(a) < EPS) {
-    gamma = 0;
-    phi = arg(c);
-    lambda = arg([-b[0], -b[1]]);
-  } else {
-    gamma = arg(a);
-    phi = arg(c) - gamma;
-    lambda = arg([-b[0], -b[1]]) - gamma;
-  }
-  return { theta, phi, lambda, alpha: gamma + (phi + lambda) / 2 };
-}
-
-/** The square root V of a 2x2 unitary (V·V = U), by Cayley–Hamilton. */
-function sqrtUnitary(u: M2): M2 {
-  const det = add(mul(u[0], u[3]), mul([-u[1][0], -u[1][1]], u[2]));
-  let s = sqrtC(det);
-  let t = sqrtC(add(add(u[0], u[3]), [2 * s[0], 2 * s[1]]));
-  if (abs(t) < 1e-6) {
-    s = [-s[0], -s[1]];
-    t = sqrtC(add(add(u[0], u[3]), [2 * s[0], 2 * s[1]]));
-  }
-  return [div(add(u[0], s), t), div(u[1], t), div(u[2], t), div(add(u[3], s), t)];
-}
-
-function adjoint2(u: M2): M2 {
-  const conj = (x: C): C => [x[0], -x[1]];
-  return [conj(u[0]), conj(u[2]), conj(u[1]), conj(u[3])];
-}
+const namedOneQubit = (name: string): Matrix =>
+  (NAMED_ONE_QUBIT.find(([n]) => n === name) as readonly [string, Matrix])[1];
+const X = namedOneQubit('x');
 
 /**
  * When U = e^{iα}·R with R a reflection (trace 0: R = n·σ, as Z, Y, H), the W = m·σ, m
  * halfway between x and n, with W·X·W = R, and α; a controlled U then needs one CNOT.
  */
-function conjugateOfX(u: M2): { w: M2; alpha: number } | undefined {
-  if (abs(add(u[0], u[3])) > EPS) return undefined;
+function conjugateOfX(u: Matrix): { w: Matrix; alpha: number } | undefined {
+  if (magnitude(trace2(u)) > EPS) return undefined;
   // det U = -e^{2iα}.
-  const det = add(mul(u[0], u[3]), mul([-u[1][0], -u[1][1]], u[2]));
-  const alpha = arg([-det[0], -det[1]]) / 2;
-  const back: C = [Math.cos(alpha), -Math.sin(alpha)];
-  const [r00, , r10] = [mul(u[0], back), mul(u[1], back), mul(u[2], back)];
+  const det = determinant2(u);
+  const alpha = argument([-det[0], -det[1]]) / 2;
+  const r00 = rotatePhase(entry(u, 0), alpha);
+  const r10 = rotatePhase(entry(u, 2), alpha);
   // R = [[nz, nx - i·ny], [nx + i·ny, -nz]], real n when R is Hermitian.
   const n = [r10[0], r10[1], r00[0]] as const;
   if (Math.abs(r00[1]) > EPS || Math.abs(Math.hypot(...n) - 1) > 1e-9) return undefined;
   const half = [1 + n[0], n[1], n[2]] as const;
   const length = Math.hypot(...half);
   // n = -x: Z·X·Z = -X.
-  const [mx, my, mz] = length < 1e-6 ? [0, 0, 1] : half.map((v) => v / length);
-  const w: M2 = [
-    [mz as number, 0],
-    [mx as number, -(my as number)],
-    [mx as number, my as number],
-    [-(mz as number), 0],
-  ];
-  return { w, alpha };
+  const [mx, my, mz] = (length < 1e-6 ? [0, 0, 1] : half.map((v) => v / length)) as [number, number, number];
+  return { w: m2([mz, 0], [mx, -my], [mx, my], [-mz, 0]), alpha };
 }
 
 /** Collects device gates for one circuit and one device's gate set. */
@@ -262,18 +112,13 @@ export class GateTranslator {
       if (controls.length === 0) return;
       const angle = Math.atan2(p.matrix[1] as number, p.matrix[0] as number);
       const last = controls[controls.length - 1] as number;
-      const phase: M2 = [
-        [1, 0],
-        [0, 0],
-        [0, 0],
-        [Math.cos(angle), Math.sin(angle)],
-      ];
+      const phase = m2([1, 0], [0, 0], [0, 0], [Math.cos(angle), Math.sin(angle)]);
       if (controls.length === 1) this.oneQubit(phase, last);
       else this.controlled(phase, controls.slice(0, -1), last, where);
       return;
     }
     if (targets.length === 1) {
-      const u = m2(p.matrix);
+      const u = p.matrix;
       const t = targets[0] as number;
       if (controls.length === 0) this.oneQubit(u, t);
       else this.controlled(u, controls, t, where);
@@ -296,7 +141,7 @@ export class GateTranslator {
     if (Math.abs(angle) > EPS) this.emit(name, [angle], q);
   }
 
-  private oneQubit(u: M2, q: number): void {
+  private oneQubit(u: Matrix, q: number): void {
     for (const [name, v] of NAMED_ONE_QUBIT) {
       if (this.available.has(name) && phaseBetween(u, v)) {
         this.emit(name, [], q);
@@ -317,7 +162,7 @@ export class GateTranslator {
     this.emit('cnot', [], c, t);
   }
 
-  private controlled(u: M2, controls: readonly number[], t: number, where: string): void {
+  private controlled(u: Matrix, controls: readonly number[], t: number, where: string): void {
     if (controls.length > MAX_CONTROLS) {
       throw new InvalidInputError(where, `a gate with ${controls.length} controls is more than ${MAX_CONTROLS} can be`);
     }
@@ -325,19 +170,19 @@ export class GateTranslator {
       this.singlyControlled(u, controls[0] as number, t);
       return;
     }
-    if (controls.length === 2 && isExactly(u, X)) {
+    if (controls.length === 2 && nearlyEqual(u, X)) {
       if (this.available.has('ccnot')) this.emit('ccnot', [], controls[0] as number, controls[1] as number, t);
       else this.toffoli(controls[0] as number, controls[1] as number, t);
       return;
     }
     // C^n(U) = C_cn(V) · C^{n-1}X(→cn) · C_cn(V†) · C^{n-1}X(→cn) · C^{n-1}(V) with V² = U
     // (Barenco et al. 1995, lemma 7.1).
-    const v = sqrtUnitary(u);
+    const v = sqrtUnitary2(u);
     const rest = controls.slice(0, -1);
     const last = controls[controls.length - 1] as number;
     this.singlyControlled(v, last, t);
     this.controlled(X, rest, last, where);
-    this.singlyControlled(adjoint2(v), last, t);
+    this.singlyControlled(adjoint(v), last, t);
     this.controlled(X, rest, last, where);
     this.controlled(v, rest, t, where);
   }
@@ -362,20 +207,23 @@ export class GateTranslator {
     this.cnot(a, b);
   }
 
-  private singlyControlled(u: M2, c: number, t: number): void {
-    const exact = (v: M2) => isExactly(u, v);
-    if (exact(X)) return this.cnot(c, t);
+  private singlyControlled(u: Matrix, c: number, t: number): void {
+    if (nearlyEqual(u, X)) {
+      this.cnot(c, t);
+      return;
+    }
     for (const [name, base] of [
-      ['cy', NAMED_ONE_QUBIT[1]],
-      ['cz', NAMED_ONE_QUBIT[2]],
+      ['cy', 'y'],
+      ['cz', 'z'],
     ] as const) {
-      if (this.available.has(name) && exact((base as readonly [string, M2])[1])) {
+      if (this.available.has(name) && nearlyEqual(u, namedOneQubit(base))) {
         this.emit(name, [], c, t);
         return;
       }
     }
-    if (abs(u[1]) < EPS && abs(u[2]) < EPS && near(u[0], [1, 0])) {
-      const lambda = arg(u[3]);
+    const [u00, u01, u10, u11] = [entry(u, 0), entry(u, 1), entry(u, 2), entry(u, 3)];
+    if (magnitude(u01) < EPS && magnitude(u10) < EPS && magnitude([u00[0] - 1, u00[1]]) < EPS) {
+      const lambda = argument(u11);
       if (this.available.has('cphaseshift')) {
         this.emit('cphaseshift', [lambda], c, t);
         return;
@@ -433,19 +281,19 @@ export class GateTranslator {
         return;
       case 'iswap':
         // iSWAP = (S⊗S)·(H on a)·CNOT(a→b)·CNOT(b→a)·(H on b), applied right to left.
-        this.oneQubit(H_M2, b);
+        this.oneQubit(H_GATE, b);
         this.cnot(b, a);
         this.cnot(a, b);
-        this.oneQubit(H_M2, a);
-        this.oneQubit(S_M2, a);
-        this.oneQubit(S_M2, b);
+        this.oneQubit(H_GATE, a);
+        this.oneQubit(S_GATE, a);
+        this.oneQubit(S_GATE, b);
         return;
       case 'rzz':
       case 'rxx':
       case 'ryy': {
         const angle = family.angle as number;
         // Change basis so the Pauli product is Z⊗Z, rotate, change back.
-        const into = family.name === 'rxx' ? H_M2 : family.name === 'ryy' ? RX_HALF_PI : undefined;
+        const into = family.name === 'rxx' ? H_GATE : family.name === 'ryy' ? RX_HALF_PI : undefined;
         if (into) {
           this.oneQubit(into, a);
           this.oneQubit(into, b);
@@ -454,7 +302,7 @@ export class GateTranslator {
         this.rotation('rz', angle, b);
         this.cnot(a, b);
         if (into) {
-          const back = adjoint2(into);
+          const back = adjoint(into);
           this.oneQubit(back, a);
           this.oneQubit(back, b);
         }
@@ -464,15 +312,10 @@ export class GateTranslator {
   }
 }
 
-const H_M2 = (NAMED_ONE_QUBIT[3] as readonly [string, M2])[1];
-const S_M2 = (NAMED_ONE_QUBIT[4] as readonly [string, M2])[1];
+const H_GATE = namedOneQubit('h');
+const S_GATE = namedOneQubit('s');
 /** Rx(π/2): maps Y to Z under conjugation. */
-const RX_HALF_PI: M2 = [
-  [S2, 0],
-  [0, -S2],
-  [0, -S2],
-  [S2, 0],
-];
+const RX_HALF_PI = m2([S2, 0], [0, -S2], [0, -S2], [S2, 0]);
 
 interface TwoQubitFamily {
   readonly name: 'swap' | 'iswap' | 'rxx' | 'ryy' | 'rzz';
@@ -483,14 +326,15 @@ interface TwoQubitFamily {
 
 /** Which symmetric two-qubit gate a 4x4 matrix is: SWAP, iSWAP, or exp(-iθ/2·P⊗P). */
 function twoQubitFamily(m: Matrix): TwoQubitFamily | undefined {
-  const e = (r: number, c: number): C => [m[2 * (4 * r + c)] as number, m[2 * (4 * r + c) + 1] as number];
-  const matches = (expected: (r: number, c: number) => C) => {
+  const e = (r: number, c: number): Complex => entry(m, 4 * r + c);
+  const near = (x: Complex, y: Complex) => magnitude([x[0] - y[0], x[1] - y[1]]) < EPS;
+  const matches = (expected: (r: number, c: number) => Complex) => {
     for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) if (!near(e(r, c), expected(r, c))) return false;
     return true;
   };
   const swapLike =
-    (offDiagonal: C) =>
-    (r: number, c: number): C =>
+    (offDiagonal: Complex) =>
+    (r: number, c: number): Complex =>
       (r === 0 && c === 0) || (r === 3 && c === 3)
         ? [1, 0]
         : (r === 1 && c === 2) || (r === 2 && c === 1)
@@ -499,7 +343,7 @@ function twoQubitFamily(m: Matrix): TwoQubitFamily | undefined {
   if (matches(swapLike([1, 0]))) return { name: 'swap', braket: 'swap' };
   if (matches(swapLike([0, 1]))) return { name: 'iswap', braket: 'iswap' };
   // exp(-iθ/2·P⊗P) = cos(θ/2)·I − i·sin(θ/2)·P⊗P; the diagonal gives cos, one entry sin.
-  const pauliProducts: readonly (readonly [TwoQubitFamily['name'], string, (r: number, c: number) => C])[] = [
+  const pauliProducts: readonly (readonly [TwoQubitFamily['name'], string, (r: number, c: number) => Complex])[] = [
     ['rzz', 'zz', (r, c) => (r === c ? [r === 0 || r === 3 ? 1 : -1, 0] : [0, 0])],
     ['rxx', 'xx', (r, c) => (r + c === 3 ? [1, 0] : [0, 0])],
     ['ryy', 'yy', (r, c) => (r + c === 3 ? [r === 0 || r === 3 ? -1 : 1, 0] : [0, 0])],
@@ -510,7 +354,7 @@ function twoQubitFamily(m: Matrix): TwoQubitFamily | undefined {
     const cos = e(1, 1)[0];
     const sin = -e(r, c)[1] / product(r, c)[0];
     const angle = 2 * Math.atan2(sin, cos);
-    const expected = (i: number, j: number): C => {
+    const expected = (i: number, j: number): Complex => {
       const p = product(i, j);
       return [i === j ? Math.cos(angle / 2) : 0, -Math.sin(angle / 2) * p[0]];
     };

@@ -1,7 +1,8 @@
 /**
- * Small dense complex matrices for gates: row-major, interleaved (re, im). A matrix on k
- * qubits is 2^k x 2^k; basis index bit j is the state of the gate's j-th target (target 0
- * is the least significant bit).
+ * qpipe's linear algebra: small dense complex matrices for gates, row-major, interleaved
+ * (re, im) in a Float64Array, the one representation the simulator, the translation for
+ * devices and the transpiler share. A matrix on k qubits is 2^k x 2^k; basis index bit j
+ * is the state of the gate's j-th target (target 0 is the least significant bit).
  */
 
 /** A square complex matrix, interleaved re/im, row-major. */
@@ -187,4 +188,107 @@ export function power(m: Matrix, k: number): Matrix | undefined {
     }
   }
   return result;
+}
+
+/** A complex number as [re, im]. */
+export type Complex = readonly [number, number];
+
+const add = (x: Complex, y: Complex): Complex => [x[0] + y[0], x[1] + y[1]];
+const mul = (x: Complex, y: Complex): Complex => [x[0] * y[0] - x[1] * y[1], x[0] * y[1] + x[1] * y[0]];
+const div = (x: Complex, y: Complex): Complex => {
+  const n = y[0] * y[0] + y[1] * y[1];
+  return [(x[0] * y[0] + x[1] * y[1]) / n, (x[1] * y[0] - x[0] * y[1]) / n];
+};
+const neg = (x: Complex): Complex => [-x[0], -x[1]];
+/** |x|. */
+export const magnitude = (x: Complex): number => Math.hypot(x[0], x[1]);
+/** The angle of x. */
+export const argument = (x: Complex): number => Math.atan2(x[1], x[0]);
+const sqrtC = (x: Complex): Complex => {
+  const r = Math.sqrt(magnitude(x));
+  const t = argument(x) / 2;
+  return [r * Math.cos(t), r * Math.sin(t)];
+};
+const near = (x: Complex, y: Complex, eps: number) => magnitude([x[0] - y[0], x[1] - y[1]]) < eps;
+
+/** Entry i (row-major) of a matrix. */
+export function entry(m: Matrix, i: number): Complex {
+  return [m[2 * i] as number, m[2 * i + 1] as number];
+}
+
+/** Whether u equals v entry by entry, within eps. */
+export function nearlyEqual(u: Matrix, v: Matrix, eps = 1e-9): boolean {
+  for (let i = 0; i < u.length / 2; i++) if (!near(entry(u, i), entry(v, i), eps)) return false;
+  return true;
+}
+
+/** The unit phase p with u = p·v, entry by entry within eps, if there is one. */
+export function phaseBetween(u: Matrix, v: Matrix, eps = 1e-9): Complex | undefined {
+  let pivot = 0;
+  while (magnitude(entry(v, pivot)) <= 0.5) pivot++;
+  const ratio = div(entry(u, pivot), entry(v, pivot));
+  if (Math.abs(magnitude(ratio) - 1) > eps) return undefined;
+  for (let i = 0; i < u.length / 2; i++) if (!near(entry(u, i), mul(ratio, entry(v, i)), eps)) return undefined;
+  return ratio;
+}
+
+/** U = e^{iα} Rz(φ) Ry(θ) Rz(λ). */
+export interface Euler {
+  readonly theta: number;
+  readonly phi: number;
+  readonly lambda: number;
+  readonly alpha: number;
+}
+
+/** The Euler angles of a 2x2 unitary. */
+export function euler(u: Matrix, eps = 1e-9): Euler {
+  const [a, b, c, d] = [entry(u, 0), entry(u, 1), entry(u, 2), entry(u, 3)];
+  const theta = 2 * Math.atan2(magnitude(c), magnitude(a));
+  // u = e^{iγ} U3(θ, φ, λ) and Rz(φ)Ry(θ)Rz(λ) = e^{-i(φ+λ)/2} U3(θ, φ, λ).
+  let gamma: number;
+  let phi: number;
+  let lambda: number;
+  if (magnitude(c) < eps) {
+    gamma = argument(a);
+    phi = 0;
+    lambda = argument(d) - gamma;
+  } else if (magnitude(a) < eps) {
+    gamma = 0;
+    phi = argument(c);
+    lambda = argument(neg(b));
+  } else {
+    gamma = argument(a);
+    phi = argument(c) - gamma;
+    lambda = argument(neg(b)) - gamma;
+  }
+  return { theta, phi, lambda, alpha: gamma + (phi + lambda) / 2 };
+}
+
+/** The determinant of a 2x2 matrix. */
+export function determinant2(u: Matrix): Complex {
+  return add(mul(entry(u, 0), entry(u, 3)), neg(mul(entry(u, 1), entry(u, 2))));
+}
+
+/** The trace of a 2x2 matrix. */
+export function trace2(u: Matrix): Complex {
+  return add(entry(u, 0), entry(u, 3));
+}
+
+/** A square root V of a 2x2 unitary (V·V = U), by Cayley–Hamilton. */
+export function sqrtUnitary2(u: Matrix): Matrix {
+  let s = sqrtC(determinant2(u));
+  let t = sqrtC(add(trace2(u), [2 * s[0], 2 * s[1]]));
+  if (magnitude(t) < 1e-6) {
+    s = neg(s);
+    t = sqrtC(add(trace2(u), [2 * s[0], 2 * s[1]]));
+  }
+  return fromRows([
+    [div(add(entry(u, 0), s), t), div(entry(u, 1), t)],
+    [div(entry(u, 2), t), div(add(entry(u, 3), s), t)],
+  ]);
+}
+
+/** e^{-iα}·x, the complex multiply other modules need for phases. */
+export function rotatePhase(x: Complex, alpha: number): Complex {
+  return mul(x, [Math.cos(alpha), -Math.sin(alpha)]);
 }

@@ -4,8 +4,7 @@
  * the device offers rx (IBM's fractional gates), fewer when its rotation angle allows,
  * nothing when it is the identity up to a global phase.
  */
-import { euler, m2 } from '../backends/gate-translation.ts';
-import type { Matrix } from '../qasm/matrix.ts';
+import { euler, type Matrix } from '../qasm/matrix.ts';
 
 const EPS = 1e-10;
 
@@ -26,7 +25,7 @@ const isZero = (angle: number) => Math.abs(wrapAngle(angle)) < EPS;
 
 /** The gates, in circuit order, that apply `u` (a 2x2 unitary) to `qubit`, up to a global phase. */
 export function zsx(u: Matrix, qubit: number, basis: ReadonlySet<string>): OneQubitGate[] {
-  const { theta, phi, lambda } = euler(m2(u));
+  const { theta, phi, lambda } = euler(u);
   const gates: OneQubitGate[] = [];
   const rz = (angle: number) => {
     if (!isZero(angle)) gates.push({ name: 'rz', angle: wrapAngle(angle), qubit });
