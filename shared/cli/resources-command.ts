@@ -87,7 +87,7 @@ export async function getResources(kind: string, config: QpipeConfig): Promise<R
       const rows: ResourceRow[] = [];
       for (const key of keys) {
         const record = await readDocument(ports.store, key, StoredJobStatus);
-        if (!record) continue;
+        if (record?.namespace === undefined || record.name === undefined) continue;
         rows.push({
           namespace: record.namespace,
           name: record.name,

@@ -59,8 +59,9 @@ export function sessionStatusKey(namespace: string, name: string): string {
 /** A job's status file: the status, and the object it belongs to (keys are hashes of long names). */
 export const StoredJobStatus = Type.Object({
   uid: Type.String(),
-  namespace: Type.String(),
-  name: Type.String(),
+  // Records written by earlier versions carry only the uid and the status.
+  namespace: Type.Optional(Type.String()),
+  name: Type.Optional(Type.String()),
   status: QiskitJobStatus,
 });
 export type StoredJobStatus = Static<typeof StoredJobStatus>;
