@@ -40,6 +40,7 @@ import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { recordBudget } from '../../shared/observability/job-metrics.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
+import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
 import { readDocument } from '../../shared/storage/documents.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
 
@@ -305,13 +306,9 @@ async function jobDeleted(
   event: TypedEvent<typeof EventType.ResourceDeleted>,
   deps: Deps,
 ): Promise<CloudEvent<unknown>[]> {
-  const object = event.data as {
-    kind?: unknown;
-    metadata?: { namespace?: string; name?: string; uid?: string; generation?: number };
-    spec?: { budget?: { budgetRef?: string } };
-  };
-  const metadata = object.metadata;
-  if (object.kind !== 'QiskitJob' || !metadata?.name || !metadata.uid) return [];
+  const object = objectIdentity(event.data);
+  const metadata = object?.metadata;
+  if (object?.kind !== 'QiskitJob' || !metadata?.uid) return [];
   const namespace = metadata.namespace ?? 'default';
   const name = object.spec?.budget?.budgetRef;
   const budgets =
@@ -333,11 +330,9 @@ async function budgetChanged(
   event: TypedEvent<typeof EventType.ResourceUpdated>,
   deps: Deps,
 ): Promise<CloudEvent<unknown>[]> {
-  const object = event.data;
-  if (object['kind'] !== 'QiskitBudget') return [];
-  const metadata = (object['metadata'] ?? {}) as { namespace?: string; name?: string };
-  if (!metadata.name) return [];
-  const budget = await deps.cluster.findBudget(metadata.namespace ?? 'default', metadata.name);
+  const object = objectIdentity(event.data);
+  if (object?.kind !== 'QiskitBudget') return [];
+  const budget = await deps.cluster.findBudget(object.metadata.namespace ?? 'default', object.metadata.name);
   if (!budget) return [];
   const ref = refOf(budget, deps.now());
   const { state } = await deps.ledger.read(ledgerKey(ref));

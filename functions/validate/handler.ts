@@ -15,7 +15,7 @@ import { analyzeQasm, QasmLimitError } from '../../shared/qasm/index.ts';
 import { memoryShortfall } from '../../shared/simulator/memory.ts';
 import type { CircuitMetadata, QiskitJob } from '../../shared/resources/schema.ts';
 import { parseResourceOf } from '../../shared/resources/validate.ts';
-import { generationObserved, userManifestOf } from '../../shared/resources/kubernetes-object.ts';
+import { generationObserved, objectIdentity, userManifestOf } from '../../shared/resources/kubernetes-object.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
@@ -48,7 +48,7 @@ export function jobRefOf(manifest: Record<string, unknown>, fallbackUid?: string
 export function manifestOf(event: Input): Record<string, unknown> | undefined {
   if (event.type === EventType.JobRequested) return event.data.job;
   if (event.data['kind'] !== 'QiskitJob' || generationObserved(event.data)) return undefined;
-  const annotations = (event.data['metadata'] as { annotations?: Record<string, string> } | undefined)?.annotations;
+  const annotations = objectIdentity(event.data)?.metadata.annotations;
   return annotations?.[RESTORED_ANNOTATION] === undefined ? userManifestOf(event.data) : undefined;
 }
 

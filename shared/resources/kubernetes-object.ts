@@ -2,6 +2,8 @@
  * Reading qpipe resources as the Kubernetes API serves them: the object carries status and
  * server-set metadata that a manifest never has.
  */
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { isRecord } from '../records.ts';
 
 /** The metadata fields a user writes; everything else (managedFields, resourceVersion, …) the server sets. */
@@ -33,4 +35,27 @@ export function generationObserved(object: Record<string, unknown>): boolean {
   const observed = status['observedGeneration'];
   const generation = metadata['generation'];
   return typeof observed === 'number' && typeof generation === 'number' && observed >= generation;
+}
+
+/** What qpipe reads of any object an ApiServerSource sends: its kind and identity. */
+const ObjectIdentity = Type.Object({
+  kind: Type.String(),
+  metadata: Type.Object({
+    name: Type.String({ minLength: 1 }),
+    namespace: Type.Optional(Type.String()),
+    uid: Type.Optional(Type.String()),
+    generation: Type.Optional(Type.Integer({ minimum: 0 })),
+    annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+  }),
+  spec: Type.Optional(Type.Object({ budget: Type.Optional(Type.Object({ budgetRef: Type.Optional(Type.String()) })) })),
+});
+/** An object's kind and identity, as parsed. */
+export type ObjectIdentity = Static<typeof ObjectIdentity>;
+
+/**
+ * The kind and identity of an object as the Kubernetes API sent it, or undefined when it
+ * has none a stage could act on (events about other objects are not qpipe's to refuse).
+ */
+export function objectIdentity(object: unknown): ObjectIdentity | undefined {
+  return Value.Check(ObjectIdentity, object) ? object : undefined;
 }
