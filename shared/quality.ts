@@ -5,11 +5,14 @@
  * L1 distance: 0 for the ideal, 1 for disjoint outcomes).
  */
 
+import { type Static, Type } from '@sinclair/typebox';
+
 /** The two figures, rounded to 6 places for status and documents. */
-export interface ResultQuality {
-  readonly hellingerFidelity: number;
-  readonly totalVariationDistance: number;
-}
+export const ResultQuality = Type.Object({
+  hellingerFidelity: Type.Number({ minimum: 0, maximum: 1 }),
+  totalVariationDistance: Type.Number({ minimum: 0, maximum: 1 }),
+});
+export type ResultQuality = Static<typeof ResultQuality>;
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 

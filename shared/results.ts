@@ -1,10 +1,11 @@
 /** Result documents: what execute stores raw and what collect-results publishes. */
 import { type Static, Type } from '@sinclair/typebox';
-import type { JobRef } from '../events/schemas.ts';
+import { JobRef } from '../events/schemas.ts';
+import { money } from './resources/schema.ts';
 import { estimateCost, type Pricing } from './pricing/pricing.ts';
 import { readDocument } from './storage/documents.ts';
 import type { ObjectStore } from './storage/object-store.ts';
-import type { ResultQuality } from './quality.ts';
+import { ResultQuality } from './quality.ts';
 
 /** The raw result of a finished run, stored by execute for collect-results. */
 export const RawResult = Type.Object({
@@ -51,19 +52,20 @@ export async function storeRawResult(
 }
 
 /** The result document users read (JSON), one per run. */
-export interface ResultDocument {
-  readonly job: JobRef;
-  readonly backend: string;
-  readonly taskId?: string;
-  readonly shots: number;
+export const ResultDocument = Type.Object({
+  job: JobRef,
+  backend: Type.String(),
+  taskId: Type.Optional(Type.String()),
+  shots: Type.Integer({ minimum: 0 }),
   /** Counts by classical bit string, Qiskit's order (bit 0 rightmost, registers separated by spaces). */
-  readonly counts: Record<string, number>;
-  readonly timing: { readonly durationMs: number; readonly completedAt: string };
-  readonly actualCost: string;
-  readonly note?: string;
+  counts: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  timing: Type.Object({ durationMs: Type.Number({ minimum: 0 }), completedAt: Type.String() }),
+  actualCost: money('What the run cost.'),
+  note: Type.Optional(Type.String()),
   /** For a device's result: how close it came to the circuit's ideal distribution. */
-  readonly quality?: ResultQuality;
-}
+  quality: Type.Optional(ResultQuality),
+});
+export type ResultDocument = Static<typeof ResultDocument>;
 
 /** Counts as CSV (outcome,count), most frequent first. */
 export function countsCsv(counts: Record<string, number>): string {

@@ -10,7 +10,8 @@ import type { QpipeConfig } from '../config.ts';
 import type { InvalidInputError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
 import type { QiskitBudgetStatus, QiskitJobStatus } from '../resources/schema.ts';
-import type { ResultDocument } from '../results.ts';
+import { ResultDocument } from '../results.ts';
+import { parseDocument } from '../storage/documents.ts';
 import { createEmbeddedPipeline, createLocalPorts } from '../runtime/embedded.ts';
 import type { StageDefinition } from '../runtime/stage.ts';
 import type { ResultQuality } from '../quality.ts';
@@ -140,10 +141,13 @@ async function outcomeOf(
   };
 }
 
+/** The run's result document, when the run wrote one. */
 async function readResultDocument(path: string): Promise<ResultDocument | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as ResultDocument;
+    text = await readFile(path, 'utf8');
   } catch {
     return undefined;
   }
+  return parseDocument(ResultDocument, text, path);
 }

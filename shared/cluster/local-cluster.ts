@@ -19,11 +19,12 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import type { Cluster, StatusChange } from './cluster.ts';
 
 /** A ConfigMap as read from a manifest file. */
-export interface ConfigMapData {
-  readonly namespace: string;
-  readonly name: string;
-  readonly data: Readonly<Record<string, string>>;
-}
+export const ConfigMapData = Type.Object({
+  namespace: Type.String(),
+  name: Type.String(),
+  data: Type.Readonly(Type.Record(Type.String(), Type.String())),
+});
+export type ConfigMapData = Static<typeof ConfigMapData>;
 
 /** Resources the local cluster serves. */
 export interface LocalResources {

@@ -4,11 +4,11 @@
  * ConfigMaps as `resources/<kind>/<namespace>/<name>.json`; the stages read them through a
  * cache that refreshes after a while, so a raised limit is seen within that time.
  */
-import type { ConfigMapData, LocalResources } from '../cluster/local-cluster.ts';
+import { ConfigMapData, type LocalResources } from '../cluster/local-cluster.ts';
 import type { ManifestSet } from '../manifests.ts';
 import { getJson, getText, type ObjectStore } from '../storage/object-store.ts';
 import type { QiskitBackend, QiskitBudget, QiskitSession } from './schema.ts';
-import { parseResource } from './validate.ts';
+import { checkSchema, parseResource } from './validate.ts';
 
 const PREFIX = 'resources/';
 /** Rewritten after every apply or delete: readers reload when it changed. */
@@ -75,7 +75,7 @@ export async function readResources(store: ObjectStore): Promise<LocalResources>
     const document = await getJson(store, key);
     if (document === undefined) continue;
     if (key.startsWith(`${PREFIX}configmaps/`)) {
-      configMaps.push(document as ConfigMapData);
+      configMaps.push(checkSchema(ConfigMapData, document, `stored document ${store.locate(key)}`));
       continue;
     }
     const resource = parseResource(document, key);
