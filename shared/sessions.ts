@@ -35,7 +35,7 @@ export function sessionRecordKey(namespace: string, name: string): string {
 
 /** What to do for a job that names a session. */
 export type SessionDecision =
-  | { readonly kind: 'use'; readonly sessionId: string }
+  | { readonly kind: 'use'; readonly sessionId: string; readonly record: SessionRecord }
   /** Claim the record (compare-and-swap), then open the provider session. */
   | { readonly kind: 'open'; readonly claim: SessionRecord; readonly maxTimeSeconds: number }
   /** Another copy is opening it: try again after `retryAt`. */
@@ -84,7 +84,7 @@ export function decideSession(
     }
     case 'Open': {
       if (record.sessionId && Date.parse(record.closesAt ?? '') > at)
-        return { kind: 'use', sessionId: record.sessionId };
+        return { kind: 'use', sessionId: record.sessionId, record };
       const message = `its maxTime (${session.spec.maxTime ?? DEFAULT_SESSION_MAX_TIME}) ended at ${record.closesAt}`;
       return { kind: 'close', sessionId: record.sessionId ?? '', closed: { ...record, phase: 'Closed', message } };
     }
@@ -101,6 +101,15 @@ export function openedRecord(backend: string, sessionId: string, maxTimeSeconds:
     sessionId,
     openedAt: now.toISOString(),
     closesAt: new Date(now.getTime() + maxTimeSeconds * 1000).toISOString(),
+  };
+}
+
+/** The record of an open session the provider closed before qpipe's closesAt. */
+export function closedByProvider(record: SessionRecord, now: Date): SessionRecord {
+  return {
+    ...record,
+    phase: 'Closed',
+    message: `the provider closed it at ${now.toISOString()}, before its maxTime ended (${record.closesAt ?? 'unknown'})`,
   };
 }
 

@@ -10,7 +10,14 @@ import { InvalidInputError, TransientError } from '../../shared/errors.ts';
 import { WorkInProgressError } from '../../shared/idempotency/claims.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { parseDocument } from '../../shared/storage/documents.ts';
-import { decideSession, openedRecord, SessionRecord, sessionRecordKey, sessionStatus } from '../../shared/sessions.ts';
+import {
+  closedByProvider,
+  decideSession,
+  openedRecord,
+  SessionRecord,
+  sessionRecordKey,
+  sessionStatus,
+} from '../../shared/sessions.ts';
 
 type Deps = Pick<Ports, 'store' | 'cluster' | 'now'>;
 
@@ -37,8 +44,14 @@ export async function sessionIdFor(
     const stored = read && parseDocument(SessionRecord, Buffer.from(read.body).toString('utf8'), key);
     const decision = decideSession(session, backend.name, stored, deps.now());
     switch (decision.kind) {
-      case 'use':
-        return decision.sessionId;
+      case 'use': {
+        // The provider may have closed it early (its console, its own clock): then it is closed here too.
+        const open = (await executor.sessionAcceptsJobs?.(backend, decision.sessionId)) ?? true;
+        if (open) return decision.sessionId;
+        const closed = closedByProvider(decision.record, deps.now());
+        if (await deps.store.putIfVersion(key, record(closed), read?.version, 'application/json')) await show(closed);
+        continue;
+      }
       case 'wait':
         throw new WorkInProgressError(`opening ${label}`, decision.retryAt);
       case 'refuse':

@@ -94,6 +94,11 @@ export interface BackendExecutor {
   openSession?(backend: BackendEntry, options: SessionOptions): Promise<string>;
   /** Closes a provider session; closing one already closed succeeds. */
   closeSession?(backend: BackendEntry, sessionId: string): Promise<void>;
+  /**
+   * Whether a provider session still takes jobs: one closed at the provider (in its
+   * console, or when its own time ran out) does not, whatever qpipe's record says.
+   */
+  sessionAcceptsJobs?(backend: BackendEntry, sessionId: string): Promise<boolean>;
 }
 
 /** How a provider session runs. */

@@ -89,6 +89,20 @@ function startFakeIbm() {
           accepting_jobs: true,
         });
       }
+      const sessionDetails = url.pathname.match(/^\/v1\/sessions\/([^/]+)$/);
+      if (req.method === 'GET' && sessionDetails) {
+        const found = state.sessions.get(sessionDetails[1] as string);
+        if (!found) return send(res, 404, { errors: [{ message: 'session not found' }] });
+        // As IBM documents a session: its state, and whether it still accepts jobs.
+        return send(res, 200, {
+          id: sessionDetails[1],
+          backend_name: found.body['backend'],
+          mode: found.body['mode'],
+          max_ttl: found.body['max_ttl'],
+          state: found.state,
+          accepting_jobs: found.state !== 'closed',
+        });
+      }
       const closing = url.pathname.match(/^\/v1\/sessions\/([^/]+)\/close$/);
       if (req.method === 'DELETE' && closing) {
         const found = state.sessions.get(closing[1] as string);
@@ -116,6 +130,10 @@ function startFakeIbm() {
           return send(res, code, { errors: [{ code, message: code === 429 ? 'Too many requests' : 'Bad request' }] });
         }
         const body = JSON.parse(await read(req)) as Record<string, unknown>;
+        const inSession = typeof body['session_id'] === 'string' ? state.sessions.get(body['session_id']) : undefined;
+        if (inSession?.state === 'closed') {
+          return send(res, 400, { errors: [{ code: 1217, message: 'Session has already been closed.' }] });
+        }
         const id = `d1${state.jobs.size}abcdefg`;
         state.jobs.set(id, { id, body, polls: 0 });
         return send(res, 200, { id, backend: body['backend'] });
@@ -400,8 +418,15 @@ describe('IBM Quantum executor against a stand-in for IAM and the Runtime REST A
     });
     if (outcome.kind !== 'submitted') throw new Error(outcome.kind);
     expect(fake.state.jobs.get(outcome.taskId)?.body['session_id']).toBe(id);
+    expect(await executor.sessionAcceptsJobs!(backend, id)).toBe(true);
     await executor.closeSession!(backend, id);
     expect(fake.state.sessions.get(id)?.state).toBe('closed');
+    expect(await executor.sessionAcceptsJobs!(backend, id)).toBe(false);
+    expect(await executor.sessionAcceptsJobs!(backend, 'unknown')).toBe(false);
+    // IBM refuses a job for a closed session, with its words; qpipe checks before submitting.
+    await expect(
+      executor.execute({ job: { ...job, uid: 'late', generation: 1 }, circuit: isa, shots: 5, backend, sessionId: id }),
+    ).rejects.toThrow(/Session has already been closed/);
     await expect(executor.closeSession!(backend, 'unknown')).resolves.toBeUndefined();
   });
 

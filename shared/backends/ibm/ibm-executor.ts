@@ -152,6 +152,19 @@ export function createIbmExecutor(client: IbmClient, now: () => number = Date.no
       }
     },
 
+    async sessionAcceptsJobs(_backend: BackendEntry, sessionId: string): Promise<boolean> {
+      try {
+        const session = await client.request<{ state?: string; accepting_jobs?: boolean }>(
+          'GET',
+          `/v1/sessions/${encodeURIComponent(sessionId)}`,
+        );
+        return session.state !== 'closed' && session.accepting_jobs !== false;
+      } catch (error) {
+        if (error instanceof IbmHttpError && error.status === 404) return false;
+        throw ibmError(error);
+      }
+    },
+
     async status(backend: BackendEntry): Promise<DeviceStatus> {
       try {
         const status = await client.request<BackendStatusResponse>(

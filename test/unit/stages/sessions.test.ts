@@ -32,6 +32,8 @@ const session = (spec: Partial<QiskitSession['spec']> = {}, namespace = 'default
 /** An IBM executor that records what it is asked. */
 function recordingIbm() {
   const calls = { opened: [] as SessionOptions[], closed: [] as string[], runs: [] as ExecutionRequest[] };
+  /** Sessions the provider closed on its own. */
+  const closedByIbm = new Set<string>();
   const executor: BackendExecutor = {
     type: 'ibm_quantum',
     async execute(request) {
@@ -51,8 +53,11 @@ function recordingIbm() {
     async closeSession(_backend, id) {
       calls.closed.push(id);
     },
+    async sessionAcceptsJobs(_backend, id) {
+      return !closedByIbm.has(id) && !calls.closed.includes(id);
+    },
   };
-  return { executor, calls };
+  return { executor, calls, closedByIbm };
 }
 
 const job = (name: string): JobRef => ({ namespace: 'default', name, uid: `uid-${name}`, generation: 1 });
@@ -86,7 +91,7 @@ describe('QiskitSession decisions', () => {
       kind: 'open',
       maxTimeSeconds: 3600,
     });
-    expect(decideSession(session(), 'ibm_brisbane', open, now)).toEqual({ kind: 'use', sessionId: 's1' });
+    expect(decideSession(session(), 'ibm_brisbane', open, now)).toEqual({ kind: 'use', sessionId: 's1', record: open });
     const claimed: SessionRecord = { phase: 'Pending', backend: 'ibm_brisbane', claimedAt: '2026-11-30T09:59:50Z' };
     expect(decideSession(session(), 'ibm_brisbane', claimed, now)).toEqual({
       kind: 'wait',
@@ -196,6 +201,27 @@ describe('QiskitSession through the stages', () => {
     expect(late.emitted.map((e) => e.type)).toEqual([EventType.JobFailed]);
     expect(await ports.cluster.readSessionStatus('default', 'calibration')).toMatchObject({ phase: 'Closed' });
     expect(calls.runs).toHaveLength(2);
+  });
+
+  it('a session IBM closed before its maxTime is closed here too: the next job is refused with why, none submitted', async () => {
+    const { executor, calls, closedByIbm } = recordingIbm();
+    const ports = memoryPorts({ sessions: [session()] });
+    ports.executors.ibm_quantum = executor;
+    expect((await runStage(execute, approved('e'), ports)).emitted.map((e) => e.type)).toEqual([
+      EventType.JobSubmitted,
+    ]);
+    closedByIbm.add('ibm-session-1');
+    const refused = await runStage(execute, approved('f'), ports);
+    expect(refused.error).toMatch(
+      /QiskitSession default\/calibration is closed: the provider closed it at .*, before its maxTime ended/,
+    );
+    expect(refused.emitted.map((e) => e.type)).toEqual([EventType.JobFailed]);
+    expect(calls.runs).toHaveLength(1);
+    expect(calls.opened).toHaveLength(1);
+    expect(await ports.cluster.readSessionStatus('default', 'calibration')).toMatchObject({
+      phase: 'Closed',
+      sessionId: 'ibm-session-1',
+    });
   });
 
   it('a job arriving while another copy opens the session comes back later, without counting a failed attempt', async () => {
