@@ -57,7 +57,7 @@ export const SUBSCRIPTIONS = {
     EventType.ResourceUpdated,
     EventType.ResourceDeleted,
   ],
-  execute: [EventType.JobApproved],
+  execute: [EventType.JobApproved, EventType.ResourceDeleted],
   'collect-results': [
     EventType.JobValidated,
     EventType.JobScheduled,

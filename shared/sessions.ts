@@ -104,6 +104,23 @@ export function openedRecord(backend: string, sessionId: string, maxTimeSeconds:
   };
 }
 
+/**
+ * A QiskitSession was deleted: the provider session to close (if one is open or being
+ * opened) and the record it leaves, or nothing to do.
+ */
+export function onSessionDeleted(
+  record: SessionRecord | undefined,
+  now: Date,
+): { readonly close: string | undefined; readonly closed: SessionRecord } | undefined {
+  if (!record || record.phase === 'Closed') return undefined;
+  const closed: SessionRecord = {
+    ...record,
+    phase: 'Closed',
+    message: `its QiskitSession was deleted at ${now.toISOString()}`,
+  };
+  return { close: record.sessionId, closed };
+}
+
 /** The record of an open session the provider closed before qpipe's closesAt. */
 export function closedByProvider(record: SessionRecord, now: Date): SessionRecord {
   return {

@@ -8,7 +8,7 @@
  * clientToken, IBM run tag).
  */
 import type { CloudEvent } from 'cloudevents';
-import { buildJobEvent, carriedExtensions } from '../../events/envelope.ts';
+import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import type { BackendExecutor } from '../../shared/backends/backend.ts';
 import { backendCatalog } from '../../shared/backends/catalog.ts';
@@ -22,12 +22,26 @@ import { type RawResult, rawResultKey, readRawResult, storeRawResult } from '../
 import { claimWork } from '../../shared/idempotency/claims.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
 import { visibleBackends } from '../../shared/backends/visibility.ts';
-import { sessionIdFor } from './session.ts';
+import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
+import { closeDeletedSession, sessionIdFor } from './session.ts';
 
 type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now' | 'signal'>;
 
-/** Runs one approved job. */
+/** Runs an approved job; closes the provider session of a deleted QiskitSession. */
 export async function execute(event: StageInput<typeof Stage.Execute>, deps: Deps): Promise<CloudEvent<unknown>[]> {
+  if (event.type === EventType.JobApproved) return runApproved(event, deps);
+  const object = objectIdentity(event.data);
+  if (object?.kind === 'QiskitSession') {
+    await closeDeletedSession(object.metadata.namespace ?? 'default', object.metadata.name, deps);
+  }
+  return [];
+}
+
+/** Runs one approved job. */
+async function runApproved(
+  event: TypedEvent<typeof EventType.JobApproved>,
+  deps: Deps,
+): Promise<CloudEvent<unknown>[]> {
   const { job, spec, circuit, backend, budget } = event.data;
   const resultRef = rawResultKey(runFolder(job));
   const executed = (raw: RawResult) =>

@@ -10,8 +10,11 @@ import { InvalidInputError, TransientError } from '../../shared/errors.ts';
 import { WorkInProgressError } from '../../shared/idempotency/claims.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { parseDocument } from '../../shared/storage/documents.ts';
+import { backendCatalog } from '../../shared/backends/catalog.ts';
+import { visibleBackends } from '../../shared/backends/visibility.ts';
 import {
   closedByProvider,
+  onSessionDeleted,
   decideSession,
   openedRecord,
   SessionRecord,
@@ -20,6 +23,8 @@ import {
 } from '../../shared/sessions.ts';
 
 type Deps = Pick<Ports, 'store' | 'cluster' | 'now'>;
+
+const record = (value: SessionRecord) => JSON.stringify(value, null, 2);
 
 /** The id of the open provider session named `name` in the job's namespace. */
 export async function sessionIdFor(
@@ -37,7 +42,6 @@ export async function sessionIdFor(
     throw new InvalidInputError('spec.session', `${backend.type} has no sessions`);
   }
   const key = sessionRecordKey(namespace, name);
-  const record = (value: SessionRecord) => JSON.stringify(value, null, 2);
   const show = (value: SessionRecord) => deps.cluster.writeSessionStatus(namespace, name, sessionStatus(value));
   for (let attempt = 0; attempt < 5; attempt++) {
     const read = await deps.store.getVersioned(key);
@@ -84,4 +88,33 @@ export async function sessionIdFor(
     }
   }
   throw new TransientError(`${label} kept changing while this job tried to use it`);
+}
+
+/**
+ * A deleted QiskitSession's provider session is closed now rather than left to run out its
+ * time at the provider; its record says why. Nothing to do for one never opened or closed.
+ */
+export async function closeDeletedSession(
+  namespace: string,
+  name: string,
+  deps: Deps & Pick<Ports, 'executors' | 'config'>,
+): Promise<void> {
+  const key = sessionRecordKey(namespace, name);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const read = await deps.store.getVersioned(key);
+    const stored = read && parseDocument(SessionRecord, Buffer.from(read.body).toString('utf8'), key);
+    const deleted = onSessionDeleted(stored, deps.now());
+    if (!deleted) return;
+    const executor = deps.executors.ibm_quantum;
+    if (deleted.close !== undefined && executor?.closeSession) {
+      const device = stored?.backend;
+      const entry = backendCatalog({
+        simulatorMaxQubits: deps.config.simulator.maxQubits,
+        resources: visibleBackends(await deps.cluster.listBackends(), namespace, deps.config.namespace),
+      }).find((e) => e.name === device);
+      if (entry) await executor.closeSession(entry, deleted.close);
+    }
+    if (await deps.store.putIfVersion(key, record(deleted.closed), read?.version, 'application/json')) return;
+  }
+  throw new TransientError(`QiskitSession ${namespace}/${name} kept changing while its deletion was handled`);
 }

@@ -7,7 +7,7 @@
  */
 import { CloudEvent } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
-import { buildJobEvent, parseEvent } from '../../../events/envelope.ts';
+import { buildEvent, buildJobEvent, parseEvent } from '../../../events/envelope.ts';
 import { EXAMPLE_EVENTS } from '../../../events/examples.ts';
 import type { EventData, JobRef } from '../../../events/schemas.ts';
 import { EventType } from '../../../events/types.ts';
@@ -222,6 +222,41 @@ describe('QiskitSession through the stages', () => {
       phase: 'Closed',
       sessionId: 'ibm-session-1',
     });
+  });
+
+  it('a deleted QiskitSession (ApiServerSource delete event) is closed at IBM at once, once; one never opened needs nothing', async () => {
+    const { executor, calls } = recordingIbm();
+    const ports = memoryPorts({ sessions: [session()] });
+    ports.executors.ibm_quantum = executor;
+    const deleted = (name: string) =>
+      buildEvent(
+        EventType.ResourceDeleted,
+        { apiVersion: 'quantum.io/v1', kind: 'QiskitSession', metadata: { name, namespace: 'default' }, spec: {} },
+        { source: 'https://kubernetes' },
+      );
+    expect((await runStage(execute, deleted('never-opened'), ports)).emitted).toEqual([]);
+    expect(calls.closed).toEqual([]);
+
+    await runStage(execute, approved('g'), ports);
+    for (let delivery = 0; delivery < 2; delivery++) {
+      const run = await runStage(execute, deleted('calibration'), ports);
+      expect(run.error ?? run.retry).toBeUndefined();
+    }
+    expect(calls.closed).toEqual(['ibm-session-1']);
+    const stored = await ports.store.get(sessionRecordKey('default', 'calibration'));
+    expect(JSON.parse(Buffer.from(stored!).toString('utf8'))).toMatchObject({
+      phase: 'Closed',
+      sessionId: 'ibm-session-1',
+      message: expect.stringMatching(/its QiskitSession was deleted at /),
+    });
+    // Deleting a job (another kind) closes nothing.
+    const job = buildEvent(
+      EventType.ResourceDeleted,
+      { apiVersion: 'quantum.io/v1', kind: 'QiskitJob', metadata: { name: 'x', namespace: 'default', uid: 'u' } },
+      { source: 'https://kubernetes' },
+    );
+    expect((await runStage(execute, job, ports)).emitted).toEqual([]);
+    expect(calls.closed).toHaveLength(1);
   });
 
   it('a job arriving while another copy opens the session comes back later, without counting a failed attempt', async () => {
