@@ -80,7 +80,7 @@ function explain(error: ValueError): string {
   }
   if (schema['type'] === 'integer' && typeof error.value === 'number') return `must be a whole number (got ${got})`;
   if (typeof schema['type'] === 'string' && typeof error.value !== schema['type']) {
-    return `must be ${schema['type'] === 'object' || schema['type'] === 'array' ? 'an' : 'a'} ${schema['type']} (got ${got})`;
+    return `must be ${/^[aeiou]/.test(schema['type']) ? 'an' : 'a'} ${schema['type']} (got ${got})`;
   }
   if (typeof schema['pattern'] === 'string') return `has an invalid format (got ${got})`;
   return `${error.message.toLowerCase()} (got ${got})`;

@@ -221,7 +221,12 @@ describe('Braket results.json decoding (documented gate_model_task_result shape)
   });
 
   it('names what is missing from a malformed result', () => {
-    expect(() => decodeBraketResult({ measurements: [[0]] }, task)).toThrow('results.json: has no measuredQubits');
+    expect(() => decodeBraketResult({ measurements: [[0]] }, task)).toThrow(
+      /Braket results\.json of arn is invalid:\n {2}measuredQubits: is required/,
+    );
+    expect(() => decodeBraketResult({ measurements: [[2]], measuredQubits: [0] }, task)).toThrow(
+      /measurements\[0\]\[0\]: must be at most 1 \(got 2\)/,
+    );
     expect(() => decodeBraketResult({ measurements: [[0, 0]], measuredQubits: [0, 1] }, task)).toThrow(
       'measuredQubits: the result has no readout of qubit 2',
     );

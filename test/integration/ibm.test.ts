@@ -12,6 +12,7 @@ import { IbmClient, JOBS_PER_MINUTE } from '../../shared/backends/ibm/ibm-client
 import { createIbmExecutor, runTag } from '../../shared/backends/ibm/ibm-executor.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { retryableOf } from '../support/errors.ts';
+import { SchemaError } from '../../shared/resources/validate.ts';
 import { FREE } from '../../shared/pricing/pricing.ts';
 import { compileQasm } from '../../shared/qasm/index.ts';
 import { exactProbabilities } from '../../shared/simulator/run.ts';
@@ -269,6 +270,21 @@ describe('IBM Quantum executor against a stand-in for IAM and the Runtime REST A
       detail: 'IBM reports maintenance: calibrating',
     });
     fake.state.backendStatus = { ...fake.state.backendStatus, state: true, status: 'active' };
+  });
+
+  it('parses IBM’s answers: one in a shape qpipe does not know names the request and the field, and is not retried', async () => {
+    const good = fake.state.backendStatus;
+    fake.state.backendStatus = { ...good, length_queue: 'seven' as unknown as number };
+    const error = await executor.status!(backend).catch((e: unknown) => e);
+    fake.state.backendStatus = good;
+    expect(error).toBeInstanceOf(SchemaError);
+    expect((error as Error).message).toMatch(
+      /IBM Quantum's answer to GET \/v1\/backends\/ibm_brisbane\/status is invalid/,
+    );
+    expect((error as SchemaError).problems).toEqual([
+      { path: 'length_queue', message: 'must be an integer (got "seven")' },
+    ]);
+    expect(retryableOf(error)).toBe(false);
   });
 
   it('submits a circuit as an ISA sampler PUB once per job run, finding its own tagged job on a duplicate', async () => {

@@ -12,6 +12,8 @@ import {
   GetQuantumTaskCommand,
 } from '@aws-sdk/client-braket';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Type } from '@sinclair/typebox';
+import { checkSchema } from '../../resources/validate.ts';
 import { InvalidInputError, PermanentError, TransientError } from '../../errors.ts';
 import type {
   BackendEntry,
@@ -68,11 +70,18 @@ function deviceArn(backend: BackendEntry): string {
   return backend.deviceId;
 }
 
-interface DeviceCapabilities {
-  service?: { shotsRange?: [number, number] };
-  action?: Record<string, { supportedOperations?: string[] }>;
-  paradigm?: { qubitCount?: number };
-}
+/** The parts of a device's capabilities document qpipe reads (others pass). */
+const DeviceCapabilities = Type.Object({
+  service: Type.Optional(
+    Type.Object({
+      shotsRange: Type.Optional(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ minimum: 0 })])),
+    }),
+  ),
+  action: Type.Optional(
+    Type.Record(Type.String(), Type.Object({ supportedOperations: Type.Optional(Type.Array(Type.String())) })),
+  ),
+  paradigm: Type.Optional(Type.Object({ qubitCount: Type.Optional(Type.Integer({ minimum: 1 })) })),
+});
 
 /** Creates the Braket executor. */
 export function createBraketExecutor(settings: BraketSettings): BackendExecutor {
@@ -109,7 +118,11 @@ export function createBraketExecutor(settings: BraketSettings): BackendExecutor 
       const arn = deviceArn(backend);
       try {
         const device = await clientFor(arn).send(new GetDeviceCommand({ deviceArn: arn }));
-        const capabilities = JSON.parse(String(device.deviceCapabilities ?? '{}')) as DeviceCapabilities;
+        const capabilities = checkSchema(
+          DeviceCapabilities,
+          JSON.parse(String(device.deviceCapabilities ?? '{}')),
+          `Braket's capabilities of ${arn}`,
+        );
         const openqasm = capabilities.action?.['braket.ir.openqasm.program'];
         const queue = device.deviceQueueInfo?.find(
           (q) => q.queue === 'QUANTUM_TASKS_QUEUE' && (q.queuePriority ?? 'Normal') === 'Normal',

@@ -5,18 +5,30 @@
  * `measurementProbabilities` are scaled by the shot count.
  * https://docs.aws.amazon.com/braket/latest/developerguide/braket-result-types.html
  */
+import { Type } from '@sinclair/typebox';
 import { InvalidInputError } from '../../errors.ts';
+import { checkSchema } from '../../resources/validate.ts';
 import type { ProviderTask, TaskState } from '../backend.ts';
 import { countsFromReadouts } from '../measurement-layout.ts';
 
-/** The fields of results.json qpipe reads. */
-interface GateModelTaskResult {
-  readonly measurements?: readonly (readonly number[])[];
-  readonly measurementProbabilities?: Readonly<Record<string, number>>;
-  readonly measuredQubits?: readonly number[];
-  readonly taskMetadata?: { readonly shots?: number; readonly createdAt?: string; readonly endedAt?: string };
-  readonly additionalMetadata?: { readonly simulatorMetadata?: { readonly executionDuration?: number } };
-}
+/** The fields of results.json qpipe reads (others pass). */
+const GateModelTaskResult = Type.Object({
+  measurements: Type.Optional(Type.Array(Type.Array(Type.Integer({ minimum: 0, maximum: 1 })))),
+  measurementProbabilities: Type.Optional(Type.Record(Type.String(), Type.Number({ minimum: 0, maximum: 1 }))),
+  measuredQubits: Type.Array(Type.Integer({ minimum: 0 })),
+  taskMetadata: Type.Optional(
+    Type.Object({
+      shots: Type.Optional(Type.Integer({ minimum: 0 })),
+      createdAt: Type.Optional(Type.String()),
+      endedAt: Type.Optional(Type.String()),
+    }),
+  ),
+  additionalMetadata: Type.Optional(
+    Type.Object({
+      simulatorMetadata: Type.Optional(Type.Object({ executionDuration: Type.Optional(Type.Number({ minimum: 0 })) })),
+    }),
+  ),
+});
 
 function millisBetween(start: Date | string | undefined, end: Date | string | undefined): number {
   if (start === undefined || end === undefined) return 0;
@@ -29,11 +41,10 @@ export function decodeBraketResult(
   task: ProviderTask,
   times: { createdAt?: Date | string | undefined; endedAt?: Date | string | undefined } = {},
 ): TaskState {
-  const result = document as GateModelTaskResult;
+  const result = checkSchema(GateModelTaskResult, document, `Braket results.json of ${task.taskId}`);
   const qubits = result.measuredQubits;
-  if (!Array.isArray(qubits)) throw new InvalidInputError('results.json', 'has no measuredQubits');
   let shots: readonly (readonly number[])[];
-  if (Array.isArray(result.measurements)) {
+  if (result.measurements) {
     shots = result.measurements;
   } else if (result.measurementProbabilities) {
     const total = result.taskMetadata?.shots ?? task.shots;

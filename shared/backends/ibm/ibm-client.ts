@@ -4,7 +4,10 @@
  * five job submissions a minute kept on this side.
  * https://quantum.cloud.ibm.com/docs/en/guides/cloud-setup-rest-api
  */
+import type { Static, TSchema } from '@sinclair/typebox';
 import { QpipeError, TransientError } from '../../errors.ts';
+import { checkSchema } from '../../resources/validate.ts';
+import { IamToken } from './responses.ts';
 
 /** Settings of the IBM client. */
 export interface IbmSettings {
@@ -69,14 +72,25 @@ export class IbmClient {
         response.status >= 500 || response.status === 429,
       );
     }
-    const body = (await response.json()) as { access_token: string; expiration?: number; expires_in?: number };
+    const body = checkSchema(IamToken, await response.json(), 'IBM IAM token exchange answer');
     const expiresAt = body.expiration ? body.expiration * 1000 : this.now() + (body.expires_in ?? 3600) * 1000;
     this.token = { value: body.access_token, expiresAt };
     return body.access_token;
   }
 
-  /** One JSON request to the API; 401 refreshes the token once. */
-  async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  /** One JSON request to the API, its answer parsed against `schema`; 401 refreshes the token once. */
+  async request<S extends TSchema>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<Static<S>> {
+    const text = await this.send(method, path, body);
+    return checkSchema(schema, text === '' ? undefined : JSON.parse(text), `IBM Quantum's answer to ${method} ${path}`);
+  }
+
+  /** One request to the API; resolves to the answer's text (empty for 204). */
+  async send(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<string> {
     for (let attempt = 0; ; attempt++) {
       const response = await this.fetch(`${this.settings.apiUrl.replace(/\/+$/, '')}${path}`, {
         method,
@@ -104,8 +118,7 @@ export class IbmClient {
         );
       }
       // Closing a session answers 204 with no body.
-      const text = await response.text();
-      return (text === '' ? undefined : JSON.parse(text)) as T;
+      return response.text();
     }
   }
 

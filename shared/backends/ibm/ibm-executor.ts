@@ -19,33 +19,7 @@ import type {
 import { countsFromRegisterSamples } from '../measurement-layout.ts';
 import { type IbmClient, IbmHttpError } from './ibm-client.ts';
 import { ibmProgram } from './isa-program.ts';
-
-interface BackendStatusResponse {
-  readonly state?: boolean;
-  readonly status?: string;
-  readonly message?: string;
-  readonly length_queue?: number;
-}
-interface JobResponse {
-  readonly id: string;
-  readonly status?: string;
-  readonly state?: { readonly status?: string; readonly reason?: string };
-}
-interface JobMetrics {
-  readonly usage?: { readonly quantum_seconds?: number; readonly seconds?: number };
-  readonly timestamps?: { readonly created?: string; readonly finished?: string; readonly running?: string };
-}
-/** The parts of a backend's configuration transpilation uses (GET /v1/backends/{id}/configuration). */
-interface BackendConfiguration {
-  readonly n_qubits?: number;
-  readonly basis_gates?: readonly string[];
-  readonly coupling_map?: readonly (readonly [number, number])[];
-}
-interface SamplerResults {
-  readonly results?: readonly {
-    readonly data?: Readonly<Record<string, { readonly samples?: readonly string[]; readonly num_bits?: number }>>;
-  }[];
-}
+import { BackendConfiguration, BackendStatus, Job, JobList, JobMetrics, SamplerResults, Session } from './responses.ts';
 
 /** The tag that names a job's run, for finding a submission made before a crash or duplicate. */
 export function runTag(job: { uid: string; generation: number }): string {
@@ -81,9 +55,10 @@ export function createIbmExecutor(client: IbmClient, now: () => number = Date.no
     let cached = configurations.get(name);
     if (!cached || now() - cached.readAt > CONFIGURATION_TTL_MS) {
       try {
-        const config = await client.request<BackendConfiguration>(
+        const config = await client.request(
           'GET',
           `/v1/backends/${encodeURIComponent(name)}/configuration`,
+          BackendConfiguration,
         );
         const device: Partial<BackendEntry> = {
           ...(config.n_qubits === undefined ? {} : { qubits: config.n_qubits }),
@@ -109,14 +84,11 @@ export function createIbmExecutor(client: IbmClient, now: () => number = Date.no
       const program = ibmProgram(request.circuit, backend, request.optimizationLevel);
       const tag = runTag(job);
       try {
-        const existing = await client.request<{ jobs?: readonly JobResponse[] }>(
-          'GET',
-          `/v1/jobs?tags=${encodeURIComponent(tag)}&limit=1`,
-        );
+        const existing = await client.request('GET', `/v1/jobs?tags=${encodeURIComponent(tag)}&limit=1`, JobList);
         const previous = existing.jobs?.[0];
         if (previous) return { kind: 'submitted', taskId: previous.id, layout: program.layout };
         await client.submissionSlot();
-        const created = await client.request<JobResponse>('POST', '/v1/jobs', {
+        const created = await client.request('POST', '/v1/jobs', Job, {
           program_id: 'sampler',
           backend: deviceName(backend),
           tags: [tag, `qpipe-namespace:${job.namespace}`],
@@ -131,7 +103,7 @@ export function createIbmExecutor(client: IbmClient, now: () => number = Date.no
 
     async openSession(backend: BackendEntry, options: SessionOptions): Promise<string> {
       try {
-        const session = await client.request<{ id: string }>('POST', '/v1/sessions', {
+        const session = await client.request('POST', '/v1/sessions', Session, {
           backend: deviceName(backend),
           mode: options.mode,
           max_ttl: options.maxTimeSeconds,
@@ -144,7 +116,7 @@ export function createIbmExecutor(client: IbmClient, now: () => number = Date.no
 
     async closeSession(_backend: BackendEntry, sessionId: string): Promise<void> {
       try {
-        await client.request('DELETE', `/v1/sessions/${encodeURIComponent(sessionId)}/close`);
+        await client.send('DELETE', `/v1/sessions/${encodeURIComponent(sessionId)}/close`);
       } catch (error) {
         // Closed already, or gone: the session is closed either way.
         if (error instanceof IbmHttpError && (error.status === 404 || error.status === 409)) return;
@@ -154,10 +126,7 @@ export function createIbmExecutor(client: IbmClient, now: () => number = Date.no
 
     async sessionAcceptsJobs(_backend: BackendEntry, sessionId: string): Promise<boolean> {
       try {
-        const session = await client.request<{ state?: string; accepting_jobs?: boolean }>(
-          'GET',
-          `/v1/sessions/${encodeURIComponent(sessionId)}`,
-        );
+        const session = await client.request('GET', `/v1/sessions/${encodeURIComponent(sessionId)}`, Session);
         return session.state !== 'closed' && session.accepting_jobs !== false;
       } catch (error) {
         if (error instanceof IbmHttpError && error.status === 404) return false;
@@ -167,9 +136,10 @@ export function createIbmExecutor(client: IbmClient, now: () => number = Date.no
 
     async status(backend: BackendEntry): Promise<DeviceStatus> {
       try {
-        const status = await client.request<BackendStatusResponse>(
+        const status = await client.request(
           'GET',
           `/v1/backends/${encodeURIComponent(deviceName(backend))}/status`,
+          BackendStatus,
         );
         const online = status.state === true && (status.status ?? 'active') === 'active';
         return {
@@ -187,15 +157,15 @@ export function createIbmExecutor(client: IbmClient, now: () => number = Date.no
     async collect(task: ProviderTask): Promise<TaskState> {
       try {
         const id = encodeURIComponent(task.taskId);
-        const job = await client.request<JobResponse>('GET', `/v1/jobs/${id}`);
+        const job = await client.request('GET', `/v1/jobs/${id}`, Job);
         const status = job.state?.status ?? job.status ?? 'Unknown';
         if (status === 'Failed' || status === 'Cancelled') {
           return { kind: 'failed', reason: `IBM job ${status}: ${job.state?.reason ?? 'no reason given'}` };
         }
         if (status !== 'Completed') return { kind: 'pending', status };
         const [results, metrics] = await Promise.all([
-          client.request<SamplerResults>('GET', `/v1/jobs/${id}/results`),
-          client.request<JobMetrics>('GET', `/v1/jobs/${id}/metrics`),
+          client.request('GET', `/v1/jobs/${id}/results`, SamplerResults),
+          client.request('GET', `/v1/jobs/${id}/metrics`, JobMetrics),
         ]);
         const data = results.results?.[0]?.data;
         if (!data) throw new QpipeError(`IBM job ${task.taskId} has no sampler results`);
