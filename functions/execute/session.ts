@@ -26,6 +26,18 @@ type Deps = Pick<Ports, 'store' | 'cluster' | 'now'>;
 
 const record = (value: SessionRecord) => JSON.stringify(value, null, 2);
 
+/** A session's stored record, parsed, with the version a compare-and-swap must match. */
+async function readRecord(
+  store: Ports['store'],
+  key: string,
+): Promise<{ readonly stored: SessionRecord | undefined; readonly version: string | undefined }> {
+  const read = await store.getVersioned(key);
+  return {
+    stored: read && parseDocument(SessionRecord, Buffer.from(read.body).toString('utf8'), key),
+    version: read?.version,
+  };
+}
+
 /** The id of the open provider session named `name` in the job's namespace. */
 export async function sessionIdFor(
   name: string,
@@ -44,8 +56,8 @@ export async function sessionIdFor(
   const key = sessionRecordKey(namespace, name);
   const show = (value: SessionRecord) => deps.cluster.writeSessionStatus(namespace, name, sessionStatus(value));
   for (let attempt = 0; attempt < 5; attempt++) {
-    const read = await deps.store.getVersioned(key);
-    const stored = read && parseDocument(SessionRecord, Buffer.from(read.body).toString('utf8'), key);
+    const read = await readRecord(deps.store, key);
+    const stored = read.stored;
     const decision = decideSession(session, backend.name, stored, deps.now());
     switch (decision.kind) {
       case 'use': {
@@ -53,7 +65,7 @@ export async function sessionIdFor(
         const open = (await executor.sessionAcceptsJobs?.(backend, decision.sessionId)) ?? true;
         if (open) return decision.sessionId;
         const closed = closedByProvider(decision.record, deps.now());
-        if (await deps.store.putIfVersion(key, record(closed), read?.version, 'application/json')) await show(closed);
+        if (await deps.store.putIfVersion(key, record(closed), read.version, 'application/json')) await show(closed);
         continue;
       }
       case 'wait':
@@ -62,12 +74,12 @@ export async function sessionIdFor(
         throw new InvalidInputError('spec.session', decision.reason);
       case 'close':
         if (decision.sessionId) await executor.closeSession(backend, decision.sessionId);
-        if (await deps.store.putIfVersion(key, record(decision.closed), read?.version, 'application/json')) {
+        if (await deps.store.putIfVersion(key, record(decision.closed), read.version, 'application/json')) {
           await show(decision.closed);
         }
         continue;
       case 'open': {
-        if (!(await deps.store.putIfVersion(key, record(decision.claim), read?.version, 'application/json'))) continue;
+        if (!(await deps.store.putIfVersion(key, record(decision.claim), read.version, 'application/json'))) continue;
         await show(decision.claim);
         let id: string;
         try {
@@ -81,7 +93,14 @@ export async function sessionIdFor(
           throw error;
         }
         const opened = openedRecord(backend.name, id, decision.maxTimeSeconds, deps.now());
-        await deps.store.put(key, record(opened), 'application/json');
+        // Still our claim? The QiskitSession may have been deleted meanwhile (its record closed).
+        const latest = await readRecord(deps.store, key);
+        const current = latest.stored;
+        const ours = current?.phase === 'Pending' && current.claimedAt === decision.claim.claimedAt;
+        if (!ours || !(await deps.store.putIfVersion(key, record(opened), latest.version, 'application/json'))) {
+          await executor.closeSession(backend, id);
+          continue;
+        }
         await show(opened);
         return id;
       }
@@ -101,8 +120,8 @@ export async function closeDeletedSession(
 ): Promise<void> {
   const key = sessionRecordKey(namespace, name);
   for (let attempt = 0; attempt < 5; attempt++) {
-    const read = await deps.store.getVersioned(key);
-    const stored = read && parseDocument(SessionRecord, Buffer.from(read.body).toString('utf8'), key);
+    const read = await readRecord(deps.store, key);
+    const stored = read.stored;
     const deleted = onSessionDeleted(stored, deps.now());
     if (!deleted) return;
     const executor = deps.executors.ibm_quantum;
@@ -114,7 +133,7 @@ export async function closeDeletedSession(
       }).find((e) => e.name === device);
       if (entry) await executor.closeSession(entry, deleted.close);
     }
-    if (await deps.store.putIfVersion(key, record(deleted.closed), read?.version, 'application/json')) return;
+    if (await deps.store.putIfVersion(key, record(deleted.closed), read.version, 'application/json')) return;
   }
   throw new TransientError(`QiskitSession ${namespace}/${name} kept changing while its deletion was handled`);
 }

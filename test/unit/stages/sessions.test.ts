@@ -259,6 +259,33 @@ describe('QiskitSession through the stages', () => {
     expect(calls.closed).toHaveLength(1);
   });
 
+  it('a QiskitSession deleted while the first job opens it: the new IBM session is closed again and the job refused', async () => {
+    const { executor, calls } = recordingIbm();
+    const ports = memoryPorts({ sessions: [session()] });
+    const open = executor.openSession!.bind(executor);
+    ports.executors.ibm_quantum = {
+      ...executor,
+      async openSession(backend, options) {
+        const id = await open(backend, options);
+        const deletion = buildEvent(
+          EventType.ResourceDeleted,
+          {
+            apiVersion: 'quantum.io/v1',
+            kind: 'QiskitSession',
+            metadata: { name: 'calibration', namespace: 'default' },
+          },
+          { source: 'https://kubernetes' },
+        );
+        await runStage(execute, deletion, ports);
+        return id;
+      },
+    };
+    const run = await runStage(execute, approved('h'), ports);
+    expect(run.error).toMatch(/QiskitSession default\/calibration is closed: its QiskitSession was deleted at /);
+    expect(calls.closed).toEqual(['ibm-session-1']);
+    expect(calls.runs).toEqual([]);
+  });
+
   it('a job arriving while another copy opens the session comes back later, without counting a failed attempt', async () => {
     const { executor, calls } = recordingIbm();
     const ports = memoryPorts({ sessions: [session()] });
