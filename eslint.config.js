@@ -89,7 +89,7 @@ export default tseslint.config(
   },
   {
     // The pure domain (OpenQASM, simulator, transpiler, ledger arithmetic and budget admission,
-    // sessions, selection, pricing, result quality) knows nothing of deployments or stages.
+    // sessions, job validation, selection, pricing, result quality) knows nothing of deployments or stages.
     files: [
       'shared/qasm/**/*.ts',
       'shared/simulator/**/*.ts',
@@ -99,6 +99,7 @@ export default tseslint.config(
       'shared/budget/budget-status.ts',
       'shared/budget/budget-exceeded.ts',
       'shared/sessions.ts',
+      'shared/job-validation.ts',
       'shared/backends/selection.ts',
       'shared/pricing/**/*.ts',
       'shared/quality.ts',

@@ -1,56 +1,25 @@
 /**
- * validate: turns a job request (a direct `io.quantum.job.requested`, or an ApiServerSource
+ * validate (decisions in shared/job-validation.ts): turns a job request (a direct `io.quantum.job.requested`, or an ApiServerSource
  * event for a QiskitJob) into `io.quantum.job.validated`: the manifest checked against the
  * schema, the circuit loaded, parsed and checked against the limits, and its metadata.
  * Anything wrong is thrown as an InvalidInputError, which the runtime turns into a
  * `rejected` event naming the field or line:column.
  */
 import type { CloudEvent } from 'cloudevents';
-import { buildJobEvent, deterministicId } from '../../events/envelope.ts';
-import type { CircuitRef, JobRef } from '../../events/schemas.ts';
+import { buildJobEvent } from '../../events/envelope.ts';
+import type { CircuitRef } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
-import { RESTORED_ANNOTATION } from '../../shared/backup/restored.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
-import { analyzeQasm, QasmLimitError } from '../../shared/qasm/index.ts';
-import { memoryShortfall } from '../../shared/simulator/memory.ts';
-import type { CircuitMetadata, QiskitJob } from '../../shared/resources/schema.ts';
+import { checkCircuit, jobRefOf, manifestOf } from '../../shared/job-validation.ts';
+import type { QiskitJob } from '../../shared/resources/schema.ts';
 import { parseResourceOf } from '../../shared/resources/validate.ts';
-import { generationObserved, objectIdentity, userManifestOf } from '../../shared/resources/kubernetes-object.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
-import { isRecord } from '../../shared/records.ts';
 
 type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'now' | 'fetchCircuit'>;
 
 type Input = StageInput<typeof Stage.Validate>;
-
-/** The job's identity, taken even from a manifest that fails validation, so it can be rejected by name. */
-export function jobRefOf(manifest: Record<string, unknown>, fallbackUid?: string): JobRef {
-  const metadata = isRecord(manifest['metadata']) ? manifest['metadata'] : {};
-  const text = (value: unknown, fallback: string) => (typeof value === 'string' && value !== '' ? value : fallback);
-  const namespace = text(metadata['namespace'], 'default');
-  const name = text(metadata['name'], 'unnamed');
-  // A direct request without a uid gets one derived from its content, so a resent request is the same job.
-  const uid = text(
-    metadata['uid'],
-    fallbackUid ?? deterministicId([namespace, name, JSON.stringify(manifest['spec'] ?? null)]),
-  );
-  const generation = typeof metadata['generation'] === 'number' ? metadata['generation'] : 1;
-  return { namespace, name, uid, generation };
-}
-
-/**
- * Extracts the job manifest of an incoming event, or undefined when there is nothing to
- * validate: events about other kinds, generations already handled, and jobs `qpipe
- * restore` brought back (they ran before the backup).
- */
-export function manifestOf(event: Input): Record<string, unknown> | undefined {
-  if (event.type === EventType.JobRequested) return event.data.job;
-  if (event.data['kind'] !== 'QiskitJob' || generationObserved(event.data)) return undefined;
-  const annotations = objectIdentity(event.data)?.metadata.annotations;
-  return annotations?.[RESTORED_ANNOTATION] === undefined ? userManifestOf(event.data) : undefined;
-}
 
 async function circuitCode(job: QiskitJob, deps: Deps): Promise<string> {
   const { circuit } = job.spec;
@@ -75,28 +44,6 @@ async function circuitCode(job: QiskitJob, deps: Deps): Promise<string> {
   }
 }
 
-/**
- * The circuit's facts. A fetched document's errors name only where they are, never its text:
- * a job must not be a way to read what a server inside the network answers.
- */
-function analyzeCircuit(code: string, job: QiskitJob, deps: Deps): CircuitMetadata {
-  try {
-    return analyzeQasm(code, {
-      limits: deps.config.circuitLimits,
-      ...(job.spec.circuit.format === undefined ? {} : { format: job.spec.circuit.format }),
-    });
-  } catch (error) {
-    if (job.spec.circuit.source !== 'url' || !(error instanceof InvalidInputError)) throw error;
-    const what = error instanceof QasmLimitError ? `breaks the ${error.limit} limit` : 'is not OpenQASM qpipe runs';
-    const where = /^\d+:\d+$/.test(error.where) ? ` (at line:column ${error.where})` : '';
-    throw new InvalidInputError(
-      'spec.circuit.url',
-      `the fetched document ${what}${where}; its text is not shown, validate the file itself with qpipe validate`,
-      { cause: error },
-    );
-  }
-}
-
 /** Validates one job request. Returns the validated event, or nothing for events about other kinds. */
 export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {
   const manifest = manifestOf(event);
@@ -111,19 +58,7 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
   }
   try {
     const code = await circuitCode(job, deps);
-    const metadata = analyzeCircuit(code, job, deps);
-    if (metadata.qubits > deps.config.circuitLimits.maxQubits) {
-      throw new InvalidInputError(
-        'circuit',
-        `uses ${metadata.qubits} qubits; the limit is ${deps.config.circuitLimits.maxQubits}`,
-      );
-    }
-    // A job pinned to the built-in simulator must fit in its memory; others are routed by
-    // selection, which leaves the simulator out when the state would not fit.
-    if (job.spec.backend?.type === 'local_simulator') {
-      const shortfall = memoryShortfall(metadata.qubits, deps.config.simulator, metadata.gateCount);
-      if (shortfall) throw shortfall;
-    }
+    const metadata = checkCircuit(code, job, deps.config);
     const bytes = Buffer.byteLength(code, 'utf8');
     let circuitRef: CircuitRef = { format: metadata.format, hash: metadata.hash, bytes, code };
     if (bytes > deps.config.inlineCircuitBytes) {

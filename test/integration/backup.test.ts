@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventType } from '../../events/types.ts';
-import { manifestOf } from '../../functions/validate/handler.ts';
+import { manifestOf } from '../../shared/job-validation.ts';
 import { createBackup, restoreBackup } from '../../shared/backup/backup.ts';
 import { KubernetesResources } from '../../shared/backup/resources.ts';
 import { RESTORED_ANNOTATION } from '../../shared/backup/restored.ts';
