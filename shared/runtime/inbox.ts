@@ -5,7 +5,10 @@
  * idempotent, so a job that was half way through simply resumes.
  */
 import { CloudEvent } from 'cloudevents';
+import type { JobRef } from '../../events/schemas.ts';
 import type { Cluster } from '../cluster/cluster.ts';
+import { jobRefOf } from '../job-validation.ts';
+import { isRecord } from '../records.ts';
 import { TERMINAL_PHASES } from '../resources/schema.ts';
 import { keySegment } from '../storage/key-segment.ts';
 import { getText, type ObjectStore } from '../storage/object-store.ts';
@@ -13,14 +16,19 @@ import { getText, type ObjectStore } from '../storage/object-store.ts';
 const PREFIX = 'inbox/';
 const keyOf = (event: CloudEvent<unknown>) => `${PREFIX}${keySegment(event.id)}.json`;
 
-/** The job a stored request names: its data's manifest, or an ApiServerSource object. */
-function jobOfRequest(event: CloudEvent<unknown>): { namespace: string; name: string } | undefined {
-  const data = event.data as { job?: { metadata?: Record<string, unknown> }; metadata?: Record<string, unknown> };
-  const metadata = data.job?.metadata ?? data.metadata;
-  const name = metadata?.['name'];
-  if (typeof name !== 'string') return undefined;
-  const namespace = metadata?.['namespace'];
-  return { namespace: typeof namespace === 'string' ? namespace : 'default', name };
+/**
+ * The run a stored request names (its data's manifest, or an ApiServerSource object), with
+ * the uid validate gives it: the object's, the event's `jobuid`, or one derived from the
+ * manifest, so the request is matched to its own run, never to another job of the name.
+ */
+function jobOfRequest(event: CloudEvent<unknown>): JobRef | undefined {
+  const data = event.data;
+  if (!isRecord(data)) return undefined;
+  const manifest = isRecord(data['job']) ? data['job'] : data;
+  const metadata = manifest['metadata'];
+  if (!isRecord(metadata) || typeof metadata['name'] !== 'string') return undefined;
+  const uid = (event as unknown as Record<string, unknown>)['jobuid'];
+  return jobRefOf(manifest, typeof uid === 'string' ? uid : undefined);
 }
 
 /** Requests acknowledged by the ingress and not yet known to be finished. */
@@ -49,10 +57,7 @@ export class Inbox {
         continue;
       }
       const job = jobOfRequest(event);
-      // By uid when the request names one: another job of the same name may have finished.
-      const uid = (event as unknown as Record<string, unknown>)['jobuid'];
-      const status =
-        job && (await this.cluster.readJobStatus(job.namespace, job.name, typeof uid === 'string' ? uid : undefined));
+      const status = job && (await this.cluster.readJobStatus(job.namespace, job.name, job.uid));
       const final = status?.phase !== undefined && TERMINAL_PHASES.includes(status.phase);
       if (!job || final) await this.store.delete(key);
       else events.push(event);
