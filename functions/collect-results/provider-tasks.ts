@@ -10,7 +10,6 @@ import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/
 import type { EventData } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import type { BackendEntry, TaskState } from '../../shared/backends/backend.ts';
-import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { type TaskRecord, taskRecordOfRun, taskRecordOfTask } from '../../shared/backends/task-record.ts';
 import { InvalidInputError, PermanentError, ProviderTaskFailedError } from '../../shared/errors.ts';
 import { runFolder } from '../../shared/jobs.ts';
@@ -18,7 +17,7 @@ import { rawResultKey, storeRawResult } from '../../shared/results.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
-import { visibleBackends } from '../../shared/backends/visibility.ts';
+import { scheduledEntry } from '../../shared/backends/visibility.ts';
 
 export type ProviderDeps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now' | 'metrics'>;
 type Submitted = EventData<typeof EventType.JobSubmitted>;
@@ -61,21 +60,6 @@ export function onSubmitted(
 
 async function alreadyCollected(submitted: Submitted, deps: ProviderDeps): Promise<boolean> {
   return (await getJson(deps.store, rawResultKey(runFolder(submitted.job)))) !== undefined;
-}
-
-/** The catalog entry of the task's backend (its executor settings and prices). */
-async function backendOf(record: TaskRecord, deps: ProviderDeps): Promise<BackendEntry> {
-  const { backend } = record.submitted;
-  const entry = backendCatalog({
-    simulatorMaxQubits: deps.config.simulator.maxQubits,
-    resources: visibleBackends(
-      await deps.cluster.listBackends(),
-      record.submitted.job.namespace,
-      deps.config.namespace,
-    ),
-  }).find((e) => e.name === backend.name);
-  if (!entry) throw new InvalidInputError('backend', `backend ${backend.name} no longer exists`);
-  return entry;
 }
 
 async function taskState(record: TaskRecord, entry: BackendEntry, deps: ProviderDeps): Promise<TaskState> {
@@ -134,7 +118,7 @@ export async function onPoll(
   if (await alreadyCollected(submitted, deps)) return [];
   const record = await taskRecordOfRun(deps.store, submitted.job);
   if (!record) throw new InvalidInputError('taskId', `no task record for ${submitted.taskId}`);
-  const entry = await backendOf(record, deps);
+  const entry = await scheduledEntry(record.submitted.job.namespace, record.submitted.backend.name, deps);
   const state = await taskState(record, entry, deps);
   const extensions = carriedExtensions(event);
   if (state.kind !== 'pending') return finish(record, entry, state, deps, extensions);
@@ -161,7 +145,7 @@ export async function onBraketStateChange(
   if (!record || (await alreadyCollected(record.submitted, deps))) return [];
   const { job, budget } = record.submitted;
   try {
-    const entry = await backendOf(record, deps);
+    const entry = await scheduledEntry(record.submitted.job.namespace, record.submitted.backend.name, deps);
     const state = await taskState(record, entry, deps);
     if (state.kind === 'pending') return [];
     return await finish(record, entry, state, deps, {});

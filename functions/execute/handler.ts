@@ -11,7 +11,6 @@ import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import type { BackendExecutor } from '../../shared/backends/backend.ts';
-import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { saveTaskRecord, type TaskRecord, taskRecordOfRun } from '../../shared/backends/task-record.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { jobShots, loadCircuitSource, runFolder } from '../../shared/jobs.ts';
@@ -21,7 +20,7 @@ import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 import { type RawResult, rawResultKey, readRawResult, storeRawResult } from '../../shared/results.ts';
 import { claimWork } from '../../shared/idempotency/claims.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
-import { visibleBackends } from '../../shared/backends/visibility.ts';
+import { scheduledEntry } from '../../shared/backends/visibility.ts';
 import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
 import { closeDeletedSession, sessionIdFor } from './session.ts';
 
@@ -84,12 +83,7 @@ async function runApproved(
   }
 
   async function run(executor: BackendExecutor): Promise<CloudEvent<unknown>> {
-    const entries = backendCatalog({
-      simulatorMaxQubits: deps.config.simulator.maxQubits,
-      resources: visibleBackends(await deps.cluster.listBackends(), job.namespace, deps.config.namespace),
-    });
-    const entry = entries.find((e) => e.name === backend.name);
-    if (!entry) throw new InvalidInputError('backend', `backend ${backend.name} no longer exists`);
+    const entry = await scheduledEntry(job.namespace, backend.name, deps);
 
     const { circuit: compiled } = compileQasmCached(await loadCircuitSource(circuit, deps.store), {
       limits: deps.config.circuitLimits,

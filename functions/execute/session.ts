@@ -10,8 +10,7 @@ import { InvalidInputError, TransientError } from '../../shared/errors.ts';
 import { WorkInProgressError } from '../../shared/idempotency/claims.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { parseDocument } from '../../shared/storage/documents.ts';
-import { backendCatalog } from '../../shared/backends/catalog.ts';
-import { visibleBackends } from '../../shared/backends/visibility.ts';
+import { catalogFor } from '../../shared/backends/visibility.ts';
 import {
   closedByProvider,
   onSessionDeleted,
@@ -126,11 +125,7 @@ export async function closeDeletedSession(
     if (!deleted) return;
     const executor = deps.executors.ibm_quantum;
     if (deleted.close !== undefined && executor?.closeSession) {
-      const device = stored?.backend;
-      const entry = backendCatalog({
-        simulatorMaxQubits: deps.config.simulator.maxQubits,
-        resources: visibleBackends(await deps.cluster.listBackends(), namespace, deps.config.namespace),
-      }).find((e) => e.name === device);
+      const entry = (await catalogFor(namespace, deps)).find((e) => e.name === stored?.backend);
       if (entry) await executor.closeSession(entry, deleted.close);
     }
     if (await deps.store.putIfVersion(key, record(deleted.closed), read.version, 'application/json')) return;

@@ -10,14 +10,13 @@ import { EventType, Stage, stageSource } from '../../events/types.ts';
 import type { BackendType, QiskitJobSpec } from '../../shared/resources/schema.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { sessionBackend } from '../../shared/sessions.ts';
-import { backendCatalog } from '../../shared/backends/catalog.ts';
 import { selectBackend, settingsExclusion } from '../../shared/backends/selection.ts';
 import { circuitProblem } from '../../shared/backends/compatibility.ts';
 import { jobShots, loadCircuitSource } from '../../shared/jobs.ts';
 import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
-import { visibleBackends } from '../../shared/backends/visibility.ts';
+import { catalogFor } from '../../shared/backends/visibility.ts';
 
 type Deps = Pick<Ports, 'config' | 'cluster' | 'executors' | 'store' | 'now' | 'deviceStatus'>;
 
@@ -28,10 +27,7 @@ export async function selectBackendStage(
 ): Promise<CloudEvent<unknown>[]> {
   const { job, spec: written, circuit, metadata } = event.data;
   const spec = written.session ? await pinnedToSession(written, job.namespace, deps) : written;
-  const backends = backendCatalog({
-    simulatorMaxQubits: deps.config.simulator.maxQubits,
-    resources: visibleBackends(await deps.cluster.listBackends(), job.namespace, deps.config.namespace),
-  });
+  const backends = await catalogFor(job.namespace, deps);
   const availableTypes = new Set(Object.keys(deps.executors) as BackendType[]);
   // Only providers the job could use need the circuit itself (to translate it) and their live status.
   const providers = backends.filter(
