@@ -28,6 +28,7 @@ import {
 } from '../resources/schema.ts';
 import { checkSchema, parseResourceOf } from '../resources/validate.ts';
 import { logger } from '../observability/log.ts';
+import { isRecord } from '../records.ts';
 import type { Cluster, StatusChange, StatusWriter } from './cluster.ts';
 
 const KINDS = { qiskitbudgets: 'QiskitBudget', qiskitbackends: 'QiskitBackend' } as const;
@@ -147,10 +148,14 @@ export class KubernetesCluster implements Cluster {
   }
 
   async listBackends(): Promise<QiskitBackend[]> {
-    const items = await this.listItems('qiskitbackends', () =>
-      this.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: 'qiskitbackends' }),
+    return parsedItems('QiskitBackend', await this.listAll('qiskitbackends'));
+  }
+
+  /** Every object of a kind, in all namespaces. */
+  private listAll(plural: string): Promise<unknown[]> {
+    return this.listItems(plural, () =>
+      this.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural }),
     );
-    return parsedItems('QiskitBackend', items);
   }
 
   private async listItems(what: string, list: () => Promise<unknown>): Promise<unknown[]> {
@@ -164,28 +169,13 @@ export class KubernetesCluster implements Cluster {
 
   /** Every QiskitJob of the cluster as the API serves it (status included), for the timer's resync. */
   async listJobObjects(): Promise<Record<string, unknown>[]> {
-    try {
-      const list = (await this.custom.listCustomObjectForAllNamespaces({
-        group: GROUP,
-        version: VERSION,
-        plural: 'qiskitjobs',
-      })) as { items: Record<string, unknown>[] };
-      return list.items;
-    } catch (error) {
-      throw this.transient(error, 'listing qiskitjobs');
-    }
+    return (await this.listAll('qiskitjobs')).filter(isRecord);
   }
 
   /** Every budget or backend of the cluster as the API serves it, for the EKS bridge. */
   async listResourceObjects(plural: 'qiskitbudgets' | 'qiskitbackends'): Promise<Record<string, unknown>[]> {
-    try {
-      const list = (await this.custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural })) as {
-        items: Record<string, unknown>[];
-      };
-      return list.items.map((item) => ({ apiVersion: `${GROUP}/${VERSION}`, kind: KINDS[plural], ...item }));
-    } catch (error) {
-      throw this.transient(error, `listing ${plural}`);
-    }
+    const items = (await this.listAll(plural)).filter(isRecord);
+    return items.map((item) => ({ apiVersion: API_VERSION, kind: KINDS[plural], ...item }));
   }
 
   /** A namespace's labels, or undefined when it does not exist. */
