@@ -9,7 +9,7 @@ import type { BackendEntry, BackendExecutor } from '../../shared/backends/backen
 import { InvalidInputError, TransientError } from '../../shared/errors.ts';
 import { WorkInProgressError } from '../../shared/idempotency/claims.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
-import { parseDocument } from '../../shared/storage/documents.ts';
+import { readVersionedDocument } from '../../shared/storage/documents.ts';
 import { catalogFor } from '../../shared/backends/visibility.ts';
 import {
   closedByProvider,
@@ -24,18 +24,6 @@ import {
 type Deps = Pick<Ports, 'store' | 'cluster' | 'now'>;
 
 const record = (value: SessionRecord) => JSON.stringify(value, null, 2);
-
-/** A session's stored record, parsed, with the version a compare-and-swap must match. */
-async function readRecord(
-  store: Ports['store'],
-  key: string,
-): Promise<{ readonly stored: SessionRecord | undefined; readonly version: string | undefined }> {
-  const read = await store.getVersioned(key);
-  return {
-    stored: read && parseDocument(SessionRecord, Buffer.from(read.body).toString('utf8'), key),
-    version: read?.version,
-  };
-}
 
 /** The id of the open provider session named `name` in the job's namespace. */
 export async function sessionIdFor(
@@ -55,9 +43,8 @@ export async function sessionIdFor(
   const key = sessionRecordKey(namespace, name);
   const show = (value: SessionRecord) => deps.cluster.writeSessionStatus(namespace, name, sessionStatus(value));
   for (let attempt = 0; attempt < 5; attempt++) {
-    const read = await readRecord(deps.store, key);
-    const stored = read.stored;
-    const decision = decideSession(session, backend.name, stored, deps.now());
+    const read = await readVersionedDocument(deps.store, key, SessionRecord);
+    const decision = decideSession(session, backend.name, read.document, deps.now());
     switch (decision.kind) {
       case 'use': {
         // The provider may have closed it early (its console, its own clock): then it is closed here too.
@@ -93,8 +80,8 @@ export async function sessionIdFor(
         }
         const opened = openedRecord(backend.name, id, decision.maxTimeSeconds, deps.now());
         // Still our claim? The QiskitSession may have been deleted meanwhile (its record closed).
-        const latest = await readRecord(deps.store, key);
-        const current = latest.stored;
+        const latest = await readVersionedDocument(deps.store, key, SessionRecord);
+        const current = latest.document;
         const ours = current?.phase === 'Pending' && current.claimedAt === decision.claim.claimedAt;
         if (!ours || !(await deps.store.putIfVersion(key, record(opened), latest.version, 'application/json'))) {
           await executor.closeSession(backend, id);
@@ -119,13 +106,12 @@ export async function closeDeletedSession(
 ): Promise<void> {
   const key = sessionRecordKey(namespace, name);
   for (let attempt = 0; attempt < 5; attempt++) {
-    const read = await readRecord(deps.store, key);
-    const stored = read.stored;
-    const deleted = onSessionDeleted(stored, deps.now());
+    const read = await readVersionedDocument(deps.store, key, SessionRecord);
+    const deleted = onSessionDeleted(read.document, deps.now());
     if (!deleted) return;
     const executor = deps.executors.ibm_quantum;
     if (deleted.close !== undefined && executor?.closeSession) {
-      const entry = (await catalogFor(namespace, deps)).find((e) => e.name === stored?.backend);
+      const entry = (await catalogFor(namespace, deps)).find((e) => e.name === read.document?.backend);
       if (entry) await executor.closeSession(entry, deleted.close);
     }
     if (await deps.store.putIfVersion(key, record(deleted.closed), read.version, 'application/json')) return;

@@ -14,7 +14,7 @@ import {
 import { TransientError } from '../errors.ts';
 import { keySegment } from '../storage/key-segment.ts';
 import { type Static, Type } from '@sinclair/typebox';
-import { parseDocument, readDocument } from '../storage/documents.ts';
+import { readDocument, readVersionedDocument } from '../storage/documents.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { Cluster, StatusChange } from './cluster.ts';
 
@@ -129,17 +129,13 @@ export class LocalCluster implements Cluster {
     // containers, pods): a write based on a stale read loses and is recomputed.
     const next = previous.then(async () => {
       for (let attempt = 1; ; attempt++) {
-        const read = await this.store.getVersioned(key);
-        const stored =
-          read === undefined
-            ? undefined
-            : parseDocument(StoredJobStatus, Buffer.from(read.body).toString('utf8'), this.store.locate(key));
-        const current = stored?.status;
+        const read = await readVersionedDocument(this.store, key, StoredJobStatus);
+        const current = read.document?.status;
         const updated = change(current);
         if (updated === undefined) return current;
         const record: StoredJobStatus = { uid: job.uid, namespace: job.namespace, name: job.name, status: updated };
         const text = JSON.stringify(record, null, 2);
-        if (await this.store.putIfVersion(key, text, read?.version, 'application/json')) {
+        if (await this.store.putIfVersion(key, text, read.version, 'application/json')) {
           // The name's copy follows whichever object of that name changed last.
           await this.store.put(jobNameKey(job.namespace, job.name), text, 'application/json');
           return updated;

@@ -28,3 +28,17 @@ export async function readDocument<S extends TSchema>(
   const text = await getText(store, key);
   return text === undefined ? undefined : parseDocument(schema, text, store.locate(key));
 }
+
+/** Reads and parses a stored document with the version a compare-and-swap of it must match. */
+export async function readVersionedDocument<S extends TSchema>(
+  store: ObjectStore,
+  key: string,
+  schema: S,
+): Promise<{ readonly document: Static<S> | undefined; readonly version: string | undefined }> {
+  const read = await store.getVersioned(key);
+  if (read === undefined) return { document: undefined, version: undefined };
+  return {
+    document: parseDocument(schema, Buffer.from(read.body).toString('utf8'), store.locate(key)),
+    version: read.version,
+  };
+}
