@@ -12,6 +12,7 @@ import { ConfigError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
 import { logger } from '../observability/log.ts';
 import { loadMetrics } from '../observability/active-metrics.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { StoreScheduler } from '../scheduler/store-scheduler.ts';
 import { createDeployedPorts } from './deployed-ports.ts';
 import { createEmbeddedPipeline, createLocalPorts } from './embedded.ts';
@@ -19,6 +20,7 @@ import { eventFromHttp, postEvents } from './http-binding.ts';
 import { Inbox } from './inbox.ts';
 import { cloudEventRoute, createHttpHost, type HttpHost } from './http-host.ts';
 import { createStageServer } from './knative.ts';
+import type { Ports } from './ports.ts';
 import type { StageDefinition } from './stage.ts';
 import { type ResyncCluster, tick } from './timer.ts';
 
@@ -42,6 +44,14 @@ async function localResources(files: readonly string[]) {
   const manifests = await loadManifests(files);
   if (manifests.errors.length > 0) throw manifests.errors[0] as InvalidInputError;
   return manifests;
+}
+
+/** The ports of a deployed piece (a stage, the timer, the dead-letter sink): shared storage, metrics exposed. */
+async function deployedPorts(options: ServeOptions): Promise<Ports & { readonly metrics: Metrics }> {
+  requireSharedStore(options.config);
+  const metrics = await loadMetrics();
+  const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []), { metrics });
+  return { ...ports, metrics };
 }
 
 /**
@@ -95,11 +105,7 @@ async function start(
 
 /** Serves one stage over HTTP CloudEvents. */
 export async function serveStage(stage: StageDefinition, options: ServeOptions): Promise<Serving> {
-  requireSharedStore(options.config);
-  const metrics = await loadMetrics();
-  const deployed = await createDeployedPorts(options.config, await localResources(options.resources ?? []), {
-    metrics,
-  });
+  const deployed = await deployedPorts(options);
   // A broker delivers at once: delayed events wait in the shared store for the timer.
   const ports = { ...deployed, scheduler: new StoreScheduler(deployed.store) };
   const server = createStageServer({
@@ -118,13 +124,9 @@ export async function serveStage(stage: StageDefinition, options: ServeOptions):
  * it also ticks itself (a setup without a PingSource).
  */
 export async function serveTimer(options: ServeOptions): Promise<Serving> {
-  requireSharedStore(options.config);
-  const metrics = await loadMetrics();
+  const ports = await deployedPorts(options);
   const sink = options.sink;
   if (!sink) throw new ConfigError('K_SINK', 'the timer publishes to the broker: set K_SINK (a SinkBinding does)');
-  const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []), {
-    metrics,
-  });
   const cluster = ports.cluster as Partial<ResyncCluster>;
   const resyncCluster = cluster.listJobObjects && cluster.namespaceLabels ? (cluster as ResyncCluster) : undefined;
   const scheduler = new StoreScheduler(ports.store);
@@ -241,11 +243,7 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
  * every retry and records it in the store (`dead-letters/`), so nothing is lost silently.
  */
 export async function serveDeadLetters(options: ServeOptions): Promise<Serving> {
-  requireSharedStore(options.config);
-  const metrics = await loadMetrics();
-  const ports = await createDeployedPorts(options.config, await localResources(options.resources ?? []), {
-    metrics,
-  });
+  const ports = await deployedPorts(options);
   const host = createHttpHost({
     ...(options.config.metricsPort === undefined ? {} : { metricsPort: options.config.metricsPort }),
     post: async (request) => {
@@ -259,7 +257,7 @@ export async function serveDeadLetters(options: ServeOptions): Promise<Serving> 
       await ports.store.put(key, JSON.stringify(record, null, 2), 'application/json');
       const declared = (record as { type?: unknown }).type;
       const type = typeof declared === 'string' ? declared : 'unknown';
-      metrics.deadLetters.inc({ type: isCatalogType(type) ? type : 'other' });
+      ports.metrics.deadLetters.inc({ type: isCatalogType(type) ? type : 'other' });
       logger().warn({ stage: 'dead-letters', key, eventType: type }, 'dead letter recorded');
       return { status: 202 };
     },
