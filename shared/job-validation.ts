@@ -21,18 +21,28 @@ type Request = TypedEvent<
   typeof EventType.JobRequested | typeof EventType.ResourceAdded | typeof EventType.ResourceUpdated
 >;
 
-/** The job's identity, taken even from a manifest that fails validation, so it can be rejected by name. */
-export function jobRefOf(manifest: Record<string, unknown>, fallbackUid?: string): JobRef {
+/**
+ * The job's identity, taken even from a manifest that fails validation, so it can be rejected by name.
+ * An object the API server sent keeps the API server's uid (checked against the cluster before
+ * it counts). A directly published request never chooses its uid: qpipe derives it from the
+ * namespace, name and generation and either the requester's run token (a uid it sent) or the
+ * spec, so a resent request is the same job, and no request can take another job's uid.
+ */
+export function jobRefOf(
+  manifest: Record<string, unknown>,
+  options: { readonly from: 'platform' | 'request'; readonly runToken?: string | undefined },
+): JobRef {
   const metadata = isRecord(manifest['metadata']) ? manifest['metadata'] : {};
   const text = (value: unknown, fallback: string) => (typeof value === 'string' && value !== '' ? value : fallback);
   const namespace = text(metadata['namespace'], 'default');
   const name = text(metadata['name'], 'unnamed');
-  // A direct request without a uid gets one derived from its content, so a resent request is the same job.
-  const uid = text(
-    metadata['uid'],
-    fallbackUid ?? deterministicId([namespace, name, JSON.stringify(manifest['spec'] ?? null)]),
-  );
   const generation = typeof metadata['generation'] === 'number' ? metadata['generation'] : 1;
+  const derived = () => {
+    const token = options.runToken ?? (typeof metadata['uid'] === 'string' ? metadata['uid'] : undefined);
+    const what = token === undefined ? ['spec', JSON.stringify(manifest['spec'] ?? null)] : ['run', token];
+    return deterministicId(['request', namespace, name, generation, ...what]);
+  };
+  const uid = options.from === 'platform' ? text(metadata['uid'], derived()) : derived();
   return { namespace, name, uid, generation };
 }
 

@@ -1,4 +1,5 @@
 /** Small facts about jobs shared by several stages. */
+import { createHash } from 'node:crypto';
 import type { CircuitRef, JobRef } from '../events/schemas.ts';
 import { InvalidInputError } from './errors.ts';
 import { DEFAULT_SHOTS } from './limits.ts';
@@ -26,12 +27,26 @@ export function runFolder(job: JobRef): string {
   return `runs/${keySegment(job.namespace)}/${keySegment(job.name)}/${keySegment(`${job.uid}-${job.generation}`)}`;
 }
 
-/** The circuit source a CircuitRef points at, inline or by reference. */
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/**
+ * Where a large circuit is kept: under its namespace and the SHA-256 of its exact text, so
+ * two different programs, or two namespaces, never share an object.
+ */
+export function circuitObjectKey(namespace: string, code: string): string {
+  return `circuits/${keySegment(namespace)}/${sha256(code)}.qasm`;
+}
+
+/** The circuit source a CircuitRef points at, inline or by reference; a stored one must be the text its key names. */
 export async function loadCircuitSource(circuit: CircuitRef, store: ObjectStore): Promise<string> {
   if (circuit.code !== undefined) return circuit.code;
   if (circuit.ref === undefined) throw new InvalidInputError('circuit', 'carries neither code nor a reference');
   const text = await getText(store, circuit.ref);
   if (text === undefined)
     throw new InvalidInputError('circuit.ref', `object "${circuit.ref}" is missing from the store`);
+  const named = /\/([0-9a-f]{64})\.qasm$/.exec(circuit.ref)?.[1];
+  if (named !== sha256(text)) {
+    throw new InvalidInputError('circuit.ref', `object "${circuit.ref}" does not hold the circuit its key names`);
+  }
   return text;
 }

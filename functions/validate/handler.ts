@@ -11,6 +11,7 @@ import type { CircuitRef } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { checkCircuit, jobRefOf, manifestOf } from '../../shared/job-validation.ts';
+import { circuitObjectKey } from '../../shared/jobs.ts';
 import type { QiskitJob } from '../../shared/resources/schema.ts';
 import { parseResourceOf } from '../../shared/resources/validate.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
@@ -48,7 +49,10 @@ async function circuitCode(job: QiskitJob, deps: Deps): Promise<string> {
 export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {
   const manifest = manifestOf(event);
   if (!manifest) return [];
-  const ref = jobRefOf(manifest, event.extensions.jobuid);
+  const ref = jobRefOf(manifest, {
+    from: event.type === EventType.JobRequested ? 'request' : 'platform',
+    runToken: event.extensions.jobuid,
+  });
   let job: QiskitJob;
   try {
     job = parseResourceOf('QiskitJob', manifest, `QiskitJob ${ref.namespace}/${ref.name}`);
@@ -63,7 +67,7 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
     let circuitRef: CircuitRef = { format: metadata.format, hash: metadata.hash, bytes, code };
     if (bytes > deps.config.inlineCircuitBytes) {
       // Claim check: large circuits travel by reference (EventBridge caps events at 256 KB).
-      const key = `circuits/${metadata.hash.replace('sha256:', '')}.qasm`;
+      const key = circuitObjectKey(ref.namespace, code);
       await deps.store.put(key, code, 'text/plain');
       circuitRef = { format: metadata.format, hash: metadata.hash, bytes, ref: key };
     }

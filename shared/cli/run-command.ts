@@ -8,6 +8,7 @@ import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import type { QpipeConfig } from '../config.ts';
 import type { InvalidInputError } from '../errors.ts';
+import { jobRefOf } from '../job-validation.ts';
 import { loadManifests } from '../manifests.ts';
 import type { QiskitBudgetStatus, QiskitJobStatus } from '../resources/schema.ts';
 import { ResultDocument } from '../results.ts';
@@ -79,18 +80,15 @@ export async function runJobFiles(
     const metadata = (document.value['metadata'] ?? {}) as Record<string, unknown>;
     const namespace = typeof metadata['namespace'] === 'string' ? metadata['namespace'] : 'default';
     const name = typeof metadata['name'] === 'string' ? metadata['name'] : `${document.file}#${index + 1}`;
-    // Each `qpipe run` is a new run of the job, as a new object would be on a cluster.
-    const uid = `${runId}-${index}`;
-    const job = { ...document.value, metadata: { ...metadata, namespace, name, uid, generation: 1 } };
+    // Each `qpipe run` is a new run of the job, as a new object would be on a cluster: the
+    // run token in metadata.uid makes validate derive a new uid.
+    const job = { ...document.value, metadata: { ...metadata, namespace, name, uid: `${runId}-${index}`, generation: 1 } };
+    const { uid } = jobRefOf(job, { from: 'request' });
     return {
       namespace,
       name,
       uid,
-      event: buildEvent(
-        EventType.JobRequested,
-        { job },
-        { source: '/qpipe/cli', subject: `${namespace}/${name}`, jobuid: uid, jobgeneration: 1 },
-      ),
+      event: buildEvent(EventType.JobRequested, { job }, { source: '/qpipe/cli', subject: `${namespace}/${name}` }),
     };
   });
   await pipeline.publish(refs.map((r) => r.event));

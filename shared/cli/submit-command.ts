@@ -4,10 +4,11 @@
  * `qpipe status`: reads a job's status record from the store.
  */
 import type { CloudEvent } from 'cloudevents';
-import { buildEvent, deterministicId } from '../../events/envelope.ts';
+import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import type { QpipeConfig } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
+import { jobRefOf } from '../job-validation.ts';
 import type { ConfigMapData } from '../cluster/local-cluster.ts';
 import { loadManifests, type ManifestSet } from '../manifests.ts';
 import type { QiskitJobStatus } from '../resources/schema.ts';
@@ -32,17 +33,13 @@ function requests(jobs: readonly Record<string, unknown>[]): { events: CloudEven
   const submitted: Submitted[] = [];
   for (const job of jobs) {
     const metadata = (job['metadata'] ?? {}) as Record<string, unknown>;
-    const namespace = typeof metadata['namespace'] === 'string' ? metadata['namespace'] : 'default';
-    const name = typeof metadata['name'] === 'string' ? metadata['name'] : 'unnamed';
     // Resubmitting the same manifest is the same job (idempotent); a changed spec is a new one.
-    const uid =
-      typeof metadata['uid'] === 'string'
-        ? metadata['uid']
-        : deterministicId([namespace, name, JSON.stringify(job['spec'] ?? null)]);
+    // The uid is the one validate derives; a uid in the manifest is only a run token.
+    const { namespace, name, uid, generation } = jobRefOf(job, { from: 'request' });
     const event = buildEvent(
       EventType.JobRequested,
-      { job: { ...job, metadata: { ...metadata, namespace, name, uid, generation: 1 } } },
-      { source: '/qpipe/submit', subject: `${namespace}/${name}`, jobuid: uid, jobgeneration: 1 },
+      { job: { ...job, metadata: { ...metadata, namespace, name, generation } } },
+      { source: '/qpipe/submit', subject: `${namespace}/${name}` },
     );
     events.push(event);
     submitted.push({ namespace, name, uid, eventId: event.id });

@@ -1,15 +1,17 @@
 /** Facts about a circuit for validation and status: size, depth, gate counts, a stable hash. */
 import { createHash, type Hash } from 'node:crypto';
 import type { CircuitMetadata } from '../resources/schema.ts';
-import type { Circuit, ClassicalExpr, Operation } from './circuit.ts';
+import type { Circuit, ClassicalExpr, Operation, Primitive } from './circuit.ts';
+import type { Matrix } from './matrix.ts';
 
 /** What the analysis needs to know besides the operations. */
 export type CircuitShape = Pick<Circuit, 'format' | 'numQubits' | 'numClbits'>;
 
 const NO_BITS: readonly number[] = Object.freeze([]);
+const NO_PARTS: readonly Primitive[] = Object.freeze([]);
 
 /** Tags of the canonical form the hash is taken over. */
-const Opcode = { Gate: 1, Measure: 2, Reset: 3, Barrier: 4, If: 5, Else: 6, EndIf: 7, End: 8 } as const;
+const Opcode = { Gate: 1, Measure: 2, Reset: 3, Barrier: 4, If: 5, Else: 6, EndIf: 7, End: 8, Matrix: 9 } as const;
 
 function conditionBits(condition: ClassicalExpr): number[] {
   switch (condition.kind) {
@@ -50,6 +52,9 @@ export class CircuitAnalyzer {
   private block = new Float64Array(8192);
   private used = 0;
   private readonly nameIds = new Map<string, number>();
+  /** Matrices by content, numbered in order of first use; the front end shares one object per gate and parameters. */
+  private readonly matrixIds = new Map<string, number>();
+  private readonly matrixIdOf = new WeakMap<Matrix, number>();
 
   /** Takes the next top-level operation, in program order. */
   push(op: Operation): void {
@@ -158,7 +163,17 @@ export class CircuitAnalyzer {
       case 'gate': {
         // The bulk of every circuit, so written without a call per word.
         const { qubits, params } = op;
-        const needed = 4 + qubits.length + params.length;
+        const parts = op.standard === true ? NO_PARTS : op.parts;
+        // What the gate does, not only its name: a modifier or a definition's body changes the
+        // parts, and two programs that act differently must never share a hash (stored circuits
+        // and compiled forms are addressed by it). Matrices enter the form once each, by content.
+        for (let i = 0; i < parts.length; i++) this.matrixId((parts[i] as Primitive).matrix);
+        let partWords = 1;
+        for (let i = 0; i < parts.length; i++) {
+          const part = parts[i] as Primitive;
+          partWords += 4 + part.targets.length + part.controls.length;
+        }
+        const needed = 4 + qubits.length + params.length + partWords;
         if (this.used + needed > this.block.length) {
           this.flush();
           if (needed > this.block.length) this.block = new Float64Array(needed);
@@ -172,6 +187,16 @@ export class CircuitAnalyzer {
         block[used++] = params.length;
         // + 0 turns -0 into 0.
         for (let i = 0; i < params.length; i++) block[used++] = Math.round((params[i] as number) * 1e12) + 0;
+        block[used++] = parts.length;
+        for (let i = 0; i < parts.length; i++) {
+          const part = parts[i] as Primitive;
+          block[used++] = this.nameId(part.name);
+          block[used++] = this.matrixIdOf.get(part.matrix) ?? -1;
+          block[used++] = part.targets.length;
+          for (let j = 0; j < part.targets.length; j++) block[used++] = part.targets[j] as number;
+          block[used++] = part.controls.length;
+          for (let j = 0; j < part.controls.length; j++) block[used++] = part.controls[j] as number;
+        }
         this.used = used;
         break;
       }
@@ -207,6 +232,25 @@ export class CircuitAnalyzer {
       id = this.nameIds.size;
       this.nameIds.set(name, id);
     }
+    return id;
+  }
+
+  /** The matrix's number; its entries (rounded to 1e-12) go into the form the first time its content is seen. */
+  private matrixId(matrix: Matrix): number {
+    const known = this.matrixIdOf.get(matrix);
+    if (known !== undefined) return known;
+    let content = '';
+    for (let i = 0; i < matrix.length; i++) content += `${String(Math.round((matrix[i] as number) * 1e12) + 0)},`;
+    let id = this.matrixIds.get(content);
+    if (id === undefined) {
+      id = this.matrixIds.size;
+      this.matrixIds.set(content, id);
+      this.word(Opcode.Matrix);
+      this.word(id);
+      this.word(matrix.length);
+      for (let i = 0; i < matrix.length; i++) this.word(Math.round((matrix[i] as number) * 1e12) + 0);
+    }
+    this.matrixIdOf.set(matrix, id);
     return id;
   }
 

@@ -28,6 +28,8 @@ export type Operation =
       readonly qubits: readonly number[];
       /** What the simulator applies, in order. */
       readonly parts: readonly Primitive[];
+      /** Set for a standard gate without modifiers: its name and parameters say everything it does. */
+      readonly standard?: boolean;
     }
   /** `clbit` is -1 when the result is discarded (`measure q;`). */
   | { readonly kind: 'measure'; readonly qubit: number; readonly clbit: number }

@@ -44,6 +44,8 @@ export const NO_PARAMS: readonly number[] = Object.freeze([]);
  */
 export class GateOperation {
   readonly kind = 'gate';
+  /** A standard gate without modifiers: its name and parameters say everything it does. */
+  readonly standard: boolean;
   private expanded: readonly Primitive[] | undefined;
 
   constructor(
@@ -54,6 +56,7 @@ export class GateOperation {
     parts: readonly Primitive[] | undefined,
   ) {
     this.expanded = parts;
+    this.standard = parts === undefined;
   }
 
   get parts(): readonly Primitive[] {

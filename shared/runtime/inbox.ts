@@ -28,7 +28,10 @@ function jobOfRequest(event: CloudEvent<unknown>): JobRef | undefined {
   const metadata = manifest['metadata'];
   if (!isRecord(metadata) || typeof metadata['name'] !== 'string') return undefined;
   const uid = (event as unknown as Record<string, unknown>)['jobuid'];
-  return jobRefOf(manifest, typeof uid === 'string' ? uid : undefined);
+  return jobRefOf(manifest, {
+    from: isRecord(data['job']) ? 'request' : 'platform',
+    runToken: typeof uid === 'string' ? uid : undefined,
+  });
 }
 
 /** Requests acknowledged by the ingress and not yet known to be finished. */

@@ -20,12 +20,12 @@ describe('ingress inbox', () => {
     await inbox.add(request(second));
 
     // The first run finished (its status is kept under the uid validate derived for it).
-    await cluster.updateJobStatus(jobRefOf(first), () => ({ phase: 'Succeeded' }));
+    await cluster.updateJobStatus(jobRefOf(first, { from: 'request' }), () => ({ phase: 'Succeeded' }));
     const replayed = await inbox.unfinished();
     expect(replayed.map((e) => (e.data as { job: typeof second }).job)).toEqual([second]);
     // The finished one is forgotten; the other stays until its run is final too.
     expect(await inbox.unfinished()).toHaveLength(1);
-    await cluster.updateJobStatus(jobRefOf(second), () => ({ phase: 'Failed' }));
+    await cluster.updateJobStatus(jobRefOf(second, { from: 'request' }), () => ({ phase: 'Failed' }));
     expect(await inbox.unfinished()).toEqual([]);
     expect([...store.objects.keys()].filter((k) => k.startsWith('inbox/'))).toEqual([]);
   });

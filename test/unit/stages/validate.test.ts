@@ -19,11 +19,31 @@ describe('validate stage', () => {
     const validated = received(event as never);
     expect(validated.type).toBe(EventType.JobValidated);
     if (validated.type !== EventType.JobValidated) return;
-    expect(validated.data.job).toEqual({ namespace: 'default', name: 'bell', uid: 'uid-bell', generation: 1 });
+    expect(validated.data.job).toMatchObject({ namespace: 'default', name: 'bell', generation: 1 });
     expect(validated.data.metadata).toMatchObject({ qubits: 2, gateCount: 2, measurements: 2 });
     expect(validated.data.circuit.code).toContain('cx q[0], q[1]');
     expect(validated.data.spec.circuit).toEqual({ source: 'inline' });
     expect(validated.subject).toBe('default/bell');
+  });
+
+  it('never takes a uid from the requester: the same uid in another namespace is another job', async () => {
+    const ports = memoryPorts();
+    const uidOf = async (job: Record<string, unknown>, jobuid?: string) => {
+      const run = await runStage(
+        validateStage,
+        buildEvent(EventType.JobRequested, { job }, { source: '/ci', ...(jobuid ? { jobuid } : {}) }),
+        ports,
+      );
+      const validated = received(run.emitted[0] as never);
+      if (validated.type !== EventType.JobValidated) throw new Error(validated.type);
+      return validated.data.job.uid;
+    };
+    const victim = await uidOf(jobManifest('bell', {}, { namespace: 'alice', uid: 'victim-uid' }));
+    expect(victim).not.toBe('victim-uid');
+    expect(await uidOf(jobManifest('bell', {}, { namespace: 'mallory', uid: 'victim-uid' }))).not.toBe(victim);
+    expect(await uidOf(jobManifest('bell', {}, { namespace: 'mallory', uid: 'x' }), victim)).not.toBe(victim);
+    // The same request sent again is the same job.
+    expect(await uidOf(jobManifest('bell', {}, { namespace: 'alice', uid: 'victim-uid' }))).toBe(victim);
   });
 
   it('reads a circuit from a referenced ConfigMap', async () => {
@@ -48,7 +68,7 @@ describe('validate stage', () => {
     const validated = received(run.emitted[0] as never);
     if (validated.type !== EventType.JobValidated) throw new Error(validated.type);
     expect(validated.data.circuit.code).toBeUndefined();
-    expect(validated.data.circuit.ref).toMatch(/^circuits\/[0-9a-f]{64}\.qasm$/);
+    expect(validated.data.circuit.ref).toMatch(/^circuits\/default\/[0-9a-f]{64}\.qasm$/);
     expect(validated.extensions.circuitref).toBe(validated.data.circuit.ref);
     expect(ports.store.objects.get(validated.data.circuit.ref as string)?.byteLength).toBe(code.length);
     expect(JSON.stringify(validated.data).length).toBeLessThan(10_000);
