@@ -74,6 +74,11 @@ export interface QpipeConfig {
     /** How long live device facts (status, queue) are reused, in seconds. */
     readonly statusCacheSeconds: number;
   };
+  /** The installation's budget policy. */
+  readonly budgets: {
+    /** A job with a cost in a namespace without a QiskitBudget: refused (the default) or run unbudgeted. */
+    readonly unbudgetedPaidJobs: 'refuse' | 'allow';
+  };
   readonly mail: {
     /** outbox: .eml files in the store; smtp: QPIPE_SMTP_URL; ses: Amazon SES in the AWS region. */
     readonly transport: 'outbox' | 'smtp' | 'ses';
@@ -183,6 +188,10 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     throw new ConfigError('QPIPE_S3_BUCKET', `"${bucket}" is not a valid S3 bucket name`);
   }
   const metricsPort = env['QPIPE_METRICS_PORT'];
+  const unbudgetedPaidJobs = env['QPIPE_UNBUDGETED_PAID_JOBS'] || 'refuse';
+  if (unbudgetedPaidJobs !== 'refuse' && unbudgetedPaidJobs !== 'allow') {
+    throw new ConfigError('QPIPE_UNBUDGETED_PAID_JOBS', `"${unbudgetedPaidJobs}" must be refuse or allow`);
+  }
   return {
     cluster,
     stageTimeoutSeconds: readInteger(env, 'QPIPE_STAGE_TIMEOUT_SECONDS', 240),
@@ -232,6 +241,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       ...(env['QPIPE_SIMULATOR_FUSION'] ? { fusionWidth: readInteger(env, 'QPIPE_SIMULATOR_FUSION', 0, 0) } : {}),
       kernels,
     },
+    budgets: { unbudgetedPaidJobs },
     mail: { transport, from: mailFrom, ...(smtpUrl === undefined ? {} : { smtpUrl }) },
     providers: readProviders(env, bucket),
   };

@@ -44,7 +44,7 @@ import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
 import { readDocument } from '../../shared/storage/documents.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
 
-type Deps = Pick<Ports, 'cluster' | 'ledger' | 'store' | 'now' | 'metrics'>;
+type Deps = Pick<Ports, 'config' | 'cluster' | 'ledger' | 'store' | 'now' | 'metrics'>;
 type Held = EventData<typeof EventType.JobHeld>;
 /** What admission needs: the job's context as scheduled. */
 type Admission = Omit<Held, 'budget' | 'reason' | 'heldSince' | 'deadline'>;
@@ -143,7 +143,16 @@ async function admit(
   const options = { source, ...carriedExtensions(event) };
   const approved = (budgetRef?: BudgetRef) =>
     buildJobEvent(EventType.JobApproved, { ...job, ...(budgetRef ? { budget: budgetRef } : {}) }, job.job, options);
-  if (!budget) return [approved()];
+  if (!budget) {
+    if (job.estimate.totalMicros > 0 && deps.config.budgets.unbudgetedPaidJobs === 'refuse') {
+      throw new InvalidInputError(
+        'spec.budget',
+        `namespace ${job.job.namespace} has no QiskitBudget, and this installation runs no paid job without one ` +
+          `(estimated ${formatMoney(job.estimate.totalMicros)} on ${job.backend.name})`,
+      );
+    }
+    return [approved()];
+  }
 
   const now = deps.now();
   const budgetRef = refOf(budget, now);

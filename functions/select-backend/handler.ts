@@ -18,7 +18,7 @@ import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 import { catalogFor } from '../../shared/backends/visibility.ts';
 
-type Deps = Pick<Ports, 'config' | 'cluster' | 'executors' | 'store' | 'now' | 'deviceStatus'>;
+type Deps = Pick<Ports, 'config' | 'cluster' | 'executors' | 'store' | 'now' | 'deviceStatus' | 'log'>;
 
 /** Schedules one validated job. */
 export async function selectBackendStage(

@@ -4,8 +4,7 @@
  */
 import type { CostEstimate } from '../../events/schemas.ts';
 import { estimateRunSeconds } from '../backends/backend.ts';
-import { backendCatalog } from '../backends/catalog.ts';
-import { visibleBackends } from '../backends/visibility.ts';
+import { backendRefusals, catalogFor } from '../backends/visibility.ts';
 import { circuitProblem } from '../backends/compatibility.ts';
 import { selectBackend } from '../backends/selection.ts';
 import type { QpipeConfig } from '../config.ts';
@@ -36,13 +35,27 @@ export interface JobEstimate {
 }
 
 /** Which budget enforce-budget would charge, from the budgets known here (files, and the store when configured). */
-export function budgetNote(namespace: string, budgetRef: string | undefined, budgets: readonly QiskitBudget[]): string {
+export function budgetNote(
+  namespace: string,
+  budgetRef: string | undefined,
+  budgets: readonly QiskitBudget[],
+  unbudgeted: { readonly paid: boolean; readonly policy: QpipeConfig['budgets']['unbudgetedPaidJobs'] } = {
+    paid: false,
+    policy: 'refuse',
+  },
+): string {
   const names = budgets.filter((b) => (b.metadata.namespace ?? 'default') === namespace).map((b) => b.metadata.name);
   if (budgetRef !== undefined) {
     return names.includes(budgetRef) ? budgetRef : `${budgetRef} (not found in namespace ${namespace})`;
   }
   if (names.length === 1) return names[0] as string;
-  if (names.length === 0) return `none: no QiskitBudget in namespace ${namespace}, so the job runs unbudgeted`;
+  if (names.length === 0) {
+    const none = `none: no QiskitBudget in namespace ${namespace}`;
+    if (!unbudgeted.paid) return `${none}; the job costs nothing, so it runs unbudgeted`;
+    return unbudgeted.policy === 'allow'
+      ? `${none}, so the job runs unbudgeted (QPIPE_UNBUDGETED_PAID_JOBS=allow)`
+      : `${none}: the job is refused, as this installation runs no paid job without a budget`;
+  }
   return `several in namespace ${namespace} (${names.join(', ')}): set spec.budget.budgetRef`;
 }
 
@@ -60,10 +73,7 @@ export async function estimateFiles(
     : undefined;
   const budgets = [...manifests.budgets, ...(stored?.budgets ?? [])];
   const backendsFor = (namespace: string) =>
-    backendCatalog({
-      simulatorMaxQubits: options.config.simulator.maxQubits,
-      resources: visibleBackends(manifests.backends, namespace, options.config.namespace),
-    });
+    catalogFor(namespace, { cluster: { listBackends: () => Promise.resolve(manifests.backends) }, config: options.config });
   const jobs: JobEstimate[] = [];
   for (const document of manifests.jobs) {
     const where = `${document.file}:${document.line}`;
@@ -76,9 +86,10 @@ export async function estimateFiles(
         throw new InvalidInputError('spec.circuit', `the circuit (source ${circuit.source}) is not in the files given`);
       const { circuit: compiled, metadata } = compileQasm(code, { limits: options.config.circuitLimits });
       const shots = jobShots(job.spec);
-      const backends = backendsFor(job.metadata.namespace ?? 'default');
+      const backends = await backendsFor(job.metadata.namespace ?? 'default');
       const byName = new Map(backends.map((b) => [b.name, b]));
       let selected: string | null = null;
+      let selectedMicros = 0;
       let candidates: Candidate[];
       try {
         const selection = selectBackend({
@@ -90,6 +101,7 @@ export async function estimateFiles(
           circuitProblem: (backend) => circuitProblem(compiled, backend),
         });
         selected = selection.backend.name;
+        selectedMicros = selection.estimate.totalMicros;
         candidates = selection.candidates;
       } catch (error) {
         if (!(error instanceof InvalidInputError)) throw error;
@@ -100,7 +112,10 @@ export async function estimateFiles(
         job: label,
         shots,
         selected,
-        budget: budgetNote(job.metadata.namespace ?? 'default', job.spec.budget?.budgetRef, budgets),
+        budget: budgetNote(job.metadata.namespace ?? 'default', job.spec.budget?.budgetRef, budgets, {
+          paid: selectedMicros > 0,
+          policy: options.config.budgets.unbudgetedPaidJobs,
+        }),
         candidates: candidates.map((c) => {
           const backend = byName.get(c.backend);
           const breakdown = backend
@@ -115,5 +130,5 @@ export async function estimateFiles(
       jobs.push({ job: where, shots: 0, selected: null, candidates: [], error: error.message });
     }
   }
-  return { jobs, errors: manifests.errors };
+  return { jobs, errors: [...manifests.errors, ...backendRefusals(manifests.backends, options.config)] };
 }

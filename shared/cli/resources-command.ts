@@ -4,6 +4,7 @@
  */
 import type { QpipeConfig } from '../config.ts';
 import { StoredJobStatus } from '../cluster/local-cluster.ts';
+import { backendRefusals } from '../backends/visibility.ts';
 import { InvalidInputError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
 import { applyResources, readResources } from '../resources/resource-store.ts';
@@ -15,7 +16,8 @@ const NO_RESOURCES = { budgets: [], backends: [], configMaps: [] };
 /** Validates every document of the files and stores the budgets, backends and ConfigMaps; nothing is written if any is bad. */
 export async function applyFiles(files: readonly string[], config: QpipeConfig): Promise<string[]> {
   const manifests = await loadManifests(files);
-  if (manifests.errors.length > 0) throw manifests.errors[0] as InvalidInputError;
+  const [error] = [...manifests.errors, ...backendRefusals(manifests.backends, config)];
+  if (error) throw error;
   if (manifests.jobs.length > 0) {
     throw new InvalidInputError(
       String(manifests.jobs[0]?.file),

@@ -8,6 +8,7 @@ import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import type { QpipeConfig } from '../config.ts';
 import type { InvalidInputError } from '../errors.ts';
+import { backendRefusals } from '../backends/visibility.ts';
 import { jobRefOf } from '../job-validation.ts';
 import { loadManifests } from '../manifests.ts';
 import type { QiskitBudgetStatus, QiskitJobStatus } from '../resources/schema.ts';
@@ -65,7 +66,8 @@ export async function runJobFiles(
 ): Promise<RunReport> {
   const manifests = await loadManifests(files);
   // A bad budget or backend would let jobs run unguarded: stop before running anything.
-  if (manifests.errors.length > 0) return { jobs: [], budgets: [], outbox: [], errors: manifests.errors };
+  const errors = [...manifests.errors, ...backendRefusals(manifests.backends, options.config)];
+  if (errors.length > 0) return { jobs: [], budgets: [], outbox: [], errors };
   const ports = await createLocalPorts(options.config, manifests, options.now, { publicCircuitUrls: true });
   let finished = 0;
   const pipeline = createEmbeddedPipeline({

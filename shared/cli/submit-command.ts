@@ -8,6 +8,7 @@ import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import type { QpipeConfig } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
+import { backendRefusals } from '../backends/visibility.ts';
 import { jobRefOf } from '../job-validation.ts';
 import type { ConfigMapData } from '../cluster/local-cluster.ts';
 import { loadManifests, type ManifestSet } from '../manifests.ts';
@@ -79,7 +80,8 @@ export async function submitFiles(
   options: { config: QpipeConfig; to: Destination },
 ): Promise<Submitted[]> {
   const manifests = await loadManifests(files);
-  if (manifests.errors.length > 0) throw manifests.errors[0] as InvalidInputError;
+  const [error] = [...manifests.errors, ...backendRefusals(manifests.backends, options.config)];
+  if (error) throw error;
   if (manifests.jobs.length === 0) throw new InvalidInputError(files.join(', '), 'holds no QiskitJob documents');
   const { jobs, unsent } = withConfigMapsInlined(manifests);
   if ('bus' in options.to) {

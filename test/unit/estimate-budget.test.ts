@@ -12,7 +12,13 @@ describe('which budget a job is charged to, said before and after', () => {
     const budgets = [budget('team'), budget('lab', {}, 'research'), budget('other', {}, 'research')];
     expect(budgetNote('default', undefined, budgets)).toBe('team');
     expect(budgetNote('ci', undefined, budgets)).toBe(
-      'none: no QiskitBudget in namespace ci, so the job runs unbudgeted',
+      'none: no QiskitBudget in namespace ci; the job costs nothing, so it runs unbudgeted',
+    );
+    expect(budgetNote('ci', undefined, budgets, { paid: true, policy: 'refuse' })).toMatch(
+      /the job is refused, as this installation runs no paid job without a budget/,
+    );
+    expect(budgetNote('ci', undefined, budgets, { paid: true, policy: 'allow' })).toMatch(
+      /runs unbudgeted \(QPIPE_UNBUDGETED_PAID_JOBS=allow\)/,
     );
     expect(budgetNote('research', undefined, budgets)).toMatch(/several in namespace research \(lab, other\)/);
     expect(budgetNote('research', 'lab', budgets)).toBe('lab');

@@ -58,11 +58,24 @@ function completed(name: string, micros: number, period = '2026-11'): CloudEvent
 }
 
 describe('enforce-budget stage', () => {
-  it('approves without a reservation when no budget applies', async () => {
-    const run = await runStage(stage, scheduled('a', 5_000_000), memoryPorts());
+  it('approves a free job without a reservation when no budget applies', async () => {
+    const run = await runStage(stage, scheduled('a', 0), memoryPorts());
     const approved = received(run.emitted[0] as never);
     expect(approved.type).toBe(EventType.JobApproved);
     if (approved.type === EventType.JobApproved) expect(approved.data.budget).toBeUndefined();
+  });
+
+  it('refuses a paid job in a namespace without a budget, unless the installation allows it', async () => {
+    const refused = await runStage(stage, scheduled('a', 5_000_000), memoryPorts());
+    const [rejected] = refused.emitted.map((e) => received(e));
+    expect(rejected?.type).toBe(EventType.JobRejected);
+    if (rejected?.type === EventType.JobRejected) {
+      expect(rejected.data.reason).toMatch(/has no QiskitBudget, and this installation runs no paid job without one/);
+    }
+    const ports = memoryPorts();
+    const allowing = { ...ports, config: { ...ports.config, budgets: { unbudgetedPaidJobs: 'allow' as const } } };
+    const allowed = await runStage(stage, scheduled('a', 5_000_000), allowing);
+    expect(allowed.emitted.map((e) => e.type)).toEqual([EventType.JobApproved]);
   });
 
   it('reserves the estimate and writes the budget status', async () => {
