@@ -4,7 +4,7 @@ import type { CircuitRef, JobRef } from '../events/schemas.ts';
 import { InvalidInputError } from './errors.ts';
 import { DEFAULT_SHOTS } from './limits.ts';
 import type { QiskitJobSpec } from './resources/schema.ts';
-import { getText, type ObjectStore } from './storage/object-store.ts';
+import { assertSafeKey, getText, type ObjectStore } from './storage/object-store.ts';
 import { keySegment } from './storage/key-segment.ts';
 
 /** The ledger and idempotency key of one run of a job. */
@@ -20,6 +20,23 @@ export function jobLabel(job: Pick<JobRef, 'namespace' | 'name'>): string {
 /** Shots the job asks for. */
 export function jobShots(spec: QiskitJobSpec): number {
   return spec.execution?.shots ?? DEFAULT_SHOTS;
+}
+
+/**
+ * Where the result document of a run goes: its run folder, or the job's output.path under
+ * `outputs/<namespace>/`, so no job writes over another namespace's results or qpipe's own
+ * state. validate asks it first, so a job whose results could not be written never runs.
+ */
+export function resultKey(job: JobRef, spec: Pick<QiskitJobSpec, 'output'>): string {
+  const path = spec.output?.path;
+  const base = path ? `outputs/${keySegment(job.namespace)}/${path.replace(/^\/+|\/+$/g, '')}` : runFolder(job);
+  const key = `${base}/result`;
+  try {
+    assertSafeKey(key);
+  } catch {
+    throw new InvalidInputError('spec.output.path', `"${String(path)}" is not a safe relative path`);
+  }
+  return key;
 }
 
 /** Object-store folder of one run's results. */

@@ -7,18 +7,16 @@ import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, parseEvent, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import { InvalidInputError, PermanentError } from '../../shared/errors.ts';
-import { loadCircuitSource, runFolder } from '../../shared/jobs.ts';
+import { loadCircuitSource, resultKey } from '../../shared/jobs.ts';
 import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
 import { type ResultQuality, resultQuality } from '../../shared/quality.ts';
 import { formatMoney } from '../../shared/money.ts';
 import { countsCsv, readRawResult, type ResultDocument, topCounts } from '../../shared/results.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
-import { assertSafeKey } from '../../shared/storage/object-store.ts';
 import { recordJobTransition } from '../../shared/observability/job-metrics.ts';
 import type { QiskitJobStatus } from '../../shared/resources/schema.ts';
 import { projectStatus } from './projection.ts';
 import { onBraketStateChange, onPoll, onSubmitted, type ProviderDeps } from './provider-tasks.ts';
-import { keySegment } from '../../shared/storage/key-segment.ts';
 
 type Deps = ProviderDeps;
 
@@ -49,23 +47,6 @@ async function project(event: Projected, deps: Deps): Promise<void> {
     ...(reason === undefined ? {} : { reason }),
     ...(actualCostMicros === undefined ? {} : { actualCostMicros }),
   });
-}
-
-/**
- * Where the result document of a run goes: its run folder, or the job's output.path under
- * `outputs/<namespace>/`, so no job writes over another namespace's results or qpipe's own state.
- */
-export function resultKey(event: TypedEvent<typeof EventType.JobExecuted>): string {
-  const { job, spec } = event.data;
-  const path = spec.output?.path;
-  const base = path ? `outputs/${keySegment(job.namespace)}/${path.replace(/^\/+|\/+$/g, '')}` : runFolder(job);
-  const key = `${base}/result`;
-  try {
-    assertSafeKey(key);
-  } catch {
-    throw new InvalidInputError('spec.output.path', `"${path}" is not a safe relative path`);
-  }
-  return key;
 }
 
 /** Largest circuit whose ideal distribution is worked out for a device's result: seconds at most. */
@@ -110,7 +91,7 @@ async function storeResult(event: TypedEvent<typeof EventType.JobExecuted>, deps
     ...(raw.note === undefined ? {} : { note: raw.note }),
     ...(quality === undefined ? {} : { quality }),
   };
-  const key = resultKey(event);
+  const key = resultKey(event.data.job, event.data.spec);
   await deps.store.put(`${key}.json`, JSON.stringify(document, null, 2), 'application/json');
   if (spec.output?.format === 'csv') await deps.store.put(`${key}.csv`, countsCsv(raw.counts), 'text/csv');
   const location = deps.store.locate(`${key}.${spec.output?.format === 'csv' ? 'csv' : 'json'}`);

@@ -11,7 +11,7 @@ import type { CircuitRef } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { checkCircuit, jobRefOf, manifestOf } from '../../shared/job-validation.ts';
-import { circuitObjectKey } from '../../shared/jobs.ts';
+import { circuitObjectKey, resultKey } from '../../shared/jobs.ts';
 import type { QiskitJob } from '../../shared/resources/schema.ts';
 import { parseResourceOf } from '../../shared/resources/validate.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
@@ -61,6 +61,8 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
     throw error;
   }
   try {
+    // Everything that could fail after a reservation is checked now: where the results go.
+    resultKey(ref, job.spec);
     const code = await circuitCode(job, deps);
     const metadata = checkCircuit(code, job, deps.config);
     const bytes = Buffer.byteLength(code, 'utf8');
