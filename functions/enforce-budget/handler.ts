@@ -31,6 +31,7 @@ import {
 } from '../../shared/budget/ledger.ts';
 import { BudgetExceededError } from '../../shared/budget/budget-exceeded.ts';
 import { ledgerKey, updateLedger } from '../../shared/budget/ledger-store.ts';
+import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
 import { formatDuration, parseDuration } from '../../shared/duration.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { jobKey, jobLabel } from '../../shared/jobs.ts';
@@ -44,7 +45,7 @@ import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
 import { readDocument } from '../../shared/storage/documents.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
 
-type Deps = Pick<Ports, 'config' | 'cluster' | 'ledger' | 'store' | 'now' | 'metrics'>;
+type Deps = Pick<Ports, 'config' | 'cluster' | 'ledger' | 'store' | 'now' | 'metrics' | 'log'>;
 type Held = EventData<typeof EventType.JobHeld>;
 /** What admission needs: the job's context as scheduled. */
 type Admission = Omit<Held, 'budget' | 'reason' | 'heldSince' | 'deadline'>;
@@ -319,6 +320,9 @@ async function jobDeleted(
   const metadata = object?.metadata;
   if (object?.kind !== 'QiskitJob' || !metadata?.uid) return [];
   const namespace = metadata.namespace ?? 'default';
+  // A forged deletion must not free a running job's money: the job must really be gone.
+  const claim = { kind: 'QiskitJob', namespace, name: metadata.name, uid: metadata.uid, change: 'deleted' } as const;
+  if (!(await confirmedByCluster(claim, deps))) return [];
   const name = object.spec?.budget?.budgetRef;
   const budgets =
     name === undefined ? await deps.cluster.listBudgets(namespace) : [await deps.cluster.findBudget(namespace, name)];

@@ -23,15 +23,19 @@ import { keySegment } from '../../shared/storage/key-segment.ts';
 import { scheduledEntry } from '../../shared/backends/visibility.ts';
 import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
 import { closeDeletedSession, sessionIdFor } from './session.ts';
+import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
 
-type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now' | 'signal'>;
+type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now' | 'signal' | 'log'>;
 
 /** Runs an approved job; closes the provider session of a deleted QiskitSession. */
 export async function execute(event: StageInput<typeof Stage.Execute>, deps: Deps): Promise<CloudEvent<unknown>[]> {
   if (event.type === EventType.JobApproved) return runApproved(event, deps);
   const object = objectIdentity(event.data);
-  if (object?.kind === 'QiskitSession') {
-    await closeDeletedSession(object.metadata.namespace ?? 'default', object.metadata.name, deps);
+  if (object?.kind !== 'QiskitSession') return [];
+  const namespace = object.metadata.namespace ?? 'default';
+  const { name, uid } = object.metadata;
+  if (await confirmedByCluster({ kind: 'QiskitSession', namespace, name, uid, change: 'deleted' }, deps)) {
+    await closeDeletedSession(namespace, name, deps);
   }
   return [];
 }

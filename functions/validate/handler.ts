@@ -9,16 +9,18 @@ import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent } from '../../events/envelope.ts';
 import type { CircuitRef } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
+import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { checkCircuit, jobRefOf, manifestOf } from '../../shared/job-validation.ts';
 import { circuitObjectKey, resultKey } from '../../shared/jobs.ts';
 import type { QiskitJob } from '../../shared/resources/schema.ts';
+import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
 import { parseResourceOf } from '../../shared/resources/validate.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 
-type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'now' | 'fetchCircuit'>;
+type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'now' | 'fetchCircuit' | 'log'>;
 
 type Input = StageInput<typeof Stage.Validate>;
 
@@ -49,10 +51,13 @@ async function circuitCode(job: QiskitJob, deps: Deps): Promise<string> {
 export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {
   const manifest = manifestOf(event);
   if (!manifest) return [];
-  const ref = jobRefOf(manifest, {
-    from: event.type === EventType.JobRequested ? 'request' : 'platform',
-    runToken: event.extensions.jobuid,
-  });
+  const from = event.type === EventType.JobRequested ? 'request' : 'platform';
+  const ref = jobRefOf(manifest, { from, runToken: event.extensions.jobuid });
+  if (from === 'platform') {
+    const uid = objectIdentity(manifest)?.metadata.uid;
+    const claim = { kind: 'QiskitJob', namespace: ref.namespace, name: ref.name, uid, change: 'present' } as const;
+    if (!(await confirmedByCluster(claim, deps))) return [];
+  }
   let job: QiskitJob;
   try {
     job = parseResourceOf('QiskitJob', manifest, `QiskitJob ${ref.namespace}/${ref.name}`);

@@ -13,8 +13,23 @@ import type {
   QiskitSessionStatus,
 } from '../resources/schema.ts';
 
+/** The identity of an object as the cluster holds it now. */
+export interface HeldObject {
+  readonly uid: string;
+  readonly generation: number;
+}
+
+/** Kinds whose API-server events a stage acts on only once the cluster confirms them. */
+export type CheckedKind = 'QiskitJob' | 'QiskitSession';
+
 /** Reads resources a job refers to. */
 export interface ClusterReader {
+  /**
+   * The object of that kind and name as the cluster holds it now (undefined: none), or
+   * 'unverifiable' where the cluster keeps no such objects (the embedded default and the
+   * store): an API-server event about one cannot be checked there.
+   */
+  findObject(kind: CheckedKind, namespace: string, name: string): Promise<HeldObject | undefined | 'unverifiable'>;
   /** The named budget of a namespace. */
   findBudget(namespace: string, name: string): Promise<QiskitBudget | undefined>;
   /** Every budget of a namespace. */

@@ -29,7 +29,8 @@ import {
 import { checkSchema, parseResourceOf } from '../resources/validate.ts';
 import { logger } from '../observability/log.ts';
 import { isRecord } from '../records.ts';
-import type { Cluster, StatusChange, StatusWriter } from './cluster.ts';
+import type { CheckedKind, Cluster, HeldObject, StatusChange, StatusWriter } from './cluster.ts';
+import { objectIdentity } from '../resources/kubernetes-object.ts';
 
 const KINDS = { qiskitbudgets: 'QiskitBudget', qiskitbackends: 'QiskitBackend' } as const;
 
@@ -281,6 +282,13 @@ export class KubernetesCluster implements Cluster {
 
   async readBudgetStatus(namespace: string, name: string): Promise<QiskitBudgetStatus | undefined> {
     return (await this.findBudget(namespace, name))?.status;
+  }
+
+  async findObject(kind: CheckedKind, namespace: string, name: string): Promise<HeldObject | undefined> {
+    const object = await this.get(kind === 'QiskitJob' ? 'qiskitjobs' : 'qiskitsessions', namespace, name);
+    const metadata = objectIdentity({ kind, ...(object as object) })?.metadata;
+    if (metadata?.uid === undefined) return undefined;
+    return { uid: metadata.uid, generation: metadata.generation ?? 0 };
   }
 
   async findSession(namespace: string, name: string): Promise<QiskitSession | undefined> {

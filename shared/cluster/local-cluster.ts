@@ -104,6 +104,11 @@ export class LocalCluster implements Cluster {
     return [...(await this.resources()).backends];
   }
 
+  /** No API server stands behind files or the store: nothing an API-server event says can be confirmed. */
+  findObject(): Promise<'unverifiable'> {
+    return Promise.resolve('unverifiable');
+  }
+
   async findSession(namespace: string, name: string): Promise<QiskitSession | undefined> {
     return (await this.resources()).sessions?.find(
       (s) => (s.metadata.namespace ?? 'default') === namespace && s.metadata.name === name,

@@ -177,16 +177,16 @@ export async function serveTimer(options: ServeOptions): Promise<Serving> {
   });
 }
 
-const INGRESS_TYPES = new Set<string>([
-  EventType.JobRequested,
+const API_SERVER_TYPES = new Set<string>([
   EventType.ResourceAdded,
   EventType.ResourceUpdated,
   EventType.ResourceDeleted,
 ]);
 
 /**
- * The whole pipeline in one process behind one ingress: POST / accepts job requests and
- * ApiServerSource events; GET /jobs/<namespace>/<name> answers the job's status.
+ * The whole pipeline in one process behind one ingress: POST / accepts job requests;
+ * GET /jobs/<namespace>/<name> answers the job's status. API-server events are refused:
+ * they speak for a cluster, and this process has none to check them against.
  */
 export async function servePipeline(stages: readonly StageDefinition[], options: ServeOptions): Promise<Serving> {
   const metrics = await loadMetrics();
@@ -212,11 +212,16 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
         );
     },
     post: cloudEventRoute(async (event) => {
-      if (!isCatalogType(event.type) || !INGRESS_TYPES.has(event.type)) {
+      if (API_SERVER_TYPES.has(event.type)) {
         return {
-          status: 400,
-          body: { error: `the ingress accepts ${[...INGRESS_TYPES].join(', ')}, not ${event.type}` },
+          status: 403,
+          body: {
+            error: `${event.type} speaks for a Kubernetes API server; qpipe serve has no cluster to check it against, so it accepts only ${EventType.JobRequested}`,
+          },
         };
+      }
+      if (event.type !== EventType.JobRequested) {
+        return { status: 400, body: { error: `the ingress accepts ${EventType.JobRequested}, not ${event.type}` } };
       }
       try {
         // A request that cannot become a job (a bare manifest as data, say) is refused here, not lost later.

@@ -7,6 +7,7 @@ import { parseEvent, type AnyTypedEvent } from '../../events/envelope.ts';
 import { createLocalSimulatorExecutor } from '../../shared/backends/local-simulator.ts';
 import { EMPTY_LEDGER, type LedgerState } from '../../shared/budget/ledger.ts';
 import type { LedgerStore, VersionedLedger } from '../../shared/budget/ledger-store.ts';
+import type { CheckedKind, HeldObject } from '../../shared/cluster/cluster.ts';
 import { LocalCluster, type LocalResources } from '../../shared/cluster/local-cluster.ts';
 import { loadConfig, type QpipeConfig } from '../../shared/config.ts';
 import type { Mailer, MailMessage } from '../../shared/mail/mailer.ts';
@@ -122,4 +123,23 @@ export function memoryPorts(
 /** Parses an emitted CloudEvent back into a typed event, as the next stage would. */
 export function received(event: CloudEvent<unknown>): AnyTypedEvent {
   return parseEvent(event);
+}
+
+/** An object an API server holds, as `withHeldObjects` serves it. */
+export interface HeldEntry extends HeldObject {
+  readonly kind: CheckedKind;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * The ports with a cluster that answers `findObject` as an API server holding exactly these
+ * objects would (the local cluster holds none it could vouch for); everything else is the
+ * ports' own cluster.
+ */
+export function withHeldObjects<P extends Ports>(ports: P, objects: readonly HeldEntry[]): P {
+  const findObject = (kind: CheckedKind, namespace: string, name: string) =>
+    Promise.resolve(objects.find((o) => o.kind === kind && o.namespace === namespace && o.name === name));
+  const cluster = Object.assign(Object.create(ports.cluster) as Ports['cluster'], { findObject });
+  return { ...ports, cluster };
 }

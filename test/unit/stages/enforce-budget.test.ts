@@ -10,7 +10,7 @@ import { BudgetExceededError } from '../../../shared/budget/budget-exceeded.ts';
 import { JobRejection } from '../../../shared/runtime/outcomes.ts';
 import { runStage } from '../../../shared/runtime/stage.ts';
 import { budget } from '../../support/manifests.ts';
-import { memoryPorts, received } from '../../support/memory-ports.ts';
+import { memoryPorts, received, withHeldObjects } from '../../support/memory-ports.ts';
 
 const job = (name: string): JobRef => ({ namespace: 'default', name, uid: `uid-${name}`, generation: 1 });
 
@@ -344,8 +344,39 @@ describe('enforce-budget stage: which budget', () => {
 });
 
 describe('enforce-budget stage: deleted jobs', () => {
+  const deletion = (name: string) =>
+    buildEvent(
+      EventType.ResourceDeleted,
+      {
+        apiVersion: 'quantum.io/v1',
+        kind: 'QiskitJob',
+        metadata: { name, namespace: 'default', uid: `uid-${name}`, generation: 1 },
+        spec: {},
+      },
+      { source: 'https://kubernetes' },
+    );
+
+  it('releases nothing for a forged deletion: the cluster still holds the running job', async () => {
+    const running = {
+      kind: 'QiskitJob',
+      namespace: 'default',
+      name: 'running',
+      uid: 'uid-running',
+      generation: 1,
+    } as const;
+    for (const ports of [
+      withHeldObjects(memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] }), [running]),
+      // Files and the store stand for no API server: a deletion cannot be confirmed there.
+      memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] }),
+    ]) {
+      await runStage(stage, scheduled('running', 6_000_000), ports);
+      await runStage(stage, deletion('running'), ports);
+      expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$6.00' });
+    }
+  });
+
   it('releases the reservation of a deleted job (ApiServerSource delete event)', async () => {
-    const ports = memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] });
+    const ports = withHeldObjects(memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] }), []);
     await runStage(stage, scheduled('gone', 6_000_000), ports);
     expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$6.00' });
     const deleted = buildEvent(

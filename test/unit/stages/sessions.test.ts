@@ -20,7 +20,7 @@ import type { QiskitSession } from '../../../shared/resources/schema.ts';
 import { runStage } from '../../../shared/runtime/stage.ts';
 import { decideSession, type SessionRecord, sessionRecordKey } from '../../../shared/sessions.ts';
 import { budget } from '../../support/manifests.ts';
-import { FROZEN_NOW, memoryPorts, received } from '../../support/memory-ports.ts';
+import { FROZEN_NOW, memoryPorts, received, withHeldObjects } from '../../support/memory-ports.ts';
 
 const session = (spec: Partial<QiskitSession['spec']> = {}, namespace = 'default'): QiskitSession => ({
   apiVersion: 'quantum.io/v1',
@@ -226,12 +226,18 @@ describe('QiskitSession through the stages', () => {
 
   it('a deleted QiskitSession (ApiServerSource delete event) is closed at IBM at once, once; one never opened needs nothing', async () => {
     const { executor, calls } = recordingIbm();
-    const ports = memoryPorts({ sessions: [session()] });
+    // The API server holds no QiskitSession any more: the deletion is confirmed.
+    const ports = withHeldObjects(memoryPorts({ sessions: [session()] }), []);
     ports.executors.ibm_quantum = executor;
     const deleted = (name: string) =>
       buildEvent(
         EventType.ResourceDeleted,
-        { apiVersion: 'quantum.io/v1', kind: 'QiskitSession', metadata: { name, namespace: 'default' }, spec: {} },
+        {
+          apiVersion: 'quantum.io/v1',
+          kind: 'QiskitSession',
+          metadata: { name, namespace: 'default', uid: `uid-${name}` },
+          spec: {},
+        },
         { source: 'https://kubernetes' },
       );
     expect((await runStage(execute, deleted('never-opened'), ports)).emitted).toEqual([]);
@@ -261,7 +267,7 @@ describe('QiskitSession through the stages', () => {
 
   it('a QiskitSession deleted while the first job opens it: the new IBM session is closed again and the job refused', async () => {
     const { executor, calls } = recordingIbm();
-    const ports = memoryPorts({ sessions: [session()] });
+    const ports = withHeldObjects(memoryPorts({ sessions: [session()] }), []);
     const open = executor.openSession!.bind(executor);
     ports.executors.ibm_quantum = {
       ...executor,
@@ -272,7 +278,7 @@ describe('QiskitSession through the stages', () => {
           {
             apiVersion: 'quantum.io/v1',
             kind: 'QiskitSession',
-            metadata: { name: 'calibration', namespace: 'default' },
+            metadata: { name: 'calibration', namespace: 'default', uid: 'uid-calibration' },
           },
           { source: 'https://kubernetes' },
         );

@@ -5,7 +5,7 @@ import { stage as validateStage, validate } from '../../../functions/validate/ha
 import { runStage } from '../../../shared/runtime/stage.ts';
 import { apiServerSourceEvent } from '../../support/apiserver-source.ts';
 import { jobManifest } from '../../support/manifests.ts';
-import { memoryPorts, received } from '../../support/memory-ports.ts';
+import { memoryPorts, received, withHeldObjects } from '../../support/memory-ports.ts';
 
 const requested = (job: Record<string, unknown>) => buildEvent(EventType.JobRequested, { job }, { source: '/test' });
 
@@ -133,7 +133,9 @@ describe('validate stage', () => {
   });
 
   it('handles ApiServerSource events for QiskitJobs and ignores other kinds', async () => {
-    const ports = memoryPorts();
+    const ports = withHeldObjects(memoryPorts(), [
+      { kind: 'QiskitJob', namespace: 'default', name: 'from-k8s', uid: 'uid-from-k8s', generation: 1 },
+    ]);
     const add = buildEvent(EventType.ResourceAdded, jobManifest('from-k8s'), { source: 'https://kubernetes' });
     expect((await runStage(validateStage, add, ports)).emitted.map((e) => e.type)).toEqual([EventType.JobValidated]);
     const budget = buildEvent(
@@ -144,7 +146,30 @@ describe('validate stage', () => {
     expect((await runStage(validateStage, budget, ports)).emitted).toEqual([]);
   });
 
+  it('acts on an ApiServerSource event only when the cluster holds that object with that uid', async () => {
+    const add = buildEvent(EventType.ResourceAdded, jobManifest('forged'), { source: 'https://kubernetes' });
+    const holding = (uid: string) =>
+      withHeldObjects(memoryPorts(), [{ kind: 'QiskitJob', namespace: 'default', name: 'forged', uid, generation: 1 }]);
+    expect((await runStage(validateStage, add, withHeldObjects(memoryPorts(), []))).emitted).toEqual([]);
+    expect((await runStage(validateStage, add, holding('another-uid'))).emitted).toEqual([]);
+    // Files and the store stand for no API server: nothing there can confirm the event.
+    expect((await runStage(validateStage, add, memoryPorts())).emitted).toEqual([]);
+    expect((await runStage(validateStage, add, holding('uid-forged'))).emitted.map((e) => e.type)).toEqual([
+      EventType.JobValidated,
+    ]);
+  });
+
   describe('on ApiServerSource events (their shape as Knative sends them)', () => {
+    const cluster = () =>
+      withHeldObjects(memoryPorts(), [
+        {
+          kind: 'QiskitJob',
+          namespace: 'default',
+          name: 'served',
+          uid: '6b1f0c2e-8f7e-4a3c-9d55-0c3f3b1e2a11',
+          generation: 2,
+        },
+      ]);
     // The object as the API server returns it after collect-results' first status write.
     const served = (generation: number, observedGeneration?: number) => ({
       ...jobManifest('served', {}, { generation }),
@@ -174,7 +199,7 @@ describe('validate stage', () => {
     });
 
     it('validates the spec of an object read back with status and server-set fields', async () => {
-      const run = await runStage(validateStage, apiServerSourceEvent('update', served(2, 1)), memoryPorts());
+      const run = await runStage(validateStage, apiServerSourceEvent('update', served(2, 1)), cluster());
       expect(run.error).toBeUndefined();
       expect(run.emitted.map((e) => e.type)).toEqual([EventType.JobValidated]);
       const validated = received(run.emitted[0] as never);
@@ -196,7 +221,7 @@ describe('validate stage', () => {
       const run = await runStage(
         validateStage,
         apiServerSourceEvent('update', { ...object, spec: { ...object.spec, execution: { shots: 0 } } }),
-        memoryPorts(),
+        cluster(),
       );
       const rejected = received(run.emitted[0] as never);
       if (rejected.type !== EventType.JobRejected) throw new Error(rejected.type);
