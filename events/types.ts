@@ -86,7 +86,7 @@ export const EMITTERS: Readonly<Partial<Record<EventType, readonly Stage[]>>> = 
   [EventType.JobSubmitted]: [Stage.Execute],
   [EventType.JobExecuted]: [Stage.Execute, Stage.CollectResults],
   [EventType.JobCompleted]: [Stage.CollectResults],
-  [EventType.JobFailed]: [Stage.Execute, Stage.CollectResults],
+  [EventType.JobFailed]: [Stage.Execute, Stage.CollectResults, Stage.EnforceBudget],
   [EventType.JobRejected]: [Stage.Validate, Stage.SelectBackend, Stage.EnforceBudget],
   [EventType.JobPoll]: [Stage.CollectResults],
   [EventType.BudgetThreshold]: [Stage.EnforceBudget],

@@ -23,12 +23,15 @@ import {
   currentPeriod,
   nextPeriodStart,
   type LedgerState,
+  type Reclaimed,
+  reclaimDead,
   release,
   removeWaiting,
   reservedMicros,
   settle,
   topCharges,
 } from '../../shared/budget/ledger.ts';
+import { reservationExpiry, runAllowanceMs, timeLimitsOf } from '../../shared/budget/reservation-terms.ts';
 import { BudgetExceededError } from '../../shared/budget/budget-exceeded.ts';
 import { ledgerKey, updateLedger } from '../../shared/budget/ledger-store.ts';
 import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
@@ -45,7 +48,7 @@ import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
 import { readDocument } from '../../shared/storage/documents.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
 
-type Deps = Pick<Ports, 'config' | 'cluster' | 'ledger' | 'store' | 'now' | 'metrics' | 'log'>;
+type Deps = Pick<Ports, 'config' | 'cluster' | 'ledger' | 'store' | 'now' | 'metrics' | 'log' | 'runOwner'>;
 type Held = EventData<typeof EventType.JobHeld>;
 /** What admission needs: the job's context as scheduled. */
 type Admission = Omit<Held, 'budget' | 'reason' | 'heldSince' | 'deadline'>;
@@ -172,10 +175,18 @@ async function admit(
     periodEndsAt: nextPeriodStart(budget.spec.period, now)?.getTime() ?? Number.POSITIVE_INFINITY,
     heldRef: heldRefOf(budgetRef, job.job),
     ...(held ? { held: { since: Date.parse(held.heldSince), deadline: Date.parse(held.deadline) } } : {}),
+    terms: {
+      expiresAt: reservationExpiry(now.getTime(), runAllowanceMs(job.backend.type, timeLimitsOf(deps.config))),
+      ...(deps.runOwner ? { owner: deps.runOwner.id } : {}),
+    },
   };
-  const { state, decision } = await updateLedger(deps.ledger, ledgerKey(budgetRef), (current) => {
+  const {
+    state,
+    result: decision,
+    failed,
+  } = await updateBooks(budgetRef, deps, event, (current) => {
     const admission = decideAdmission(current, request);
-    return { state: admission.state, result: admission };
+    return { state: admission.state, result: admission.decision };
   });
   if (held && ledgerKey(held.budget) !== ledgerKey(budgetRef)) {
     // The job waited in an earlier period's ledger: it no longer waits there.
@@ -185,7 +196,8 @@ async function admit(
     }));
   }
   await writeBudgetStatus(budget, budgetRef, state, deps);
-  if (decision.kind === 'approved') return [approved(budgetRef)];
+  if (decision.kind === 'ended') return failed;
+  if (decision.kind === 'approved') return [...failed, approved(budgetRef)];
 
   const exceeded = buildEvent(
     EventType.BudgetExceeded,
@@ -209,13 +221,13 @@ async function admit(
   );
   switch (decision.kind) {
     case 'approved-over-limit':
-      return [approved(budgetRef), exceeded];
+      return [...failed, approved(budgetRef), exceeded];
     case 'rejected': {
       // The exceeded alert goes out once, when the job is first held (or rejected at once).
       const waited =
         request.graceMs > 0 ? `; waited ${formatDuration(decision.waitedMs)} (gracePeriod ${String(grace)})` : '';
       const error = new BudgetExceededError(budgetRef, decision.overspend, waited);
-      throw new JobRejection(job.job, error, decision.firstTime ? [exceeded] : []);
+      throw new JobRejection(job.job, error, [...failed, ...(decision.firstTime ? [exceeded] : [])]);
     }
     case 'held': {
       const data: Held = {
@@ -228,7 +240,7 @@ async function admit(
       // After the ledger names it: a crash in between leaves the event's redelivery to write it.
       await deps.store.put(request.heldRef, JSON.stringify(data), 'application/json');
       const recheck = heldEvent(data, new Date(decision.recheckAt), event.extensions);
-      return decision.firstTime ? [exceeded, recheck] : [recheck];
+      return [...failed, ...(decision.firstTime ? [exceeded, recheck] : [recheck])];
     }
   }
 }
@@ -261,10 +273,14 @@ async function settleJob(event: TypedEvent<typeof EventType.JobCompleted>, deps:
   const budget = await deps.cluster.findBudget(budgetRef.namespace, budgetRef.name);
   const limitMicros = budget ? limitOf(budget) : Number.POSITIVE_INFINITY;
   const thresholds = budget?.spec.alertThresholds ?? [];
-  const { crossed, ledger } = await updateLedger(deps.ledger, ledgerKey(budgetRef), (state) => {
+  const {
+    result: crossed,
+    state: ledger,
+    failed,
+  } = await updateBooks(budgetRef, deps, event, (state) => {
     const settled = settle(state, { jobKey: jobKey(job), job: jobLabel(job), micros: actualCostMicros });
     const next = crossThresholds(settled, limitMicros, thresholds);
-    return { state: next.state, result: { crossed: next.crossed, ledger: next.state } };
+    return { state: next.state, result: next.crossed };
   });
   if (budget) await writeBudgetStatus(budget, budgetRef, ledger, deps);
   const alerts = crossed.map((threshold) =>
@@ -288,15 +304,64 @@ async function settleJob(event: TypedEvent<typeof EventType.JobCompleted>, deps:
       },
     ),
   );
-  return [...alerts, ...(await nudgeWaiting(ledger, event.extensions, deps))];
+  return [...failed, ...alerts, ...(await nudgeWaiting(ledger, event.extensions, deps))];
 }
 
-/** Applies a change to a period's ledger; returns the state it left. */
-function changeLedger(ref: BudgetRef, change: (state: LedgerState) => LedgerState, deps: Deps): Promise<LedgerState> {
-  return updateLedger(deps.ledger, ledgerKey(ref), (state) => {
-    const next = change(state);
-    return { state: next, result: next };
+/**
+ * Applies a change to a period's ledger with one compare-and-swap, first taking back the
+ * reservations of runs that died (expired, or their process gone): returns what the change
+ * returned, the state it left, and the failure of each reclaimed run's job.
+ */
+async function updateBooks<R>(
+  ref: BudgetRef,
+  deps: Deps,
+  cause: { readonly extensions: QpipeExtensions },
+  change: (state: LedgerState) => { state: LedgerState; result: R },
+): Promise<{ result: R; state: LedgerState; failed: CloudEvent<unknown>[] }> {
+  const now = deps.now().getTime();
+  const owner = deps.runOwner;
+  const done = await updateLedger(deps.ledger, ledgerKey(ref), (current) => {
+    const swept = reclaimDead(current, { now, ...(owner ? { ownerGone: (id: string) => owner.gone(id) } : {}) });
+    const next = change(swept.state);
+    return { state: next.state, result: { ...next, reclaimed: swept.reclaimed } };
   });
+  const failed = done.reclaimed.map((dead) => reclaimedFailure(dead, ref, cause));
+  return { result: done.result, state: done.state, failed };
+}
+
+/** The failure of a job whose run died holding a reservation. */
+function reclaimedFailure(
+  dead: Reclaimed,
+  budget: BudgetRef,
+  cause: { readonly extensions: QpipeExtensions },
+): CloudEvent<unknown> {
+  const slash = dead.job.indexOf('/');
+  const at = dead.jobKey.lastIndexOf('/');
+  const job: JobRef = {
+    namespace: dead.job.slice(0, slash),
+    name: dead.job.slice(slash + 1),
+    uid: dead.jobKey.slice(0, at),
+    generation: Number(dead.jobKey.slice(at + 1)),
+  };
+  const reason = `its run died: ${dead.why}; its reservation of ${formatMoney(dead.micros)} was released`;
+  return buildJobEvent(EventType.JobFailed, { job, stage: Stage.EnforceBudget, reason, budget }, job, {
+    source,
+    ...carriedExtensions(cause),
+  });
+}
+
+/** Applies a change to a period's ledger; returns the state it left and the failures of reclaimed runs. */
+async function changeLedger(
+  ref: BudgetRef,
+  change: (state: LedgerState) => LedgerState,
+  deps: Deps,
+  cause: { readonly extensions: QpipeExtensions },
+): Promise<{ state: LedgerState; failed: CloudEvent<unknown>[] }> {
+  const { state, failed } = await updateBooks(ref, deps, cause, (current) => ({
+    state: change(current),
+    result: null,
+  }));
+  return { state, failed };
 }
 
 async function releaseJob(
@@ -305,10 +370,10 @@ async function releaseJob(
 ): Promise<CloudEvent<unknown>[]> {
   const { job, budget: budgetRef } = event.data;
   if (!budgetRef) return [];
-  const ledger = await changeLedger(budgetRef, (state) => release(state, jobKey(job)), deps);
+  const { state: ledger, failed } = await changeLedger(budgetRef, (state) => release(state, jobKey(job)), deps, event);
   const budget = await deps.cluster.findBudget(budgetRef.namespace, budgetRef.name);
   if (budget) await writeBudgetStatus(budget, budgetRef, ledger, deps);
-  return nudgeWaiting(ledger, event.extensions, deps);
+  return [...failed, ...(await nudgeWaiting(ledger, event.extensions, deps))];
 }
 
 /** A deleted QiskitJob gives back its reservation and stops waiting for budget. */
@@ -331,9 +396,14 @@ async function jobDeleted(
   for (const budget of budgets) {
     if (!budget) continue;
     const ref = refOf(budget, deps.now());
-    const ledger = await changeLedger(ref, (state) => removeWaiting(release(state, key), key), deps);
+    const { state: ledger, failed } = await changeLedger(
+      ref,
+      (state) => removeWaiting(release(state, key), key),
+      deps,
+      event,
+    );
     await writeBudgetStatus(budget, ref, ledger, deps);
-    events.push(...(await nudgeWaiting(ledger, event.extensions, deps)));
+    events.push(...failed, ...(await nudgeWaiting(ledger, event.extensions, deps)));
   }
   return events;
 }
@@ -348,9 +418,9 @@ async function budgetChanged(
   const budget = await deps.cluster.findBudget(object.metadata.namespace ?? 'default', object.metadata.name);
   if (!budget) return [];
   const ref = refOf(budget, deps.now());
-  const { state } = await deps.ledger.read(ledgerKey(ref));
+  const { state, failed } = await changeLedger(ref, (current) => current, deps, event);
   await writeBudgetStatus(budget, ref, state, deps);
-  return nudgeWaiting(state, event.extensions, deps);
+  return [...failed, ...(await nudgeWaiting(state, event.extensions, deps))];
 }
 
 /** Writes the budget's status (enforce-budget is its only writer) from the ledger state a change left. */

@@ -12,8 +12,11 @@ import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import type { BackendExecutor } from '../../shared/backends/backend.ts';
 import { saveTaskRecord, type TaskRecord, taskRecordOfRun } from '../../shared/backends/task-record.ts';
-import { InvalidInputError } from '../../shared/errors.ts';
-import { jobShots, loadCircuitSource, runFolder } from '../../shared/jobs.ts';
+import type { BudgetRef } from '../../events/schemas.ts';
+import { ledgerKey } from '../../shared/budget/ledger-store.ts';
+import { reservationProblem, runAllowanceMs, timeLimitsOf } from '../../shared/budget/reservation-terms.ts';
+import { InvalidInputError, PermanentError } from '../../shared/errors.ts';
+import { jobKey, jobShots, loadCircuitSource, runFolder } from '../../shared/jobs.ts';
 import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
@@ -25,7 +28,7 @@ import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
 import { closeDeletedSession, sessionIdFor } from './session.ts';
 import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
 
-type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now' | 'signal' | 'log'>;
+type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'ledger' | 'now' | 'signal' | 'log'>;
 
 /** Runs an approved job; closes the provider session of a deleted QiskitSession. */
 export async function execute(event: StageInput<typeof Stage.Execute>, deps: Deps): Promise<CloudEvent<unknown>[]> {
@@ -87,6 +90,9 @@ async function runApproved(
   }
 
   async function run(executor: BackendExecutor): Promise<CloudEvent<unknown>> {
+    // A run stopped (Ctrl-C, SIGTERM) starts nothing more; its job fails and its money is released.
+    deps.signal?.throwIfAborted();
+    if (budget) await checkReservation(budget);
     const entry = await scheduledEntry(job.namespace, backend.name, deps);
 
     const { circuit: compiled } = compileQasmCached(await loadCircuitSource(circuit, deps.store), {
@@ -118,6 +124,16 @@ async function runApproved(
     const { counts, shots, durationMs, billedSeconds, note } = outcome;
     const run = { counts, shots, durationMs, billedSeconds, ...(note === undefined ? {} : { note }) };
     return executed(await storeRawResult(deps.store, resultRef, run, entry.pricing));
+  }
+
+  /** A run starts only on a reservation that will outlast it (read only: enforce-budget writes ledgers). */
+  async function checkReservation(ref: BudgetRef): Promise<void> {
+    const { state } = await deps.ledger.read(ledgerKey(ref));
+    const problem = reservationProblem(state, jobKey(job), {
+      now: deps.now().getTime(),
+      allowanceMs: runAllowanceMs(backend.type, timeLimitsOf(deps.config)),
+    });
+    if (problem !== undefined) throw new PermanentError(`not run: ${problem}`);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent } from '../../events/envelope.ts';
-import type { CircuitRef } from '../../events/schemas.ts';
+import type { CircuitRef, JobRef } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
@@ -47,17 +47,28 @@ async function circuitCode(job: QiskitJob, deps: Deps): Promise<string> {
   }
 }
 
+/**
+ * The job's identity, its uid the platform's or qpipe's. An API-server event counts only once
+ * the cluster confirms its object; a request naming the uid of the very object the cluster
+ * holds under that name (the timer's resync of a job its source missed) keeps that uid; any
+ * other request gets the uid qpipe derives.
+ */
+async function identityOf(event: Input, manifest: Record<string, unknown>, deps: Deps): Promise<JobRef | undefined> {
+  const uid = objectIdentity(manifest)?.metadata.uid;
+  const claimed = jobRefOf(manifest, { from: 'platform' });
+  const claim = { kind: 'QiskitJob', namespace: claimed.namespace, name: claimed.name, uid, change: 'present' } as const;
+  if (event.type !== EventType.JobRequested) return (await confirmedByCluster(claim, deps)) ? claimed : undefined;
+  const held = uid === undefined ? undefined : await deps.cluster.findObject('QiskitJob', claim.namespace, claim.name);
+  if (held !== 'unverifiable' && held?.uid === uid) return claimed;
+  return jobRefOf(manifest, { from: 'request', runToken: event.extensions.jobuid });
+}
+
 /** Validates one job request. Returns the validated event, or nothing for events about other kinds. */
 export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {
   const manifest = manifestOf(event);
   if (!manifest) return [];
-  const from = event.type === EventType.JobRequested ? 'request' : 'platform';
-  const ref = jobRefOf(manifest, { from, runToken: event.extensions.jobuid });
-  if (from === 'platform') {
-    const uid = objectIdentity(manifest)?.metadata.uid;
-    const claim = { kind: 'QiskitJob', namespace: ref.namespace, name: ref.name, uid, change: 'present' } as const;
-    if (!(await confirmedByCluster(claim, deps))) return [];
-  }
+  const ref = await identityOf(event, manifest, deps);
+  if (!ref) return [];
   let job: QiskitJob;
   try {
     job = parseResourceOf('QiskitJob', manifest, `QiskitJob ${ref.namespace}/${ref.name}`);

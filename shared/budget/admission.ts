@@ -6,7 +6,15 @@
  */
 import type { MicroDollars } from '../money.ts';
 import type { Overspend } from './budget-exceeded.ts';
-import { addWaiting, type LedgerState, removeWaiting, reserve, reservedMicros } from './ledger.ts';
+import {
+  addWaiting,
+  type LedgerState,
+  removeWaiting,
+  reservationEntry,
+  type ReservationTerms,
+  reserve,
+  reservedMicros,
+} from './ledger.ts';
 
 // Re-checks of a held job start after this and back off to at most MAX_RECHECK_MS. They are
 // a safety net: whatever frees budget (a settlement, a release, a raised limit) re-checks the
@@ -34,10 +42,14 @@ export interface AdmissionRequest {
   readonly heldRef: string;
   /** Set when the job is already waiting: this is a re-check. */
   readonly held?: { readonly since: number; readonly deadline: number };
+  /** How long the reservation may stand, and who holds it. */
+  readonly terms: ReservationTerms;
 }
 
 /** What happens to the job. */
 export type AdmissionDecision =
+  /** The run was reclaimed as dead and already failed: a late delivery does nothing. */
+  | { readonly kind: 'ended' }
   /** Its cost is reserved (now, or by an earlier delivery of the same job). */
   | { readonly kind: 'approved' }
   /** The budget does not block: the job runs over the limit, and owners are alerted. */
@@ -66,7 +78,8 @@ export function decideAdmission(
   request: AdmissionRequest,
 ): { readonly state: LedgerState; readonly decision: AdmissionDecision } {
   const { jobKey, job, estimateMicros, limitMicros, now } = request;
-  const outcome = reserve(state, { jobKey, job, micros: estimateMicros, limitMicros });
+  if (state.reclaimed?.[jobKey]) return { state, decision: { kind: 'ended' } };
+  const outcome = reserve(state, { jobKey, job, micros: estimateMicros, limitMicros, ...request.terms });
   if (outcome.kind !== 'insufficient') {
     return { state: removeWaiting(outcome.state, jobKey), decision: { kind: 'approved' } };
   }
@@ -78,7 +91,10 @@ export function decideAdmission(
   };
   if (!request.blockOnExceed) {
     // The job proceeds over the limit; the reservation still records it.
-    const forced = { ...state, reservations: { ...state.reservations, [jobKey]: { micros: estimateMicros, job } } };
+    const forced = {
+      ...state,
+      reservations: { ...state.reservations, [jobKey]: reservationEntry(job, estimateMicros, request.terms) },
+    };
     return { state: removeWaiting(forced, jobKey), decision: { kind: 'approved-over-limit', overspend } };
   }
   const since = request.held?.since ?? now;

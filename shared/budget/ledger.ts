@@ -9,12 +9,27 @@ import type { BudgetPeriod } from '../resources/schema.ts';
 
 const micros = Type.Integer({ minimum: 0 });
 const entry = Type.Readonly(Type.Object({ micros, job: Type.String() }));
+/** An open reservation: reclaimed once it expires, or at once when the process that owns it is gone. */
+const reservation = Type.Readonly(
+  Type.Object({
+    micros,
+    job: Type.String(),
+    /** Epoch milliseconds after which the job cannot still be running (its time limits passed). */
+    expiresAt: Type.Optional(Type.Integer()),
+    /** The one process whose jobs these are (`qpipe run`), where a process's death ends its jobs. */
+    owner: Type.Optional(Type.String()),
+  }),
+);
+/** A reservation reclaimed because the run holding it died. */
+const reclaimedEntry = Type.Readonly(Type.Object({ micros, job: Type.String(), at: Type.Integer(), why: Type.String() }));
 
 /** One budget period's books. */
 export const LedgerState = Type.Object({
   spentMicros: micros,
   /** Open reservations by job key (`<uid>/<generation>`). */
-  reservations: Type.Readonly(Type.Record(Type.String(), entry)),
+  reservations: Type.Readonly(Type.Record(Type.String(), reservation)),
+  /** Reservations reclaimed from dead runs, by job key: their jobs end Failed, never run again. */
+  reclaimed: Type.Optional(Type.Readonly(Type.Record(Type.String(), reclaimedEntry))),
   /** Settled charges by job key; a settled job is never charged again. */
   charges: Type.Readonly(Type.Record(Type.String(), entry)),
   /** Thresholds (percent) already alerted this period. */
@@ -61,10 +76,28 @@ export type ReserveOutcome =
   | { readonly kind: 'already'; readonly state: LedgerState }
   | { readonly kind: 'insufficient'; readonly state: LedgerState; readonly availableMicros: MicroDollars };
 
+/** How long a reservation may stand, and who holds it. */
+export interface ReservationTerms {
+  /** Epoch milliseconds after which the job cannot still be running. */
+  readonly expiresAt?: number;
+  /** The process whose death ends the job (`qpipe run`). */
+  readonly owner?: string;
+}
+
+/** The ledger entry of a reservation. */
+export function reservationEntry(job: string, micros: MicroDollars, terms: ReservationTerms) {
+  return {
+    micros,
+    job,
+    ...(terms.expiresAt === undefined ? {} : { expiresAt: terms.expiresAt }),
+    ...(terms.owner === undefined ? {} : { owner: terms.owner }),
+  };
+}
+
 /** Reserves `micros` for a job if spent + reserved + micros stays within the limit. */
 export function reserve(
   state: LedgerState,
-  request: { jobKey: string; job: string; micros: MicroDollars; limitMicros: MicroDollars },
+  request: { jobKey: string; job: string; micros: MicroDollars; limitMicros: MicroDollars } & ReservationTerms,
 ): ReserveOutcome {
   if (state.reservations[request.jobKey] || state.charges[request.jobKey]) return { kind: 'already', state };
   const committed = state.spentMicros + reservedMicros(state);
@@ -75,9 +108,47 @@ export function reserve(
     kind: 'reserved',
     state: {
       ...state,
-      reservations: { ...state.reservations, [request.jobKey]: { micros: request.micros, job: request.job } },
+      reservations: {
+        ...state.reservations,
+        [request.jobKey]: reservationEntry(request.job, request.micros, request),
+      },
     },
   };
+}
+
+/** A reservation taken back from a dead run. */
+export interface Reclaimed {
+  readonly jobKey: string;
+  readonly job: string;
+  readonly micros: MicroDollars;
+  readonly why: string;
+}
+
+/**
+ * Takes back the reservations of runs that cannot still be going: past their expiry, or held
+ * by a process that is gone. Their jobs must be ended (the caller fails them); a reclaimed
+ * run never reserves again. What a provider still bills such a job is settled as usual.
+ */
+export function reclaimDead(
+  state: LedgerState,
+  options: { readonly now: number; readonly ownerGone?: (owner: string) => boolean },
+): { state: LedgerState; reclaimed: Reclaimed[] } {
+  const reclaimed: Reclaimed[] = [];
+  for (const [jobKey, held] of Object.entries(state.reservations)) {
+    const why =
+      held.owner !== undefined && options.ownerGone?.(held.owner) === true
+        ? `the process that ran it (${held.owner}) is gone`
+        : held.expiresAt !== undefined && options.now >= held.expiresAt
+          ? `its reservation expired at ${new Date(held.expiresAt).toISOString()}, past the job's time limits`
+          : undefined;
+    if (why !== undefined) reclaimed.push({ jobKey, job: held.job, micros: held.micros, why });
+  }
+  if (reclaimed.length === 0) return { state, reclaimed };
+  const gone = new Set(reclaimed.map((r) => r.jobKey));
+  const reservations = Object.fromEntries(Object.entries(state.reservations).filter(([key]) => !gone.has(key)));
+  const record = { ...state.reclaimed };
+  for (const r of reclaimed) record[r.jobKey] = { micros: r.micros, job: r.job, at: options.now, why: r.why };
+  return { state: { ...state, reservations, reclaimed: record }, reclaimed };
 }
 
 /** Records a job's actual cost and drops its reservation; a second settle changes nothing. */

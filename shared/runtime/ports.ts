@@ -10,6 +10,7 @@ import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { DeviceStatusCache } from '../backends/device-status.ts';
 import type { RecentEvents } from '../idempotency/recent-events.ts';
 import type { Logger } from 'pino';
+import type { RunOwner } from './run-owner.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 /**
@@ -32,6 +33,8 @@ export interface Ports {
   readonly scheduler?: Scheduler;
   /** Where stages log (the process's logger, as the runtime configured it). */
   readonly log: Logger;
+  /** The one process whose jobs these are (`qpipe run`): its reservations are reclaimed once it is gone. */
+  readonly runOwner?: RunOwner;
   /** The metrics this runtime exposes; absent in one-shot CLI runs, where nothing reads them. */
   readonly metrics?: Metrics;
   /** Device status readings, reused across events: providers throttle status calls. */

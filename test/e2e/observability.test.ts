@@ -130,7 +130,7 @@ describe('qpipe serve: metrics, logs and traces of jobs (child process, real HTT
 
   it('logs every stage of a job with its job, event and one trace id, and no circuit', async () => {
     const ofJob = lines.filter(
-      (l) => l['jobUid'] === 'uid-paid' || (l['job'] === 'default/paid' && l['stage'] === 'validate'),
+      (l) => l['job'] === 'default/paid',
     );
     const stages = new Set(ofJob.map((l) => l['stage']));
     for (const stage of ['validate', 'select-backend', 'enforce-budget', 'execute', 'collect-results'])

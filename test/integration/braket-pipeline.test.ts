@@ -13,6 +13,7 @@ import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import { ALL_STAGES } from '../../functions/stages.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { jobRefOf } from '../../shared/job-validation.ts';
 import { createDeployedPorts } from '../../shared/runtime/deployed-ports.ts';
 import { createEmbeddedPipeline, type EmbeddedPipeline } from '../../shared/runtime/embedded.ts';
 import type { QiskitBackend } from '../../shared/resources/schema.ts';
@@ -96,7 +97,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     return { run, ports, seen };
   }
 
-  /** Publishes a job pinned to team-sv1 (uid `uid-<name>`) and waits until the pipeline is idle. */
+  /** Publishes a job pinned to team-sv1 and waits until the pipeline is idle. */
   async function runJob(run: EmbeddedPipeline, name: string, code: string, spec: Record<string, unknown>) {
     const job = jobManifest(
       name,
@@ -106,6 +107,10 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     await run.publish([buildEvent(EventType.JobRequested, { job }, { source: '/test' })]);
     await run.idle();
   }
+
+  /** Braket's clientToken for the job of that name: the uid qpipe derives for it, and its generation. */
+  const clientTokenOf = (name: string) =>
+    `${jobRefOf(jobManifest(name, {}, { uid: `uid-${name}` }), { from: 'request' }).uid}-1`;
 
   const readObject = async (key: string) => {
     const object = await s3.client.send(new GetObjectCommand({ Bucket: 'qpipe-results', Key: key }));
@@ -131,7 +136,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     ]);
     // Re-checked while queued, then completed; one task for the job.
     expect(seen.filter((e) => e.type === EventType.JobPoll).length).toBeGreaterThanOrEqual(2);
-    const tasks = [...braket.tasks.values()].filter((t) => t.request['clientToken'] === 'uid-ghz-braket-1');
+    const tasks = [...braket.tasks.values()].filter((t) => t.request['clientToken'] === clientTokenOf('ghz-braket'));
     expect(tasks).toHaveLength(1);
 
     const status = await ports.cluster.readJobStatus('default', 'ghz-braket');
@@ -188,7 +193,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     expect(seen.some((e) => e.type === EventType.JobPoll)).toBe(false);
     expect(await ports.cluster.readJobStatus('default', 'evented')).toMatchObject({ phase: 'Submitted' });
 
-    const task = [...braket.tasks.values()].find((t) => t.request['clientToken'] === 'uid-evented-1')!;
+    const task = [...braket.tasks.values()].find((t) => t.request['clientToken'] === clientTokenOf('evented'))!;
     const stateChange = (status: string) =>
       buildEvent(
         EventType.BraketTaskStateChange,
@@ -222,7 +227,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     braket.behaviour.pollsBeforeDone = 0;
     braket.behaviour.failWith = 'Task exceeded the device time limit';
     await runJob(run, 'evented-fail', GHZ(2), { execution: { shots: 20 } });
-    const task = [...braket.tasks.values()].find((t) => t.request['clientToken'] === 'uid-evented-fail-1')!;
+    const task = [...braket.tasks.values()].find((t) => t.request['clientToken'] === clientTokenOf('evented-fail'))!;
     await run.publish([
       buildEvent(
         EventType.BraketTaskStateChange,

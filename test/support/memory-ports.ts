@@ -4,6 +4,9 @@ import { RecentEvents } from '../../shared/idempotency/recent-events.ts';
 import { logger } from '../../shared/observability/log.ts';
 import type { CloudEvent } from 'cloudevents';
 import { parseEvent, type AnyTypedEvent } from '../../events/envelope.ts';
+import { EventType } from '../../events/types.ts';
+import { ledgerKey } from '../../shared/budget/ledger-store.ts';
+import { reservationExpiry, runAllowanceMs, timeLimitsOf } from '../../shared/budget/reservation-terms.ts';
 import { createLocalSimulatorExecutor } from '../../shared/backends/local-simulator.ts';
 import { EMPTY_LEDGER, type LedgerState } from '../../shared/budget/ledger.ts';
 import type { LedgerStore, VersionedLedger } from '../../shared/budget/ledger-store.ts';
@@ -142,4 +145,30 @@ export function withHeldObjects<P extends Ports>(ports: P, objects: readonly Hel
     Promise.resolve(objects.find((o) => o.kind === kind && o.namespace === namespace && o.name === name));
   const cluster = Object.assign(Object.create(ports.cluster) as Ports['cluster'], { findObject });
   return { ...ports, cluster };
+}
+
+/**
+ * The approved event, with the reservation enforce-budget made for it recorded in the ports'
+ * ledger, for tests that start at execute (which runs a budgeted job only on a standing reservation).
+ */
+export async function reserved(
+  ports: Pick<Ports, 'ledger' | 'now' | 'config'>,
+  event: CloudEvent<unknown>,
+): Promise<CloudEvent<unknown>> {
+  const approved = parseEvent(event);
+  if (approved.type !== EventType.JobApproved || !approved.data.budget) return event;
+  const { job, budget, estimate } = approved.data;
+  const key = ledgerKey(budget);
+  const { state, version } = await ports.ledger.read(key);
+  const entry = {
+    micros: estimate.totalMicros,
+    job: `${job.namespace}/${job.name}`,
+    expiresAt: reservationExpiry(
+      ports.now().getTime(),
+      runAllowanceMs(approved.data.backend.type, timeLimitsOf(ports.config)),
+    ),
+  };
+  const next = { ...state, reservations: { ...state.reservations, [`${job.uid}/${job.generation}`]: entry } };
+  if (!(await ports.ledger.compareAndSwap(key, version, next))) throw new Error(`ledger ${key} changed meanwhile`);
+  return event;
 }

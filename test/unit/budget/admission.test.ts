@@ -1,7 +1,7 @@
 /** Budget admission is a pure decision: ledger state and request in, ledger state and decision out. */
 import { describe, expect, it } from 'vitest';
 import { type AdmissionRequest, decideAdmission } from '../../../shared/budget/admission.ts';
-import { EMPTY_LEDGER, type LedgerState, reservedMicros } from '../../../shared/budget/ledger.ts';
+import { EMPTY_LEDGER, type LedgerState, reclaimDead, reservedMicros } from '../../../shared/budget/ledger.ts';
 
 const NOW = Date.parse('2026-11-30T12:00:00Z');
 const request = (overrides: Partial<AdmissionRequest> = {}): AdmissionRequest => ({
@@ -14,6 +14,7 @@ const request = (overrides: Partial<AdmissionRequest> = {}): AdmissionRequest =>
   now: NOW,
   periodEndsAt: Number.POSITIVE_INFINITY,
   heldRef: 'held/default/team/uid-1-1.json',
+  terms: { expiresAt: NOW + 600_000 },
   ...overrides,
 });
 const spent = (micros: number): LedgerState => ({ ...EMPTY_LEDGER, spentMicros: micros });
@@ -90,5 +91,23 @@ describe('budget admission (pure)', () => {
     expect(decision).toEqual({ kind: 'approved' });
     expect(state.waiting?.['uid-1/1']).toBeUndefined();
     expect(reservedMicros(state)).toBe(40);
+  });
+
+  it('reclaims a reservation past its expiry or whose owning process is gone, and never admits that run again', () => {
+    const held = decideAdmission(spent(0), request({ terms: { expiresAt: NOW + 1000, owner: 'host/1/1' } })).state;
+    const other = decideAdmission(
+      held,
+      request({ jobKey: 'uid-2/1', job: 'default/job-2', terms: { owner: 'host/2/2' } }),
+    );
+    expect(reclaimDead(other.state, { now: NOW }).reclaimed).toEqual([]);
+    const expired = reclaimDead(other.state, { now: NOW + 1000 });
+    expect(expired.reclaimed).toEqual([
+      { jobKey: 'uid-1/1', job: 'default/job-1', micros: 40, why: expect.stringMatching(/expired at/) },
+    ]);
+    expect(reservedMicros(expired.state)).toBe(40);
+    const orphaned = reclaimDead(other.state, { now: NOW, ownerGone: (owner) => owner === 'host/2/2' });
+    expect(orphaned.reclaimed.map((r) => r.why)).toEqual([expect.stringMatching(/host\/2\/2\) is gone/)]);
+    // A late delivery of the dead run's events does not reserve for it again.
+    expect(decideAdmission(expired.state, request()).decision).toEqual({ kind: 'ended' });
   });
 });

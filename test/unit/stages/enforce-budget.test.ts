@@ -14,12 +14,18 @@ import { memoryPorts, received, withHeldObjects } from '../../support/memory-por
 
 const job = (name: string): JobRef => ({ namespace: 'default', name, uid: `uid-${name}`, generation: 1 });
 
-function scheduled(name: string, micros: number, spec: Record<string, unknown> = {}): CloudEvent<unknown> {
+function scheduled(
+  name: string,
+  micros: number,
+  spec: Record<string, unknown> = {},
+  backend?: EventData<typeof EventType.JobScheduled>['backend'],
+): CloudEvent<unknown> {
   const example = parseEvent(EXAMPLE_EVENTS[EventType.JobScheduled]).data as EventData<typeof EventType.JobScheduled>;
   return buildJobEvent(
     EventType.JobScheduled,
     {
       ...example,
+      ...(backend ? { backend } : {}),
       job: job(name),
       spec: { ...example.spec, ...spec },
       estimate: { totalMicros: micros, breakdown: [] },
@@ -257,7 +263,9 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
   /** Holds job "late" behind "big" on the budget; `recheck` delivers a re-check at its due time. */
   async function holdBehindBig(held: QiskitBudget) {
     const clock = clockedPorts([held]);
-    await runStage(stage, scheduled('big', 8_000_000), clock.ports);
+    // A Braket task may well run for a day: its reservation stands until the poll deadline.
+    const braket = { name: 'ionq-forte', type: 'aws_braket', fallbackUsed: false } as const;
+    await runStage(stage, scheduled('big', 8_000_000, {}, braket), clock.ports);
     const first = (await runStage(stage, scheduled('late', 5_000_000), clock.ports)).emitted.find(
       (e) => e.type === EventType.JobHeld,
     );
@@ -296,6 +304,29 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
       next = await recheck(next);
     }
     expect(dues.at(-1)).toBe(midnight);
+  });
+
+  it("reclaims a simulator run's reservation once its time limits have passed, fails that job, and admits the next", async () => {
+    const { ports, advance } = clockedPorts([budget('team', { limit: '$10.00' })]);
+    await runStage(stage, scheduled('died', 8_000_000), ports);
+    expect(types((await runStage(stage, scheduled('early', 5_000_000), ports)).emitted)).toContain(
+      EventType.BudgetExceeded,
+    );
+    // Twice every attempt of execute at its time limit (240 s x 3): no simulation can still be going.
+    advance(2 * 3 * 240_000);
+    const run = await runStage(stage, scheduled('next', 5_000_000), ports);
+    const emitted = run.emitted.map((e) => received(e));
+    expect(emitted.map((e) => e.type)).toEqual([EventType.JobFailed, EventType.JobApproved]);
+    const failed = emitted[0];
+    if (failed?.type !== EventType.JobFailed) throw new Error(String(failed?.type));
+    expect(failed.data.job).toEqual(job('died'));
+    expect(failed.data.reason).toMatch(
+      /its run died: its reservation expired at .*; its reservation of \$8\.00 was released/,
+    );
+    expect(failed.source).toBe('/qpipe/enforce-budget');
+    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$5.00' });
+    // The dead run's own events, delivered late, change nothing.
+    expect((await runStage(stage, scheduled('died', 8_000_000), ports)).emitted).toEqual([]);
   });
 
   it('rejects at once when blockOnExceed has no grace period', async () => {

@@ -8,7 +8,7 @@ import { projectStatus } from '../../../functions/collect-results/projection.ts'
 import { stage as executeStage } from '../../../functions/execute/handler.ts';
 import { WorkInProgressError } from '../../../shared/idempotency/claims.ts';
 import { runStage } from '../../../shared/runtime/stage.ts';
-import { FROZEN_NOW, memoryPorts, received } from '../../support/memory-ports.ts';
+import { FROZEN_NOW, memoryPorts, received, reserved } from '../../support/memory-ports.ts';
 
 const approvedExample = parseEvent(EXAMPLE_EVENTS[EventType.JobApproved]).data as EventData<
   typeof EventType.JobApproved
@@ -27,7 +27,7 @@ function approved(spec: Partial<EventData<typeof EventType.JobApproved>['spec']>
 describe('execute stage', () => {
   it('runs the circuit on the simulator and stores the raw result', async () => {
     const ports = memoryPorts();
-    const run = await runStage(executeStage, approved(), ports);
+    const run = await runStage(executeStage, await reserved(ports, approved()), ports);
     const executed = received(run.emitted[0] as never);
     if (executed.type !== EventType.JobExecuted) throw new Error(executed.type);
     const raw = JSON.parse(Buffer.from(ports.store.objects.get(executed.data.resultRef) as Uint8Array).toString());
@@ -38,13 +38,13 @@ describe('execute stage', () => {
 
   it('re-emits the same executed event for a duplicate approval without running again', async () => {
     const ports = memoryPorts();
-    const first = await runStage(executeStage, approved(), ports);
+    const first = await runStage(executeStage, await reserved(ports, approved()), ports);
     const stored = ports.store.objects.get(`runs/${job.namespace}/${job.name}/${job.uid}-1/raw.json`);
     ports.executors.local_simulator = {
       type: 'local_simulator',
       execute: async () => Promise.reject(new Error('ran twice')),
     };
-    const second = await runStage(executeStage, approved(), ports);
+    const second = await runStage(executeStage, await reserved(ports, approved()), ports);
     expect(second.emitted[0]?.id).toBe(first.emitted[0]?.id);
     expect(ports.store.objects.get(`runs/${job.namespace}/${job.name}/${job.uid}-1/raw.json`)).toBe(stored);
   });
@@ -63,7 +63,7 @@ describe('execute stage', () => {
         return (simulator as NonNullable<typeof simulator>).execute(request);
       },
     };
-    const first = runStage(executeStage, approved(), ports);
+    const first = runStage(executeStage, await reserved(ports, approved()), ports);
     await new Promise((r) => setTimeout(r, 20));
     const duplicates = await Promise.all([1, 2, 3].map(() => runStage(executeStage, approved(), ports)));
     for (const duplicate of duplicates) {
@@ -73,7 +73,7 @@ describe('execute stage', () => {
     finish();
     expect((await first).emitted.map((e) => e.type)).toEqual([EventType.JobExecuted]);
     // Redelivered after the first finished: the stored result, not a second run.
-    const later = await runStage(executeStage, approved(), ports);
+    const later = await runStage(executeStage, await reserved(ports, approved()), ports);
     expect(later.emitted.map((e) => e.type)).toEqual([EventType.JobExecuted]);
     expect(runs).toBe(1);
   });
@@ -86,7 +86,7 @@ describe('execute stage', () => {
     };
     const { createLocalSimulatorExecutor } = await import('../../../shared/backends/local-simulator.ts');
     tiny.executors.local_simulator = createLocalSimulatorExecutor({ maxMemoryBytes: 32 });
-    const run = await runStage(executeStage, approved(), tiny);
+    const run = await runStage(executeStage, await reserved(tiny, approved()), tiny);
     const failed = received(run.emitted[0] as never);
     if (failed.type !== EventType.JobFailed) throw new Error(failed.type);
     expect(failed.data.reason).toMatch(
@@ -100,7 +100,11 @@ describe('collect-results stage', () => {
   it('writes the result document (and CSV when asked) under outputs/<namespace>/ and completes the job', async () => {
     const ports = memoryPorts();
     const executed = (
-      await runStage(executeStage, approved({ output: { type: 'local', format: 'csv', path: 'team/bell' } }), ports)
+      await runStage(
+        executeStage,
+        await reserved(ports, approved({ output: { type: 'local', format: 'csv', path: 'team/bell' } })),
+        ports,
+      )
     ).emitted[0];
     const run = await runStage(collectStage, executed as never, ports);
     const completed = received(run.emitted[0] as never);
@@ -125,8 +129,13 @@ describe('collect-results stage', () => {
 
   it('refuses an output path that leaves the store', async () => {
     const ports = memoryPorts();
-    const executed = (await runStage(executeStage, approved({ output: { type: 'local', path: '../../etc' } }), ports))
-      .emitted[0];
+    const executed = (
+      await runStage(
+        executeStage,
+        await reserved(ports, approved({ output: { type: 'local', path: '../../etc' } })),
+        ports,
+      )
+    ).emitted[0];
     const run = await runStage(collectStage, executed as never, ports);
     expect(received(run.emitted[0] as never).type).toBe(EventType.JobFailed);
   });

@@ -20,7 +20,7 @@ import type { QiskitSession } from '../../../shared/resources/schema.ts';
 import { runStage } from '../../../shared/runtime/stage.ts';
 import { decideSession, type SessionRecord, sessionRecordKey } from '../../../shared/sessions.ts';
 import { budget } from '../../support/manifests.ts';
-import { FROZEN_NOW, memoryPorts, received, withHeldObjects } from '../../support/memory-ports.ts';
+import { FROZEN_NOW, memoryPorts, received, reserved, withHeldObjects } from '../../support/memory-ports.ts';
 
 const session = (spec: Partial<QiskitSession['spec']> = {}, namespace = 'default'): QiskitSession => ({
   apiVersion: 'quantum.io/v1',
@@ -178,7 +178,7 @@ describe('QiskitSession through the stages', () => {
     ports.executors.ibm_quantum = executor;
 
     for (const name of ['a', 'b']) {
-      const run = await runStage(execute, approved(name), ports);
+      const run = await runStage(execute, await reserved(ports, approved(name)), ports);
       expect(
         run.emitted.map((e) => e.type),
         String(run.error),
@@ -195,7 +195,7 @@ describe('QiskitSession through the stages', () => {
 
     // An hour later the session is over: closed at IBM, shown Closed, and a new job is refused with the reason.
     now = new Date(FROZEN_NOW.getTime() + 3601_000);
-    const late = await runStage(execute, approved('c'), ports);
+    const late = await runStage(execute, await reserved(ports, approved('c')), ports);
     expect(calls.closed).toEqual(['ibm-session-1']);
     expect(late.error).toMatch(/spec\.session: QiskitSession default\/calibration is closed: its maxTime \(1h\) ended/);
     expect(late.emitted.map((e) => e.type)).toEqual([EventType.JobFailed]);
@@ -207,11 +207,11 @@ describe('QiskitSession through the stages', () => {
     const { executor, calls, closedByIbm } = recordingIbm();
     const ports = memoryPorts({ sessions: [session()] });
     ports.executors.ibm_quantum = executor;
-    expect((await runStage(execute, approved('e'), ports)).emitted.map((e) => e.type)).toEqual([
+    expect((await runStage(execute, await reserved(ports, approved('e')), ports)).emitted.map((e) => e.type)).toEqual([
       EventType.JobSubmitted,
     ]);
     closedByIbm.add('ibm-session-1');
-    const refused = await runStage(execute, approved('f'), ports);
+    const refused = await runStage(execute, await reserved(ports, approved('f')), ports);
     expect(refused.error).toMatch(
       /QiskitSession default\/calibration is closed: the provider closed it at .*, before its maxTime ended/,
     );
@@ -243,7 +243,7 @@ describe('QiskitSession through the stages', () => {
     expect((await runStage(execute, deleted('never-opened'), ports)).emitted).toEqual([]);
     expect(calls.closed).toEqual([]);
 
-    await runStage(execute, approved('g'), ports);
+    await runStage(execute, await reserved(ports, approved('g')), ports);
     for (let delivery = 0; delivery < 2; delivery++) {
       const run = await runStage(execute, deleted('calibration'), ports);
       expect(run.error ?? run.retry).toBeUndefined();
@@ -286,7 +286,7 @@ describe('QiskitSession through the stages', () => {
         return id;
       },
     };
-    const run = await runStage(execute, approved('h'), ports);
+    const run = await runStage(execute, await reserved(ports, approved('h')), ports);
     expect(run.error).toMatch(/QiskitSession default\/calibration is closed: its QiskitSession was deleted at /);
     expect(calls.closed).toEqual(['ibm-session-1']);
     expect(calls.runs).toEqual([]);
@@ -298,7 +298,7 @@ describe('QiskitSession through the stages', () => {
     ports.executors.ibm_quantum = executor;
     const claim: SessionRecord = { phase: 'Pending', backend: 'ibm_brisbane', claimedAt: FROZEN_NOW.toISOString() };
     await ports.store.put(sessionRecordKey('default', 'calibration'), JSON.stringify(claim), 'application/json');
-    const run = await runStage(execute, approved('d'), ports);
+    const run = await runStage(execute, await reserved(ports, approved('d')), ports);
     expect(run.retry).toBeInstanceOf(WorkInProgressError);
     expect(calls.opened).toEqual([]);
     expect(calls.runs).toEqual([]);
