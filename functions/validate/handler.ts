@@ -56,7 +56,13 @@ async function circuitCode(job: QiskitJob, deps: Deps): Promise<string> {
 async function identityOf(event: Input, manifest: Record<string, unknown>, deps: Deps): Promise<JobRef | undefined> {
   const uid = objectIdentity(manifest)?.metadata.uid;
   const claimed = jobRefOf(manifest, { from: 'platform' });
-  const claim = { kind: 'QiskitJob', namespace: claimed.namespace, name: claimed.name, uid, change: 'present' } as const;
+  const claim = {
+    kind: 'QiskitJob',
+    namespace: claimed.namespace,
+    name: claimed.name,
+    uid,
+    change: 'present',
+  } as const;
   if (event.type !== EventType.JobRequested) return (await confirmedByCluster(claim, deps)) ? claimed : undefined;
   const held = uid === undefined ? undefined : await deps.cluster.findObject('QiskitJob', claim.namespace, claim.name);
   if (held !== 'unverifiable' && held?.uid === uid) return claimed;

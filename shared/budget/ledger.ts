@@ -21,7 +21,9 @@ const reservation = Type.Readonly(
   }),
 );
 /** A reservation reclaimed because the run holding it died. */
-const reclaimedEntry = Type.Readonly(Type.Object({ micros, job: Type.String(), at: Type.Integer(), why: Type.String() }));
+const reclaimedEntry = Type.Readonly(
+  Type.Object({ micros, job: Type.String(), at: Type.Integer(), why: Type.String() }),
+);
 
 /** One budget period's books. */
 export const LedgerState = Type.Object({

@@ -73,7 +73,10 @@ export async function estimateFiles(
     : undefined;
   const budgets = [...manifests.budgets, ...(stored?.budgets ?? [])];
   const backendsFor = (namespace: string) =>
-    catalogFor(namespace, { cluster: { listBackends: () => Promise.resolve(manifests.backends) }, config: options.config });
+    catalogFor(namespace, {
+      cluster: { listBackends: () => Promise.resolve(manifests.backends) },
+      config: options.config,
+    });
   const jobs: JobEstimate[] = [];
   for (const document of manifests.jobs) {
     const where = `${document.file}:${document.line}`;

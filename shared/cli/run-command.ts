@@ -84,7 +84,10 @@ export async function runJobFiles(
     const name = typeof metadata['name'] === 'string' ? metadata['name'] : `${document.file}#${index + 1}`;
     // Each `qpipe run` is a new run of the job, as a new object would be on a cluster: the
     // run token in metadata.uid makes validate derive a new uid.
-    const job = { ...document.value, metadata: { ...metadata, namespace, name, uid: `${runId}-${index}`, generation: 1 } };
+    const job = {
+      ...document.value,
+      metadata: { ...metadata, namespace, name, uid: `${runId}-${index}`, generation: 1 },
+    };
     const { uid } = jobRefOf(job, { from: 'request' });
     return {
       namespace,

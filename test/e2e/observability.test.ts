@@ -129,9 +129,7 @@ describe('qpipe serve: metrics, logs and traces of jobs (child process, real HTT
   });
 
   it('logs every stage of a job with its job, event and one trace id, and no circuit', async () => {
-    const ofJob = lines.filter(
-      (l) => l['job'] === 'default/paid',
-    );
+    const ofJob = lines.filter((l) => l['job'] === 'default/paid');
     const stages = new Set(ofJob.map((l) => l['stage']));
     for (const stage of ['validate', 'select-backend', 'enforce-budget', 'execute', 'collect-results'])
       expect(stages, stage).toContain(stage);

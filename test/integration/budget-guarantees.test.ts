@@ -39,7 +39,10 @@ describe('money the budget always sees (embedded pipeline, real local files)', (
 
   it('rejects a job whose output path is unsafe before anything is reserved or run', async () => {
     const { ports, pipeline } = await pipelineWith({ budgets: [budget('team')], backends: [pricedSimulator] });
-    const job = jobManifest('escape', { backend: { name: 'priced' }, output: { type: 'local', path: '../../ledgers' } });
+    const job = jobManifest('escape', {
+      backend: { name: 'priced' },
+      output: { type: 'local', path: '../../ledgers' },
+    });
     await pipeline.publish([buildEvent(EventType.JobRequested, { job }, { source: '/test' })]);
     await pipeline.idle();
 

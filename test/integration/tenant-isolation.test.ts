@@ -75,8 +75,8 @@ describe('content addressing across tenants (embedded pipeline, real local files
     const ports = await createLocalPorts(config, { budgets: [], backends: [], configMaps: [] }, () => FROZEN_NOW);
     const key = circuitObjectKey('alice', largeProgram('x a;'));
     await ports.store.put(key, largeProgram('id a;'), 'text/plain');
-    await expect(loadCircuitSource({ format: 'qasm3', hash: 'sha256:0', bytes: 1, ref: key }, ports.store)).rejects.toThrow(
-      /does not hold the circuit its key names/,
-    );
+    await expect(
+      loadCircuitSource({ format: 'qasm3', hash: 'sha256:0', bytes: 1, ref: key }, ports.store),
+    ).rejects.toThrow(/does not hold the circuit its key names/);
   });
 });
