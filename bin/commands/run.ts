@@ -3,6 +3,7 @@ import { ALL_STAGES } from '../../functions/stages.ts';
 import { renderHistogram } from '../../shared/cli/histogram.ts';
 import { type BudgetOutcome, type JobOutcome, runJobFiles } from '../../shared/cli/run-command.ts';
 import type { QpipeConfig } from '../../shared/config.ts';
+import { PermanentError } from '../../shared/errors.ts';
 import { startProgress } from './progress.ts';
 import { writeErr, writeOut } from '../terminal.ts';
 
@@ -42,11 +43,26 @@ export async function runCommand(
   options: { config: QpipeConfig; output: 'text' | 'json' },
 ): Promise<number> {
   const progress = startProgress();
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(130);
+    writeErr(`\nqpipe: ${signal}: stopping; unfinished jobs fail and release their reservations (again to quit at once)\n`);
+    stop.abort(new PermanentError(`the run was stopped (${signal}) before the job finished`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let report;
   try {
-    report = await runJobFiles(files, { config: options.config, stages: ALL_STAGES, onProgress: progress.update });
+    report = await runJobFiles(files, {
+      config: options.config,
+      stages: ALL_STAGES,
+      onProgress: progress.update,
+      signal: stop.signal,
+    });
   } finally {
     progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   for (const error of report.errors) writeErr(`qpipe: ${error.message}\n`);
   if (options.output === 'json') {
@@ -61,6 +77,7 @@ export async function runCommand(
     }
     if (report.jobs.length === 0 && report.errors.length === 0) writeOut('no QiskitJob documents in the files\n');
   }
+  if (stop.signal.aborted) return 130;
   const allSucceeded = report.jobs.every((j) => j.phase === 'Succeeded');
   return report.errors.length === 0 && report.jobs.length > 0 && allSucceeded ? 0 : 1;
 }

@@ -91,6 +91,14 @@ export class InProcessBus implements EventBus {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /**
+   * Resolves once nothing is running or queued: whatever is left only waits for its time (a
+   * held job's re-check, a provider poll, a retry's backoff). A stopping run drains to here.
+   */
+  async settled(): Promise<void> {
+    while (this.inFlight > this.timers.size) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
   private dispatch(subscription: Subscription, event: CloudEvent<unknown>): void {
     this.inFlight++;
     void this.deliverWithRetry(subscription, event).finally(() => {

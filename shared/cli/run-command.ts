@@ -14,7 +14,8 @@ import { loadManifests } from '../manifests.ts';
 import type { QiskitBudgetStatus, QiskitJobStatus } from '../resources/schema.ts';
 import { ResultDocument } from '../results.ts';
 import { parseDocument } from '../storage/documents.ts';
-import { createEmbeddedPipeline, createLocalPorts } from '../runtime/embedded.ts';
+import { createEmbeddedPipeline, createLocalPorts, type EmbeddedPipeline } from '../runtime/embedded.ts';
+import { currentRunOwner } from '../runtime/run-owner.ts';
 import type { StageDefinition } from '../runtime/stage.ts';
 import type { ResultQuality } from '../quality.ts';
 
@@ -62,13 +63,22 @@ export async function runJobFiles(
     stages: readonly StageDefinition[];
     now?: () => Date;
     onProgress?: (finished: number, total: number) => void;
+    /**
+     * Stops the run (Ctrl-C, SIGTERM): what simulates stops, nothing new starts, and every job
+     * that held money fails with the signal's reason and releases its reservation.
+     */
+    signal?: AbortSignal;
   },
 ): Promise<RunReport> {
   const manifests = await loadManifests(files);
   // A bad budget or backend would let jobs run unguarded: stop before running anything.
   const errors = [...manifests.errors, ...backendRefusals(manifests.backends, options.config)];
   if (errors.length > 0) return { jobs: [], budgets: [], outbox: [], errors };
-  const ports = await createLocalPorts(options.config, manifests, options.now, { publicCircuitUrls: true });
+  const ports = await createLocalPorts(options.config, manifests, options.now, {
+    publicCircuitUrls: true,
+    // The run's jobs die with this process: a reservation it leaves is reclaimed once it is gone.
+    runOwner: currentRunOwner(),
+  });
   let finished = 0;
   const pipeline = createEmbeddedPipeline({
     stages: options.stages,
@@ -76,6 +86,7 @@ export async function runJobFiles(
     observe: (event) => {
       if (FINAL_EVENTS.has(event.type)) options.onProgress?.(++finished, manifests.jobs.length);
     },
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   const runId = crypto.randomUUID();
   const refs = manifests.jobs.map((document, index) => {
@@ -97,7 +108,7 @@ export async function runJobFiles(
     };
   });
   await pipeline.publish(refs.map((r) => r.event));
-  await pipeline.idle();
+  await untilIdleOrStopped(pipeline, options.signal);
 
   const jobs: JobOutcome[] = [];
   for (const { namespace, name, uid } of refs) {
@@ -117,6 +128,22 @@ export async function runJobFiles(
     .sort()
     .map((f) => join(outboxFolder, f));
   return { jobs, budgets, outbox, errors: manifests.errors };
+}
+
+/**
+ * Waits for the run to finish, or, once it is stopped, for the failures and releases the stop
+ * causes to drain; then drops what only waits for its time (held jobs hold no money).
+ */
+async function untilIdleOrStopped(pipeline: EmbeddedPipeline, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return pipeline.idle();
+  const stopped = new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await Promise.race([pipeline.idle(), stopped]);
+  if (!signal.aborted) return;
+  await pipeline.bus.settled();
+  await pipeline.bus.close(0);
 }
 
 async function outcomeOf(

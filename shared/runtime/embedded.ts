@@ -20,6 +20,7 @@ import { RecentEvents } from '../idempotency/recent-events.ts';
 import { logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Ports } from './ports.ts';
+import type { RunOwner } from './run-owner.ts';
 import { runStage, type StageDefinition } from './stage.ts';
 
 /** The configured mail transport; SMTP and SES load only when chosen. */
@@ -51,10 +52,12 @@ export async function createLocalPorts(
     readonly publicCircuitUrls?: boolean;
     /** The metrics, for runtimes that expose them. */
     readonly metrics?: Metrics;
+    /** This process's jobs die with it (`qpipe run`): its reservations name it as their owner. */
+    readonly runOwner?: RunOwner;
   } = {},
 ): Promise<Ports> {
   const store = new LocalObjectStore(config.storeDir);
-  const { metrics } = options;
+  const { metrics, runOwner } = options;
   return {
     config,
     store,
@@ -68,6 +71,7 @@ export async function createLocalPorts(
     now,
     log: logger(),
     ...(metrics ? { metrics } : {}),
+    ...(runOwner ? { runOwner } : {}),
     deviceStatus: new DeviceStatusCache(),
     recentEvents: new RecentEvents(),
     fetchCircuit: createCircuitFetcher({
@@ -102,6 +106,8 @@ export function createEmbeddedPipeline(options: {
   ports: Ports;
   /** Sees every event published on the bus (progress display, tests). */
   observe?: (event: CloudEvent<unknown>) => void;
+  /** Stops the stages' work when aborted (`qpipe run` interrupted): what runs and what would start fails. */
+  signal?: AbortSignal;
 }): EmbeddedPipeline {
   const bus = new InProcessBus({ attempts: options.ports.config.maxAttempts + 1, backoffMs: 20 });
   if (options.observe) {
@@ -116,13 +122,14 @@ export function createEmbeddedPipeline(options: {
     });
   }
   const reports: StageReport[] = [];
+  const stagePorts = options.signal ? { ...options.ports, signal: options.signal } : options.ports;
   for (const definition of options.stages) {
     bus.subscribe({
       name: definition.stage,
       // The same type-and-source filters the Triggers and rules apply.
       filters: subscriptionFilters(definition.stage),
       deliver: async (event) => {
-        const run = await runStage(definition, event, options.ports);
+        const run = await runStage(definition, event, stagePorts);
         if (run.error !== undefined) {
           reports.push({ stage: definition.stage, eventType: event.type, subject: event.subject, message: run.error });
         }
