@@ -13,5 +13,10 @@ export function budgetStatus(state: LedgerState, limitMicros: number, periodStar
     remaining: formatMoney(Math.max(0, limitMicros - state.spentMicros - reserved)),
     periodStart: periodStart.toISOString(),
     notifiedThresholds: [...state.notifiedThresholds],
+    reservations: Object.values(state.reservations).map((held) => ({
+      job: held.job,
+      amount: formatMoney(held.micros),
+      ...(held.expiresAt === undefined ? {} : { expiresAt: new Date(held.expiresAt).toISOString() }),
+    })),
   };
 }

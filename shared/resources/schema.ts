@@ -334,6 +334,16 @@ export const QiskitBudgetStatus = Type.Object(
     remaining: Type.Optional(money('Limit less spent and reserved.')),
     periodStart: Type.Optional(timestamp('Start of the current period.')),
     notifiedThresholds: Type.Optional(Type.Array(Type.Integer(), { description: 'Thresholds already alerted.' })),
+    reservations: Type.Optional(
+      Type.Array(
+        Type.Object({
+          job: Type.String({ description: 'The job, as namespace/name.' }),
+          amount: money('Reserved for it.'),
+          expiresAt: Type.Optional(timestamp('When it is reclaimed unless the job ends first.')),
+        }),
+        { description: 'What is reserved, by which job.' },
+      ),
+    ),
   },
   { description: 'Observed spending, written by qpipe.' },
 );

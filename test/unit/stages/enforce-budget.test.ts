@@ -96,6 +96,8 @@ describe('enforce-budget stage', () => {
       reserved: '$4.00',
       remaining: '$6.00',
       periodStart: '2026-11-01T00:00:00.000Z',
+      // Which job holds what, and until when at the latest (twice 3 attempts of 240 s).
+      reservations: [{ job: 'default/a', amount: '$4.00', expiresAt: '2026-11-15T12:24:00.000Z' }],
     });
   });
 
