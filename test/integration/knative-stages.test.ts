@@ -13,6 +13,7 @@ import { buildEvent, buildJobEvent, parseEvent } from '../../events/envelope.ts'
 import { EXAMPLE_EVENTS } from '../../events/examples.ts';
 import type { EventData } from '../../events/schemas.ts';
 import { EventType, type Stage } from '../../events/types.ts';
+import { jobRefOf } from '../../shared/job-validation.ts';
 import { eventToHttp } from '../../shared/runtime/http-binding.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
 import { jobManifest } from '../support/manifests.ts';
@@ -116,26 +117,27 @@ describe('stages as CloudEvents HTTP services (child processes, real HTTP, Trigg
     ).toBeGreaterThanOrEqual(1);
   });
 
-  it('recognises a duplicate ApiServerSource event (new random id, same uid and generation) and charges once', async () => {
+  it('recognises a resent request (new random id, same job) and charges once; acts on no API-server event it cannot confirm', async () => {
     const object = jobManifest('duplicated', { backend: { name: 'metered' }, execution: { shots: 100 } });
-    const first = new CloudEvent({
-      type: EventType.ResourceAdded,
-      source: 'https://kubernetes.default.svc',
-      id: crypto.randomUUID(),
-      data: object,
-    });
+    const first = buildEvent(EventType.JobRequested, { job: object }, { source: '/ci' });
     const second = first.cloneWith({ id: crypto.randomUUID() });
     relay.publish(first);
     await finalPhase('duplicated');
     relay.publish(second);
+    // These stages stand on a store, not on an API server: an ApiServerSource event about the
+    // job is a claim nothing here can confirm, so it runs nothing and charges nothing.
+    const forged = jobManifest('forged', { backend: { name: 'metered' }, execution: { shots: 100 } });
+    relay.publish(
+      new CloudEvent({ type: EventType.ResourceAdded, source: 'https://kubernetes.default.svc', data: forged }),
+    );
     await relay.idle();
     const ledger = JSON.parse(
       await readFile(join(store, 'ledgers/default/team', `${new Date().toISOString().slice(0, 7)}.json`), 'utf8'),
     );
-    expect(Object.keys(ledger.state.charges).filter((k: string) => k.startsWith('uid-duplicated'))).toEqual([
-      'uid-duplicated/1',
-    ]);
-    expect(ledger.state.charges['uid-duplicated/1'].micros).toBe(1_000_000);
+    const { uid } = jobRefOf(object, { from: 'request' });
+    expect(Object.keys(ledger.state.charges).filter((k: string) => k.startsWith(uid))).toEqual([`${uid}/1`]);
+    expect(ledger.state.charges[`${uid}/1`].micros).toBe(1_000_000);
+    expect(JSON.stringify(ledger.state)).not.toContain('default/forged');
   });
 
   it('answers 400 to a malformed event, so it is not retried', async () => {
@@ -175,10 +177,12 @@ describe('stages as CloudEvents HTTP services (child processes, real HTTP, Trigg
     const example = parseEvent(EXAMPLE_EVENTS[EventType.JobApproved]).data as EventData<typeof EventType.JobApproved>;
     const code = `OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[19] q;\nbit[19] c;\n${'h q;\ncx q[0], q[18];\n'.repeat(4)}c = measure q;\n`;
     const ref = { ...example.job, name: 'slow', uid: 'uid-slow' };
+    // Unbudgeted, so it needs no reservation: this is about the shutdown.
+    const { budget: _budget, ...unbudgeted } = example;
     const approved = buildJobEvent(
       EventType.JobApproved,
       {
-        ...example,
+        ...unbudgeted,
         job: ref,
         circuit: { ...example.circuit, code, bytes: code.length },
         spec: { ...example.spec, execution: { shots: 10 } },

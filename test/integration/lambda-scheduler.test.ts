@@ -21,7 +21,7 @@ import type { Ports } from '../../shared/runtime/ports.ts';
 import { motoMissing, schedulerClient, schedulesIn, useMoto } from '../support/moto.ts';
 import { envelope } from '../support/eventbridge-envelope.ts';
 import { budget } from '../support/manifests.ts';
-import { memoryPorts } from '../support/memory-ports.ts';
+import { memoryPorts, reserved } from '../support/memory-ports.ts';
 
 const BUS_ARN = 'arn:aws:events:eu-west-1:111122223333:event-bus/qpipe-dev';
 const ROLE_ARN = 'arn:aws:iam::111122223333:role/qpipe-dev-SchedulerRole';
@@ -130,7 +130,9 @@ describe('the execute Lambda near its timeout (real simulator threads)', () => {
       example.job,
       { source: '/qpipe/enforce-budget' },
     );
-    const { invoke, published } = handler(execute, memoryPorts());
+    const ports = memoryPorts();
+    await reserved(ports, approved);
+    const { invoke, published } = handler(execute, ports);
     const started = performance.now();
     // 800 ms left: the work is stopped after half of it, leaving time to report.
     await invoke(envelope(approved), { getRemainingTimeInMillis: () => 800 });

@@ -26,7 +26,7 @@ import { type LambdaResult, lambdaHandler } from '../../shared/runtime/lambda.ts
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { envelope } from '../support/eventbridge-envelope.ts';
 import { budget, jobManifest } from '../support/manifests.ts';
-import { MemoryObjectStore, memoryPorts } from '../support/memory-ports.ts';
+import { MemoryObjectStore, memoryPorts, reserved } from '../support/memory-ports.ts';
 
 const context = {} as Context;
 
@@ -149,6 +149,7 @@ describe('stages under the middy chain (EventBridge envelopes as AWS documents t
       execute: (request) => (runs++, inner?.execute(request) as never),
     };
     const run = handlerFor(execute, counted);
+    await reserved(counted, EXAMPLE_EVENTS[EventType.JobApproved]);
     const approved = envelope(EXAMPLE_EVENTS[EventType.JobApproved], 'twice');
     await run.invoke(approved);
     await run.invoke(approved);

@@ -12,7 +12,7 @@ import { stage as executeStage } from '../../functions/execute/handler.ts';
 import type { HttpHost } from '../../shared/runtime/http-host.ts';
 import { eventFromHttp, eventToHttp } from '../../shared/runtime/http-binding.ts';
 import { createStageServer } from '../../shared/runtime/knative.ts';
-import { memoryPorts, received } from '../support/memory-ports.ts';
+import { memoryPorts, received, reserved } from '../support/memory-ports.ts';
 
 const approvedExample = parseEvent(EXAMPLE_EVENTS[EventType.JobApproved]).data as EventData<
   typeof EventType.JobApproved
@@ -47,6 +47,7 @@ describe('a stage server at its time limit (real HTTP, in-process stage)', () =>
       approvedExample.job,
       { source: '/qpipe/enforce-budget' },
     );
+    await reserved(ports, approved);
     const started = performance.now();
     const response = await fetch(url, { method: 'POST', ...eventToHttp(approved) });
     const elapsed = performance.now() - started;
