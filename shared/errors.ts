@@ -61,6 +61,8 @@ export class ProviderTaskFailedError extends PermanentError {
   constructor(
     readonly taskId: string,
     reason: string,
+    /** What the provider still bills for the task (a cancelled task that ran), in micro-dollars. */
+    readonly actualCostMicros = 0,
   ) {
     super(reason);
   }

@@ -13,6 +13,8 @@ import type { BackendEntry, TaskState } from '../../shared/backends/backend.ts';
 import { type TaskRecord, taskRecordOfRun, taskRecordOfTask } from '../../shared/backends/task-record.ts';
 import { InvalidInputError, PermanentError, ProviderTaskFailedError } from '../../shared/errors.ts';
 import { runFolder } from '../../shared/jobs.ts';
+import { formatMoney } from '../../shared/money.ts';
+import { estimateCost } from '../../shared/pricing/pricing.ts';
 import { rawResultKey, storeRawResult } from '../../shared/results.ts';
 import { JobRejection } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
@@ -70,6 +72,7 @@ async function taskState(record: TaskRecord, entry: BackendEntry, deps: Provider
     backend: entry,
     layout: record.layout,
     shots: record.shots,
+    ...(record.cancellation ? { cancelledWhile: record.cancellation.stateWhenAsked } : {}),
   });
 }
 
@@ -83,6 +86,14 @@ async function finish(
 ): Promise<CloudEvent<unknown>[]> {
   const { job, spec, circuit, backend, budget, taskId } = record.submitted;
   if (state.kind === 'failed') throw new ProviderTaskFailedError(taskId, state.reason);
+  if (state.kind === 'cancelled') {
+    // What the provider bills for a cancelled task is charged; nothing when it never ran.
+    const billed = state.billedShots > 0 || state.billedSeconds > 0;
+    const cost = billed
+      ? estimateCost(entry.pricing, { shots: state.billedShots, seconds: state.billedSeconds }).totalMicros
+      : 0;
+    throw new ProviderTaskFailedError(taskId, `${state.reason}; charged ${formatMoney(cost)}`, cost);
+  }
   const { counts, shots, durationMs, billedSeconds } = state;
   const resultRef = rawResultKey(runFolder(job));
   const stored = await storeRawResult(

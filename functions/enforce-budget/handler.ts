@@ -34,6 +34,7 @@ import {
 import { reservationExpiry, runAllowanceMs, timeLimitsOf } from '../../shared/budget/reservation-terms.ts';
 import { BudgetExceededError } from '../../shared/budget/budget-exceeded.ts';
 import { ledgerKey, updateLedger } from '../../shared/budget/ledger-store.ts';
+import { taskRecordOfRun } from '../../shared/backends/task-record.ts';
 import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
 import { formatDuration, parseDuration } from '../../shared/duration.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
@@ -370,7 +371,17 @@ async function releaseJob(
 ): Promise<CloudEvent<unknown>[]> {
   const { job, budget: budgetRef } = event.data;
   if (!budgetRef) return [];
-  const { state: ledger, failed } = await changeLedger(budgetRef, (state) => release(state, jobKey(job)), deps, event);
+  // A failed job whose provider still bills something (a cancelled task that ran) is charged that.
+  const charged = event.type === EventType.JobFailed ? (event.data.actualCostMicros ?? 0) : 0;
+  const { state: ledger, failed } = await changeLedger(
+    budgetRef,
+    (state) =>
+      charged > 0
+        ? settle(state, { jobKey: jobKey(job), job: jobLabel(job), micros: charged })
+        : release(state, jobKey(job)),
+    deps,
+    event,
+  );
   const budget = await deps.cluster.findBudget(budgetRef.namespace, budgetRef.name);
   if (budget) await writeBudgetStatus(budget, budgetRef, ledger, deps);
   return [...failed, ...(await nudgeWaiting(ledger, event.extensions, deps))];
@@ -391,14 +402,18 @@ async function jobDeleted(
   const name = object.spec?.budget?.budgetRef;
   const budgets =
     name === undefined ? await deps.cluster.listBudgets(namespace) : [await deps.cluster.findBudget(namespace, name)];
-  const key = jobKey({ namespace, name: metadata.name, uid: metadata.uid, generation: metadata.generation ?? 1 });
+  const run = { namespace, name: metadata.name, uid: metadata.uid, generation: metadata.generation ?? 1 };
+  const key = jobKey(run);
+  // A task at a provider keeps its reservation until the provider confirms the cancellation
+  // (execute asks for it); what it bills is settled then and only the rest released.
+  const atProvider = (await taskRecordOfRun(deps.store, run)) !== undefined;
   const events: CloudEvent<unknown>[] = [];
   for (const budget of budgets) {
     if (!budget) continue;
     const ref = refOf(budget, deps.now());
     const { state: ledger, failed } = await changeLedger(
       ref,
-      (state) => removeWaiting(release(state, key), key),
+      (state) => removeWaiting(atProvider ? state : release(state, key), key),
       deps,
       event,
     );

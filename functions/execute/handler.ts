@@ -10,7 +10,7 @@
 import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
-import type { BackendExecutor } from '../../shared/backends/backend.ts';
+import type { BackendEntry, BackendExecutor } from '../../shared/backends/backend.ts';
 import { saveTaskRecord, type TaskRecord, taskRecordOfRun } from '../../shared/backends/task-record.ts';
 import type { BudgetRef } from '../../events/schemas.ts';
 import { ledgerKey } from '../../shared/budget/ledger-store.ts';
@@ -26,19 +26,22 @@ import { keySegment } from '../../shared/storage/key-segment.ts';
 import { scheduledEntry } from '../../shared/backends/visibility.ts';
 import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
 import { closeDeletedSession, sessionIdFor } from './session.ts';
+import { cancelTask, onJobDeleted, wasDeleted } from './deletion.ts';
 import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
 
-type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'ledger' | 'now' | 'signal' | 'log'>;
+type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'ledger' | 'now' | 'signal' | 'log' | 'running'>;
 
 /** Runs an approved job; closes the provider session of a deleted QiskitSession. */
 export async function execute(event: StageInput<typeof Stage.Execute>, deps: Deps): Promise<CloudEvent<unknown>[]> {
   if (event.type === EventType.JobApproved) return runApproved(event, deps);
   const object = objectIdentity(event.data);
-  if (object?.kind !== 'QiskitSession') return [];
+  if (object?.kind !== 'QiskitSession' && object?.kind !== 'QiskitJob') return [];
   const namespace = object.metadata.namespace ?? 'default';
   const { name, uid } = object.metadata;
-  if (await confirmedByCluster({ kind: 'QiskitSession', namespace, name, uid, change: 'deleted' }, deps)) {
-    await closeDeletedSession(namespace, name, deps);
+  if (!(await confirmedByCluster({ kind: object.kind, namespace, name, uid, change: 'deleted' }, deps))) return [];
+  if (object.kind === 'QiskitSession') await closeDeletedSession(namespace, name, deps);
+  else if (uid !== undefined) {
+    await onJobDeleted({ namespace, name, uid, generation: object.metadata.generation ?? 1 }, deps);
   }
   return [];
 }
@@ -92,9 +95,22 @@ async function runApproved(
   async function run(executor: BackendExecutor): Promise<CloudEvent<unknown>> {
     // A run stopped (Ctrl-C, SIGTERM) starts nothing more; its job fails and its money is released.
     deps.signal?.throwIfAborted();
+    if (await wasDeleted(job, deps)) throw new PermanentError('not run: its QiskitJob was deleted');
     if (budget) await checkReservation(budget);
     const entry = await scheduledEntry(job.namespace, backend.name, deps);
+    const work = deps.running?.start(jobKey(job), deps.signal);
+    try {
+      return await runOn(executor, entry, work?.signal ?? deps.signal);
+    } finally {
+      work?.done();
+    }
+  }
 
+  async function runOn(
+    executor: BackendExecutor,
+    entry: BackendEntry,
+    signal: AbortSignal | undefined,
+  ): Promise<CloudEvent<unknown>> {
     const { circuit: compiled } = compileQasmCached(await loadCircuitSource(circuit, deps.store), {
       limits: deps.config.circuitLimits,
     });
@@ -109,7 +125,7 @@ async function runApproved(
       ...(seed === undefined ? {} : { seed }),
       ...(optimizationLevel === undefined ? {} : { optimizationLevel }),
       ...(sessionId === undefined ? {} : { sessionId }),
-      ...(deps.signal === undefined ? {} : { signal: deps.signal }),
+      ...(signal === undefined ? {} : { signal }),
     });
     if (outcome.kind === 'submitted') {
       const record: TaskRecord = {
@@ -119,6 +135,9 @@ async function runApproved(
         submittedAt: deps.now().toISOString(),
       };
       await saveTaskRecord(deps.store, record);
+      // Deleted while it was being submitted: cancelled at once (the deletion found no task yet).
+      if (await wasDeleted(job, deps))
+        await cancelTask(record, 'its QiskitJob was deleted while it was submitted', deps);
       return submitted(record);
     }
     const { counts, shots, durationMs, billedSeconds, note } = outcome;

@@ -40,6 +40,8 @@ export interface ProviderTask {
   readonly backend: BackendEntry;
   readonly layout: MeasurementLayout;
   readonly shots: number;
+  /** The provider's state of the task when qpipe asked to cancel it, when it did. */
+  readonly cancelledWhile?: string;
 }
 
 /** Where a provider task stands. */
@@ -52,7 +54,14 @@ export type TaskState =
       readonly durationMs: number;
       readonly billedSeconds: number;
     }
-  | { readonly kind: 'failed'; readonly reason: string };
+  | { readonly kind: 'failed'; readonly reason: string }
+  /** Cancelled; what the provider still bills for it (shots run, seconds used). */
+  | {
+      readonly kind: 'cancelled';
+      readonly reason: string;
+      readonly billedShots: number;
+      readonly billedSeconds: number;
+    };
 
 /** What an executor needs to run one job. */
 export interface ExecutionRequest {
@@ -90,6 +99,12 @@ export interface BackendExecutor {
   status?(backend: BackendEntry): Promise<DeviceStatus>;
   /** Where a submitted task stands; required of executors that submit. */
   collect?(task: ProviderTask): Promise<TaskState>;
+  /**
+   * Asks the provider to cancel a task; resolves to the task's state when asked, and whether
+   * it asked (not for a task already ended or being cancelled). The job ends when collection
+   * sees it cancelled.
+   */
+  cancel?(task: ProviderTask): Promise<{ readonly asked: boolean; readonly stateWhenAsked: string }>;
   /** Opens a provider session on the device; resolves to its id. Only providers with sessions (IBM). */
   openSession?(backend: BackendEntry, options: SessionOptions): Promise<string>;
   /** Closes a provider session; closing one already closed succeeds. */

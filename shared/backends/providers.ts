@@ -28,6 +28,27 @@ function onFirstUse(type: BackendType, load: () => Promise<BackendExecutor>): Ba
       if (!executor.collect) throw new Error(`${type} has no tasks to collect`);
       return executor.collect(task);
     },
+    cancel: async (task) => {
+      const executor = await real();
+      if (!executor.cancel) throw new Error(`${type} has no tasks to cancel`);
+      return executor.cancel(task);
+    },
+    // Sessions too: a wrapper that left them out would make a deployment refuse every session job.
+    openSession: async (backend, options) => {
+      const executor = await real();
+      if (!executor.openSession) throw new Error(`${type} has no sessions`);
+      return executor.openSession(backend, options);
+    },
+    closeSession: async (backend, sessionId) => {
+      const executor = await real();
+      if (!executor.closeSession) throw new Error(`${type} has no sessions`);
+      return executor.closeSession(backend, sessionId);
+    },
+    sessionAcceptsJobs: async (backend, sessionId) => {
+      const executor = await real();
+      if (!executor.sessionAcceptsJobs) throw new Error(`${type} has no sessions`);
+      return executor.sessionAcceptsJobs(backend, sessionId);
+    },
   };
 }
 

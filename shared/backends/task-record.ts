@@ -20,6 +20,10 @@ export const TaskRecord = Type.Object({
   layout: MeasurementLayout,
   shots: Type.Integer({ minimum: 0 }),
   submittedAt: Type.String(),
+  /** Set once qpipe asked the provider to cancel the task (its job was deleted). */
+  cancellation: Type.Optional(
+    Type.Object({ requestedAt: Type.String(), stateWhenAsked: Type.String(), why: Type.String() }),
+  ),
 });
 export type TaskRecord = Static<typeof TaskRecord>;
 

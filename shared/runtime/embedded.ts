@@ -21,6 +21,7 @@ import { logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Ports } from './ports.ts';
 import type { RunOwner } from './run-owner.ts';
+import { RunningWork } from './running-work.ts';
 import { runStage, type StageDefinition } from './stage.ts';
 
 /** The configured mail transport; SMTP and SES load only when chosen. */
@@ -72,6 +73,7 @@ export async function createLocalPorts(
     log: logger(),
     ...(metrics ? { metrics } : {}),
     ...(runOwner ? { runOwner } : {}),
+    running: new RunningWork(),
     deviceStatus: new DeviceStatusCache(),
     recentEvents: new RecentEvents(),
     fetchCircuit: createCircuitFetcher({

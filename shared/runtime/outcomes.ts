@@ -7,7 +7,7 @@ import type { CloudEvent } from 'cloudevents';
 import { type AnyTypedEvent, buildJobEvent } from '../../events/envelope.ts';
 import type { BudgetRef, JobRef } from '../../events/schemas.ts';
 import { EventType, type Stage, stageSource } from '../../events/types.ts';
-import { asError, InvalidInputError, PermanentError, QpipeError } from '../errors.ts';
+import { asError, InvalidInputError, PermanentError, ProviderTaskFailedError, QpipeError } from '../errors.ts';
 import { SchemaError } from '../resources/validate.ts';
 
 /** A permanent error about a job whose identity the thrower knows better than the event does. */
@@ -61,6 +61,14 @@ export type ErrorOutcome =
   | { readonly kind: 'emit'; readonly events: CloudEvent<unknown>[]; readonly message: string }
   | { readonly kind: 'drop'; readonly message: string };
 
+/** What a provider still bills for a failed job's task (a cancelled task that ran), when anything. */
+function chargedFor(error: unknown): { actualCostMicros?: number } {
+  const cause = error instanceof JobRejection ? error.cause : error;
+  return cause instanceof ProviderTaskFailedError && cause.actualCostMicros > 0
+    ? { actualCostMicros: cause.actualCostMicros }
+    : {};
+}
+
 /** Maps a handler error to an outcome. */
 export function outcomeOf(error: unknown, event: AnyTypedEvent, stage: Stage): ErrorOutcome {
   if (isTransient(error)) return { kind: 'retry', error: asError(error) };
@@ -80,7 +88,7 @@ export function outcomeOf(error: unknown, event: AnyTypedEvent, stage: Stage): E
       events: [
         buildJobEvent(
           EventType.JobFailed,
-          { job, stage, reason: message, ...(budget ? { budget } : {}) },
+          { job, stage, reason: message, ...chargedFor(error), ...(budget ? { budget } : {}) },
           job,
           options,
         ),

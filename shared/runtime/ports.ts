@@ -11,6 +11,7 @@ import type { DeviceStatusCache } from '../backends/device-status.ts';
 import type { RecentEvents } from '../idempotency/recent-events.ts';
 import type { Logger } from 'pino';
 import type { RunOwner } from './run-owner.ts';
+import type { RunningWork } from './running-work.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 /**
@@ -33,6 +34,8 @@ export interface Ports {
   readonly scheduler?: Scheduler;
   /** Where stages log (the process's logger, as the runtime configured it). */
   readonly log: Logger;
+  /** Job runs this process works on, so a deleted job's simulation stops at once. */
+  readonly running?: RunningWork;
   /** The one process whose jobs these are (`qpipe run`): its reservations are reclaimed once it is gone. */
   readonly runOwner?: RunOwner;
   /** The metrics this runtime exposes; absent in one-shot CLI runs, where nothing reads them. */

@@ -7,7 +7,7 @@
  * EventBridge "Braket Task State Change" event where the deployment receives those.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { CloudEvent } from 'cloudevents';
+import { CloudEvent } from 'cloudevents';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
@@ -19,6 +19,7 @@ import { createEmbeddedPipeline, type EmbeddedPipeline } from '../../shared/runt
 import type { QiskitBackend } from '../../shared/resources/schema.ts';
 import { FAKE_DEVICES, type FakeBraket, startFakeBraket } from '../support/fake-braket.ts';
 import { budget, jobManifest } from '../support/manifests.ts';
+import { type HeldEntry, withHeldObjects } from '../support/memory-ports.ts';
 import { type S3TestServer, startS3Server } from '../support/s3-server.ts';
 
 const SV1_ARN = FAKE_DEVICES[0]!.arn;
@@ -71,7 +72,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     process.env = { ...saved };
   });
 
-  async function pipeline(extra: Record<string, string> = {}) {
+  async function pipeline(extra: Record<string, string> = {}, held?: HeldEntry[]) {
     Object.assign(process.env, {
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
@@ -87,11 +88,13 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
       ...extra,
     });
     const config = loadConfig(process.env);
-    const ports = await createDeployedPorts(config, {
+    const deployed = await createDeployedPorts(config, {
       budgets: [budget('lab', { limit: '$5.00' })],
       backends: [teamSv1],
       configMaps: [],
     });
+    // Where a test plays the API server, its objects are what the cluster confirms.
+    const ports = held ? withHeldObjects(deployed, held) : deployed;
     const seen: CloudEvent<unknown>[] = [];
     const run = createEmbeddedPipeline({ stages: ALL_STAGES, ports, observe: (e) => seen.push(e) });
     return { run, ports, seen };
@@ -221,6 +224,64 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     expect(new Set(completions.map((e) => e.id)).size).toBe(1);
     braket.behaviour.pollsBeforeDone = 1;
   });
+
+  it.each([
+    ['while it runs: Braket bills it, so its cost is settled', 2, '$0.00375'],
+    ['while it is queued: Braket bills nothing', 0, '$0.00'],
+  ])(
+    'deleting a QiskitJob whose task is at Braket cancels the task once, and releases its money only when Braket confirms (%s)',
+    async (_when, pollsBefore, charged) => {
+      // The API server holds the job while it runs, and no longer once it is deleted.
+      const object = jobManifest(
+        `deleted-${pollsBefore}`,
+        { circuit: { source: 'inline', code: GHZ(2) }, backend: { name: 'team-sv1' }, execution: { shots: 20 } },
+        { uid: `k8s-uid-${pollsBefore}` },
+      );
+      const name = `deleted-${pollsBefore}`;
+      const held: HeldEntry[] = [
+        { kind: 'QiskitJob', namespace: 'default', name, uid: `k8s-uid-${pollsBefore}`, generation: 1 },
+      ];
+      const { run, ports } = await pipeline({ QPIPE_BRAKET_STATE_EVENTS: 'true' }, held);
+      braket.behaviour.pollsBeforeDone = 1000;
+      await run.publish([
+        new CloudEvent({ type: EventType.ResourceAdded, source: 'https://kubernetes', data: object }),
+      ]);
+      await run.idle();
+      expect(await ports.cluster.readJobStatus('default', name)).toMatchObject({ phase: 'Submitted' });
+      const task = [...braket.tasks.values()].find(
+        (t) => t.request['tags'] && (t.request['tags'] as Record<string, string>)['qpipe/job'] === name,
+      )!;
+      task.polls = pollsBefore;
+      const reserved = (await ports.cluster.readBudgetStatus('default', 'lab'))?.reserved;
+      expect(reserved).not.toBe('$0.00');
+
+      held.splice(0);
+      const deletion = new CloudEvent({ type: EventType.ResourceDeleted, source: 'https://kubernetes', data: object });
+      await run.publish([deletion, deletion.cloneWith({ id: crypto.randomUUID() })]);
+      await run.idle();
+      expect(braket.calls.filter((c) => c === `PUT /quantum-task/${task.arn}/cancel`)).toHaveLength(1);
+      // Asked, not confirmed: the money stays reserved.
+      expect((await ports.cluster.readBudgetStatus('default', 'lab'))?.reserved).toBe(reserved);
+
+      await run.publish([
+        buildEvent(
+          EventType.BraketTaskStateChange,
+          { quantumTaskArn: task.arn, status: 'CANCELLED' },
+          { source: 'aws.braket' },
+        ),
+      ]);
+      await run.idle();
+      braket.behaviour.pollsBeforeDone = 1;
+      const status = await ports.cluster.readJobStatus('default', name);
+      expect(status?.phase).toBe('Failed');
+      expect(status?.message).toContain(
+        `Braket task CANCELLED (asked while ${pollsBefore === 0 ? 'QUEUED' : 'RUNNING'}); charged ${charged}`,
+      );
+      const budgetStatus = await ports.cluster.readBudgetStatus('default', 'lab');
+      expect(budgetStatus?.reserved).toBe('$0.00');
+      expect(budgetStatus?.reservations).toEqual([]);
+    },
+  );
 
   it('fails the job, and releases its reservation, when Braket’s event says the task failed', async () => {
     const { run, ports } = await pipeline({ QPIPE_BRAKET_STATE_EVENTS: 'true' });

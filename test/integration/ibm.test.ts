@@ -2,7 +2,8 @@
  * The IBM Quantum executor at the HTTP boundary: a loopback stand-in for IBM Cloud IAM and
  * the Qiskit Runtime REST API (no real IBM service can run here), answering in the shapes
  * IBM documents: IAM token exchange, GET /v1/backends/{name}/status, POST /v1/jobs with a
- * sampler PUB, GET /v1/jobs/{id}, /results (per-register hex samples) and /metrics.
+ * sampler PUB, GET /v1/jobs/{id}, /results (per-register hex samples) and /metrics, POST
+ * /v1/jobs/{id}/cancel.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +24,8 @@ interface IbmJob {
   id: string;
   body: Record<string, unknown>;
   polls: number;
+  /** Set by POST /v1/jobs/{id}/cancel: the job answers Cancelled from then on. */
+  cancelled?: boolean;
 }
 
 /** A stand-in for IAM and the Runtime API; tests change its behaviour between calls. */
@@ -139,6 +142,14 @@ function startFakeIbm() {
         state.jobs.set(id, { id, body, polls: 0 });
         return send(res, 200, { id, backend: body['backend'] });
       }
+      const cancel = url.pathname.match(/^\/v1\/jobs\/([^/]+)\/cancel$/);
+      if (req.method === 'POST' && cancel) {
+        const target = state.jobs.get(cancel[1] as string);
+        if (!target) return send(res, 404, { errors: [{ message: 'job not found' }] });
+        target.cancelled = true;
+        res.writeHead(204);
+        return res.end();
+      }
       const job = url.pathname.match(/^\/v1\/jobs\/([^/]+)(\/results|\/metrics)?$/);
       const found = job ? state.jobs.get(job[1] as string) : undefined;
       if (job && found) {
@@ -160,7 +171,7 @@ function startFakeIbm() {
         }
         found.polls++;
         const done = found.polls > state.pollsBeforeDone;
-        const s = done ? (state.failWith ? 'Failed' : 'Completed') : 'Queued';
+        const s = found.cancelled ? 'Cancelled' : done ? (state.failWith ? 'Failed' : 'Completed') : 'Queued';
         return send(res, 200, {
           id: found.id,
           backend: found.body['backend'],
@@ -338,6 +349,23 @@ describe('IBM Quantum executor against a stand-in for IAM and the Runtime REST A
       reason: 'IBM job Failed: Job timed out after 10800 seconds',
     });
     fake.state.failWith = undefined;
+    fake.state.pollsBeforeDone = 1;
+  });
+
+  it('cancels a job once (POST /v1/jobs/{id}/cancel), and bills the quantum seconds IBM says it used', async () => {
+    const outcome = await executor.execute({ job: { ...job, generation: 8 }, circuit: isa, shots: 4, backend });
+    if (outcome.kind !== 'submitted') throw new Error(outcome.kind);
+    fake.state.pollsBeforeDone = 100;
+    const task = { taskId: outcome.taskId, backend, layout: outcome.layout, shots: 4 };
+    expect(await executor.cancel!(task)).toEqual({ asked: true, stateWhenAsked: 'Queued' });
+    expect(await executor.cancel!(task)).toEqual({ asked: false, stateWhenAsked: 'Cancelled' });
+    expect(fake.state.calls.filter((c) => c === `POST /v1/jobs/${outcome.taskId}/cancel`)).toHaveLength(1);
+    expect(await executor.collect!({ ...task, cancelledWhile: 'Queued' })).toEqual({
+      kind: 'cancelled',
+      reason: 'IBM job Cancelled (asked while Queued)',
+      billedShots: 0,
+      billedSeconds: 4,
+    });
     fake.state.pollsBeforeDone = 1;
   });
 

@@ -62,7 +62,7 @@ describe.skipIf(missing !== undefined)(
       }
     }, 120_000);
 
-    afterAll(async () => api?.stop());
+    afterAll(async () => api.stop());
 
     it('lets a job editor submit and delete jobs and sessions, but not touch budgets, backends or status', async () => {
       for (const verb of ['create', 'update', 'delete', 'get', 'list', 'watch']) {

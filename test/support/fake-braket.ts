@@ -3,7 +3,7 @@
  * real Braket can run here): the real @aws-sdk/client-braket talks to it over HTTP, and
  * it answers in the shapes Braket documents (GetDevice with deviceCapabilities as a JSON
  * string and deviceQueueInfo; CreateQuantumTask idempotent on clientToken; GetQuantumTask
- * moving QUEUED → RUNNING → COMPLETED; errors as restJson1 with x-amzn-ErrorType).
+ * moving QUEUED → RUNNING → COMPLETED; CancelQuantumTask making it CANCELLED; errors as restJson1 with x-amzn-ErrorType).
  * Completed tasks write results.json (braket.task_result.gate_model_task_result) into a
  * real S3-compatible server, with per-shot measurements sampled by running the submitted
  * program on qpipe's simulator (Braket's gate names defined from the standard library).
@@ -34,6 +34,8 @@ export interface FakeTask {
   readonly request: Record<string, unknown>;
   /** GetQuantumTask calls answered so far. */
   polls: number;
+  /** Set by CancelQuantumTask: the task answers CANCELLED from then on. */
+  cancelled?: boolean;
 }
 
 /** How the fake behaves; tests change it between calls. */
@@ -277,6 +279,18 @@ export async function startFakeBraket(s3: S3Client): Promise<FakeBraket> {
         send(res, 201, { quantumTaskArn: arn });
         return;
       }
+      const cancelling = /^\/quantum-task\/(.+)\/cancel$/.exec(path);
+      if (req.method === 'PUT' && cancelling) {
+        // https://docs.aws.amazon.com/braket/latest/APIReference/API_CancelQuantumTask.html
+        const task = tasks.get(cancelling[1] as string);
+        if (!task) {
+          send(res, 404, { message: 'Quantum task not found' }, 'ResourceNotFoundException');
+          return;
+        }
+        task.cancelled = true;
+        send(res, 200, { quantumTaskArn: task.arn, cancellationStatus: 'CANCELLING' });
+        return;
+      }
       if (req.method === 'GET' && path.startsWith('/quantum-task/')) {
         const task = tasks.get(path.slice('/quantum-task/'.length));
         if (!task) {
@@ -285,7 +299,15 @@ export async function startFakeBraket(s3: S3Client): Promise<FakeBraket> {
         }
         task.polls++;
         const done = task.polls > behaviour.pollsBeforeDone;
-        const status = !done ? (task.polls === 1 ? 'QUEUED' : 'RUNNING') : behaviour.failWith ? 'FAILED' : 'COMPLETED';
+        const status = task.cancelled
+          ? 'CANCELLED'
+          : !done
+            ? task.polls === 1
+              ? 'QUEUED'
+              : 'RUNNING'
+            : behaviour.failWith
+              ? 'FAILED'
+              : 'COMPLETED';
         if (status === 'COMPLETED' && task.polls === behaviour.pollsBeforeDone + 1) {
           await writeResults(task, s3, devices.get(String(task.request['deviceArn'])));
         }
@@ -299,7 +321,7 @@ export async function startFakeBraket(s3: S3Client): Promise<FakeBraket> {
           outputS3Bucket: task.request['outputS3Bucket'],
           outputS3Directory: `${String(task.request['outputS3KeyPrefix'])}/${id}`,
           createdAt: '2026-11-26T10:00:01.000Z',
-          ...(done ? { endedAt: '2026-11-26T10:00:04.000Z' } : {}),
+          ...(done || task.cancelled ? { endedAt: '2026-11-26T10:00:04.000Z' } : {}),
           tags: task.request['tags'],
         });
         return;

@@ -15,6 +15,7 @@ import { LocalCluster, type LocalResources } from '../../shared/cluster/local-cl
 import { loadConfig, type QpipeConfig } from '../../shared/config.ts';
 import type { Mailer, MailMessage } from '../../shared/mail/mailer.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
+import { RunningWork } from '../../shared/runtime/running-work.ts';
 import { contentVersion, type ObjectStore } from '../../shared/storage/object-store.ts';
 
 /** Objects in a Map. */
@@ -119,6 +120,7 @@ export function memoryPorts(
     log: logger(),
     deviceStatus: new DeviceStatusCache(),
     recentEvents: new RecentEvents(),
+    running: new RunningWork(),
     ...overrides,
   } as Ports & { store: MemoryObjectStore; ledger: MemoryLedgerStore; mailer: RecordingMailer };
 }

@@ -4,9 +4,11 @@
  * read from the task's results.json in S3.
  * https://docs.aws.amazon.com/braket/latest/APIReference/API_CreateQuantumTask.html
  */
+import { createHash } from 'node:crypto';
 import type { BraketClient } from '@aws-sdk/client-braket';
 import {
   BraketServiceException,
+  CancelQuantumTaskCommand,
   CreateQuantumTaskCommand,
   GetDeviceCommand,
   GetQuantumTaskCommand,
@@ -83,6 +85,9 @@ const DeviceCapabilities = Type.Object({
   paradigm: Type.Optional(Type.Object({ qubitCount: Type.Optional(Type.Integer({ minimum: 1 })) })),
 });
 
+/** Braket's task states before a task runs: cancelling it then bills nothing. */
+const QUEUED_STATES = new Set(['CREATED', 'QUEUED']);
+
 /** Creates the Braket executor. */
 export function createBraketExecutor(settings: BraketSettings): BackendExecutor {
   const clientFor = (arn: string) => settings.client(deviceRegion(arn));
@@ -142,6 +147,28 @@ export function createBraketExecutor(settings: BraketSettings): BackendExecutor 
       }
     },
 
+    async cancel(task: ProviderTask): Promise<{ asked: boolean; stateWhenAsked: string }> {
+      const client = clientFor(task.taskId);
+      try {
+        const { status } = await client.send(new GetQuantumTaskCommand({ quantumTaskArn: task.taskId }));
+        const stateWhenAsked = status ?? 'UNKNOWN';
+        // Ended, or being cancelled (by another delivery of the deletion): nothing to ask.
+        if (['COMPLETED', 'FAILED', 'CANCELLING', 'CANCELLED'].includes(stateWhenAsked)) {
+          return { asked: false, stateWhenAsked };
+        }
+        await client.send(
+          new CancelQuantumTaskCommand({
+            quantumTaskArn: task.taskId,
+            // At most 64 characters, one per task: a hash of its ARN.
+            clientToken: createHash('sha256').update(`cancel ${task.taskId}`).digest('hex').slice(0, 64),
+          }),
+        );
+        return { asked: true, stateWhenAsked };
+      } catch (error) {
+        throw braketError(error, 'CancelQuantumTask');
+      }
+    },
+
     async collect(task: ProviderTask): Promise<TaskState> {
       let state;
       try {
@@ -149,7 +176,18 @@ export function createBraketExecutor(settings: BraketSettings): BackendExecutor 
       } catch (error) {
         throw braketError(error, 'GetQuantumTask');
       }
-      if (state.status === 'FAILED' || state.status === 'CANCELLED') {
+      if (state.status === 'CANCELLED') {
+        // Braket bills a task that had started running; one cancelled while queued costs nothing.
+        // Cancelled by someone else, qpipe cannot tell, so it counts the task as run.
+        const ran = task.cancelledWhile === undefined || !QUEUED_STATES.has(task.cancelledWhile);
+        return {
+          kind: 'cancelled',
+          reason: `Braket task CANCELLED${task.cancelledWhile ? ` (asked while ${task.cancelledWhile})` : ''}`,
+          billedShots: ran ? task.shots : 0,
+          billedSeconds: 0,
+        };
+      }
+      if (state.status === 'FAILED') {
         return { kind: 'failed', reason: `Braket task ${state.status}: ${state.failureReason ?? 'no reason given'}` };
       }
       if (state.status !== 'COMPLETED') return { kind: 'pending', status: state.status ?? 'UNKNOWN' };

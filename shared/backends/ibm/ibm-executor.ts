@@ -154,12 +154,37 @@ export function createIbmExecutor(client: IbmClient, now: () => number = Date.no
       }
     },
 
+    async cancel(task: ProviderTask): Promise<{ asked: boolean; stateWhenAsked: string }> {
+      const id = encodeURIComponent(task.taskId);
+      try {
+        const job = await client.request('GET', `/v1/jobs/${id}`, Job);
+        const stateWhenAsked = job.state?.status ?? job.status ?? 'Unknown';
+        if (['Completed', 'Failed', 'Cancelled'].includes(stateWhenAsked)) return { asked: false, stateWhenAsked };
+        await client.send('POST', `/v1/jobs/${id}/cancel`);
+        return { asked: true, stateWhenAsked };
+      } catch (error) {
+        // Ended meanwhile: there is nothing left to cancel.
+        if (error instanceof IbmHttpError && error.status === 409) return { asked: false, stateWhenAsked: 'Ended' };
+        throw ibmError(error);
+      }
+    },
+
     async collect(task: ProviderTask): Promise<TaskState> {
       try {
         const id = encodeURIComponent(task.taskId);
         const job = await client.request('GET', `/v1/jobs/${id}`, Job);
         const status = job.state?.status ?? job.status ?? 'Unknown';
-        if (status === 'Failed' || status === 'Cancelled') {
+        if (status === 'Cancelled') {
+          // IBM bills the quantum seconds a job used before it was cancelled.
+          const metrics = await client.request('GET', `/v1/jobs/${id}/metrics`, JobMetrics);
+          return {
+            kind: 'cancelled',
+            reason: `IBM job Cancelled${task.cancelledWhile ? ` (asked while ${task.cancelledWhile})` : ''}`,
+            billedShots: 0,
+            billedSeconds: metrics.usage?.quantum_seconds ?? metrics.usage?.seconds ?? 0,
+          };
+        }
+        if (status === 'Failed') {
           return { kind: 'failed', reason: `IBM job ${status}: ${job.state?.reason ?? 'no reason given'}` };
         }
         if (status !== 'Completed') return { kind: 'pending', status };
