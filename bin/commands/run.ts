@@ -46,7 +46,9 @@ export async function runCommand(
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(130);
-    writeErr(`\nqpipe: ${signal}: stopping; unfinished jobs fail and release their reservations (again to quit at once)\n`);
+    writeErr(
+      `\nqpipe: ${signal}: stopping; unfinished jobs fail and release their reservations (again to quit at once)\n`,
+    );
     stop.abort(new PermanentError(`the run was stopped (${signal}) before the job finished`));
   };
   process.on('SIGINT', onSignal);
