@@ -19,6 +19,9 @@ Usage:
   qpipe status <name> [--namespace NS] [--wait SECONDS] [--output text|json]
       A job's status from the store (./.qpipe, or S3 when QPIPE_S3_BUCKET is set); with
       --wait, polls until the job is final. Exit code 0 only when it succeeded.
+  qpipe audit <name> [--namespace NS] [--output text|json]
+      Every run of a job as its audit record tells it: who asked, each decision with its
+      amounts (backend and estimate, reservation, hold, charge), task ids, final phase.
   qpipe estimate <file...> [--output text|json]
       Show, per job, every backend selection would consider: worst-case cost with its
       breakdown, score, and why a backend is excluded.
@@ -118,6 +121,7 @@ const COMMANDS = [
   'run',
   'submit',
   'status',
+  'audit',
   'estimate',
   'apply',
   'get',
@@ -281,6 +285,11 @@ export async function main(argv: readonly string[]): Promise<number> {
           namespace: values.namespace ?? 'default',
           ...(waitSeconds === undefined ? {} : { waitSeconds }),
         });
+      }
+      case 'audit': {
+        if (files.length !== 1) throw new UsageError('audit takes one job name');
+        const { auditCommand } = await import('./commands/audit.ts');
+        return await auditCommand(files[0] as string, { config, output, namespace: values.namespace ?? 'default' });
       }
       case 'apply': {
         const manifests = [...(values.file ?? []), ...files];

@@ -83,7 +83,14 @@ export const EVENT_DATA = {
   [EventType.ResourceAdded]: Type.Record(Type.String(), Type.Unknown()),
   [EventType.ResourceUpdated]: Type.Record(Type.String(), Type.Unknown()),
   [EventType.ResourceDeleted]: Type.Record(Type.String(), Type.Unknown()),
-  [EventType.JobValidated]: Type.Object({ ...jobContext, metadata: CircuitMetadata, startTime: Type.String() }),
+  [EventType.JobValidated]: Type.Object({
+    ...jobContext,
+    metadata: CircuitMetadata,
+    startTime: Type.String(),
+    requestedBy: Type.Optional(
+      Type.String({ description: 'Who asked: the Kubernetes user stamped at admission, or the publishing source.' }),
+    ),
+  }),
   [EventType.JobScheduled]: Type.Object({
     ...jobContext,
     backend: ScheduledBackend,

@@ -6,6 +6,7 @@
 import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, parseEvent, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
+import { appendAudit, auditEntryOf } from '../../shared/audit.ts';
 import { InvalidInputError, PermanentError } from '../../shared/errors.ts';
 import { loadCircuitSource, resultKey } from '../../shared/jobs.ts';
 import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
@@ -41,6 +42,8 @@ async function project(event: Projected, deps: Deps): Promise<void> {
     after = projectStatus(current, event, deps.now());
     return after;
   });
+  const entry = auditEntryOf(event);
+  if (entry) await appendAudit(deps.store, job, entry);
   const reason = 'stage' in event.data ? event.data.stage : undefined;
   const actualCostMicros = 'actualCostMicros' in event.data ? event.data.actualCostMicros : undefined;
   recordJobTransition(deps.metrics, job.namespace, before, after, {

@@ -69,6 +69,20 @@ async function identityOf(event: Input, manifest: Record<string, unknown>, deps:
   return jobRefOf(manifest, { from: 'request', runToken: event.extensions.jobuid });
 }
 
+/** The annotation an admission policy stamps on a QiskitJob with the user who created it. */
+export const REQUESTED_BY_ANNOTATION = 'quantum.io/requested-by';
+
+/**
+ * Who asked for the job, for its audit record: the user the cluster stamped at admission
+ * (an admission policy's annotation), else the API server; for a published request, its
+ * source (which the bus or IAM vouches for), never a name the request claims for itself.
+ */
+function requesterOf(event: Input, manifest: Record<string, unknown>): string {
+  if (event.type === EventType.JobRequested) return `a request from ${event.source}`;
+  const user = objectIdentity(manifest)?.metadata.annotations?.[REQUESTED_BY_ANNOTATION];
+  return user === undefined ? 'the Kubernetes API (creator not stamped)' : `Kubernetes user ${user}`;
+}
+
 /** Validates one job request. Returns the validated event, or nothing for events about other kinds. */
 export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {
   const manifest = manifestOf(event);
@@ -100,7 +114,14 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
     return [
       buildJobEvent(
         EventType.JobValidated,
-        { job: ref, spec, circuit: circuitRef, metadata, startTime: deps.now().toISOString() },
+        {
+          job: ref,
+          spec,
+          circuit: circuitRef,
+          metadata,
+          startTime: deps.now().toISOString(),
+          requestedBy: requesterOf(event, manifest),
+        },
         ref,
         {
           source: stageSource(Stage.Validate),

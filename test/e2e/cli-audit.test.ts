@@ -1,0 +1,64 @@
+/** Every job leaves an audit record that `qpipe audit` reads (built CLI, child processes, real store folder). */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { qpipe } from '../support/cli.ts';
+
+const FILES = `apiVersion: quantum.io/v1
+kind: QiskitBudget
+metadata: { name: team, namespace: default }
+spec: { limit: "$1.50", period: monthly }
+---
+apiVersion: quantum.io/v1
+kind: QiskitBackend
+metadata: { name: priced, namespace: default }
+spec: { provider: local_simulator, pricing: { perShot: "$0.01" } }
+---
+apiVersion: quantum.io/v1
+kind: QiskitJob
+metadata: { name: audited, namespace: default }
+spec:
+  backend: { name: priced }
+  execution: { shots: 100 }
+  circuit: { source: inline, code: "OPENQASM 3.0; include \\"stdgates.inc\\"; qubit[2] q; bit[2] c; h q[0]; cx q[0], q[1]; c = measure q;" }
+`;
+
+describe('the audit trail of a job (child processes, real store folder)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'qpipe-audit-'));
+    await writeFile(join(dir, 'jobs.yaml'), FILES);
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it('records who asked, each decision with its amounts and the final phase, once per run', async () => {
+    const env = { QPIPE_STORE: join(dir, 'store') };
+    for (let run = 0; run < 2; run++) {
+      expect((await qpipe(['run', join(dir, 'jobs.yaml')], env)).code).toBe(run === 0 ? 0 : 1);
+    }
+    const audit = await qpipe(['audit', 'audited', '--output', 'json'], env);
+    expect(audit.code).toBe(0);
+    const records = JSON.parse(audit.stdout) as { job: { uid: string }; entries: { by: string; detail: string }[] }[];
+    expect(records).toHaveLength(2);
+    expect(new Set(records.map((r) => r.job.uid)).size).toBe(2);
+    const [first, second] = records.map((r) => r.entries.map((e) => `${e.by}: ${e.detail}`));
+    expect(first).toEqual([
+      expect.stringMatching(
+        /^validate: valid: 2 qubits, 2 gates, circuit sha256:[0-9a-f]{64}; requested by a request from \/qpipe\/cli$/,
+      ),
+      'select-backend: scheduled on priced (local_simulator), estimated $1.00',
+      'enforce-budget: approved: $1.00 reserved in budget default/team (' +
+        first![2]!.match(/\((\d{4}-\d{2})\)/)![1] +
+        ')',
+      'execute: ran on priced, costing $1.00',
+      'collect-results: Succeeded on priced, charged $1.00 to default/team',
+    ]);
+    // The second run does not fit what is left of the budget: the record says so, with the amounts.
+    expect(second!.at(-1)).toMatch(
+      /^enforce-budget: Rejected at enforce-budget: budget default\/team .* spent \$1\.00/,
+    );
+    const text = await qpipe(['audit', 'audited'], env);
+    expect(text.stdout).toMatch(/^default\/audited {2}uid \S+ {2}generation 1$/m);
+  });
+});
