@@ -51,6 +51,7 @@ export const BUCKET_PREFIXES = [
   'bridge/',
   'attempts/',
   'sessions/',
+  'audit/',
 ] as const;
 
 /** How long each growing prefix is kept (days): results and records long, markers briefly. */
@@ -59,6 +60,8 @@ const RETENTION_DAYS: Readonly<Record<string, number>> = {
   'circuits/': 90,
   'held/': 30,
   'status/': 400,
+  // Who asked and what each job cost: kept as long as status.
+  'audit/': 400,
   'tasks/': 30,
   'claims/': 1,
   'notifications/': 400,
