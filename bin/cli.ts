@@ -19,6 +19,10 @@ Usage:
   qpipe status <name> [--namespace NS] [--wait SECONDS] [--output text|json]
       A job's status from the store (./.qpipe, or S3 when QPIPE_S3_BUCKET is set); with
       --wait, polls until the job is final. Exit code 0 only when it succeeded.
+  qpipe cancel <name> [--namespace NS] (--to URL | --bus NAME) [--reason TEXT]
+      Cancel the latest run of a job published as an event (on a cluster, delete the
+      QiskitJob): its simulation stops, a run not started never starts, its provider task
+      is cancelled, and its money is released once the provider confirms.
   qpipe audit <name> [--namespace NS] [--output text|json]
       Every run of a job as its audit record tells it: who asked, each decision with its
       amounts (backend and estimate, reservation, hold, charge), task ids, final phase.
@@ -80,6 +84,7 @@ Options:
   --namespace NS       Namespace of the job status reads (default "default"), or that get lists.
   -f, --file FILE      A manifest file apply stores (repeatable).
   --wait SECONDS       How long status waits for a final phase.
+  --reason TEXT        Why a job is cancelled (cancel), for its status and audit record.
   --stage NAME         What to serve: validate, select-backend, enforce-budget, execute, collect-results,
                        notify, timer or dead-letters.
   --port N             Port to listen on (default 8080; 0 picks a free one).
@@ -113,6 +118,7 @@ const OPTIONS = {
   queue: { type: 'string' },
   interval: { type: 'string' },
   once: { type: 'boolean' },
+  reason: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -121,6 +127,7 @@ const COMMANDS = [
   'run',
   'submit',
   'status',
+  'cancel',
   'audit',
   'estimate',
   'apply',
@@ -285,6 +292,19 @@ export async function main(argv: readonly string[]): Promise<number> {
           namespace: values.namespace ?? 'default',
           ...(waitSeconds === undefined ? {} : { waitSeconds }),
         });
+      }
+      case 'cancel': {
+        if (files.length !== 1) throw new UsageError('cancel takes one job name');
+        if ((values.to === undefined) === (values.bus === undefined))
+          throw new UsageError('cancel needs exactly one of --to URL or --bus NAME');
+        const { cancelJob } = await import('../shared/cli/submit-command.ts');
+        const namespace = values.namespace ?? 'default';
+        const name = files[0] as string;
+        const to = values.to === undefined ? { bus: values.bus as string } : { url: values.to };
+        const reason = values.reason ?? 'cancelled with qpipe cancel';
+        const id = await cancelJob({ namespace, name }, { config, to, reason });
+        writeOut(`asked to cancel ${namespace}/${name} (event ${id})\n`);
+        return 0;
       }
       case 'audit': {
         if (files.length !== 1) throw new UsageError('audit takes one job name');

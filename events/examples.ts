@@ -132,6 +132,11 @@ export const EXAMPLE_EVENTS: Readonly<Record<EventTypeName, CloudEvent<unknown>>
     { ...submitted, attempt: 2, since: time.toISOString() },
     '/qpipe/collect-results',
   ),
+  [EventType.JobCancel]: buildEvent(
+    EventType.JobCancel,
+    { job: { namespace: job.namespace, name: job.name }, reason: 'cancelled by ci@example.com: wrong circuit' },
+    { source: '/qpipe/cancel', subject: `${job.namespace}/${job.name}`, time },
+  ),
   // As Braket sends it on the default bus: https://docs.aws.amazon.com/braket/latest/developerguide/braket-monitor-eventbridge.html
   [EventType.BraketTaskStateChange]: buildEvent(
     EventType.BraketTaskStateChange,

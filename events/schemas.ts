@@ -118,6 +118,10 @@ export const EVENT_DATA = {
     attempt: Type.Integer({ minimum: 1, description: 'Re-checks so far, including this one.' }),
     since: Type.String({ description: 'When the task was submitted; polling gives up after the deadline.' }),
   }),
+  [EventType.JobCancel]: Type.Object({
+    job: Type.Object({ namespace: Type.String({ minLength: 1 }), name: Type.String({ minLength: 1 }) }),
+    reason: Type.String({ description: 'Why it is cancelled, for the job status and audit record.' }),
+  }),
   [EventType.BraketTaskStateChange]: Type.Object(
     {
       quantumTaskArn: Type.String(),

@@ -15,6 +15,8 @@ export const EventType = {
   JobHeld: 'io.quantum.job.held',
   /** collect-results' own delayed re-check of a task a provider runs. */
   JobPoll: 'io.quantum.job.poll',
+  /** A request to cancel a job published as an event (`qpipe cancel`): what a QiskitJob's deletion is on a cluster. */
+  JobCancel: 'io.quantum.job.cancel',
   BudgetThreshold: 'io.quantum.budget.threshold',
   BudgetExceeded: 'io.quantum.budget.exceeded',
   ResourceAdded: 'dev.knative.apiserver.resource.add',
@@ -56,8 +58,9 @@ export const SUBSCRIPTIONS = {
     EventType.JobRejected,
     EventType.ResourceUpdated,
     EventType.ResourceDeleted,
+    EventType.JobCancel,
   ],
-  execute: [EventType.JobApproved, EventType.ResourceDeleted],
+  execute: [EventType.JobApproved, EventType.ResourceDeleted, EventType.JobCancel],
   'collect-results': [
     EventType.JobValidated,
     EventType.JobScheduled,
@@ -98,6 +101,9 @@ export const EMITTERS: Readonly<Partial<Record<EventType, readonly Stage[]>>> = 
  * identity (EventBridge): `qpipe submit`, the EKS bridge and the Knative timer's resync.
  */
 export const REQUEST_SOURCES = ['/qpipe/submit', '/qpipe/bridge', '/qpipe/timer'] as const;
+
+/** The source of cancellation requests (`qpipe cancel`), where the bus cannot tell publishers apart. */
+export const CANCEL_SOURCES = ['/qpipe/cancel'] as const;
 
 /** One Trigger-style filter: exact matches on CloudEvent attributes. */
 export type AttributeFilter = {

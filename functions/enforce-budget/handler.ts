@@ -35,6 +35,7 @@ import { reservationExpiry, runAllowanceMs, timeLimitsOf } from '../../shared/bu
 import { BudgetExceededError } from '../../shared/budget/budget-exceeded.ts';
 import { ledgerKey, updateLedger } from '../../shared/budget/ledger-store.ts';
 import { taskRecordOfRun } from '../../shared/backends/task-record.ts';
+import { latestRunOf } from '../../shared/cluster/local-cluster.ts';
 import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
 import { formatDuration, parseDuration } from '../../shared/duration.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
@@ -76,6 +77,8 @@ export async function enforceBudget(event: Input, deps: Deps): Promise<CloudEven
       return budgetChanged(event, deps);
     case EventType.ResourceDeleted:
       return jobDeleted(event, deps);
+    case EventType.JobCancel:
+      return jobCancelled(event, deps);
   }
 }
 
@@ -399,13 +402,32 @@ async function jobDeleted(
   // A forged deletion must not free a running job's money: the job must really be gone.
   const claim = { kind: 'QiskitJob', namespace, name: metadata.name, uid: metadata.uid, change: 'deleted' } as const;
   if (!(await confirmedByCluster(claim, deps))) return [];
-  const name = object.spec?.budget?.budgetRef;
-  const budgets =
-    name === undefined ? await deps.cluster.listBudgets(namespace) : [await deps.cluster.findBudget(namespace, name)];
   const run = { namespace, name: metadata.name, uid: metadata.uid, generation: metadata.generation ?? 1 };
+  return endRun(run, object.spec?.budget?.budgetRef, event, deps);
+}
+
+/** A job published as an event is cancelled (`qpipe cancel`): as a deletion, for its latest run. */
+async function jobCancelled(event: TypedEvent<typeof EventType.JobCancel>, deps: Deps): Promise<CloudEvent<unknown>[]> {
+  const run = await latestRunOf(deps.store, event.data.job.namespace, event.data.job.name);
+  return run ? endRun(run, undefined, event, deps) : [];
+}
+
+/**
+ * A run that will not go on: it stops waiting for budget, and gives back its reservation
+ * unless a provider runs its task, whose reservation stands until the provider confirms the
+ * cancellation (execute asks for it); what it bills is settled then and only the rest released.
+ */
+async function endRun(
+  run: JobRef,
+  budgetName: string | undefined,
+  event: { readonly extensions: QpipeExtensions },
+  deps: Deps,
+): Promise<CloudEvent<unknown>[]> {
+  const budgets =
+    budgetName === undefined
+      ? await deps.cluster.listBudgets(run.namespace)
+      : [await deps.cluster.findBudget(run.namespace, budgetName)];
   const key = jobKey(run);
-  // A task at a provider keeps its reservation until the provider confirms the cancellation
-  // (execute asks for it); what it bills is settled then and only the rest released.
   const atProvider = (await taskRecordOfRun(deps.store, run)) !== undefined;
   const events: CloudEvent<unknown>[] = [];
   for (const budget of budgets) {

@@ -21,9 +21,8 @@ export async function wasDeleted(job: JobRef, deps: Pick<Deps, 'store'>): Promis
   return (await getJson(deps.store, markerKey(job))) !== undefined;
 }
 
-/** Handles a confirmed deletion of a job's object. */
-export async function onJobDeleted(job: JobRef, deps: Deps): Promise<void> {
-  const why = `its QiskitJob was deleted at ${deps.now().toISOString()}`;
+/** Handles a confirmed deletion of a job's object, or a request to cancel a published job (`why` says which). */
+export async function onJobDeleted(job: JobRef, why: string, deps: Deps): Promise<void> {
   await deps.store.put(markerKey(job), JSON.stringify({ why }), 'application/json');
   if (deps.running?.stop(jobKey(job), new PermanentError(`stopped: ${why}`))) {
     deps.log.info({ job: `${job.namespace}/${job.name}` }, 'stopped the simulation of a deleted job');

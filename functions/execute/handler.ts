@@ -27,6 +27,7 @@ import { scheduledEntry } from '../../shared/backends/visibility.ts';
 import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
 import { closeDeletedSession, sessionIdFor } from './session.ts';
 import { cancelTask, onJobDeleted, wasDeleted } from './deletion.ts';
+import { latestRunOf } from '../../shared/cluster/local-cluster.ts';
 import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
 
 type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'ledger' | 'now' | 'signal' | 'log' | 'running'>;
@@ -34,6 +35,12 @@ type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'ledger' 
 /** Runs an approved job; closes the provider session of a deleted QiskitSession. */
 export async function execute(event: StageInput<typeof Stage.Execute>, deps: Deps): Promise<CloudEvent<unknown>[]> {
   if (event.type === EventType.JobApproved) return runApproved(event, deps);
+  if (event.type === EventType.JobCancel) {
+    const { namespace, name } = event.data.job;
+    const run = await latestRunOf(deps.store, namespace, name);
+    if (run) await onJobDeleted(run, `it was cancelled (${event.data.reason})`, deps);
+    return [];
+  }
   const object = objectIdentity(event.data);
   if (object?.kind !== 'QiskitSession' && object?.kind !== 'QiskitJob') return [];
   const namespace = object.metadata.namespace ?? 'default';
@@ -41,7 +48,8 @@ export async function execute(event: StageInput<typeof Stage.Execute>, deps: Dep
   if (!(await confirmedByCluster({ kind: object.kind, namespace, name, uid, change: 'deleted' }, deps))) return [];
   if (object.kind === 'QiskitSession') await closeDeletedSession(namespace, name, deps);
   else if (uid !== undefined) {
-    await onJobDeleted({ namespace, name, uid, generation: object.metadata.generation ?? 1 }, deps);
+    const run = { namespace, name, uid, generation: object.metadata.generation ?? 1 };
+    await onJobDeleted(run, `its QiskitJob was deleted at ${deps.now().toISOString()}`, deps);
   }
   return [];
 }
@@ -95,7 +103,7 @@ async function runApproved(
   async function run(executor: BackendExecutor): Promise<CloudEvent<unknown>> {
     // A run stopped (Ctrl-C, SIGTERM) starts nothing more; its job fails and its money is released.
     deps.signal?.throwIfAborted();
-    if (await wasDeleted(job, deps)) throw new PermanentError('not run: its QiskitJob was deleted');
+    if (await wasDeleted(job, deps)) throw new PermanentError('not run: its QiskitJob was deleted or cancelled');
     if (budget) await checkReservation(budget);
     const entry = await scheduledEntry(job.namespace, backend.name, deps);
     const work = deps.running?.start(jobKey(job), deps.signal);
@@ -137,7 +145,7 @@ async function runApproved(
       await saveTaskRecord(deps.store, record);
       // Deleted while it was being submitted: cancelled at once (the deletion found no task yet).
       if (await wasDeleted(job, deps))
-        await cancelTask(record, 'its QiskitJob was deleted while it was submitted', deps);
+        await cancelTask(record, 'its QiskitJob was deleted or cancelled while it was submitted', deps);
       return submitted(record);
     }
     const { counts, shots, durationMs, billedSeconds, note } = outcome;

@@ -4,7 +4,15 @@
  * Osls (the maintained fork of the Serverless Framework v3) packages it offline.
  */
 import { stringify } from 'yaml';
-import { EMITTERS, EventType, REQUEST_SOURCES, type Stage, stageSource, SUBSCRIPTIONS } from '../../events/types.ts';
+import {
+  CANCEL_SOURCES,
+  EMITTERS,
+  EventType,
+  REQUEST_SOURCES,
+  type Stage,
+  stageSource,
+  SUBSCRIPTIONS,
+} from '../../events/types.ts';
 
 const LAMBDA_STAGES = Object.keys(SUBSCRIPTIONS) as Stage[];
 
@@ -231,7 +239,11 @@ export function subscriptionPatterns(stage: Stage): { source: string[]; 'detail-
   const bySource = new Map<string, string[]>();
   for (const type of SUBSCRIPTIONS[stage]) {
     const sources =
-      type === EventType.JobRequested ? [...REQUEST_SOURCES] : (EMITTERS[type] ?? []).map((e) => stageSource(e));
+      type === EventType.JobRequested
+        ? [...REQUEST_SOURCES]
+        : type === EventType.JobCancel
+          ? [...CANCEL_SOURCES]
+          : (EMITTERS[type] ?? []).map((e) => stageSource(e));
     for (const source of sources) bySource.set(source, [...(bySource.get(source) ?? []), type]);
   }
   return [...bySource].map(([source, types]) => ({ source: [source], 'detail-type': types }));

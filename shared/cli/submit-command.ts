@@ -5,7 +5,7 @@
  */
 import type { CloudEvent } from 'cloudevents';
 import { buildEvent } from '../../events/envelope.ts';
-import { EventType } from '../../events/types.ts';
+import { CANCEL_SOURCES, EventType } from '../../events/types.ts';
 import type { QpipeConfig } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
 import { backendRefusals } from '../backends/visibility.ts';
@@ -125,4 +125,31 @@ export async function readStatus(
 ): Promise<QiskitJobStatus | undefined> {
   const ports = await createDeployedPorts(config, { budgets: [], backends: [], configMaps: [] });
   return ports.cluster.readJobStatus(namespace, name);
+}
+
+/**
+ * Asks the pipeline to cancel the latest run of a job published as an event (on a cluster,
+ * `kubectl delete qiskitjob` does it): its simulation stops, a run not started never starts,
+ * and its provider task is cancelled; its money is released once the provider confirms.
+ */
+export async function cancelJob(
+  job: { readonly namespace: string; readonly name: string },
+  options: { config: QpipeConfig; to: Destination; reason: string },
+): Promise<string> {
+  const event = buildEvent(
+    EventType.JobCancel,
+    { job, reason: options.reason },
+    { source: CANCEL_SOURCES[0], subject: `${job.namespace}/${job.name}` },
+  );
+  if ('bus' in options.to) {
+    const { store } = await createDeployedPorts(options.config, { budgets: [], backends: [], configMaps: [] });
+    const [{ EventBridgeClient }, { createEventBridgePublisher }] = await Promise.all([
+      import('@aws-sdk/client-eventbridge'),
+      import('../runtime/eventbridge-publisher.ts'),
+    ]);
+    await createEventBridgePublisher({ client: new EventBridgeClient({}), busName: options.to.bus, store })([event]);
+  } else {
+    await postEvents(options.to.url, [event]);
+  }
+  return event.id;
 }

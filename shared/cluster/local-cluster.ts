@@ -67,6 +67,16 @@ export const StoredJobStatus = Type.Object({
 });
 export type StoredJobStatus = Static<typeof StoredJobStatus>;
 
+/**
+ * The latest run of the job of that name whose status the store keeps (a job published as an
+ * event), or undefined: what `qpipe cancel <name>` cancels.
+ */
+export async function latestRunOf(store: ObjectStore, namespace: string, name: string): Promise<JobRef | undefined> {
+  const stored = await readDocument(store, jobNameKey(namespace, name), StoredJobStatus);
+  if (!stored) return undefined;
+  return { namespace, name, uid: stored.uid, generation: stored.status.observedGeneration ?? 1 };
+}
+
 /** Attempts of a status write that keeps losing to other writers before it is retried as a whole. */
 const MAX_STATUS_ATTEMPTS = 50;
 

@@ -184,7 +184,8 @@ const API_SERVER_TYPES = new Set<string>([
 ]);
 
 /**
- * The whole pipeline in one process behind one ingress: POST / accepts job requests;
+ * The whole pipeline in one process behind one ingress: POST / accepts job requests and
+ * cancellations;
  * GET /jobs/<namespace>/<name> answers the job's status. API-server events are refused:
  * they speak for a cluster, and this process has none to check them against.
  */
@@ -216,12 +217,17 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
         return {
           status: 403,
           body: {
-            error: `${event.type} speaks for a Kubernetes API server; qpipe serve has no cluster to check it against, so it accepts only ${EventType.JobRequested}`,
+            error: `${event.type} speaks for a Kubernetes API server; qpipe serve has no cluster to check it against, so it accepts only ${EventType.JobRequested} and ${EventType.JobCancel}`,
           },
         };
       }
-      if (event.type !== EventType.JobRequested) {
-        return { status: 400, body: { error: `the ingress accepts ${EventType.JobRequested}, not ${event.type}` } };
+      if (event.type !== EventType.JobRequested && event.type !== EventType.JobCancel) {
+        return {
+          status: 400,
+          body: {
+            error: `the ingress accepts ${EventType.JobRequested} and ${EventType.JobCancel}, not ${event.type}`,
+          },
+        };
       }
       try {
         // A request that cannot become a job (a bare manifest as data, say) is refused here, not lost later.
@@ -232,7 +238,9 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
       if (pipeline.bus.pending >= options.config.maxQueuedEvents) {
         return { status: 503, headers: { 'retry-after': '5' }, body: { error: 'the pipeline is full; retry later' } };
       }
-      await inbox.add(event);
+      // A request is kept until its job is final; a cancellation acts at once and is not
+      // replayed (lost in a crash, it is sent again: cancelling twice is harmless).
+      if (event.type === EventType.JobRequested) await inbox.add(event);
       await pipeline.publish([event]);
       return { status: 202, body: { accepted: event.id, subject: event.subject ?? null } };
     }),

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jobNameKey } from '../../shared/cluster/local-cluster.ts';
-import { qpipe } from '../support/cli.ts';
+import { qpipe, startServe } from '../support/cli.ts';
 
 const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
 
@@ -117,5 +117,44 @@ describe('a qpipe run stopped mid-simulation (child processes, real store folder
     const dead = await qpipe(['status', 'long', '--namespace', 'default'], { QPIPE_STORE: store });
     expect(dead.stdout).toMatch(/Failed/);
     expect(dead.stdout).toMatch(/its run died: the process that ran it \(.*\) is gone/);
+  }, 120_000);
+});
+
+describe('qpipe cancel of a job published to qpipe serve (child processes, real HTTP, real store folder)', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'qpipe-cancel-'));
+    await writeFile(join(dir, 'resources.yaml'), RESOURCES);
+    await writeFile(join(dir, 'long.yaml'), job('long', longCircuit()));
+  });
+  afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+  it('stops its simulation, fails it with the reason and releases its reservation', async () => {
+    const env = { QPIPE_STORE: join(dir, 'store'), QPIPE_SIMULATOR_MAX_MEMORY: '1GiB' };
+    const server = await startServe(['--port', '0', '--resources', join(dir, 'resources.yaml')], env);
+    try {
+      const statusOf = async () => {
+        const response = await fetch(`${server.url}/jobs/default/long`);
+        return response.ok
+          ? ((await response.json()) as { status: { phase: string; message?: string } }).status
+          : undefined;
+      };
+      expect((await qpipe(['submit', join(dir, 'long.yaml'), '--to', server.url], env)).code).toBe(0);
+      while ((await statusOf())?.phase !== 'Approved') await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+
+      const cancel = await qpipe(['cancel', 'long', '--to', server.url, '--reason', 'wrong circuit'], env);
+      expect(cancel.stdout).toMatch(/^asked to cancel default\/long \(event \S+\)$/m);
+      let status = await statusOf();
+      while (status?.phase !== 'Failed') {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        status = await statusOf();
+      }
+      expect(status.message).toMatch(/stopped: it was cancelled \(wrong circuit\)/);
+      const budget = JSON.parse(await readFile(join(dir, 'store', 'status/qiskitbudgets/default/team.json'), 'utf8'));
+      expect(budget).toMatchObject({ spent: '$0.00', reserved: '$0.00', reservations: [] });
+    } finally {
+      server.process.kill('SIGTERM');
+    }
   }, 120_000);
 });

@@ -2,7 +2,7 @@ import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HTTP } from 'cloudevents';
+import { CloudEvent, HTTP } from 'cloudevents';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +76,27 @@ describe('qpipe serve: the whole pipeline behind one ingress (child process, rea
       ).status,
     ).toBe(400);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+
+  it('answers 403 to an API-server event: it has no cluster to check the claim against, so a forged delete frees nothing', async () => {
+    const forged = HTTP.binary(
+      new CloudEvent({
+        type: EventType.ResourceDeleted,
+        source: 'https://kubernetes.default.svc',
+        data: {
+          apiVersion: 'quantum.io/v1',
+          kind: 'QiskitJob',
+          metadata: { name: 'running', namespace: 'default', uid: 'u-1' },
+        },
+      }),
+    );
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: forged.headers as Record<string, string>,
+      body: forged.body as string,
+    });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: string }).error).toMatch(/speaks for a Kubernetes API server/);
   });
 
   it('answers 400 with the reason, never 202, for what cannot become a job', async () => {

@@ -111,11 +111,12 @@ describe('infra manifests', () => {
         ).toBe(true);
       }
     }
-    // Only job requests and the API server's events may come from outside the pipeline.
+    // Only job requests, their cancellations and the API server's events may come from outside the pipeline.
     const open = triggers.filter((t) => t.spec.filter.attributes.source === undefined);
     expect(new Set(open.map((t) => t.spec.filter.attributes.type))).toEqual(
       new Set([
         'io.quantum.job.requested',
+        'io.quantum.job.cancel',
         'dev.knative.apiserver.resource.add',
         'dev.knative.apiserver.resource.update',
         'dev.knative.apiserver.resource.delete',

@@ -73,7 +73,7 @@ describe('deleting a QiskitJob', () => {
     const run = await runStage(execute, await reserved(ports, approved('OPENQASM 3.0;\nqubit q;\nh q;')), ports);
     const failed = received(run.emitted[0] as never);
     if (failed.type !== EventType.JobFailed) throw new Error(failed.type);
-    expect(failed.data.reason).toBe('not run: its QiskitJob was deleted');
+    expect(failed.data.reason).toBe('not run: its QiskitJob was deleted or cancelled');
   });
 
   it('keeps the reservation of a job whose task is at a provider until the provider confirms, then charges what it bills', async () => {
