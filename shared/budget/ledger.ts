@@ -22,7 +22,14 @@ const reservation = Type.Readonly(
 );
 /** A reservation reclaimed because the run holding it died. */
 const reclaimedEntry = Type.Readonly(
-  Type.Object({ micros, job: Type.String(), at: Type.Integer(), why: Type.String() }),
+  Type.Object({
+    micros,
+    job: Type.String(),
+    at: Type.Integer(),
+    why: Type.String(),
+    /** Set once the job's failure came back through the bus: until then every write announces it again. */
+    announced: Type.Optional(Type.Boolean()),
+  }),
 );
 
 /** One budget period's books. */
@@ -135,7 +142,12 @@ export function reclaimDead(
   state: LedgerState,
   options: { readonly now: number; readonly ownerGone?: (owner: string) => boolean },
 ): { state: LedgerState; reclaimed: Reclaimed[] } {
-  const reclaimed: Reclaimed[] = [];
+  // Runs reclaimed earlier whose failure has not come back yet (a writer that died after its
+  // write but before publishing loses it): announced again, under the same event id.
+  const reclaimed: Reclaimed[] = Object.entries(state.reclaimed ?? {})
+    .filter(([, entry]) => entry.announced !== true)
+    .map(([jobKey, entry]) => ({ jobKey, job: entry.job, micros: entry.micros, why: entry.why }));
+  const before = reclaimed.length;
   for (const [jobKey, held] of Object.entries(state.reservations)) {
     const why =
       held.owner !== undefined && options.ownerGone?.(held.owner) === true
@@ -145,11 +157,12 @@ export function reclaimDead(
           : undefined;
     if (why !== undefined) reclaimed.push({ jobKey, job: held.job, micros: held.micros, why });
   }
-  if (reclaimed.length === 0) return { state, reclaimed };
-  const gone = new Set(reclaimed.map((r) => r.jobKey));
+  if (reclaimed.length === before) return { state, reclaimed };
+  const fresh = reclaimed.slice(before);
+  const gone = new Set(fresh.map((r) => r.jobKey));
   const reservations = Object.fromEntries(Object.entries(state.reservations).filter(([key]) => !gone.has(key)));
   const record = { ...state.reclaimed };
-  for (const r of reclaimed) record[r.jobKey] = { micros: r.micros, job: r.job, at: options.now, why: r.why };
+  for (const r of fresh) record[r.jobKey] = { micros: r.micros, job: r.job, at: options.now, why: r.why };
   return { state: { ...state, reservations, reclaimed: record }, reclaimed };
 }
 
@@ -168,8 +181,15 @@ export function settle(
   };
 }
 
-/** Drops a job's reservation (failure or rejection); releasing twice changes nothing. */
+/**
+ * Drops a job's reservation (failure or rejection); releasing twice changes nothing. The
+ * failure of a reclaimed run coming back marks it announced.
+ */
 export function release(state: LedgerState, jobKey: string): LedgerState {
+  const reclaimed = state.reclaimed?.[jobKey];
+  if (reclaimed && reclaimed.announced !== true) {
+    return { ...state, reclaimed: { ...state.reclaimed, [jobKey]: { ...reclaimed, announced: true } } };
+  }
   if (!state.reservations[jobKey]) return state;
   const { [jobKey]: _released, ...reservations } = state.reservations;
   return { ...state, reservations };

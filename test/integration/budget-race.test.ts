@@ -162,4 +162,98 @@ describe('budget race: 100 concurrent jobs, estimates 3x the limit', () => {
       expect(server.refused()).toBeGreaterThan(0);
     });
   });
+
+  describe('with crashes injected', () => {
+    /** A store whose writes sometimes land and then "crash" before answering, as a killed process would. */
+    class CrashingStore extends InvariantCheckingStore {
+      crashes = 0;
+      private seed = 11;
+      override async compareAndSwap(key: string, expected: string | undefined, state: LedgerState): Promise<boolean> {
+        const ok = await super.compareAndSwap(key, expected, state);
+        this.seed = (this.seed * 48271) % 2147483647;
+        if (ok && this.seed % 7 === 0) {
+          this.crashes++;
+          throw new Error('the process died after its write landed');
+        }
+        return ok;
+      }
+    }
+
+    it.each([
+      ['in-memory', () => Promise.resolve({ ledger: new MemoryLedgerStore(), done: () => Promise.resolve() })],
+      [
+        'local-file',
+        async () => {
+          const dir = await mkdtemp(join(tmpdir(), 'qpipe-race-'));
+          return { ledger: new LocalLedgerStore(dir), done: () => rm(dir, { recursive: true, force: true }) };
+        },
+      ],
+    ])(
+      'never overspends and leaves nothing reserved when a third of the runs die holding reservations (%s ledger)',
+      async (_name, make) => {
+        const { ledger, done } = await make();
+        try {
+          const store = new CrashingStore(ledger);
+          const base = memoryPorts({ budgets: [budget('team', { limit: '$100.00' })] }, { ledger: store });
+          // Jobs admitted by a process that then dies: every other writer sees it gone.
+          const gone = (id: string) => id === 'dead-run';
+          const dying = { ...base, runOwner: { id: 'dead-run', gone } };
+          const living = { ...base, runOwner: { id: 'living-run', gone } };
+          const amounts = estimates(90);
+          const scheduled = (i: number, micros: number) =>
+            buildJobEvent(
+              EventType.JobScheduled,
+              { ...example, job: jobRef(i), estimate: { totalMicros: micros, breakdown: [] } },
+              jobRef(i),
+              { source: '/qpipe/select-backend' },
+            );
+          const runs = await Promise.all(
+            amounts.map((micros, i) => deliver(scheduled(i, micros), i % 3 === 0 ? dying : living)),
+          );
+          const approvedLiving = amounts.filter(
+            (_, i) => i % 3 !== 0 && runs[i]?.emitted.some((e) => e.type === EventType.JobApproved),
+          );
+          // The living runs finish; settling them is also the next write, which reclaims the dead.
+          const failed = runs.flatMap((run) => run.emitted.filter((e) => e.type === EventType.JobFailed));
+          const settles = await Promise.all(
+            amounts.map((micros, i) =>
+              i % 3 !== 0 && runs[i]?.emitted.some((e) => e.type === EventType.JobApproved)
+                ? deliver(
+                    buildJobEvent(
+                      EventType.JobCompleted,
+                      {
+                        job: jobRef(i),
+                        backend: 'local-simulator',
+                        result: { location: 'x', shots: 1, counts: {}, truncated: false },
+                        actualCostMicros: Math.floor(micros * 0.9),
+                        budget: { namespace: 'default', name: 'team', period: '2026-11' },
+                      },
+                      jobRef(i),
+                      { source: '/qpipe/collect-results' },
+                    ),
+                    living,
+                  )
+                : Promise.resolve(undefined),
+            ),
+          );
+          failed.push(...settles.flatMap((run) => run?.emitted.filter((e) => e.type === EventType.JobFailed) ?? []));
+          // One more write (a late job) sweeps whatever dead reservation is left.
+          const late = await deliver(scheduled(1000, 1), living);
+          failed.push(...late.emitted.filter((e) => e.type === EventType.JobFailed));
+
+          const final = (await store.read('default/team/2026-11')).state;
+          expect(store.crashes).toBeGreaterThan(0);
+          expect(store.highest).toBeLessThanOrEqual(LIMIT);
+          expect(Object.keys(final.reservations)).toEqual(['uid-1000/1']);
+          expect(final.spentMicros).toBe(approvedLiving.reduce((a, b) => a + Math.floor(b * 0.9), 0));
+          // Every dead run that held money was failed, once per run, and never admitted again.
+          const deadJobs = new Set(failed.map((e) => (parseEvent(e).data as { job: JobRef }).job.uid));
+          expect([...deadJobs].every((uid) => Number(uid.slice(4)) % 3 === 0)).toBe(true);
+          expect(Object.keys(final.reclaimed ?? {}).sort()).toEqual([...deadJobs].map((uid) => `${uid}/1`).sort());
+        } finally {
+          await done();
+        }
+      },
+    );
+  });
 });

@@ -327,7 +327,11 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     );
     expect(failed.source).toBe('/qpipe/enforce-budget');
     expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$5.00' });
-    // The dead run's own events, delivered late, change nothing.
+    // Until its failure comes back through the bus, every write announces it again (same event id).
+    const again = await runStage(stage, scheduled('died', 8_000_000), ports);
+    expect(again.emitted.map((e) => e.id)).toEqual([run.emitted[0]?.id]);
+    await runStage(stage, run.emitted[0] as CloudEvent<unknown>, ports);
+    // Then the dead run's own events, delivered late, change nothing.
     expect((await runStage(stage, scheduled('died', 8_000_000), ports)).emitted).toEqual([]);
   });
 
