@@ -9,9 +9,8 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { AnyTypedEvent } from '../events/envelope.ts';
 import type { JobRef } from '../events/schemas.ts';
 import { EventType } from '../events/types.ts';
-import { TransientError } from './errors.ts';
 import { formatMoney } from './money.ts';
-import { readVersionedDocument } from './storage/documents.ts';
+import { updateDocument } from './storage/compare-and-swap.ts';
 import { keySegment } from './storage/key-segment.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 
@@ -94,19 +93,11 @@ export function auditEntryOf(event: AnyTypedEvent): AuditEntry | undefined {
 }
 
 /** Adds an entry to a run's record (compare-and-swap; a redelivered event is recorded once). */
-export async function appendAudit(store: ObjectStore, job: JobRef, entry: AuditEntry): Promise<void> {
-  const key = auditKey(job);
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const { document, version } = await readVersionedDocument(store, key, AuditRecord);
-    const record = document ?? { job: { ...job }, entries: [] };
-    if (record.entries.some((e) => e.eventId === entry.eventId)) return;
-    const next = { ...record, entries: [...record.entries, entry].sort((a, b) => a.at.localeCompare(b.at)) };
-    const body = JSON.stringify(next, null, 2);
-    const written =
-      version === undefined
-        ? await store.putIfAbsent(key, body, 'application/json')
-        : await store.putIfVersion(key, body, version, 'application/json');
-    if (written) return;
-  }
-  throw new TransientError(`the audit record ${key} kept changing`);
+export function appendAudit(store: ObjectStore, job: JobRef, entry: AuditEntry): Promise<void> {
+  return updateDocument(store, auditKey(job), AuditRecord, (current) => {
+    const record = current ?? { job: { ...job }, entries: [] };
+    if (record.entries.some((e) => e.eventId === entry.eventId)) return { next: undefined, result: undefined };
+    const entries = [...record.entries, entry].sort((a, b) => a.at.localeCompare(b.at));
+    return { next: { ...record, entries }, result: undefined };
+  });
 }

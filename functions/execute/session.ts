@@ -9,6 +9,7 @@ import type { BackendEntry, BackendExecutor } from '../../shared/backends/backen
 import { InvalidInputError, TransientError } from '../../shared/errors.ts';
 import { WorkInProgressError } from '../../shared/idempotency/claims.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
+import { retrySwap } from '../../shared/storage/compare-and-swap.ts';
 import { readVersionedDocument } from '../../shared/storage/documents.ts';
 import { catalogFor } from '../../shared/backends/visibility.ts';
 import {
@@ -105,16 +106,21 @@ export async function closeDeletedSession(
   deps: Deps & Pick<Ports, 'executors' | 'config'>,
 ): Promise<void> {
   const key = sessionRecordKey(namespace, name);
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const read = await readVersionedDocument(deps.store, key, SessionRecord);
-    const deleted = onSessionDeleted(read.document, deps.now());
-    if (!deleted) return;
-    const executor = deps.executors.ibm_quantum;
-    if (deleted.close !== undefined && executor?.closeSession) {
-      const entry = (await catalogFor(namespace, deps)).find((e) => e.name === read.document?.backend);
-      if (entry) await executor.closeSession(entry, deleted.close);
-    }
-    if (await deps.store.putIfVersion(key, record(deleted.closed), read.version, 'application/json')) return;
-  }
-  throw new TransientError(`QiskitSession ${namespace}/${name} kept changing while its deletion was handled`);
+  // Not updateDocument: closing at IBM happens between the read and the write (closing twice is harmless).
+  await retrySwap(
+    `QiskitSession ${namespace}/${name}`,
+    async () => {
+      const read = await readVersionedDocument(deps.store, key, SessionRecord);
+      const deleted = onSessionDeleted(read.document, deps.now());
+      if (!deleted) return { done: true, result: undefined };
+      const executor = deps.executors.ibm_quantum;
+      if (deleted.close !== undefined && executor?.closeSession) {
+        const entry = (await catalogFor(namespace, deps)).find((e) => e.name === read.document?.backend);
+        if (entry) await executor.closeSession(entry, deleted.close);
+      }
+      const written = await deps.store.putIfVersion(key, record(deleted.closed), read.version, 'application/json');
+      return written ? { done: true, result: undefined } : { done: false };
+    },
+    { maxAttempts: 5 },
+  );
 }

@@ -1,5 +1,5 @@
 /** The ledger-store port: versioned reads and compare-and-swap writes of ledger state. */
-import { TransientError } from '../errors.ts';
+import { retrySwap } from '../storage/compare-and-swap.ts';
 import type { LedgerState } from './ledger.ts';
 import { keySegment } from '../storage/key-segment.ts';
 
@@ -19,7 +19,7 @@ export interface VersionedLedger {
   readonly version: string | undefined;
 }
 
-/** Where ledgers live. Implementations: local file (embedded), S3 conditional writes. */
+/** Where ledgers live: ObjectLedgerStore, over the local or the S3 object store. */
 export interface LedgerStore {
   read(key: string): Promise<VersionedLedger>;
   /** Writes `state` only if the stored version is still `expected`; returns whether it did. */
@@ -28,34 +28,27 @@ export interface LedgerStore {
   list(): Promise<string[]>;
 }
 
-/** Too many conflicting writers; retrying later can succeed. */
-export class LedgerContentionError extends TransientError {
-  constructor(key: string, attempts: number) {
-    super(`ledger ${key} changed under us ${attempts} times in a row`);
-  }
-}
-
-const MAX_BACKOFF_MS = 250;
-
 /**
- * Applies `change` to a ledger with compare-and-swap, re-reading and retrying on conflict.
- * `change` must be pure: it may run several times. Returns its result from the run that won.
+ * Applies `change` to a ledger with compare-and-swap, re-reading and retrying on conflict
+ * (shared/storage/compare-and-swap.ts's back-off). `change` must be pure: it may run several
+ * times. Returns its result from the run that won.
  */
-export async function updateLedger<R>(
+export function updateLedger<R>(
   store: LedgerStore,
   key: string,
   change: (state: LedgerState) => { state: LedgerState; result: R },
   options: { readonly maxAttempts?: number } = {},
 ): Promise<R> {
-  const maxAttempts = options.maxAttempts ?? 200;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const current = await store.read(key);
-    const { state, result } = change(current.state);
-    if (state === current.state) return result;
-    if (await store.compareAndSwap(key, current.version, state)) return result;
-    // Exponential backoff with full jitter: many contending writers spread out instead of
-    // retrying in lockstep, so one of them wins each round rather than all of them failing.
-    await new Promise((r) => setTimeout(r, Math.random() * Math.min(MAX_BACKOFF_MS, 2 ** attempt)));
-  }
-  throw new LedgerContentionError(key, maxAttempts);
+  return retrySwap(
+    `ledger ${key}`,
+    async () => {
+      const current = await store.read(key);
+      const { state, result } = change(current.state);
+      if (state === current.state || (await store.compareAndSwap(key, current.version, state))) {
+        return { done: true, result };
+      }
+      return { done: false };
+    },
+    options,
+  );
 }

@@ -11,10 +11,10 @@ import {
   type QiskitSession,
   QiskitSessionStatus,
 } from '../resources/schema.ts';
-import { TransientError } from '../errors.ts';
 import { keySegment } from '../storage/key-segment.ts';
 import { type Static, Type } from '@sinclair/typebox';
-import { readDocument, readVersionedDocument } from '../storage/documents.ts';
+import { type DocumentChange, updateDocument } from '../storage/compare-and-swap.ts';
+import { readDocument } from '../storage/documents.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { Cluster, StatusChange } from './cluster.ts';
 
@@ -80,13 +80,6 @@ export async function latestRunOf(store: ObjectStore, namespace: string, name: s
 /** Attempts of a status write that keeps losing to other writers before it is retried as a whole. */
 const MAX_STATUS_ATTEMPTS = 50;
 
-/** Status writes of one job kept losing to concurrent writers; the event is retried later. */
-export class StatusContentionError extends TransientError {
-  constructor(key: string, attempts: number) {
-    super(`status ${key} kept changing under ${attempts} attempts to update it`);
-  }
-}
-
 /** In-process cluster over loaded manifests and a status folder. */
 export class LocalCluster implements Cluster {
   // Status writes of one job are serialised in this process.
@@ -143,21 +136,24 @@ export class LocalCluster implements Cluster {
     // Serialised in this process, and compare-and-swap against other processes (Lambda
     // containers, pods): a write based on a stale read loses and is recomputed.
     const next = previous.then(async () => {
-      for (let attempt = 1; ; attempt++) {
-        const read = await readVersionedDocument(this.store, key, StoredJobStatus);
-        const current = read.document?.status;
-        const updated = change(current);
-        if (updated === undefined) return current;
-        const record: StoredJobStatus = { uid: job.uid, namespace: job.namespace, name: job.name, status: updated };
-        const text = JSON.stringify(record, null, 2);
-        if (await this.store.putIfVersion(key, text, read.version, 'application/json')) {
-          // The name's copy follows whichever object of that name changed last.
-          await this.store.put(jobNameKey(job.namespace, job.name), text, 'application/json');
-          return updated;
-        }
-        if (attempt >= MAX_STATUS_ATTEMPTS) throw new StatusContentionError(key, attempt);
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, attempt * 5)));
-      }
+      const { status, record } = await updateDocument(
+        this.store,
+        key,
+        StoredJobStatus,
+        (
+          stored,
+        ): DocumentChange<StoredJobStatus, { status: QiskitJobStatus | undefined; record?: StoredJobStatus }> => {
+          const updated = change(stored?.status);
+          if (updated === undefined) return { next: undefined, result: { status: stored?.status } };
+          const written: StoredJobStatus = { uid: job.uid, namespace: job.namespace, name: job.name, status: updated };
+          return { next: written, result: { status: updated, record: written } };
+        },
+        { maxAttempts: MAX_STATUS_ATTEMPTS },
+      );
+      // The name's copy follows whichever object of that name changed last.
+      if (record)
+        await this.store.put(jobNameKey(job.namespace, job.name), JSON.stringify(record, null, 2), 'application/json');
+      return status;
     });
     this.queues.set(
       key,

@@ -7,22 +7,19 @@ import { LocalCluster, type LocalResources } from '../cluster/local-cluster.ts';
 import { cachedResources } from '../resources/resource-store.ts';
 import { createLocalPorts } from './embedded.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { ObjectLedgerStore } from '../budget/object-ledger-store.ts';
 import type { Ports } from './ports.ts';
 
 /** The object store and ledgers on S3 (any S3 API), when configured. */
 async function s3Ports(config: QpipeConfig): Promise<Pick<Ports, 'store' | 'ledger'> | undefined> {
   if (!config.s3) return undefined;
-  const [{ S3Client }, { S3ObjectStore }, { S3LedgerStore }] = await Promise.all([
+  const [{ S3Client }, { S3ObjectStore }] = await Promise.all([
     import('@aws-sdk/client-s3'),
     import('../storage/s3-object-store.ts'),
-    import('../budget/s3-ledger-store.ts'),
   ]);
   const client = new S3Client({ forcePathStyle: config.s3.forcePathStyle });
-  const prefix = config.s3.prefix.replace(/\/+$/, '');
-  return {
-    store: new S3ObjectStore(client, config.s3.bucket, prefix),
-    ledger: new S3LedgerStore(client, config.s3.bucket, prefix ? `${prefix}/ledgers` : 'ledgers'),
-  };
+  const store = new S3ObjectStore(client, config.s3.bucket, config.s3.prefix.replace(/\/+$/, ''));
+  return { store, ledger: new ObjectLedgerStore(store) };
 }
 
 function mergeResources(a: LocalResources, b: LocalResources): LocalResources {

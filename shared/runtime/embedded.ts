@@ -7,7 +7,7 @@ import type { CloudEvent } from 'cloudevents';
 import { subscriptionFilters } from '../../events/types.ts';
 import { providerExecutors } from '../backends/providers.ts';
 import { createLocalSimulatorExecutor } from '../backends/local-simulator.ts';
-import { LocalLedgerStore } from '../budget/local-ledger-store.ts';
+import { ObjectLedgerStore } from '../budget/object-ledger-store.ts';
 import { LocalCluster, type LocalResources } from '../cluster/local-cluster.ts';
 import type { QpipeConfig } from '../config.ts';
 import type { Mailer } from '../mail/mailer.ts';
@@ -63,7 +63,7 @@ export async function createLocalPorts(
     config,
     store,
     cluster: new LocalCluster(resources, store),
-    ledger: new LocalLedgerStore(`${config.storeDir}/ledgers`),
+    ledger: new ObjectLedgerStore(store),
     executors: {
       local_simulator: createLocalSimulatorExecutor(config.simulator, metrics),
       ...providerExecutors(config),

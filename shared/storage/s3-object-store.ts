@@ -75,7 +75,8 @@ export class S3ObjectStore implements ObjectStore {
       );
       return true;
     } catch (error) {
-      if (isConditionFailed(error)) return false;
+      // If-Match on a key that is gone answers 404 NoSuchKey: the version read is not there either.
+      if (isConditionFailed(error) || (version !== undefined && isNotFound(error))) return false;
       throw error;
     }
   }

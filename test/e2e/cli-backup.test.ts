@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { LocalLedgerStore } from '../../shared/budget/local-ledger-store.ts';
+import { ObjectLedgerStore } from '../../shared/budget/object-ledger-store.ts';
+import { LocalObjectStore } from '../../shared/storage/local-object-store.ts';
 import { qpipe } from '../support/cli.ts';
 
 describe('qpipe backup and restore (end to end, child processes)', () => {
@@ -32,10 +33,12 @@ describe('qpipe backup and restore (end to end, child processes)', () => {
     const back = await qpipe(['restore', '--from', backup, '--output', 'json'], { QPIPE_STORE: restored });
     expect(back.code).toBe(0);
     expect(JSON.parse(back.stdout)).toMatchObject({ ledgers: 1, created: 0, skipped: kinds.length });
-    const [key] = await new LocalLedgerStore(join(store, 'ledgers')).list();
+    const [key] = await new ObjectLedgerStore(new LocalObjectStore(store)).list();
     expect(key).toMatch(/^default\/demo\/\d{4}-\d{2}$/);
-    const original = await new LocalLedgerStore(join(store, 'ledgers')).read(key as string);
-    expect((await new LocalLedgerStore(join(restored, 'ledgers')).read(key as string)).state).toEqual(original.state);
+    const original = await new ObjectLedgerStore(new LocalObjectStore(store)).read(key as string);
+    expect((await new ObjectLedgerStore(new LocalObjectStore(restored)).read(key as string)).state).toEqual(
+      original.state,
+    );
     expect(original.state.spentMicros).toBe(4_500_000);
   });
 

@@ -17,7 +17,7 @@ import { KubernetesResources } from '../../shared/backup/resources.ts';
 import { RESTORED_ANNOTATION } from '../../shared/backup/restored.ts';
 import { EMPTY_LEDGER, type LedgerState } from '../../shared/budget/ledger.ts';
 import { updateLedger } from '../../shared/budget/ledger-store.ts';
-import { LocalLedgerStore } from '../../shared/budget/local-ledger-store.ts';
+import { ObjectLedgerStore } from '../../shared/budget/object-ledger-store.ts';
 import { LocalObjectStore } from '../../shared/storage/local-object-store.ts';
 import { S3ObjectStore } from '../../shared/storage/s3-object-store.ts';
 import { kubeConfigFor } from '../support/kube-config.ts';
@@ -192,7 +192,7 @@ describe('qpipe backup and restore', () => {
   ])('round-trips resources and ledgers through %s into an empty cluster and store', async (_, target) => {
     const source = await fakeApiServer();
     for (const [key, value] of SOURCE_OBJECTS) source.objects.set(key, value);
-    const sourceLedgers = new LocalLedgerStore(await mkdtemp(join(dir, 'ledgers-')));
+    const sourceLedgers = new ObjectLedgerStore(new LocalObjectStore(await mkdtemp(join(dir, 'ledgers-'))));
     for (const [key, state] of Object.entries(LEDGERS))
       await updateLedger(sourceLedgers, key, () => ({ state, result: 0 }));
 
@@ -209,7 +209,7 @@ describe('qpipe backup and restore', () => {
     await source.close();
 
     const empty = await fakeApiServer();
-    const restoredLedgers = new LocalLedgerStore(await mkdtemp(join(dir, 'restored-')));
+    const restoredLedgers = new ObjectLedgerStore(new LocalObjectStore(await mkdtemp(join(dir, 'restored-'))));
     const report = await restoreBackup({ resources: empty.resources, ledger: restoredLedgers, source: target() });
     expect(report).toEqual({ created: 5, replaced: 0, skipped: 0, ledgers: 2 });
 
@@ -239,7 +239,11 @@ describe('qpipe backup and restore', () => {
   it('refuses a location that holds no backup, naming it', async () => {
     const nowhere = new LocalObjectStore(join(dir, 'nothing-here'));
     await expect(
-      restoreBackup({ resources: undefined, ledger: new LocalLedgerStore(dir), source: nowhere }),
+      restoreBackup({
+        resources: undefined,
+        ledger: new ObjectLedgerStore(new LocalObjectStore(dir)),
+        source: nowhere,
+      }),
     ).rejects.toThrow(/backup\.json: no qpipe backup here/);
   });
 

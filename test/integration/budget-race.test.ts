@@ -15,8 +15,9 @@ import { EventType } from '../../events/types.ts';
 import { stage } from '../../functions/enforce-budget/handler.ts';
 import { type LedgerState, reservedMicros } from '../../shared/budget/ledger.ts';
 import type { LedgerStore } from '../../shared/budget/ledger-store.ts';
-import { LocalLedgerStore } from '../../shared/budget/local-ledger-store.ts';
-import { S3LedgerStore } from '../../shared/budget/s3-ledger-store.ts';
+import { ObjectLedgerStore } from '../../shared/budget/object-ledger-store.ts';
+import { LocalObjectStore } from '../../shared/storage/local-object-store.ts';
+import { S3ObjectStore } from '../../shared/storage/s3-object-store.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { runStage, type StageRun } from '../../shared/runtime/stage.ts';
 import { budget } from '../support/manifests.ts';
@@ -144,7 +145,7 @@ describe('budget race: 100 concurrent jobs, estimates 3x the limit', () => {
   it('never overspends with the local-file ledger', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'qpipe-race-'));
     try {
-      expectBalanced(await race(new LocalLedgerStore(dir)));
+      expectBalanced(await race(new ObjectLedgerStore(new LocalObjectStore(dir))));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -158,7 +159,7 @@ describe('budget race: 100 concurrent jobs, estimates 3x the limit', () => {
     afterAll(async () => server.close());
 
     it('never overspends', async () => {
-      expectBalanced(await race(new S3LedgerStore(server.client, 'ledgers')));
+      expectBalanced(await race(new ObjectLedgerStore(new S3ObjectStore(server.client, 'ledgers'))));
       expect(server.refused()).toBeGreaterThan(0);
     });
   });
@@ -185,7 +186,10 @@ describe('budget race: 100 concurrent jobs, estimates 3x the limit', () => {
         'local-file',
         async () => {
           const dir = await mkdtemp(join(tmpdir(), 'qpipe-race-'));
-          return { ledger: new LocalLedgerStore(dir), done: () => rm(dir, { recursive: true, force: true }) };
+          return {
+            ledger: new ObjectLedgerStore(new LocalObjectStore(dir)),
+            done: () => rm(dir, { recursive: true, force: true }),
+          };
         },
       ],
     ])(

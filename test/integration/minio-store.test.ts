@@ -7,7 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateLedger } from '../../shared/budget/ledger-store.ts';
-import { S3LedgerStore } from '../../shared/budget/s3-ledger-store.ts';
+import { ObjectLedgerStore } from '../../shared/budget/object-ledger-store.ts';
 import { LocalCluster } from '../../shared/cluster/local-cluster.ts';
 import { claimWork, WorkInProgressError } from '../../shared/idempotency/claims.ts';
 import { StorageAccessError } from '../../shared/storage/s3-errors.ts';
@@ -71,7 +71,7 @@ describe.skipIf(missing !== undefined)(`S3 adapters on MinIO${missing ? ` (skipp
   });
 
   it('loses no ledger update under concurrent compare-and-swap', async () => {
-    const ledger = new S3LedgerStore(minio.client, BUCKET);
+    const ledger = new ObjectLedgerStore(new S3ObjectStore(minio.client, BUCKET));
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         updateLedger(ledger, 'default/team/2026-11', (state) => ({

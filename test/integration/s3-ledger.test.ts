@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMPTY_LEDGER, reserve, reservedMicros } from '../../shared/budget/ledger.ts';
 import { updateLedger } from '../../shared/budget/ledger-store.ts';
-import { S3LedgerStore } from '../../shared/budget/s3-ledger-store.ts';
+import { ObjectLedgerStore } from '../../shared/budget/object-ledger-store.ts';
 import { S3ObjectStore } from '../../shared/storage/s3-object-store.ts';
 import { type S3TestServer, startS3Server } from '../support/s3-server.ts';
 
@@ -18,14 +18,14 @@ describe('S3 ledger store on s3rver (412 on failed If-Match supplied by a test f
   afterAll(async () => server.close());
 
   it('creates with If-None-Match: * and refuses a second create', async () => {
-    const store = new S3LedgerStore(server.client, 'qpipe');
+    const store = new ObjectLedgerStore(new S3ObjectStore(server.client, 'qpipe'));
     expect(await store.compareAndSwap('create/2026-11', undefined, { ...EMPTY_LEDGER, spentMicros: 1 })).toBe(true);
     expect(await store.compareAndSwap('create/2026-11', undefined, { ...EMPTY_LEDGER, spentMicros: 2 })).toBe(false);
     expect((await store.read('create/2026-11')).state.spentMicros).toBe(1);
   });
 
   it('swaps with If-Match on the ETag and refuses a stale one', async () => {
-    const store = new S3LedgerStore(server.client, 'qpipe');
+    const store = new ObjectLedgerStore(new S3ObjectStore(server.client, 'qpipe'));
     await store.compareAndSwap('swap/2026-11', undefined, EMPTY_LEDGER);
     const first = await store.read('swap/2026-11');
     expect(first.version).toMatch(/^"[0-9a-f]{32}"$/);
@@ -35,7 +35,7 @@ describe('S3 ledger store on s3rver (412 on failed If-Match supplied by a test f
   });
 
   it('never overspends when 30 reservations race over HTTP', async () => {
-    const store = new S3LedgerStore(server.client, 'qpipe');
+    const store = new ObjectLedgerStore(new S3ObjectStore(server.client, 'qpipe'));
     const before = server.refused();
     const outcomes = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>

@@ -1,6 +1,7 @@
 /** Stored documents are parsed as they are read back (in-memory object store). */
 import { describe, expect, it } from 'vitest';
-import { LocalLedgerStore } from '../../shared/budget/local-ledger-store.ts';
+import { ObjectLedgerStore } from '../../shared/budget/object-ledger-store.ts';
+import { LocalObjectStore } from '../../shared/storage/local-object-store.ts';
 import { readRawResult } from '../../shared/results.ts';
 import { SchemaError } from '../../shared/resources/validate.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
@@ -36,14 +37,14 @@ describe('stored documents', () => {
     expect((error as Error).message).toMatch(/runs\/a\/raw\.json.*is not JSON/);
   });
 
-  it('parses a ledger file (local-file ledger store) and names a damaged one', async () => {
+  it('parses a ledger file (the ledger on local files) and names a damaged one', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'qpipe-doc-'));
     try {
-      const ledgers = new LocalLedgerStore(dir);
+      const ledgers = new ObjectLedgerStore(new LocalObjectStore(dir));
       expect((await ledgers.read('default/team/2026-11')).state.spentMicros).toBe(0);
-      await mkdir(join(dir, 'default', 'team'), { recursive: true });
+      await mkdir(join(dir, 'ledgers', 'default', 'team'), { recursive: true });
       await writeFile(
-        join(dir, 'default', 'team', '2026-11.json'),
+        join(dir, 'ledgers', 'default', 'team', '2026-11.json'),
         JSON.stringify({ version: 1, state: { spentMicros: 'lots' } }),
       );
       const error = await ledgers.read('default/team/2026-11').catch((e: unknown) => e);

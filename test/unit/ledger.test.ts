@@ -12,7 +12,8 @@ import {
   settle,
 } from '../../shared/budget/ledger.ts';
 import { type LedgerStore, updateLedger } from '../../shared/budget/ledger-store.ts';
-import { LocalLedgerStore } from '../../shared/budget/local-ledger-store.ts';
+import { ObjectLedgerStore } from '../../shared/budget/object-ledger-store.ts';
+import { LocalObjectStore } from '../../shared/storage/local-object-store.ts';
 import { MemoryLedgerStore } from '../support/memory-ports.ts';
 
 describe('ledger rules', () => {
@@ -59,7 +60,7 @@ describe.each([
     async () => {
       const dir = await mkdtemp(join(tmpdir(), 'qpipe-ledger-'));
       return {
-        store: new LocalLedgerStore(dir),
+        store: new ObjectLedgerStore(new LocalObjectStore(dir)),
         cleanup: () => rm(dir, { recursive: true, force: true }),
       };
     },
