@@ -4,17 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qpipe } from '../support/cli.ts';
+import { PRICED_RESOURCES_YAML } from '../support/manifests.ts';
 
-const FILES = `apiVersion: quantum.io/v1
-kind: QiskitBudget
-metadata: { name: team, namespace: default }
-spec: { limit: "$1.50", period: monthly }
----
-apiVersion: quantum.io/v1
-kind: QiskitBackend
-metadata: { name: priced, namespace: default }
-spec: { provider: local_simulator, pricing: { perShot: "$0.01" } }
----
+const FILES = `${PRICED_RESOURCES_YAML}---
 apiVersion: quantum.io/v1
 kind: QiskitJob
 metadata: { name: audited, namespace: default }

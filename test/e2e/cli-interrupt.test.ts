@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jobNameKey } from '../../shared/cluster/local-cluster.ts';
 import { qpipe, startServe } from '../support/cli.ts';
+import { PRICED_RESOURCES_YAML } from '../support/manifests.ts';
 
 const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
 
@@ -25,16 +26,7 @@ function longCircuit(): string {
 }
 
 /** A priced simulator and a budget that holds one $1.00 job at a time. */
-const RESOURCES = `apiVersion: quantum.io/v1
-kind: QiskitBudget
-metadata: { name: team, namespace: default }
-spec: { limit: "$1.50", period: monthly }
----
-apiVersion: quantum.io/v1
-kind: QiskitBackend
-metadata: { name: priced, namespace: default }
-spec: { provider: local_simulator, pricing: { perShot: "$0.01" } }
-`;
+const RESOURCES = PRICED_RESOURCES_YAML;
 
 const job = (name: string, code: string) => `apiVersion: quantum.io/v1
 kind: QiskitJob

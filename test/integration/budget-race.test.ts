@@ -76,6 +76,22 @@ async function deliver(event: CloudEvent<unknown>, ports: Ports): Promise<StageR
 }
 const BROKER_DELIVERIES = 10;
 
+/** Job i completed at 90% of its estimate, charged to default/team. */
+function completedAtNinetyPercent(i: number, micros: number): CloudEvent<unknown> {
+  return buildJobEvent(
+    EventType.JobCompleted,
+    {
+      job: jobRef(i),
+      backend: 'local-simulator',
+      result: { location: 'x', shots: 1, counts: {}, truncated: false },
+      actualCostMicros: Math.floor(micros * 0.9),
+      budget: { namespace: 'default', name: 'team', period: '2026-11' },
+    },
+    jobRef(i),
+    { source: '/qpipe/collect-results' },
+  );
+}
+
 async function race(inner: LedgerStore) {
   const store = new InvariantCheckingStore(inner);
   const ports = memoryPorts({ budgets: [budget('team', { limit: '$100.00' })] }, { ledger: store });
@@ -106,18 +122,7 @@ async function race(inner: LedgerStore) {
   const completions: CloudEvent<unknown>[] = [];
   amounts.forEach((micros, i) => {
     if (outcomes[i] !== EventType.JobApproved) return;
-    const event = buildJobEvent(
-      EventType.JobCompleted,
-      {
-        job: jobRef(i),
-        backend: 'local-simulator',
-        result: { location: 'x', shots: 1, counts: {}, truncated: false },
-        actualCostMicros: Math.floor(micros * 0.9),
-        budget: { namespace: 'default', name: 'team', period: '2026-11' },
-      },
-      jobRef(i),
-      { source: '/qpipe/collect-results' },
-    );
+    const event = completedAtNinetyPercent(i, micros);
     completions.push(event, event);
   });
   await Promise.all(completions.map((event) => deliver(event, ports)));
@@ -222,21 +227,7 @@ describe('budget race: 100 concurrent jobs, estimates 3x the limit', () => {
           const settles = await Promise.all(
             amounts.map((micros, i) =>
               i % 3 !== 0 && runs[i]?.emitted.some((e) => e.type === EventType.JobApproved)
-                ? deliver(
-                    buildJobEvent(
-                      EventType.JobCompleted,
-                      {
-                        job: jobRef(i),
-                        backend: 'local-simulator',
-                        result: { location: 'x', shots: 1, counts: {}, truncated: false },
-                        actualCostMicros: Math.floor(micros * 0.9),
-                        budget: { namespace: 'default', name: 'team', period: '2026-11' },
-                      },
-                      jobRef(i),
-                      { source: '/qpipe/collect-results' },
-                    ),
-                    living,
-                  )
+                ? deliver(completedAtNinetyPercent(i, micros), living)
                 : Promise.resolve(undefined),
             ),
           );

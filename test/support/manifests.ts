@@ -34,3 +34,15 @@ export function budget(name: string, spec: Partial<QiskitBudget['spec']> = {}, n
     spec: { limit: '$10.00', period: 'monthly', alertThresholds: [50, 75, 90, 100], ...spec },
   };
 }
+
+/** A $1.50 monthly budget and a simulator at $0.01 a shot in namespace default, as a manifest file holds them. */
+export const PRICED_RESOURCES_YAML = `apiVersion: quantum.io/v1
+kind: QiskitBudget
+metadata: { name: team, namespace: default }
+spec: { limit: "$1.50", period: monthly }
+---
+apiVersion: quantum.io/v1
+kind: QiskitBackend
+metadata: { name: priced, namespace: default }
+spec: { provider: local_simulator, pricing: { perShot: "$0.01" } }
+`;
