@@ -1,5 +1,5 @@
 /** The object store of the embedded default: files in a local folder. */
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { tryLock, unlock } from './file-lock.ts';
 import { assertSafeKey, contentVersion, type ObjectStore } from './object-store.ts';
@@ -28,18 +28,19 @@ export class LocalObjectStore implements ObjectStore {
   async putIfAbsent(key: string, body: string | Uint8Array): Promise<boolean> {
     const path = this.path(key);
     await mkdir(dirname(path), { recursive: true });
+    // Written whole beside it, then linked into place: link fails if the name exists, so
+    // exactly one writer wins across processes too, and no reader (nor a process killed
+    // half way) ever sees a file without its content.
+    const temporary = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`;
+    await writeFile(temporary, body);
     try {
-      // O_EXCL: exactly one writer wins, across processes too.
-      const handle = await open(path, 'wx');
-      try {
-        await handle.writeFile(body);
-      } finally {
-        await handle.close();
-      }
+      await link(temporary, path);
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw error;
+    } finally {
+      await rm(temporary, { force: true });
     }
   }
 

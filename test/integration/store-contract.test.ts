@@ -27,6 +27,20 @@ function contract(name: string, open: () => ObjectStore) {
       expect(Buffer.from((await store.get('contract/once')) ?? []).toString()).toBe('first');
     });
 
+    it('is seen whole: a reader racing a create finds nothing or all of it, never a part', async () => {
+      const store = open();
+      const body = 'x'.repeat(32 << 20);
+      const seen = new Set<number>();
+      let created = false;
+      const create = store.putIfAbsent('contract/whole', body).then(() => (created = true));
+      const reader = async () => {
+        while (!created) seen.add((await store.get('contract/whole'))?.byteLength ?? -1);
+      };
+      await Promise.all([reader(), reader(), reader(), create]);
+      seen.add((await store.get('contract/whole'))?.byteLength ?? -1);
+      expect([...seen].filter((length) => length !== -1)).toEqual([body.length]);
+    });
+
     it('writes only on the version it read, and refuses a stale one', async () => {
       const store = open();
       await store.put('contract/swap', 'v1');
