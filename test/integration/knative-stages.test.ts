@@ -135,9 +135,9 @@ describe('stages as CloudEvents HTTP services (child processes, real HTTP, Trigg
       await readFile(join(store, 'ledgers/default/team', `${new Date().toISOString().slice(0, 7)}.json`), 'utf8'),
     );
     const { uid } = jobRefOf(object, { from: 'request' });
-    expect(Object.keys(ledger.state.charges).filter((k: string) => k.startsWith(uid))).toEqual([`${uid}/1`]);
-    expect(ledger.state.charges[`${uid}/1`].micros).toBe(1_000_000);
-    expect(JSON.stringify(ledger.state)).not.toContain('default/forged');
+    expect(Object.keys(ledger.charges).filter((k: string) => k.startsWith(uid))).toEqual([`${uid}/1`]);
+    expect(ledger.charges[`${uid}/1`].micros).toBe(1_000_000);
+    expect(JSON.stringify(ledger)).not.toContain('default/forged');
   });
 
   it('answers 400 to a malformed event, so it is not retried', async () => {
