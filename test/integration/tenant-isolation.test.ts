@@ -3,13 +3,14 @@
  * pipeline over real local files (store, status, ledgers): every port is the one `qpipe run`
  * uses, nothing stands in.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import { ALL_STAGES } from '../../functions/stages.ts';
+import { applyFiles } from '../../shared/cli/resources-command.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { circuitObjectKey, loadCircuitSource } from '../../shared/jobs.ts';
 import { analyzeQasm } from '../../shared/qasm/index.ts';
@@ -78,5 +79,18 @@ describe('content addressing across tenants (embedded pipeline, real local files
     await expect(
       loadCircuitSource({ format: 'qasm3', hash: 'sha256:0', bytes: 1, ref: key }, ports.store),
     ).rejects.toThrow(/does not hold the circuit its key names/);
+  });
+
+  it('refuses to store a tenant QiskitBackend that re-prices a QPU (qpipe apply: the store AWS reads resources from)', async () => {
+    const file = join(dir, 'backend.yaml');
+    await writeFile(
+      file,
+      'apiVersion: quantum.io/v1\nkind: QiskitBackend\nmetadata: {name: ionq-forte, namespace: mallory}\nspec: {provider: aws_braket, pricing: {perTask: "$0.00", perShot: "$0.00"}}\n',
+    );
+    const config = { ...loadConfig({ QPIPE_STORE: join(dir, 'store') }), namespace: 'qpipe' };
+    await expect(applyFiles([file], config)).rejects.toThrow(
+      /QiskitBackend mallory\/ionq-forte: prices ionq-forte below the operator's price/,
+    );
+    expect(await readdir(join(dir, 'store')).catch(() => [])).toEqual([]);
   });
 });

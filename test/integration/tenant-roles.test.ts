@@ -1,6 +1,8 @@
 /**
- * The shipped tenant roles on a real kube-apiserver (etcd, RBAC authorizer): each bound in a
- * namespace, asked with `kubectl auth can-i --as`. What stands in: nothing runs the cluster-role
+ * Tenancy on a real kube-apiserver (etcd, RBAC authorizer): the shipped tenant roles, each
+ * bound in a namespace and asked with `kubectl auth can-i --as`; a tenant's QiskitBackend that
+ * would re-price a QPU, read through the Kubernetes adapter as the stages read it; and what
+ * the cluster confirms of a job an API-server event names. What stands in: nothing runs the cluster-role
  * aggregation controller (it lives in kube-controller-manager), so the aggregation to view, edit
  * and admin is checked by its labels, not by asking `edit`.
  */
@@ -11,6 +13,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { catalogFor } from '../../shared/backends/visibility.ts';
+import { KubernetesCluster } from '../../shared/cluster/kubernetes-cluster.ts';
+import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
+import { loadConfig } from '../../shared/config.ts';
 import { type KubeApiServer, kubeApiServerMissing, startKubeApiServer } from '../support/kube-apiserver.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -95,6 +101,46 @@ describe.skipIf(missing !== undefined)(
       expect(await canI('carol', 'create', 'qiskitjobs')).toBe(false);
       expect(await canI('carol', 'patch', 'qiskitbudgets/status')).toBe(false);
       expect(await canI('carol', 'create', 'qiskitbudgets', 'other')).toBe(false);
+    });
+
+    /** The Kubernetes adapter as a stage builds it, acting as the cluster administrator. */
+    async function adapter(): Promise<KubernetesCluster> {
+      const { CoreV1Api, CustomObjectsApi, KubeConfig } = await import('@kubernetes/client-node');
+      const kc = new KubeConfig();
+      kc.loadFromFile(admin);
+      return new KubernetesCluster({ custom: kc.makeApiClient(CustomObjectsApi), core: kc.makeApiClient(CoreV1Api) });
+    }
+
+    it("refuses a tenant's QiskitBackend that prices a catalog QPU at $0, as the stages read it from the API server", async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'qpipe-pricing-'));
+      const backend = (namespace: string, pricing: string) =>
+        `apiVersion: quantum.io/v1\nkind: QiskitBackend\nmetadata: {name: ionq-forte, namespace: ${namespace}}\nspec: {provider: aws_braket, pricing: {perTask: "$0.30", perShot: "${pricing}"}}\n`;
+      await writeFile(join(dir, 'backends.yaml'), `${backend('qpipe', '$0.09')}---\n${backend('team', '$0.00')}`);
+      await kubectl('apply', '-f', join(dir, 'backends.yaml'));
+      const config = { ...loadConfig({ QPIPE_SIMULATOR_MAX_MEMORY: '1GiB' }), namespace: 'qpipe' };
+      const forte = (await catalogFor('team', { cluster: await adapter(), config })).find(
+        (b) => b.name === 'ionq-forte',
+      );
+      expect(forte).toMatchObject({ type: 'aws_braket', pricing: { perShotMicros: 90_000, perTaskMicros: 300_000 } });
+    });
+
+    it('confirms a job an API-server event names only while the API server holds it with that uid', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'qpipe-claims-'));
+      await writeFile(
+        join(dir, 'job.yaml'),
+        'apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: held, namespace: team}\nspec: {circuit: {source: inline, code: "OPENQASM 3.0; qubit q; h q;"}}\n',
+      );
+      await kubectl('apply', '-f', join(dir, 'job.yaml'));
+      const uid = (await kubectl('get', 'qiskitjob', 'held', '-n', 'team', '-o', 'jsonpath={.metadata.uid}')).trim();
+      const cluster = await adapter();
+      const claim = (change: 'present' | 'deleted', claimed = uid) =>
+        confirmedByCluster({ kind: 'QiskitJob', namespace: 'team', name: 'held', uid: claimed, change }, { cluster });
+      expect(await claim('present')).toBe(true);
+      expect(await claim('present', 'forged-uid')).toBe(false);
+      // A forged delete of a job that is still there frees nothing.
+      expect(await claim('deleted')).toBe(false);
+      await kubectl('delete', 'qiskitjob', 'held', '-n', 'team');
+      expect(await claim('deleted')).toBe(true);
     });
 
     it('aggregates the viewer to view, edit and admin, and the job editor to edit and admin, never the budget admin', async () => {
