@@ -103,11 +103,13 @@ async function runApproved(
   async function run(executor: BackendExecutor): Promise<CloudEvent<unknown>> {
     // A run stopped (Ctrl-C, SIGTERM) starts nothing more; its job fails and its money is released.
     deps.signal?.throwIfAborted();
-    if (await wasDeleted(job, deps)) throw new PermanentError('not run: its QiskitJob was deleted or cancelled');
-    if (budget) await checkReservation(budget);
-    const entry = await scheduledEntry(job.namespace, backend.name, deps);
+    // Registered before the deletion check: a deletion either finds the run here to stop,
+    // or wrote its mark before the check below reads it.
     const work = deps.running?.start(jobKey(job), deps.signal);
     try {
+      if (await wasDeleted(job, deps)) throw new PermanentError('not run: its QiskitJob was deleted or cancelled');
+      if (budget) await checkReservation(budget);
+      const entry = await scheduledEntry(job.namespace, backend.name, deps);
       return await runOn(executor, entry, work?.signal ?? deps.signal);
     } finally {
       work?.done();
