@@ -1,16 +1,15 @@
 /**
  * Every job leaves an audit record: who or what asked for it, each decision with its amounts
  * (backend and estimate, reservation, hold, charge), provider task ids and the final phase,
- * one entry per lifecycle event, kept in the store as one document per run. collect-results
- * writes it as it projects each event, so it has one writer, like status; `qpipe audit`
- * reads it.
+ * one entry per lifecycle event. collect-results writes each entry as it projects the event,
+ * as an object of its own, created once (a redelivered event writes nothing new, and no
+ * entry waits on another); `qpipe audit` reads them back as one record per run.
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { AnyTypedEvent } from '../events/envelope.ts';
 import type { JobRef } from '../events/schemas.ts';
 import { EventType } from '../events/types.ts';
 import { formatMoney } from './money.ts';
-import { updateDocument } from './storage/compare-and-swap.ts';
 import { keySegment } from './storage/key-segment.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 
@@ -24,21 +23,29 @@ export const AuditEntry = Type.Object({
 });
 export type AuditEntry = Static<typeof AuditEntry>;
 
-/** A job run's audit record. */
-export const AuditRecord = Type.Object({
-  job: Type.Object({ namespace: Type.String(), name: Type.String(), uid: Type.String(), generation: Type.Integer() }),
-  entries: Type.Array(AuditEntry),
+const AuditedJob = Type.Object({
+  namespace: Type.String(),
+  name: Type.String(),
+  uid: Type.String(),
+  generation: Type.Integer(),
 });
-export type AuditRecord = Static<typeof AuditRecord>;
 
-/** Where a job run's audit record is kept (by name first, so `qpipe audit <name>` lists them). */
-export function auditKey(job: JobRef): string {
-  return `audit/jobs/${keySegment(job.namespace)}/${keySegment(job.name)}/${keySegment(`${job.uid}-${job.generation}`)}.json`;
-}
+/** One stored entry: the run it belongs to, and the entry. */
+export const StoredAuditEntry = Type.Object({ job: AuditedJob, entry: AuditEntry });
+export type StoredAuditEntry = Static<typeof StoredAuditEntry>;
+
+/** A job run's audit record, as `qpipe audit` shows it. */
+export const AuditRecord = Type.Object({ job: AuditedJob, entries: Type.Array(AuditEntry) });
+export type AuditRecord = Static<typeof AuditRecord>;
 
 /** The folder of every run of a job of that name. */
 export function auditFolder(namespace: string, name: string): string {
   return `audit/jobs/${keySegment(namespace)}/${keySegment(name)}/`;
+}
+
+/** Where one entry of a run is kept. */
+function entryKey(job: JobRef, entry: AuditEntry): string {
+  return `${auditFolder(job.namespace, job.name)}${keySegment(`${job.uid}-${job.generation}`)}/${keySegment(entry.eventId)}.json`;
 }
 
 const money = (micros: number) => formatMoney(micros);
@@ -92,12 +99,23 @@ export function auditEntryOf(event: AnyTypedEvent): AuditEntry | undefined {
   }
 }
 
-/** Adds an entry to a run's record (compare-and-swap; a redelivered event is recorded once). */
-export function appendAudit(store: ObjectStore, job: JobRef, entry: AuditEntry): Promise<void> {
-  return updateDocument(store, auditKey(job), AuditRecord, (current) => {
-    const record = current ?? { job: { ...job }, entries: [] };
-    if (record.entries.some((e) => e.eventId === entry.eventId)) return { next: undefined, result: undefined };
-    const entries = [...record.entries, entry].sort((a, b) => a.at.localeCompare(b.at));
-    return { next: { ...record, entries }, result: undefined };
-  });
+/** Records an entry of a run, once (a redelivered event finds it there already). */
+export async function appendAudit(store: ObjectStore, job: JobRef, entry: AuditEntry): Promise<void> {
+  const { namespace, name, uid, generation } = job;
+  const stored: StoredAuditEntry = { job: { namespace, name, uid, generation }, entry };
+  await store.putIfAbsent(entryKey(job, entry), JSON.stringify(stored), 'application/json');
+}
+
+/** The runs the stored entries tell of, each with its entries in time order, oldest run first. */
+export function auditRecords(entries: readonly StoredAuditEntry[]): AuditRecord[] {
+  const runs = new Map<string, AuditRecord>();
+  for (const { job, entry } of entries) {
+    const key = `${job.uid}/${job.generation}`;
+    const record = runs.get(key) ?? { job, entries: [] };
+    record.entries.push(entry);
+    runs.set(key, record);
+  }
+  const records = [...runs.values()];
+  for (const record of records) record.entries.sort((a, b) => a.at.localeCompare(b.at));
+  return records.sort((a, b) => (a.entries[0]?.at ?? '').localeCompare(b.entries[0]?.at ?? ''));
 }
