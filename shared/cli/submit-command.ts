@@ -89,7 +89,9 @@ export async function submitFiles(
     // stored first (as `qpipe apply` would), so the jobs meet the same ones `qpipe run` applies.
     const ports = await createDeployedPorts(options.config, { budgets: [], backends: [], configMaps: [] });
     await applyResources(ports.store, manifests);
-    return publishToBus(requests(jobs), options.to.bus, ports.store);
+    const { events, submitted } = requests(jobs);
+    await putOnBus(events, options.to.bus, ports.store);
+    return submitted;
   }
   if (unsent.length > 0) {
     // `run` applies these; a published request cannot carry them, so say so rather than drop them.
@@ -104,17 +106,13 @@ export async function submitFiles(
   return submitted;
 }
 
-async function publishToBus(
-  { events: requested, submitted }: ReturnType<typeof requests>,
-  bus: string,
-  store: ObjectStore,
-): Promise<Submitted[]> {
+/** Puts events on an EventBridge bus (large bodies by reference in the store, as every stage reads them). */
+async function putOnBus(events: CloudEvent<unknown>[], bus: string, store: ObjectStore): Promise<void> {
   const [{ EventBridgeClient }, { createEventBridgePublisher }] = await Promise.all([
     import('@aws-sdk/client-eventbridge'),
     import('../runtime/eventbridge-publisher.ts'),
   ]);
-  await createEventBridgePublisher({ client: new EventBridgeClient({}), busName: bus, store })(requested);
-  return submitted;
+  await createEventBridgePublisher({ client: new EventBridgeClient({}), busName: bus, store })(events);
 }
 
 /** A job's status from the store (the local folder, or S3 when QPIPE_S3_BUCKET is set). */
@@ -143,11 +141,7 @@ export async function cancelJob(
   );
   if ('bus' in options.to) {
     const { store } = await createDeployedPorts(options.config, { budgets: [], backends: [], configMaps: [] });
-    const [{ EventBridgeClient }, { createEventBridgePublisher }] = await Promise.all([
-      import('@aws-sdk/client-eventbridge'),
-      import('../runtime/eventbridge-publisher.ts'),
-    ]);
-    await createEventBridgePublisher({ client: new EventBridgeClient({}), busName: options.to.bus, store })([event]);
+    await putOnBus([event], options.to.bus, store);
   } else {
     await postEvents(options.to.url, [event]);
   }

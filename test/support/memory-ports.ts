@@ -8,7 +8,7 @@ import { EventType } from '../../events/types.ts';
 import { ledgerKey } from '../../shared/budget/ledger-store.ts';
 import { reservationExpiry, runAllowanceMs, timeLimitsOf } from '../../shared/budget/reservation-terms.ts';
 import { createLocalSimulatorExecutor } from '../../shared/backends/local-simulator.ts';
-import { EMPTY_LEDGER, type LedgerState } from '../../shared/budget/ledger.ts';
+import { EMPTY_LEDGER, type LedgerState, reservationEntry } from '../../shared/budget/ledger.ts';
 import type { LedgerStore, VersionedLedger } from '../../shared/budget/ledger-store.ts';
 import type { CheckedKind, HeldObject } from '../../shared/cluster/cluster.ts';
 import { LocalCluster, type LocalResources } from '../../shared/cluster/local-cluster.ts';
@@ -162,14 +162,11 @@ export async function reserved(
   const { job, budget, estimate } = approved.data;
   const key = ledgerKey(budget);
   const { state, version } = await ports.ledger.read(key);
-  const entry = {
-    micros: estimate.totalMicros,
-    job: `${job.namespace}/${job.name}`,
-    expiresAt: reservationExpiry(
-      ports.now().getTime(),
-      runAllowanceMs(approved.data.backend.type, timeLimitsOf(ports.config)),
-    ),
-  };
+  const expiresAt = reservationExpiry(
+    ports.now().getTime(),
+    runAllowanceMs(approved.data.backend.type, timeLimitsOf(ports.config)),
+  );
+  const entry = reservationEntry(`${job.namespace}/${job.name}`, estimate.totalMicros, { expiresAt });
   const next = { ...state, reservations: { ...state.reservations, [`${job.uid}/${job.generation}`]: entry } };
   if (!(await ports.ledger.compareAndSwap(key, version, next))) throw new Error(`ledger ${key} changed meanwhile`);
   return event;
