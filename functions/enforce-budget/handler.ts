@@ -34,7 +34,6 @@ import {
 import { reservationExpiry, runAllowanceMs, timeLimitsOf } from '../../shared/budget/reservation-terms.ts';
 import { BudgetExceededError } from '../../shared/budget/budget-exceeded.ts';
 import { ledgerKey, updateLedger } from '../../shared/budget/ledger-store.ts';
-import { taskRecordOfRun } from '../../shared/backends/task-record.ts';
 import { latestRunOf } from '../../shared/cluster/local-cluster.ts';
 import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
 import { formatDuration, parseDuration } from '../../shared/duration.ts';
@@ -413,9 +412,10 @@ async function jobCancelled(event: TypedEvent<typeof EventType.JobCancel>, deps:
 }
 
 /**
- * A run that will not go on: it stops waiting for budget, and gives back its reservation
- * unless a provider runs its task, whose reservation stands until the provider confirms the
- * cancellation (execute asks for it); what it bills is settled then and only the rest released.
+ * A run that will not go on stops waiting for budget. Its reservation is not released here:
+ * the run may be starting or running right now. It is released when the run itself ends (execute
+ * fails a deleted run before it starts, stops its simulation, or collection sees the provider
+ * confirm the cancellation and settles what it bills), or reclaimed when it expires.
  */
 async function endRun(
   run: JobRef,
@@ -428,19 +428,13 @@ async function endRun(
       ? await deps.cluster.listBudgets(run.namespace)
       : [await deps.cluster.findBudget(run.namespace, budgetName)];
   const key = jobKey(run);
-  const atProvider = (await taskRecordOfRun(deps.store, run)) !== undefined;
   const events: CloudEvent<unknown>[] = [];
   for (const budget of budgets) {
     if (!budget) continue;
     const ref = refOf(budget, deps.now());
-    const { state: ledger, failed } = await changeLedger(
-      ref,
-      (state) => removeWaiting(atProvider ? state : release(state, key), key),
-      deps,
-      event,
-    );
+    const { state: ledger, failed } = await changeLedger(ref, (state) => removeWaiting(state, key), deps, event);
     await writeBudgetStatus(budget, ref, ledger, deps);
-    events.push(...failed, ...(await nudgeWaiting(ledger, event.extensions, deps)));
+    events.push(...failed);
   }
   return events;
 }

@@ -143,8 +143,15 @@ describe('qpipe cancel of a job published to qpipe serve (child processes, real 
         status = await statusOf();
       }
       expect(status.message).toMatch(/stopped: it was cancelled \(wrong circuit\)/);
-      const budget = JSON.parse(await readFile(join(dir, 'store', 'status/qiskitbudgets/default/team.json'), 'utf8'));
-      expect(budget).toMatchObject({ spent: '$0.00', reserved: '$0.00', reservations: [] });
+      // The failure reaches enforce-budget beside collect-results: its release lands as the status does.
+      const budgetStatus = async () =>
+        JSON.parse(await readFile(join(dir, 'store', 'status/qiskitbudgets/default/team.json'), 'utf8')) as {
+          reserved: string;
+        };
+      for (let look = 0; look < 100 && (await budgetStatus()).reserved !== '$0.00'; look++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(await budgetStatus()).toMatchObject({ spent: '$0.00', reserved: '$0.00', reservations: [] });
     } finally {
       server.process.kill('SIGTERM');
     }

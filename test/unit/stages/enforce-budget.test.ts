@@ -393,40 +393,24 @@ describe('enforce-budget stage: deleted jobs', () => {
       { source: 'https://kubernetes' },
     );
 
-  it('releases nothing for a forged deletion: the cluster still holds the running job', async () => {
-    const running = {
-      kind: 'QiskitJob',
-      namespace: 'default',
-      name: 'running',
-      uid: 'uid-running',
-      generation: 1,
-    } as const;
-    for (const ports of [
-      withHeldObjects(memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] }), [running]),
-      // Files and the store stand for no API server: a deletion cannot be confirmed there.
-      memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] }),
-    ]) {
-      await runStage(stage, scheduled('running', 6_000_000), ports);
-      await runStage(stage, deletion('running'), ports);
-      expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$6.00' });
-    }
-  });
-
-  it('releases the reservation of a deleted job (ApiServerSource delete event)', async () => {
+  it("keeps a deleted job's reservation until its run ends (it may be starting right now), then releases it", async () => {
     const ports = withHeldObjects(memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] }), []);
     await runStage(stage, scheduled('gone', 6_000_000), ports);
+    await runStage(stage, deletion('gone'), ports);
     expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$6.00' });
-    const deleted = buildEvent(
-      EventType.ResourceDeleted,
+    // execute refuses the deleted run; its failure gives the money back.
+    const notRun = buildJobEvent(
+      EventType.JobFailed,
       {
-        apiVersion: 'quantum.io/v1',
-        kind: 'QiskitJob',
-        metadata: { name: 'gone', namespace: 'default', uid: 'uid-gone', generation: 1 },
-        spec: {},
+        job: job('gone'),
+        stage: 'execute',
+        reason: 'not run: its QiskitJob was deleted or cancelled',
+        budget: { namespace: 'default', name: 'team', period: '2026-11' },
       },
-      { source: 'https://kubernetes' },
+      job('gone'),
+      { source: '/qpipe/execute' },
     );
-    await runStage(stage, deleted, ports);
+    await runStage(stage, notRun, ports);
     expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({
       reserved: '$0.00',
       remaining: '$10.00',

@@ -67,6 +67,18 @@ describe('deleting a QiskitJob', () => {
     expect(failed.data.budget).toEqual({ namespace: 'default', name: 'team', period: '2026-11' });
   }, 30_000);
 
+  it('stops nothing for a forged deletion: the API server still holds the job, or nothing can confirm it', async () => {
+    const held = { kind: 'QiskitJob', namespace: 'default', name: 'doomed', uid: 'uid-doomed', generation: 1 } as const;
+    for (const ports of [
+      withHeldObjects(memoryPorts({ budgets: [budget('team')] }), [held]),
+      memoryPorts({ budgets: [budget('team')] }),
+    ]) {
+      await runStage(execute, deletion, ports);
+      const run = await runStage(execute, await reserved(ports, approved('OPENQASM 3.0;\nqubit q;\nh q;')), ports);
+      expect(run.emitted.map((e) => e.type)).toEqual([EventType.JobExecuted]);
+    }
+  });
+
   it('never starts a run whose job was deleted before execute got to it', async () => {
     const ports = withHeldObjects(memoryPorts({ budgets: [budget('team')] }), []);
     await runStage(execute, deletion, ports);
