@@ -197,6 +197,16 @@ export const EXAMPLE_EVENTS: Readonly<Record<EventTypeName, CloudEvent<unknown>>
     },
     '/qpipe/validate',
   ),
+  [EventType.BudgetExpiry]: buildEvent(
+    EventType.BudgetExpiry,
+    { budget, job, expiresAt: new Date(time.getTime() + 7_200_000).toISOString() },
+    {
+      source: '/qpipe/enforce-budget',
+      subject: 'quantum-research/bell',
+      time,
+      notbefore: new Date(time.getTime() + 7_201_000).toISOString(),
+    },
+  ),
   [EventType.BudgetThreshold]: buildEvent(
     EventType.BudgetThreshold,
     {

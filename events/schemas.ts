@@ -164,6 +164,11 @@ export const EVENT_DATA = {
     problems: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
     budget: Type.Optional(budgetRef),
   }),
+  [EventType.BudgetExpiry]: Type.Object({
+    budget: budgetRef,
+    job: JobRef,
+    expiresAt: Type.String({ description: "When the job's reservation expires unless its run has ended." }),
+  }),
   [EventType.BudgetThreshold]: Type.Object({
     budget: budgetRef,
     threshold: Type.Integer({ description: 'Percent of the limit crossed.' }),

@@ -17,6 +17,8 @@ export const EventType = {
   JobPoll: 'io.quantum.job.poll',
   /** A request to cancel a job published as an event (`qpipe cancel`): what a QiskitJob's deletion is on a cluster. */
   JobCancel: 'io.quantum.job.cancel',
+  /** enforce-budget's own delayed check, when a reservation would expire, that takes back those of runs that died. */
+  BudgetExpiry: 'io.quantum.budget.expiry',
   BudgetThreshold: 'io.quantum.budget.threshold',
   BudgetExceeded: 'io.quantum.budget.exceeded',
   ResourceAdded: 'dev.knative.apiserver.resource.add',
@@ -59,6 +61,7 @@ export const SUBSCRIPTIONS = {
     EventType.ResourceUpdated,
     EventType.ResourceDeleted,
     EventType.JobCancel,
+    EventType.BudgetExpiry,
   ],
   execute: [EventType.JobApproved, EventType.ResourceDeleted, EventType.JobCancel],
   'collect-results': [
@@ -92,6 +95,7 @@ export const EMITTERS: Readonly<Partial<Record<EventType, readonly Stage[]>>> = 
   [EventType.JobFailed]: [Stage.Execute, Stage.CollectResults, Stage.EnforceBudget],
   [EventType.JobRejected]: [Stage.Validate, Stage.SelectBackend, Stage.EnforceBudget],
   [EventType.JobPoll]: [Stage.CollectResults],
+  [EventType.BudgetExpiry]: [Stage.EnforceBudget],
   [EventType.BudgetThreshold]: [Stage.EnforceBudget],
   [EventType.BudgetExceeded]: [Stage.EnforceBudget],
 };

@@ -78,6 +78,8 @@ export async function enforceBudget(event: Input, deps: Deps): Promise<CloudEven
       return jobDeleted(event, deps);
     case EventType.JobCancel:
       return jobCancelled(event, deps);
+    case EventType.BudgetExpiry:
+      return expiryCame(event, deps);
   }
 }
 
@@ -200,7 +202,10 @@ async function admit(
   }
   await writeBudgetStatus(budget, budgetRef, state, deps);
   if (decision.kind === 'ended') return failed;
-  if (decision.kind === 'approved') return [...failed, approved(budgetRef)];
+  // Should the run die with nobody else writing to this ledger, this takes its money back.
+  const expiresAt = state.reservations[request.jobKey]?.expiresAt;
+  const expiry = expiresAt === undefined ? [] : [expiryCheck(budgetRef, job.job, expiresAt, event)];
+  if (decision.kind === 'approved') return [...failed, approved(budgetRef), ...expiry];
 
   const exceeded = buildEvent(
     EventType.BudgetExceeded,
@@ -224,7 +229,7 @@ async function admit(
   );
   switch (decision.kind) {
     case 'approved-over-limit':
-      return [...failed, approved(budgetRef), exceeded];
+      return [...failed, approved(budgetRef), ...expiry, exceeded];
     case 'rejected': {
       // The exceeded alert goes out once, when the job is first held (or rejected at once).
       const waited =
@@ -351,6 +356,37 @@ function reclaimedFailure(
     source,
     ...carriedExtensions(cause),
   });
+}
+
+/** The check, a second after a reservation would expire, that reclaims it if its run has died. */
+function expiryCheck(
+  budget: BudgetRef,
+  job: JobRef,
+  expiresAt: number,
+  cause: { readonly extensions: QpipeExtensions },
+): CloudEvent<unknown> {
+  return buildJobEvent(EventType.BudgetExpiry, { budget, job, expiresAt: new Date(expiresAt).toISOString() }, job, {
+    source,
+    ...carriedExtensions(cause),
+    notbefore: new Date(expiresAt + 1000).toISOString(),
+  });
+}
+
+/**
+ * A reservation's expiry came: the ledger is swept (as every write sweeps it), so the money of
+ * a run that died comes back, and its job fails, even when no other job uses the budget.
+ */
+async function expiryCame(
+  event: TypedEvent<typeof EventType.BudgetExpiry>,
+  deps: Deps,
+): Promise<CloudEvent<unknown>[]> {
+  const ref = event.data.budget;
+  const { state, failed } = await changeLedger(ref, (current) => current, deps, event);
+  const budget = await deps.cluster.findBudget(ref.namespace, ref.name);
+  if (budget && ledgerKey(refOf(budget, deps.now())) === ledgerKey(ref)) {
+    await writeBudgetStatus(budget, ref, state, deps);
+  }
+  return failed.length > 0 ? [...failed, ...(await nudgeWaiting(state, event.extensions, deps))] : [];
 }
 
 /** Applies a change to a period's ledger; returns the state it left and the failures of reclaimed runs. */

@@ -79,12 +79,19 @@ export async function runJobFiles(
     // The run's jobs die with this process: a reservation it leaves is reclaimed once it is gone.
     runOwner: currentRunOwner(),
   });
-  let finished = 0;
+  const finished = new Set<string>();
+  let allFinished: () => void = () => undefined;
+  const everyJobFinished = new Promise<void>((resolve) => (allFinished = resolve));
   const pipeline = createEmbeddedPipeline({
     stages: options.stages,
     ports,
     observe: (event) => {
-      if (FINAL_EVENTS.has(event.type)) options.onProgress?.(++finished, manifests.jobs.length);
+      // Counted by run (uid), as two documents may name the same job.
+      const run = String(event['jobuid']);
+      if (!FINAL_EVENTS.has(event.type) || finished.has(run)) return;
+      finished.add(run);
+      options.onProgress?.(finished.size, manifests.jobs.length);
+      if (finished.size === manifests.jobs.length) allFinished();
     },
     ...(options.signal ? { signal: options.signal } : {}),
   });
@@ -108,7 +115,7 @@ export async function runJobFiles(
     };
   });
   await pipeline.publish(refs.map((r) => r.event));
-  await untilIdleOrStopped(pipeline, options.signal);
+  await untilDoneOrStopped(pipeline, everyJobFinished, options.signal);
 
   const jobs: JobOutcome[] = [];
   for (const { namespace, name, uid } of refs) {
@@ -131,17 +138,21 @@ export async function runJobFiles(
 }
 
 /**
- * Waits for the run to finish, or, once it is stopped, for the failures and releases the stop
- * causes to drain; then drops what only waits for its time (held jobs hold no money).
+ * Waits until every job has ended and what their ends set off (settling, releasing, alerts)
+ * has run, or, once the run is stopped, for the failures and releases the stop causes; then
+ * drops what only waits for its time: reservation expiry checks, whose runs have ended, and
+ * held jobs, which hold no money.
  */
-async function untilIdleOrStopped(pipeline: EmbeddedPipeline, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return pipeline.idle();
+async function untilDoneOrStopped(
+  pipeline: EmbeddedPipeline,
+  everyJobFinished: Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const stopped = new Promise<void>((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
+    if (signal?.aborted) resolve();
+    else signal?.addEventListener('abort', () => resolve(), { once: true });
   });
-  await Promise.race([pipeline.idle(), stopped]);
-  if (!signal.aborted) return;
+  await Promise.race([pipeline.idle(), everyJobFinished, stopped]);
   await pipeline.bus.settled();
   await pipeline.bus.close(0);
 }

@@ -144,7 +144,11 @@ describe('enforce-budget stage', () => {
   it('lets a job proceed over the limit without blockOnExceed, with an alert', async () => {
     const ports = memoryPorts({ budgets: [budget('team', { limit: '$1.00', enforcement: { blockOnExceed: false } })] });
     const run = await runStage(stage, scheduled('a', 5_000_000), ports);
-    expect(run.emitted.map((e) => e.type).sort()).toEqual([EventType.BudgetExceeded, EventType.JobApproved]);
+    expect(run.emitted.map((e) => e.type).sort()).toEqual([
+      EventType.BudgetExceeded,
+      EventType.BudgetExpiry,
+      EventType.JobApproved,
+    ]);
   });
 
   it('rejects a job whose estimate exceeds its own budget.maxCost', async () => {
@@ -227,7 +231,7 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     const release = await runStage(stage, failed, ports);
     expect(types(release.emitted)).toEqual([EventType.JobHeld]);
     const approved = await runStage(stage, release.emitted[0] as never, ports);
-    expect(types(approved.emitted)).toEqual([EventType.JobApproved]);
+    expect(types(approved.emitted)).toEqual([EventType.BudgetExpiry, EventType.JobApproved]);
     expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$5.00' });
     expect(Object.keys((await ports.ledger.read('default/team/2026-11')).state.waiting ?? {})).toEqual([]);
   });
@@ -241,7 +245,10 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     const update = buildEvent(EventType.ResourceUpdated, budgets[0] as never, { source: 'https://kubernetes' });
     const nudged = await runStage(stage, update, ports);
     expect(types(nudged.emitted)).toEqual([EventType.JobHeld]);
-    expect(types((await runStage(stage, nudged.emitted[0] as never, ports)).emitted)).toEqual([EventType.JobApproved]);
+    expect(types((await runStage(stage, nudged.emitted[0] as never, ports)).emitted)).toEqual([
+      EventType.BudgetExpiry,
+      EventType.JobApproved,
+    ]);
   });
 
   it('approves a waiting job when a new period starts (controlled clock)', async () => {
@@ -318,7 +325,7 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     advance(2 * 3 * 240_000);
     const run = await runStage(stage, scheduled('next', 5_000_000), ports);
     const emitted = run.emitted.map((e) => received(e));
-    expect(emitted.map((e) => e.type)).toEqual([EventType.JobFailed, EventType.JobApproved]);
+    expect(emitted.map((e) => e.type)).toEqual([EventType.JobFailed, EventType.JobApproved, EventType.BudgetExpiry]);
     const failed = emitted[0];
     if (failed?.type !== EventType.JobFailed) throw new Error(String(failed?.type));
     expect(failed.data.job).toEqual(job('died'));
@@ -333,6 +340,24 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     await runStage(stage, run.emitted[0] as CloudEvent<unknown>, ports);
     // Then the dead run's own events, delivered late, change nothing.
     expect((await runStage(stage, scheduled('died', 8_000_000), ports)).emitted).toEqual([]);
+  });
+
+  it("takes back a dead run's reservation when its expiry check comes, though nothing else writes to the budget", async () => {
+    const { ports, advance } = clockedPorts([budget('team', { limit: '$10.00' })]);
+    const approval = await runStage(stage, scheduled('died', 8_000_000), ports);
+    const check = approval.emitted.find((e) => e.type === EventType.BudgetExpiry) as CloudEvent<unknown>;
+    const expiry = received(check);
+    if (expiry.type !== EventType.BudgetExpiry) throw new Error(expiry.type);
+    // Due a second after the reservation's expiry: the run allowance twice over.
+    expect(Date.parse(String(check['notbefore'])) - Date.parse(expiry.data.expiresAt)).toBe(1000);
+    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$8.00' });
+    // Delivered early (a bus that does not wait), it reclaims nothing.
+    expect((await runStage(stage, check, ports)).emitted).toEqual([]);
+    advance(2 * 3 * 240_000 + 1000);
+    const swept = (await runStage(stage, check, ports)).emitted.map((e) => received(e));
+    expect(swept.map((e) => e.type)).toEqual([EventType.JobFailed]);
+    expect(swept[0]?.data).toMatchObject({ job: job('died'), stage: 'enforce-budget' });
+    expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({ reserved: '$0.00' });
   });
 
   it('rejects at once when blockOnExceed has no grace period', async () => {
