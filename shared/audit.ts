@@ -8,10 +8,24 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { AnyTypedEvent } from '../events/envelope.ts';
 import type { JobRef } from '../events/schemas.ts';
+import type { HeldObject } from './cluster/cluster.ts';
 import { EventType } from '../events/types.ts';
 import { formatMoney } from './money.ts';
 import { keySegment } from './storage/key-segment.ts';
 import type { ObjectStore } from './storage/object-store.ts';
+
+/** The annotation the admission policy (infra/admission) stamps with the user whose request made an object's spec. */
+export const REQUESTED_BY_ANNOTATION = 'quantum.io/requested-by';
+
+/**
+ * Who asked for an object the cluster holds (a job, a budget's limit): the user the cluster
+ * stamped at admission, else the API server. (A published request's requester is its source,
+ * which the bus or IAM vouches for, never a name the request claims for itself.)
+ */
+export function requesterOf(held: Pick<HeldObject, 'annotations'>): string {
+  const user = held.annotations?.[REQUESTED_BY_ANNOTATION];
+  return user === undefined ? 'the Kubernetes API (requester not stamped)' : `Kubernetes user ${user}`;
+}
 
 /** One decision or step in a job's life. */
 export const AuditEntry = Type.Object({

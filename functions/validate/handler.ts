@@ -9,7 +9,8 @@ import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent } from '../../events/envelope.ts';
 import type { CircuitRef, JobRef } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
-import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
+import { heldCopy } from '../../shared/cluster/platform-events.ts';
+import { requesterOf } from '../../shared/audit.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { checkCircuit, jobRefOf, manifestOf } from '../../shared/job-validation.ts';
 import { circuitObjectKey, resultKey } from '../../shared/jobs.ts';
@@ -48,12 +49,17 @@ async function circuitCode(job: QiskitJob, deps: Deps): Promise<string> {
 }
 
 /**
- * The job's identity, its uid the platform's or qpipe's. An API-server event counts only once
- * the cluster confirms its object; a request naming the uid of the very object the cluster
- * holds under that name (the timer's resync of a job its source missed) keeps that uid; any
- * other request gets the uid qpipe derives.
+ * The job's identity, its uid the platform's or qpipe's, and who asked for it. An API-server
+ * event counts only once the cluster confirms its object, and its requester is read from the
+ * cluster's copy; a request naming the uid of the very object the cluster holds under that
+ * name (the timer's resync of a job its source missed) keeps that uid; any other request gets
+ * the uid qpipe derives.
  */
-async function identityOf(event: Input, manifest: Record<string, unknown>, deps: Deps): Promise<JobRef | undefined> {
+async function identityOf(
+  event: Input,
+  manifest: Record<string, unknown>,
+  deps: Deps,
+): Promise<{ ref: JobRef; requestedBy: string } | undefined> {
   const uid = objectIdentity(manifest)?.metadata.uid;
   const claimed = jobRefOf(manifest, { from: 'platform' });
   const claim = {
@@ -63,32 +69,23 @@ async function identityOf(event: Input, manifest: Record<string, unknown>, deps:
     uid,
     change: 'present',
   } as const;
-  if (event.type !== EventType.JobRequested) return (await confirmedByCluster(claim, deps)) ? claimed : undefined;
+  if (event.type !== EventType.JobRequested) {
+    const held = await heldCopy(claim, deps);
+    return held ? { ref: claimed, requestedBy: requesterOf(held) } : undefined;
+  }
+  const requestedBy = `a request from ${event.source}`;
   const held = uid === undefined ? undefined : await deps.cluster.findObject('QiskitJob', claim.namespace, claim.name);
-  if (held !== 'unverifiable' && held?.uid === uid) return claimed;
-  return jobRefOf(manifest, { from: 'request', runToken: event.extensions.jobuid });
-}
-
-/** The annotation an admission policy stamps on a QiskitJob with the user who created it. */
-export const REQUESTED_BY_ANNOTATION = 'quantum.io/requested-by';
-
-/**
- * Who asked for the job, for its audit record: the user the cluster stamped at admission
- * (an admission policy's annotation), else the API server; for a published request, its
- * source (which the bus or IAM vouches for), never a name the request claims for itself.
- */
-function requesterOf(event: Input, manifest: Record<string, unknown>): string {
-  if (event.type === EventType.JobRequested) return `a request from ${event.source}`;
-  const user = objectIdentity(manifest)?.metadata.annotations?.[REQUESTED_BY_ANNOTATION];
-  return user === undefined ? 'the Kubernetes API (creator not stamped)' : `Kubernetes user ${user}`;
+  if (held !== 'unverifiable' && held?.uid === uid) return { ref: claimed, requestedBy };
+  return { ref: jobRefOf(manifest, { from: 'request', runToken: event.extensions.jobuid }), requestedBy };
 }
 
 /** Validates one job request. Returns the validated event, or nothing for events about other kinds. */
 export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unknown>[]> {
   const manifest = manifestOf(event);
   if (!manifest) return [];
-  const ref = await identityOf(event, manifest, deps);
-  if (!ref) return [];
+  const identity = await identityOf(event, manifest, deps);
+  if (!identity) return [];
+  const { ref, requestedBy } = identity;
   let job: QiskitJob;
   try {
     job = parseResourceOf('QiskitJob', manifest, `QiskitJob ${ref.namespace}/${ref.name}`);
@@ -120,7 +117,7 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
           circuit: circuitRef,
           metadata,
           startTime: deps.now().toISOString(),
-          requestedBy: requesterOf(event, manifest),
+          requestedBy,
         },
         ref,
         {

@@ -17,10 +17,14 @@ import type {
 export interface HeldObject {
   readonly uid: string;
   readonly generation: number;
+  /** Its annotations: `quantum.io/requested-by` is the user the admission policy stamped. */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Its spec, for the audit record of a change. */
+  readonly spec?: unknown;
 }
 
 /** Kinds whose API-server events a stage acts on only once the cluster confirms them. */
-export type CheckedKind = 'QiskitJob' | 'QiskitSession';
+export type CheckedKind = 'QiskitJob' | 'QiskitSession' | 'QiskitBudget' | 'QiskitBackend';
 
 /** Reads resources a job refers to. */
 export interface ClusterReader {

@@ -285,10 +285,15 @@ export class KubernetesCluster implements Cluster {
   }
 
   async findObject(kind: CheckedKind, namespace: string, name: string): Promise<HeldObject | undefined> {
-    const object = await this.get(kind === 'QiskitJob' ? 'qiskitjobs' : 'qiskitsessions', namespace, name);
+    const object = await this.get(`${kind.toLowerCase()}s`, namespace, name);
     const metadata = objectIdentity({ kind, ...(object as object) })?.metadata;
     if (metadata?.uid === undefined) return undefined;
-    return { uid: metadata.uid, generation: metadata.generation ?? 0 };
+    return {
+      uid: metadata.uid,
+      generation: metadata.generation ?? 0,
+      ...(metadata.annotations ? { annotations: metadata.annotations } : {}),
+      spec: (object as { spec?: unknown }).spec,
+    };
   }
 
   async findSession(namespace: string, name: string): Promise<QiskitSession | undefined> {

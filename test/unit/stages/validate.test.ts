@@ -159,6 +159,30 @@ describe('validate stage', () => {
     ]);
   });
 
+  it('names the requester the cluster stamped on its own copy, never one the event or a request claims', async () => {
+    const manifest = jobManifest('stamped', {}, { annotations: { 'quantum.io/requested-by': 'mallory' } });
+    const requesterOf = async (ports: ReturnType<typeof memoryPorts>, event: Parameters<typeof runStage>[1]) => {
+      const validated = received((await runStage(validateStage, event, ports)).emitted[0] as never);
+      if (validated.type !== EventType.JobValidated) throw new Error(validated.type);
+      return validated.data.requestedBy;
+    };
+    const held = (annotations?: Record<string, string>) =>
+      withHeldObjects(memoryPorts(), [
+        {
+          kind: 'QiskitJob',
+          namespace: 'default',
+          name: 'stamped',
+          uid: 'uid-stamped',
+          generation: 1,
+          ...(annotations ? { annotations } : {}),
+        },
+      ]);
+    const add = buildEvent(EventType.ResourceAdded, manifest, { source: 'https://kubernetes' });
+    expect(await requesterOf(held({ 'quantum.io/requested-by': 'alice' }), add)).toBe('Kubernetes user alice');
+    expect(await requesterOf(held(), add)).toBe('the Kubernetes API (requester not stamped)');
+    expect(await requesterOf(memoryPorts(), requested(manifest))).toBe('a request from /test');
+  });
+
   describe('on ApiServerSource events (their shape as Knative sends them)', () => {
     const cluster = () =>
       withHeldObjects(memoryPorts(), [
