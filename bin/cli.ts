@@ -23,9 +23,10 @@ Usage:
       Cancel the latest run of a job published as an event (on a cluster, delete the
       QiskitJob): its simulation stops, a run not started never starts, its provider task
       is cancelled, and its money is released once the provider confirms.
-  qpipe audit <name> [--namespace NS] [--output text|json]
+  qpipe audit <name>|budget/<name>|backend/<name> [--namespace NS] [--output text|json]
       Every run of a job as its audit record tells it: who asked, each decision with its
-      amounts (backend and estimate, reservation, hold, charge), task ids, final phase.
+      amounts (backend and estimate, reservation, hold, charge), task ids, final phase;
+      or every change of a budget or backend: who made it, when, and the spec it made.
   qpipe estimate <file...> [--output text|json]
       Show, per job, every backend selection would consider: worst-case cost with its
       breakdown, score, and why a backend is excluded.

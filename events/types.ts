@@ -75,6 +75,10 @@ export const SUBSCRIPTIONS = {
     EventType.JobRejected,
     EventType.JobPoll,
     EventType.BraketTaskStateChange,
+    // Budget and backend changes, for the audit trail.
+    EventType.ResourceAdded,
+    EventType.ResourceUpdated,
+    EventType.ResourceDeleted,
   ],
   notify: [EventType.BudgetThreshold, EventType.BudgetExceeded],
 } as const satisfies Readonly<Record<Stage, readonly EventType[]>>;

@@ -1,7 +1,8 @@
 /**
  * collect-results: the single writer of QiskitJob status. It projects every lifecycle
  * event onto the job's status and, when a run has executed, writes the result document
- * (JSON, and CSV when asked) and emits `io.quantum.job.completed` pointing at it.
+ * (JSON, and CSV when asked) and emits `io.quantum.job.completed` pointing at it. It keeps
+ * the audit trail: each job's decisions, and each budget and backend change.
  */
 import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, parseEvent, type TypedEvent } from '../../events/envelope.ts';
@@ -17,6 +18,7 @@ import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 import { recordJobTransition } from '../../shared/observability/job-metrics.ts';
 import type { QiskitJobStatus } from '../../shared/resources/schema.ts';
 import { projectStatus } from './projection.ts';
+import { recordResourceEvent } from './resource-changes.ts';
 import { onBraketStateChange, onPoll, onSubmitted, type ProviderDeps } from './provider-tasks.ts';
 
 type Deps = ProviderDeps;
@@ -28,7 +30,13 @@ const STATUS_COUNTS_LIMIT = 64;
 type Projected =
   | Exclude<
       StageInput<typeof Stage.CollectResults>,
-      TypedEvent<typeof EventType.JobPoll | typeof EventType.BraketTaskStateChange>
+      TypedEvent<
+        | typeof EventType.JobPoll
+        | typeof EventType.BraketTaskStateChange
+        | typeof EventType.ResourceAdded
+        | typeof EventType.ResourceUpdated
+        | typeof EventType.ResourceDeleted
+      >
     >
   | TypedEvent<typeof EventType.JobCompleted>;
 
@@ -120,6 +128,14 @@ export async function collectResults(
 ): Promise<CloudEvent<unknown>[]> {
   if (event.type === EventType.JobPoll) return onPoll(event, deps);
   if (event.type === EventType.BraketTaskStateChange) return onBraketStateChange(event, deps);
+  if (
+    event.type === EventType.ResourceAdded ||
+    event.type === EventType.ResourceUpdated ||
+    event.type === EventType.ResourceDeleted
+  ) {
+    await recordResourceEvent(event, deps);
+    return [];
+  }
   await project(event, deps);
   if (event.type === EventType.JobSubmitted) return onSubmitted(event, deps);
   if (event.type !== EventType.JobExecuted) return [];

@@ -18,6 +18,8 @@ import { jobStatusKey, StoredJobStatus } from '../cluster/local-cluster.ts';
 import { readDocument } from '../storage/documents.ts';
 import { generationObserved, userManifestOf } from '../resources/kubernetes-object.ts';
 import { applyResources } from '../resources/resource-store.ts';
+import { canonicalJson } from '../canonical-json.ts';
+import { requesterOf } from '../audit.ts';
 import { type QiskitBackend, type QiskitBudget, QiskitJobStatus, TERMINAL_PHASES } from '../resources/schema.ts';
 import { checkSchema, parseResource } from '../resources/validate.ts';
 import { getJson, type ObjectStore } from '../storage/object-store.ts';
@@ -114,7 +116,7 @@ export async function bridgePass(options: BridgeOptions): Promise<BridgeReport> 
     if (current?.phase && TERMINAL_PHASES.includes(current.phase) && generationObserved(object)) continue;
     const stored = await readDocument(options.store, jobStatusKey(job.uid), StoredJobStatus);
     if (!stored) continue;
-    if (canonical(stored.status) === canonical(current)) continue;
+    if (canonicalJson(stored.status) === canonicalJson(current)) continue;
     const status = stored.status;
     await options.cluster.updateJobStatus(job, () => status);
     statusWritten.push(`${namespace}/${name}`);
@@ -122,21 +124,13 @@ export async function bridgePass(options: BridgeOptions): Promise<BridgeReport> 
   return { requested, resources, statusWritten };
 }
 
-/** JSON with keys in order: the API server does not keep the order a status was written in. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-      : v,
-  );
-}
-
 /** Copies the resources to the store when they differ from what it holds. */
 async function syncResources(store: ObjectStore, budgets: QiskitBudget[], backends: QiskitBackend[]): Promise<number> {
   const fingerprint = JSON.stringify({ budgets, backends });
   const key = 'bridge/resources.json';
   if ((await getJson(store, key)) === fingerprint) return 0;
-  await applyResources(store, { budgets, backends, configMaps: [] });
+  // Who changed each is the user the cluster stamped at admission (infra/admission).
+  await applyResources(store, { budgets, backends, configMaps: [] }, (resource) => requesterOf(resource.metadata));
   await store.put(key, JSON.stringify(fingerprint), 'application/json');
   return budgets.length + backends.length;
 }

@@ -7,7 +7,8 @@ import { StoredJobStatus } from '../cluster/local-cluster.ts';
 import { backendRefusals } from '../backends/visibility.ts';
 import { InvalidInputError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
-import { applyResources, readResources } from '../resources/resource-store.ts';
+import { type Applier, applyResources, readResources } from '../resources/resource-store.ts';
+import { hostname, userInfo } from 'node:os';
 import { createDeployedPorts } from '../runtime/deployed-ports.ts';
 import { readDocument } from '../storage/documents.ts';
 
@@ -25,7 +26,16 @@ export async function applyFiles(files: readonly string[], config: QpipeConfig):
     );
   }
   const { store } = await createDeployedPorts(config, NO_RESOURCES);
-  return applyResources(store, manifests);
+  return applyResources(store, manifests, localApplier('qpipe apply'));
+}
+
+/**
+ * Who applies resources from this machine, for the audit trail: the local user. (On AWS the
+ * bucket's CloudTrail data events name the IAM principal of the same write.)
+ */
+export function localApplier(command: string): Applier {
+  const who = `${userInfo().username}@${hostname()}`;
+  return () => `${who} (${command})`;
 }
 
 /** One row of `qpipe get`. */

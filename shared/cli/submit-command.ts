@@ -16,6 +16,7 @@ import type { QiskitJobStatus } from '../resources/schema.ts';
 import { createDeployedPorts } from '../runtime/deployed-ports.ts';
 import { postEvents } from '../runtime/http-binding.ts';
 import { applyResources } from '../resources/resource-store.ts';
+import { localApplier } from './resources-command.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
 /** One submitted job. */
@@ -88,7 +89,7 @@ export async function submitFiles(
     // On AWS the functions read resources from the store: the files' budgets and backends are
     // stored first (as `qpipe apply` would), so the jobs meet the same ones `qpipe run` applies.
     const ports = await createDeployedPorts(options.config, { budgets: [], backends: [], configMaps: [] });
-    await applyResources(ports.store, manifests);
+    await applyResources(ports.store, manifests, localApplier('qpipe submit'));
     const { events, submitted } = requests(jobs);
     await putOnBus(events, options.to.bus, ports.store);
     return submitted;

@@ -9,6 +9,8 @@ import type { ManifestSet } from '../manifests.ts';
 import { getJson, getText, type ObjectStore } from '../storage/object-store.ts';
 import type { QiskitBackend, QiskitBudget, QiskitSession } from './schema.ts';
 import { checkSchema, parseResource } from './validate.ts';
+import { recordResourceChange } from '../resource-audit.ts';
+import { canonicalJson } from '../canonical-json.ts';
 
 const PREFIX = 'resources/';
 /** Rewritten after every apply or delete: readers reload when it changed. */
@@ -22,24 +24,42 @@ function keyOf(kind: StoredKind, namespace: string, name: string): string {
 /** What `apply` wrote, as `<kind>/<namespace>/<name>`. */
 export type Applied = string[];
 
-/** Writes the budgets, backends, sessions and ConfigMaps of a manifest set (already validated by loadManifests). */
+/** Who applies resources, for the audit record of each budget and backend they change. */
+export type Applier = (resource: QiskitBudget | QiskitBackend) => string;
+
+/**
+ * Writes the budgets, backends, sessions and ConfigMaps of a manifest set (already validated
+ * by loadManifests); a budget or backend whose spec it changes is recorded in the audit trail.
+ */
 export async function applyResources(
   store: ObjectStore,
   manifests: Pick<ManifestSet, 'budgets' | 'backends' | 'configMaps'> & Partial<Pick<ManifestSet, 'sessions'>>,
+  appliedBy: Applier,
 ): Promise<Applied> {
   const written: Applied = [];
   const write = async (kind: StoredKind, namespace: string, name: string, document: unknown) => {
     await store.put(keyOf(kind, namespace, name), JSON.stringify(document, null, 2), 'application/json');
     written.push(`${kind}/${namespace}/${name}`);
   };
-  for (const budget of manifests.budgets) {
-    const { status: _status, ...document } = budget;
-    await write('qiskitbudgets', budget.metadata.namespace ?? 'default', budget.metadata.name, document);
-  }
-  for (const backend of manifests.backends) {
-    const { status: _status, ...document } = backend;
-    await write('qiskitbackends', backend.metadata.namespace ?? 'default', backend.metadata.name, document);
-  }
+  const writeAudited = async (kind: 'qiskitbudgets' | 'qiskitbackends', resource: QiskitBudget | QiskitBackend) => {
+    const { status: _status, ...document } = resource;
+    const namespace = resource.metadata.namespace ?? 'default';
+    const before = (await getJson(store, keyOf(kind, namespace, resource.metadata.name))) as
+      { spec?: unknown } | undefined;
+    await write(kind, namespace, resource.metadata.name, document);
+    if (before !== undefined && canonicalJson(before.spec) === canonicalJson(resource.spec)) return;
+    await recordResourceChange(store, {
+      kind: resource.kind,
+      namespace,
+      name: resource.metadata.name,
+      change: before === undefined ? 'created' : 'changed',
+      at: new Date().toISOString(),
+      by: appliedBy(resource),
+      spec: resource.spec,
+    });
+  };
+  for (const budget of manifests.budgets) await writeAudited('qiskitbudgets', budget);
+  for (const backend of manifests.backends) await writeAudited('qiskitbackends', backend);
   for (const session of manifests.sessions ?? []) {
     const { status: _status, ...document } = session;
     await write('qiskitsessions', session.metadata.namespace ?? 'default', session.metadata.name, document);

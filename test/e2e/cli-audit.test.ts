@@ -1,6 +1,6 @@
 /** Every job leaves an audit record that `qpipe audit` reads (built CLI, child processes, real store folder). */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qpipe } from '../support/cli.ts';
@@ -50,5 +50,26 @@ describe('the audit trail of a job (child processes, real store folder)', () => 
     );
     const text = await qpipe(['audit', 'audited'], env);
     expect(text.stdout).toMatch(/^default\/audited {2}uid \S+ {2}generation 1$/m);
+  });
+
+  it('records each change `qpipe apply` makes to a budget, by the local user, and nothing for an unchanged one', async () => {
+    const env = { QPIPE_STORE: join(dir, 'applied') };
+    const budget = (limit: string) =>
+      `apiVersion: quantum.io/v1\nkind: QiskitBudget\nmetadata: {name: monthly, namespace: team}\nspec: {limit: "${limit}", period: monthly}\n`;
+    for (const limit of ['$10.00', '$10.00', '$25.00']) {
+      await writeFile(join(dir, 'budget.yaml'), budget(limit));
+      expect((await qpipe(['apply', '-f', join(dir, 'budget.yaml')], env)).code).toBe(0);
+    }
+    const audit = await qpipe(['audit', 'budget/monthly', '--namespace', 'team', '--output', 'json'], env);
+    expect(audit.code).toBe(0);
+    const changes = JSON.parse(audit.stdout) as { change: string; by: string; spec: { limit: string } }[];
+    expect(changes.map((c) => [c.change, c.spec.limit])).toEqual([
+      ['created', '$10.00'],
+      ['changed', '$25.00'],
+    ]);
+    expect(changes[0]?.by).toBe(`${userInfo().username}@${hostname()} (qpipe apply)`);
+    const missing = await qpipe(['audit', 'backend/none', '--namespace', 'team'], env);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/team\/none.*no recorded change of such a QiskitBackend/);
   });
 });

@@ -17,6 +17,11 @@ import { catalogFor } from '../../shared/backends/visibility.ts';
 import { KubernetesCluster } from '../../shared/cluster/kubernetes-cluster.ts';
 import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { parseEvent } from '../../events/envelope.ts';
+import { recordResourceEvent } from '../../functions/collect-results/resource-changes.ts';
+import { readResourceChanges } from '../../shared/resource-audit.ts';
+import { apiServerSourceEvent } from '../support/apiserver-source.ts';
+import { MemoryObjectStore } from '../support/memory-ports.ts';
 import { type KubeApiServer, kubeApiServerMissing, startKubeApiServer } from '../support/kube-apiserver.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -141,6 +146,108 @@ describe.skipIf(missing !== undefined)(
       expect(await claim('deleted')).toBe(false);
       await kubectl('delete', 'qiskitjob', 'held', '-n', 'team');
       expect(await claim('deleted')).toBe(true);
+    });
+
+    it('stamps who asked on each job, budget and backend at admission, and the audit trail records budget changes by that user', async () => {
+      await kubectl('apply', '-k', join(ROOT, 'infra/admission'));
+      await kubectl(
+        'create',
+        'rolebinding',
+        'dave-budget-admin',
+        '-n',
+        'team',
+        '--clusterrole=qpipe-budget-admin',
+        '--user=dave',
+      );
+      const dir = await mkdtemp(join(tmpdir(), 'qpipe-stamp-'));
+      const as = (user: string, ...args: string[]) => kubectl('--as', user, ...args);
+      const stamp = async (kind: string, name: string) =>
+        (
+          await kubectl(
+            'get',
+            kind,
+            name,
+            '-n',
+            'team',
+            '-o',
+            `jsonpath={.metadata.annotations.quantum\\.io/requested-by}`,
+          )
+        ).trim();
+      // The request claims someone else; the API server writes who really asked.
+      const job = (shots: number) =>
+        `apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: stamped, namespace: team, annotations: {quantum.io/requested-by: mallory}}\nspec: {circuit: {source: inline, code: "OPENQASM 3.0; qubit q; h q;"}, execution: {shots: ${shots}}}\n`;
+      await writeFile(join(dir, 'job.yaml'), job(100));
+      // The policy takes effect once the API server has loaded it: retried until then.
+      for (let tries = 0; ; tries++) {
+        await as('alice', 'apply', '-f', join(dir, 'job.yaml'));
+        if ((await stamp('qiskitjob', 'stamped')) === 'alice') break;
+        if (tries > 50) throw new Error(`not stamped: ${await stamp('qiskitjob', 'stamped')}`);
+        await kubectl('delete', 'qiskitjob', 'stamped', '-n', 'team');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      // Changing only annotations keeps the stamp; a forged one is put back.
+      await as(
+        'alice',
+        'annotate',
+        'qiskitjob',
+        'stamped',
+        '-n',
+        'team',
+        'quantum.io/requested-by=mallory',
+        '--overwrite',
+      );
+      expect(await stamp('qiskitjob', 'stamped')).toBe('alice');
+
+      const budget = (limit: string) =>
+        `apiVersion: quantum.io/v1\nkind: QiskitBudget\nmetadata: {name: monthly, namespace: team}\nspec: {limit: "${limit}", period: monthly}\n`;
+      await writeFile(join(dir, 'budget.yaml'), budget('$10.00'));
+      await as('carol', 'apply', '-f', join(dir, 'budget.yaml'));
+      expect(await stamp('qiskitbudget', 'monthly')).toBe('carol');
+      await writeFile(
+        join(dir, 'backend.yaml'),
+        'apiVersion: quantum.io/v1\nkind: QiskitBackend\nmetadata: {name: cheap-sim, namespace: team}\nspec: {provider: local_simulator}\n',
+      );
+      await as('carol', 'apply', '-f', join(dir, 'backend.yaml'));
+      expect(await stamp('qiskitbackend', 'cheap-sim')).toBe('carol');
+      const cluster = await adapter();
+      const store = new MemoryObjectStore();
+      // What the ApiServerSource sends for each change (the whole object), as collect-results takes it.
+      const record = async (change: 'add' | 'update') => {
+        const object = parse(await kubectl('get', 'qiskitbudget', 'monthly', '-n', 'team', '-o', 'yaml')) as Record<
+          string,
+          unknown
+        >;
+        await recordResourceEvent(parseEvent(apiServerSourceEvent(change, object)) as never, {
+          cluster,
+          store,
+          now: () => new Date(),
+        });
+      };
+      await record('add');
+      // Raised by another budget admin: a new version, stamped with its author.
+      await writeFile(join(dir, 'budget.yaml'), budget('$50.00'));
+      await as('dave', 'apply', '-f', join(dir, 'budget.yaml'));
+      expect(await stamp('qiskitbudget', 'monthly')).toBe('dave');
+      await record('update');
+      // A status write (enforce-budget's) is no new version, and leaves the stamp.
+      await kubectl(
+        'patch',
+        'qiskitbudget',
+        'monthly',
+        '-n',
+        'team',
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        '{"status":{"spent":"$1.00"}}',
+      );
+      expect(await stamp('qiskitbudget', 'monthly')).toBe('dave');
+      await record('update');
+      const changes = await readResourceChanges(store, 'QiskitBudget', 'team', 'monthly');
+      expect(changes.map((c) => [c.change, c.by, (c.spec as { limit: string }).limit])).toEqual([
+        ['created', 'Kubernetes user carol', '$10.00'],
+        ['changed', 'Kubernetes user dave', '$50.00'],
+      ]);
     });
 
     it('aggregates the viewer to view, edit and admin, and the job editor to edit and admin, never the budget admin', async () => {
