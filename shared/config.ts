@@ -223,6 +223,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
       maxQubits: readInteger(env, 'QPIPE_MAX_QUBITS', DEFAULT_LIMITS.maxQubits),
       maxClbits: readInteger(env, 'QPIPE_MAX_CLBITS', DEFAULT_LIMITS.maxClbits),
       maxGates: readInteger(env, 'QPIPE_MAX_GATES', DEFAULT_LIMITS.maxGates),
+      maxOperations: readInteger(env, 'QPIPE_MAX_OPERATIONS', DEFAULT_LIMITS.maxOperations),
       maxLoopIterations: readInteger(env, 'QPIPE_MAX_LOOP_ITERATIONS', DEFAULT_LIMITS.maxLoopIterations),
       maxNesting: readInteger(env, 'QPIPE_MAX_NESTING', DEFAULT_LIMITS.maxNesting),
     },

@@ -91,14 +91,19 @@ class Elaborator extends GateElaborator {
         return this.applyGateCall(statement, out);
       case 'measure':
         return this.measure(statement.qubits, statement.target, statement.at, out);
-      case 'reset':
-        for (const qubit of this.qubits(statement.qubits)) out.push({ kind: 'reset', qubit });
+      case 'reset': {
+        const qubits = this.qubits(statement.qubits);
+        this.chargeOperations(qubits.length, statement.at);
+        for (const qubit of qubits) out.push({ kind: 'reset', qubit });
         return;
+      }
       case 'barrier': {
+        if (statement.operands.length === 0) this.chargeOperations(this.numQubits, statement.at);
         const qubits =
           statement.operands.length === 0
             ? Array.from({ length: this.numQubits }, (_, i) => i)
             : statement.operands.flatMap((operand) => this.qubits(operand));
+        if (statement.operands.length > 0) this.chargeOperations(qubits.length, statement.at);
         out.push({ kind: 'barrier', qubits });
         return;
       }
@@ -195,6 +200,7 @@ class Elaborator extends GateElaborator {
       if (branch) this.block(branch, out);
       return;
     }
+    this.chargeOperations(1, statement.at);
     const then: Operation[] = [];
     const otherwise: Operation[] = [];
     this.runtimeDepth++;
@@ -237,6 +243,8 @@ class Elaborator extends GateElaborator {
     }
   }
 
+  private operationCount = 0;
+
   private countIteration(at: SourcePosition): void {
     if (++this.loopIterations > this.limits.maxLoopIterations) {
       throw new QasmLimitError(
@@ -248,8 +256,22 @@ class Elaborator extends GateElaborator {
     }
   }
 
+  /** Counts measurements, resets, barriers and conditionals (per qubit) before they are made. */
+  private chargeOperations(units: number, at: SourcePosition): void {
+    this.operationCount += units;
+    if (this.operationCount > this.limits.maxOperations) {
+      throw new QasmLimitError(
+        'maxOperations',
+        `the circuit unrolls to more than ${this.limits.maxOperations} measurements, resets, barriers and conditionals (counted per qubit)`,
+        this.source,
+        at,
+      );
+    }
+  }
+
   private measure(qubitsOperand: Operand, target: Operand | undefined, at: SourcePosition, out: OperationSink): void {
     const qubits = this.qubits(qubitsOperand);
+    this.chargeOperations(qubits.length, at);
     if (!target) {
       for (const qubit of qubits) out.push({ kind: 'measure', qubit, clbit: -1 });
       return;
@@ -287,6 +309,7 @@ class Elaborator extends GateElaborator {
         operation = new GateOperation(call.name, params, qubits, builtin, undefined);
       } else {
         const parts: Primitive[] = [];
+        this.copies = 0;
         this.expandCall(call, params, qubits, parts);
         this.checkGateCount((this.primitiveCount += parts.length), call.at);
         operation = new GateOperation(call.name, params, qubits, undefined, parts);

@@ -8,11 +8,14 @@ import type { Primitive } from './circuit.ts';
 import { QasmLimitError, type SourcePosition } from './errors.ts';
 import { definitionCost } from './gate-cost.ts';
 import { type BuiltinGate, builtinGate } from './gates.ts';
-import { adjoint, type Matrix, power } from './matrix.ts';
+import { adjoint, blockUnitary, type Matrix, power } from './matrix.ts';
 import type { GateContext, GateDefinition, Variable } from './elaboration-scope.ts';
 import { OperandElaborator } from './operands.ts';
 
 const NO_CONTROLS: readonly number[] = Object.freeze([]);
+
+/** Widest body `pow(k) @` multiplies out (a 32 x 32 unitary); wider ones are repeated, and counted first. */
+const POW_FUSE_MAX_QUBITS = 5;
 
 /**
  * A built-in gate application whose matrix is computed only when something asks for it:
@@ -100,6 +103,40 @@ export abstract class GateElaborator extends OperandElaborator {
     else this.gateCosts.set(definition.name, cost);
   }
 
+  /**
+   * Primitives made or copied while expanding the current statement's call, at every level of
+   * its definitions (each `inv @` or `ctrl @` level copies what it wraps): counted as made, so
+   * a deep chain of definitions is refused by the work it takes, not after it.
+   */
+  protected copies = 0;
+
+  private chargeCopies(count: number, at: SourcePosition): void {
+    this.copies += count;
+    if (this.primitiveCount + this.copies > this.limits.maxGates) {
+      throw new QasmLimitError(
+        'maxGates',
+        `expanding this gate makes more than ${this.limits.maxGates - this.primitiveCount} gates (each level of its definitions counts what it copies); the circuit may unroll to at most ${this.limits.maxGates}`,
+        this.source,
+        at,
+      );
+    }
+  }
+
+  /** Work that makes no primitives (multiplying out `pow(k) @` of a body), in gate-equivalents. */
+  private work = 0;
+
+  private chargeWork(units: number, at: SourcePosition): void {
+    this.work += units;
+    if (this.primitiveCount + this.work > this.limits.maxGates) {
+      throw new QasmLimitError(
+        'maxGates',
+        `unrolling the circuit takes the work of more than ${this.limits.maxGates} gates (pow(k) @ over gate bodies counts its matrix products)`,
+        this.source,
+        at,
+      );
+    }
+  }
+
   /** Fails once `count` primitive gates exceed the limit. */
   protected checkGateCount(count: number, at: SourcePosition): void {
     if (count > this.limits.maxGates) {
@@ -176,6 +213,7 @@ export abstract class GateElaborator extends OperandElaborator {
         }
       }
     }
+    this.chargeCopies(parts.length, call.at);
     for (const part of parts) out.push(part);
   }
 
@@ -189,7 +227,7 @@ export abstract class GateElaborator extends OperandElaborator {
     return modifier.arg ? this.positiveInteger(modifier.arg, `the ${modifier.kind} count`) : 1;
   }
 
-  private raise(parts: Primitive[], exponent: number, at: SourcePosition): Primitive[] {
+  private raise(parts: Primitive[], exponent: number | bigint, at: SourcePosition): Primitive[] {
     if (parts.length === 1) {
       const part = parts[0] as Primitive;
       const matrix = power(part.matrix, exponent);
@@ -197,12 +235,33 @@ export abstract class GateElaborator extends OperandElaborator {
         this.unsupported(at, 'pow', `a fractional power of a ${part.targets.length}-qubit gate is not supported`);
       return [derive(part, { name: `pow(${exponent}, ${part.name})`, matrix })];
     }
-    if (!Number.isInteger(exponent)) {
+    if (typeof exponent === 'number' && !Number.isInteger(exponent)) {
       this.unsupported(at, 'pow', 'a fractional power of a gate defined by a body is not supported');
     }
-    const base = exponent < 0 ? [...parts].reverse().map((p) => derive(p, { matrix: adjoint(p.matrix) })) : parts;
+    const k = BigInt(exponent);
+    const qubits = [...new Set(parts.flatMap((p) => [...p.targets, ...p.controls]))].sort((a, b) => a - b);
+    if (qubits.length <= POW_FUSE_MAX_QUBITS) {
+      // The body's unitary raised by squaring: any exponent in a few dozen products, never k copies;
+      // the products are work, counted as the gates that would take as long.
+      const d = 2 ** qubits.length;
+      const products = 2 * (k < 0n ? -k : k).toString(2).length;
+      this.chargeWork(Math.ceil((parts.length * d * d + products * d ** 3) / 1024), at);
+      const matrix = power(blockUnitary(parts, qubits), k) as Matrix;
+      return [{ name: `pow(${exponent}, body)`, targets: qubits, controls: [], matrix }];
+    }
+    // Too wide to multiply out: the copies are counted before any is made.
+    const copies = k < 0n ? -k : k;
+    if (copies * BigInt(parts.length) > BigInt(Math.max(0, this.limits.maxGates - this.primitiveCount))) {
+      throw new QasmLimitError(
+        'maxGates',
+        `pow(${exponent}) repeats a ${parts.length}-gate body on ${qubits.length} qubits ${copies} times; the circuit may unroll to at most ${this.limits.maxGates} gates`,
+        this.source,
+        at,
+      );
+    }
+    const base = k < 0n ? [...parts].reverse().map((p) => derive(p, { matrix: adjoint(p.matrix) })) : parts;
     const result: Primitive[] = [];
-    for (let i = 0; i < Math.abs(exponent); i++) for (const part of base) result.push(part);
+    for (let i = 0n; i < copies; i++) for (const part of base) result.push(part);
     return result;
   }
 
@@ -256,6 +315,7 @@ export abstract class GateElaborator extends OperandElaborator {
     const builtin = builtinGate(call.name) as NonNullable<ReturnType<typeof builtinGate>>;
     const controls = builtin.controls === 0 ? NO_CONTROLS : qubits.slice(0, builtin.controls);
     const targets = builtin.controls === 0 ? qubits : qubits.slice(builtin.controls);
+    this.chargeCopies(1, call.at);
     out.push(new BuiltinPrimitive(call.name, targets, controls, builtin, params));
     return out;
   }

@@ -12,6 +12,11 @@ export interface CircuitLimits {
   readonly maxClbits: number;
   /** Primitive gates after unrolling loops, definitions and modifiers. */
   readonly maxGates: number;
+  /**
+   * Measurements, resets, barriers and conditionals after unrolling, each counted once per
+   * qubit it touches (a barrier over every qubit costs as many): what gates are to maxGates.
+   */
+  readonly maxOperations: number;
   /** Loop iterations over the whole program. */
   readonly maxLoopIterations: number;
   /** Deepest nesting of blocks, expressions and gate definitions. */
@@ -25,6 +30,7 @@ export const DEFAULT_LIMITS: CircuitLimits = {
   maxClbits: 4096,
   // Ten times the largest QASMBench medium circuit; unrolling a million gates takes about a second.
   maxGates: 1_000_000,
+  maxOperations: 1_000_000,
   maxLoopIterations: 1_000_000,
   maxNesting: 64,
 };

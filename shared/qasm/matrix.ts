@@ -130,16 +130,18 @@ function complexPower([re, im]: readonly [number, number], exponent: number): [n
  * (so pow(0.5) @ z is s, as the OpenQASM 3 standard library defines it). Returns
  * undefined when a fractional power of a larger non-diagonal matrix is asked for.
  */
-export function power(m: Matrix, k: number): Matrix | undefined {
+export function power(m: Matrix, k: number | bigint): Matrix | undefined {
   const d = dimension(m);
-  if (Number.isInteger(k)) {
-    let base = k < 0 ? adjoint(m) : m;
-    let remaining = Math.abs(k);
+  if (typeof k === 'bigint' || Number.isInteger(k)) {
+    // Exact for every integer: the exponent's bits as a bigint, never 32-bit arithmetic.
+    let remaining = BigInt(k);
+    let base = remaining < 0n ? adjoint(m) : m;
+    if (remaining < 0n) remaining = -remaining;
     let result = identity(d);
-    while (remaining > 0) {
-      if (remaining & 1) result = multiply(result, base);
-      base = multiply(base, base);
-      remaining >>= 1;
+    while (remaining > 0n) {
+      if (remaining & 1n) result = multiply(result, base);
+      remaining >>= 1n;
+      if (remaining > 0n) base = multiply(base, base);
     }
     return result;
   }
@@ -185,6 +187,62 @@ export function power(m: Matrix, k: number): Matrix | undefined {
         result[2 * (r * 2 + c)] = (result[2 * (r * 2 + c)] as number) + pr * outerR - pi * outerI;
         result[2 * (r * 2 + c) + 1] = (result[2 * (r * 2 + c) + 1] as number) + pr * outerI + pi * outerR;
       }
+    }
+  }
+  return result;
+}
+
+/** A gate on qubits: its 2^k x 2^k matrix on `targets` (targets[0] the lowest bit), applied where every control is 1. */
+interface AppliedGate {
+  readonly targets: readonly number[];
+  readonly controls: readonly number[];
+  readonly matrix: Matrix;
+}
+
+/**
+ * The unitary of a sequence of gates over `qubits` (qubits[0] the lowest bit): column c is the
+ * sequence applied to basis state c. So a repeated body can be raised to a power by squaring.
+ */
+export function blockUnitary(gates: readonly AppliedGate[], qubits: readonly number[]): Matrix {
+  const d = 2 ** qubits.length;
+  const local = new Map(qubits.map((q, j) => [q, j]));
+  const bit = (q: number) => 1 << (local.get(q) as number);
+  const result = new Float64Array(2 * d * d);
+  for (let c = 0; c < d; c++) {
+    let state = new Float64Array(2 * d);
+    state[2 * c] = 1;
+    for (const gate of gates) {
+      const k = gate.targets.length;
+      const g = 2 ** k;
+      const controlMask = gate.controls.reduce((mask, q) => mask | bit(q), 0);
+      const targetMask = gate.targets.reduce((mask, q) => mask | bit(q), 0);
+      // Basis offset of each local target pattern s (bit j of s is targets[j]).
+      const offsets = Array.from({ length: g }, (_, s) =>
+        gate.targets.reduce((offset, q, j) => ((s >> j) & 1 ? offset | bit(q) : offset), 0),
+      );
+      const next = new Float64Array(state);
+      for (let base = 0; base < d; base++) {
+        if ((base & targetMask) !== 0 || (base & controlMask) !== controlMask) continue;
+        for (let r = 0; r < g; r++) {
+          let re = 0;
+          let im = 0;
+          for (let s = 0; s < g; s++) {
+            const mr = gate.matrix[2 * (r * g + s)] as number;
+            const mi = gate.matrix[2 * (r * g + s) + 1] as number;
+            const i = 2 * (base | (offsets[s] as number));
+            re += mr * (state[i] as number) - mi * (state[i + 1] as number);
+            im += mr * (state[i + 1] as number) + mi * (state[i] as number);
+          }
+          const o = 2 * (base | (offsets[r] as number));
+          next[o] = re;
+          next[o + 1] = im;
+        }
+      }
+      state = next;
+    }
+    for (let r = 0; r < d; r++) {
+      result[2 * (r * d + c)] = state[2 * r] as number;
+      result[2 * (r * d + c) + 1] = state[2 * r + 1] as number;
     }
   }
   return result;

@@ -755,11 +755,20 @@ class Parser {
     if (level >= BINARY_LEVELS.length) return this.unary();
     let left = this.binary(level + 1);
     const ops = BINARY_LEVELS[level] as readonly string[];
-    for (;;) {
+    // Each operator of a chain nests the tree one level deeper (a+b+c is (a+b)+c): counted as nesting.
+    for (let chain = 1; ; chain++) {
       const token = this.peek();
       if (token.kind !== 'punct' || !ops.includes(token.text)) return left;
       // In OpenQASM 2, ^ is exponentiation, handled in power().
       if (token.text === '^' && this.version === 2) return left;
+      if (this.depth + chain > this.limits.maxNesting) {
+        throw new QasmLimitError(
+          'maxNesting',
+          `an expression nests deeper than ${this.limits.maxNesting} levels (each operator of a chain is one level)`,
+          this.source,
+          token,
+        );
+      }
       this.next();
       const right = this.binary(level + 1);
       left = { kind: 'binary', op: token.text, left, right, at: left.at };

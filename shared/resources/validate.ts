@@ -20,6 +20,7 @@ import {
   type ResourceKind,
 } from './schema.ts';
 import { isRecord } from '../records.ts';
+import { parseDuration } from '../duration.ts';
 
 /** One problem found in a document: the field path and what is wrong with it. */
 export interface FieldProblem {
@@ -119,13 +120,43 @@ export function checkSchema<S extends TSchema>(schema: S, value: unknown, subjec
   throw new SchemaError(subject, problems);
 }
 
+/** The durations a resource sets, by path: each must fit in a date when added to one. */
+function durationsOf(resource: AnyResource): [string, string | undefined][] {
+  switch (resource.kind) {
+    case 'QiskitJob':
+      return [
+        ['spec.backendSelection.requirements.maxQueueTime', resource.spec.backendSelection?.requirements?.maxQueueTime],
+      ];
+    case 'QiskitBudget':
+      return [['spec.enforcement.gracePeriod', resource.spec.enforcement?.gracePeriod]];
+    case 'QiskitSession':
+      return [['spec.maxTime', resource.spec.maxTime]];
+    default:
+      return [];
+  }
+}
+
 function crossFieldProblems(resource: AnyResource): FieldProblem[] {
-  if (resource.kind !== 'QiskitJob') return [];
+  const problems: FieldProblem[] = [];
+  for (const [path, text] of durationsOf(resource)) {
+    if (text === undefined) continue;
+    try {
+      parseDuration(text, path);
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      problems.push({ path, message: error.message.slice(`${path}: `.length) });
+    }
+  }
+  if (resource.kind !== 'QiskitJob') return problems;
   const circuit = resource.spec.circuit;
   const field = CIRCUIT_SOURCE_FIELD[circuit.source];
-  return circuit[field] === undefined
-    ? [{ path: `spec.circuit.${field}`, message: `is required when spec.circuit.source is ${circuit.source}` }]
-    : [];
+  if (circuit[field] === undefined) {
+    problems.push({
+      path: `spec.circuit.${field}`,
+      message: `is required when spec.circuit.source is ${circuit.source}`,
+    });
+  }
+  return problems;
 }
 
 /**
