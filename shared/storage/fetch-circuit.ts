@@ -194,5 +194,10 @@ async function readCapped(response: http.IncomingMessage, maxBytes: number, url:
   } catch (error) {
     throw fetchFailure(error as Error, url, signal);
   }
+  // An aborted body can end like a finished one: only a complete message is a circuit, never a prefix.
+  if (signal.aborted) throw new InvalidInputError(FIELD, `fetching ${url} did not finish in time`);
+  if (!response.complete || (declared > 0 && length !== declared)) {
+    throw new InvalidInputError(FIELD, `fetching ${url} ended before the whole circuit arrived`);
+  }
   return Buffer.concat(chunks, length).toString('utf8');
 }

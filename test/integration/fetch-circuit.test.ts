@@ -35,6 +35,17 @@ const routes: Record<string, (res: ServerResponse) => void> = {
     };
     pump();
   },
+  // A valid circuit's first lines, then nothing more: the rest never comes.
+  '/stalls-mid-body': (res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('OPENQASM 3;\nqubit[2] q;\nh q[0];\n');
+  },
+  // Promises more than it sends, then hangs up.
+  '/cut-short': (res) => {
+    res.writeHead(200, { 'content-length': String(BELL.length + 100) });
+    res.write(BELL);
+    setTimeout(() => res.destroy(), 50);
+  },
   '/slow': (res) => {
     res.writeHead(200);
     const timer = setInterval(() => res.write('x'), 100);
@@ -101,6 +112,14 @@ describe('circuit URLs (real HTTP server on loopback; DNS is the machine resolve
     // The server stopped being read, and could not have sent much past the cap (socket buffers).
     expect(streamedBytes).toBe(settled);
     expect(streamedBytes).toBeLessThan(16 * MiB);
+  });
+
+  it('fails the fetch, never returns a prefix, when the deadline fires mid-body or the server hangs up early', async () => {
+    const fetchCircuit = createCircuitFetcher({ ...loopbackAllowed, timeoutMs: 500 });
+    await expect(fetchCircuit(`${base}/stalls-mid-body`, MiB)).rejects.toThrow(/did not finish in time/);
+    await expect(fetchCircuit(`${base}/cut-short`, MiB)).rejects.toThrow(
+      /ended before the whole circuit arrived|could not fetch/,
+    );
   });
 
   it('gives the whole fetch one deadline', async () => {
