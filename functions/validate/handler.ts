@@ -17,7 +17,7 @@ import { circuitObjectKey, resultKey } from '../../shared/jobs.ts';
 import type { QiskitJob } from '../../shared/resources/schema.ts';
 import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
 import { parseResourceOf } from '../../shared/resources/validate.ts';
-import { JobRejection } from '../../shared/runtime/outcomes.ts';
+import { scopedToJob } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 
@@ -90,8 +90,7 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
   try {
     job = parseResourceOf('QiskitJob', manifest, `QiskitJob ${ref.namespace}/${ref.name}`);
   } catch (error) {
-    if (error instanceof InvalidInputError) throw new JobRejection(ref, error);
-    throw error;
+    throw scopedToJob(ref, error, 'reading the job');
   }
   try {
     // Everything that could fail after a reservation is checked now: where the results go.
@@ -128,8 +127,7 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
       ),
     ];
   } catch (error) {
-    if (error instanceof InvalidInputError) throw new JobRejection(ref, error);
-    throw error;
+    throw scopedToJob(ref, error, 'validating the job');
   }
 }
 

@@ -191,7 +191,9 @@ export class KubernetesCluster implements Cluster {
 
   async readConfigMapKey(namespace: string, name: string, key: string): Promise<string | undefined> {
     try {
-      return (await this.core.readNamespacedConfigMap({ namespace, name })).data?.[key];
+      const data = (await this.core.readNamespacedConfigMap({ namespace, name })).data;
+      // Own keys only: a key such as __proto__ names no entry, not the object's prototype.
+      return data !== undefined && Object.hasOwn(data, key) ? data[key] : undefined;
     } catch (error) {
       if (codeOf(error) === 404) return undefined;
       throw this.transient(error, `reading ConfigMap ${namespace}/${name}`);

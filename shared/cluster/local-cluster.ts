@@ -127,7 +127,9 @@ export class LocalCluster implements Cluster {
   }
 
   async readConfigMapKey(namespace: string, name: string, key: string): Promise<string | undefined> {
-    return (await this.resources()).configMaps.find((c) => c.namespace === namespace && c.name === name)?.data[key];
+    const data = (await this.resources()).configMaps.find((c) => c.namespace === namespace && c.name === name)?.data;
+    // Own keys only: a key such as __proto__ names no entry, not the object's prototype.
+    return data !== undefined && Object.hasOwn(data, key) ? data[key] : undefined;
   }
 
   async updateJobStatus(job: JobRef, change: StatusChange): Promise<QiskitJobStatus | undefined> {

@@ -31,6 +31,37 @@ export class JobRejection extends PermanentError {
   }
 }
 
+/**
+ * A retryable error about a job whose identity its event does not carry (validate's input is a
+ * request or an object): once the retries are spent, that job ends with the reason.
+ */
+export class JobScopedRetry extends QpipeError {
+  readonly job: JobRef;
+
+  constructor(job: JobRef, cause: Error) {
+    super(cause.message, { retryable: true, cause });
+    this.job = job;
+  }
+}
+
+/**
+ * The error a stage that knows the job (but whose event does not name it) throws for any
+ * error: bad input and permanent faults reject the job; a transient fault is retried, the job
+ * named for when retries are spent; a fault outside qpipe's tree (a bug, a stack overflow) on
+ * this input would recur at every attempt and replay, so the job ends at once with it.
+ */
+export function scopedToJob(job: JobRef, error: unknown, doing: string): Error {
+  if (error instanceof JobRejection || error instanceof JobScopedRetry) return error;
+  if (error instanceof PermanentError) return new JobRejection(job, error);
+  if (error instanceof QpipeError) {
+    return error.retryable ? new JobScopedRetry(job, error) : new JobRejection(job, new PermanentError(error.message));
+  }
+  return new JobRejection(
+    job,
+    new PermanentError(`qpipe failed ${doing} (an internal error): ${asError(error).message}`, { cause: error }),
+  );
+}
+
 // Stages after approval fail a job (and release its reservation) instead of rejecting it.
 const FAILING_STAGES = new Set<Stage>(['execute', 'collect-results']);
 

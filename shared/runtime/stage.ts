@@ -12,7 +12,7 @@ import { countFailedAttempt } from './attempts.ts';
 import { resolveBody } from './claim-check.ts';
 import { describeEvent } from '../observability/log.ts';
 import { startStageSpan } from '../observability/trace.ts';
-import { isTransient, outcomeOf } from './outcomes.ts';
+import { isTransient, JobRejection, JobScopedRetry, outcomeOf } from './outcomes.ts';
 import type { Ports } from './ports.ts';
 
 /** A stage ready to be deployed by any runtime. */
@@ -146,9 +146,14 @@ async function handleEvent(
       if (attempts >= ports.config.maxAttempts) {
         const reason = `failed ${attempts} times: ${asError(error).message}`;
         // A job's final event is not answered with another final event (that would loop): it is dropped, and reported.
+        const permanent = new PermanentError(reason);
         outcome = FINAL_JOB_EVENTS.has(event.type)
           ? { kind: 'drop', message: reason }
-          : outcomeOf(new PermanentError(reason), event, definition.stage);
+          : outcomeOf(
+              error instanceof JobScopedRetry ? new JobRejection(error.job, permanent) : permanent,
+              event,
+              definition.stage,
+            );
       }
     }
     switch (outcome.kind) {

@@ -3,6 +3,7 @@ import { buildEvent, type TypedEvent } from '../../../events/envelope.ts';
 import { EventType } from '../../../events/types.ts';
 import { stage as validateStage, validate } from '../../../functions/validate/handler.ts';
 import { runStage } from '../../../shared/runtime/stage.ts';
+import { TransientError } from '../../../shared/errors.ts';
 import { apiServerSourceEvent } from '../../support/apiserver-source.ts';
 import { jobManifest } from '../../support/manifests.ts';
 import { memoryPorts, received, withHeldObjects } from '../../support/memory-ports.ts';
@@ -130,6 +131,40 @@ describe('validate stage', () => {
     expect(first.extensions.jobuid).toBeDefined();
     expect(second.extensions.jobuid).toBe(first.extensions.jobuid);
     expect(second.id).toBe(first.id);
+  });
+
+  it('ends a job whose validation fails inside qpipe, rather than leave it Pending and replayed', async () => {
+    const circuits = { namespace: 'default', name: 'circuits', data: { 'one.qasm': 'OPENQASM 3;\nqubit q;\nh q;' } };
+    const fromConfigMap = (key: string) =>
+      requested(jobManifest('cm', { circuit: { source: 'configmap', configMapRef: { name: 'circuits', key } } }));
+    // A key that is an Object.prototype member names no entry.
+    const proto = received(
+      (await runStage(validateStage, fromConfigMap('__proto__'), memoryPorts({ configMaps: [circuits] })))
+        .emitted[0] as never,
+    );
+    expect(proto.type).toBe(EventType.JobRejected);
+    expect(proto.data).toMatchObject({ reason: expect.stringMatching(/ConfigMap circuits has no key "__proto__"/) });
+    // A fault outside qpipe's error tree (a bug) would recur at every attempt: the job ends at once, with it.
+    const broken = memoryPorts({ configMaps: [circuits] });
+    broken.cluster.readConfigMapKey = () =>
+      Promise.reject(new TypeError("Cannot read properties of undefined (reading 'length')"));
+    const bug = await runStage(validateStage, fromConfigMap('one.qasm'), broken);
+    expect(bug.retry).toBeUndefined();
+    expect(received(bug.emitted[0] as never).data).toMatchObject({
+      reason: expect.stringMatching(/^qpipe failed validating the job \(an internal error\): Cannot read properties/),
+    });
+    // A transient fault is retried, and once the attempts are spent the job ends, named though its event does not.
+    const down = memoryPorts({ configMaps: [circuits] });
+    down.cluster.readConfigMapKey = () => Promise.reject(new TransientError('the API server is unavailable'));
+    const attempts = [];
+    const redelivered = fromConfigMap('one.qasm');
+    for (let i = 0; i < down.config.maxAttempts; i++) attempts.push(await runStage(validateStage, redelivered, down));
+    expect(attempts.slice(0, -1).every((a) => a.retry !== undefined && a.emitted.length === 0)).toBe(true);
+    const last = received(attempts.at(-1)?.emitted[0] as never);
+    expect(last.type).toBe(EventType.JobRejected);
+    expect(last.data).toMatchObject({
+      reason: expect.stringMatching(/failed \d+ times: the API server is unavailable/),
+    });
   });
 
   it('handles ApiServerSource events for QiskitJobs and ignores other kinds', async () => {
