@@ -253,10 +253,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const output = command === 'transpile' ? 'text' : outputFormat(values.output);
     const { loadConfig } = await import('../shared/config.ts');
     const config = loadConfig(process.env, values.store === undefined ? {} : { storeDir: values.store });
-    if (command === 'run' || command === 'serve') {
-      const { configureCliLogging } = await import('../shared/observability/log.ts');
-      configureCliLogging(command, process.env);
-    }
+    // Logs never go to stdout, which is the command's output (JSON included), but for serve's.
+    const { configureCliLogging } = await import('../shared/observability/log.ts');
+    configureCliLogging(command, process.env);
     switch (command) {
       case 'run': {
         if (files.length === 0) throw new UsageError('run needs at least one manifest file');

@@ -1,7 +1,27 @@
+import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { hasStackTrace, qpipe } from '../support/cli.ts';
 
 describe('qpipe validate and simulate (end to end, child process)', () => {
+  it('simulates with the scalar kernels, saying so once, where the address space is too small for WebAssembly memory (ulimit -v 4 GB)', async () => {
+    const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number }>((resolve) =>
+      execFile(
+        'bash',
+        [
+          '-c',
+          `ulimit -v 4000000; exec "${process.execPath}" bin/qpipe.js simulate examples/circuits/ghz.qasm --shots 200 --seed 3 --output json`,
+        ],
+        // Logs go to stderr, silent by default: LOG_LEVEL shows the warning.
+        { cwd: new URL('../../', import.meta.url).pathname, env: { ...process.env, LOG_LEVEL: 'warn' } },
+        (error, out, err) => resolve({ stdout: out, stderr: err, code: error ? Number(error.code ?? 1) : 0 }),
+      ),
+    );
+    expect(code).toBe(0);
+    expect(stderr.match(/simulating with the scalar kernels/g)).toHaveLength(1);
+    const counts = JSON.parse(stdout) as Record<string, number>;
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(200);
+  });
+
   it('prints the metadata of a circuit', async () => {
     const result = await qpipe(['validate', 'examples/circuits/bell.qasm', '--output', 'json']);
     expect(result.code).toBe(0);

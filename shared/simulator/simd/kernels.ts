@@ -7,6 +7,7 @@
  * (a single-precision pass on qubit 0, blocks wider than a slot holds, the odd group at
  * the edge of a range) goes to the scalar kernels, which stay the reference.
  */
+import { logger } from '../../observability/log.ts';
 import { type Amplitudes, applyOp, insertZeros, involvedBits, type KernelOp, maskOf } from '../kernels.ts';
 import { type Precision, stateVectorBytes } from '../memory.ts';
 import { KERNELS_WASM_BASE64 } from './module.ts';
@@ -69,9 +70,32 @@ let compiled: WebAssembly.Module | null | undefined;
 export function simdModule(): WebAssembly.Module | undefined {
   if (compiled === undefined) {
     const bytes = Uint8Array.from(atob(KERNELS_WASM_BASE64), (c) => c.charCodeAt(0));
-    compiled = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    try {
+      compiled = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    } catch (error) {
+      // Compiling needs code space, which a capped address space may not have.
+      fallBack(error);
+      compiled = null;
+    }
   }
   return compiled ?? undefined;
+}
+
+let saidSo = false;
+
+/** The scalar kernels take over; said once per process, in one log line. */
+function fallBack(error: unknown): void {
+  if (saidSo) return;
+  saidSo = true;
+  logger().warn(
+    { err: error instanceof Error ? error.message : String(error) },
+    'WebAssembly memory for the SIMD kernels could not be reserved (a capped address space?): simulating with the scalar kernels',
+  );
+}
+
+/** Whether the runtime refused to reserve a WebAssembly memory (as opposed to a bug). */
+function isReservationFailure(error: unknown): boolean {
+  return error instanceof RangeError || (error instanceof Error && /allocat|reserv|memory/i.test(error.message));
 }
 
 /**
@@ -86,7 +110,14 @@ export function allocateSimdState(
   const stateOffset = slots * SLOT_BYTES;
   const pages = Math.ceil((stateOffset + stateVectorBytes(numQubits, precision)) / PAGE);
   if (pages > MAX_PAGES || !simdModule()) return undefined;
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  } catch (error) {
+    if (!isReservationFailure(error)) throw error;
+    fallBack(error);
+    return undefined;
+  }
   const length = 2 ** (numQubits + 1);
   const amplitudes =
     precision === 'double'
