@@ -4,8 +4,8 @@
  * one ingress (`qpipe serve`, the development broker). Each stops gracefully on SIGTERM.
  */
 import type { CloudEvent } from 'cloudevents';
-import { isCatalogType, parseEvent } from '../../events/envelope.ts';
-import { EventType } from '../../events/types.ts';
+import { buildJobEvent, isCatalogType, parseEvent } from '../../events/envelope.ts';
+import { EventType, Stage, stageSource } from '../../events/types.ts';
 import type { QpipeConfig } from '../config.ts';
 import type { InvalidInputError } from '../errors.ts';
 import { ConfigError } from '../errors.ts';
@@ -17,7 +17,7 @@ import { StoreScheduler } from '../scheduler/store-scheduler.ts';
 import { createDeployedPorts } from './deployed-ports.ts';
 import { createEmbeddedPipeline, createLocalPorts } from './embedded.ts';
 import { eventFromHttp, postEvents } from './http-binding.ts';
-import { Inbox } from './inbox.ts';
+import { Inbox, type InboxReplay } from './inbox.ts';
 import { cloudEventRoute, createHttpHost, type HttpHost } from './http-host.ts';
 import { createStageServer } from './knative.ts';
 import type { Ports } from './ports.ts';
@@ -195,9 +195,11 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
     metrics,
   });
   const pipeline = createEmbeddedPipeline({ stages, ports });
-  const inbox = new Inbox(ports.store, ports.cluster);
-  // Requests acknowledged before a crash or a stop, whose jobs did not finish, run again.
-  await pipeline.publish(await inbox.unfinished());
+  const inbox = new Inbox(ports.store, ports.cluster, options.config.maxAttempts);
+  // Requests acknowledged before a crash or a stop, whose jobs did not finish, run again;
+  // one that kept killing the server ends instead.
+  const { replay, quarantined } = await inbox.unfinished();
+  await pipeline.publish([...quarantined.map(quarantinedRejection), ...replay]);
   const host = createHttpHost({
     routes: 'POST CloudEvents to /, GET /jobs/<namespace>/<name>, GET /metrics',
     get: (path) => {
@@ -248,7 +250,22 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
   return start(host, { ...options, host: options.host ?? '127.0.0.1' }, async (remainingMs) => {
     // Unfinished work stays in the inbox for the next start.
     await pipeline.bus.close(remainingMs);
+    await inbox.stoppedCleanly();
   });
+}
+
+/** The end of a job whose request kept killing the server: rejected, with the reason. */
+function quarantinedRejection({ job, crashes }: InboxReplay['quarantined'][number]): CloudEvent<unknown> {
+  return buildJobEvent(
+    EventType.JobRejected,
+    {
+      job,
+      stage: 'ingress',
+      reason: `qpipe serve stopped ${crashes} times while processing this request (a crash or an exhausted process); it is quarantined in the dead letters and will not run again`,
+    },
+    job,
+    { source: stageSource(Stage.Validate) },
+  );
 }
 
 /**

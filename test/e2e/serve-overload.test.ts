@@ -160,4 +160,81 @@ describe('qpipe serve under overload and crashes (child processes, real HTTP, fi
       await exited(second.child);
     }
   }, 120_000);
+
+  it('quarantines a request whose processing the server never survives: after QPIPE_MAX_ATTEMPTS crashes its job ends Rejected, the others run', async () => {
+    const store = await mkdtemp(join(tmpdir(), 'qpipe-poison-'));
+    const env = {
+      QPIPE_STORE: store,
+      QPIPE_MAX_ATTEMPTS: '2',
+      QPIPE_SIMULATOR_THREADS: '1',
+      QPIPE_SIMULATOR_MAX_MEMORY: '2GiB',
+    };
+    // Tens of seconds of simulation: the server is killed (as an OOM killer would) while it runs, every time.
+    const layers = Array.from(
+      { length: 30 },
+      (_, k) =>
+        `rx(${0.1 + k / 100}) q;\n${Array.from({ length: 23 }, (_, i) => `cx q[${i}], q[${i + 1}];`).join('\n')}`,
+    ).join('\n');
+    const heavy = jobManifest(
+      'poison',
+      {
+        circuit: { source: 'inline', code: `OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[24] q;\n${layers}\n` },
+        execution: { shots: 10 },
+      },
+      { uid: undefined },
+    );
+    const post = async (url: string, job: Record<string, unknown>) => {
+      const message = HTTP.binary(buildEvent(EventType.JobRequested, { job }, { source: '/ci' }));
+      return (
+        await fetch(url, {
+          method: 'POST',
+          headers: message.headers as Record<string, string>,
+          body: message.body as string,
+        })
+      ).status;
+    };
+    const phase = async (url: string, name: string) => {
+      const response = await fetch(`${url}/jobs/default/${name}`);
+      return response.status === 200
+        ? ((await response.json()) as { status: { phase: string; message?: string } }).status
+        : undefined;
+    };
+    let server = await startServe(['--port', '0'], env);
+    expect(await post(server.url, heavy)).toBe(202);
+    for (let start = 1; start <= 2; start++) {
+      // Killed once the simulation is under way (approved: execute is simulating).
+      const deadline = Date.now() + 30_000;
+      while ((await phase(server.url, 'poison'))?.phase !== 'Approved' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect((await phase(server.url, 'poison'))?.phase).toBe('Approved');
+      await new Promise((r) => setTimeout(r, 500));
+      server.process.kill('SIGKILL');
+      await exited(server.process);
+      server = await startServe(['--port', '0'], env);
+    }
+    try {
+      // The second crash was one too many: the third start ends the job instead of running it again.
+      const deadline = Date.now() + 20_000;
+      let status = await phase(server.url, 'poison');
+      while (status?.phase !== 'Rejected' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        status = await phase(server.url, 'poison');
+      }
+      expect(status).toMatchObject({
+        phase: 'Rejected',
+        message: expect.stringMatching(
+          /stopped 2 times while processing this request.*quarantined in the dead letters/,
+        ),
+      });
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect((await readdir(join(store, 'dead-letters'))).length).toBe(1);
+      // The server goes on serving others.
+      expect(await post(server.url, jobManifest('after', {}, { uid: undefined }))).toBe(202);
+      expect(await waitAllFinal(server.url, ['after'], 30_000)).toEqual({ Succeeded: 1 });
+    } finally {
+      server.process.kill('SIGTERM');
+      await exited(server.process);
+    }
+  }, 120_000);
 });
