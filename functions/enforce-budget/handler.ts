@@ -49,7 +49,10 @@ import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
 import { readDocument } from '../../shared/storage/documents.ts';
 import { keySegment } from '../../shared/storage/key-segment.ts';
 
-type Deps = Pick<Ports, 'config' | 'cluster' | 'ledger' | 'store' | 'now' | 'metrics' | 'log' | 'runOwner'>;
+type Deps = Pick<
+  Ports,
+  'config' | 'cluster' | 'ledger' | 'store' | 'now' | 'metrics' | 'log' | 'runOwner' | 'scheduler'
+>;
 type Held = EventData<typeof EventType.JobHeld>;
 /** What admission needs: the job's context as scheduled. */
 type Admission = Omit<Held, 'budget' | 'reason' | 'heldSince' | 'deadline'>;
@@ -202,9 +205,10 @@ async function admit(
   }
   await writeBudgetStatus(budget, budgetRef, state, deps);
   if (decision.kind === 'ended') return failed;
-  // Should the run die with nobody else writing to this ledger, this takes its money back.
+  // Should the run die with nobody else writing to this ledger, this takes its money back. Only
+  // where delayed events outlive a process (a scheduler): in one process, the run and the check die together.
   const expiresAt = state.reservations[request.jobKey]?.expiresAt;
-  const expiry = expiresAt === undefined ? [] : [expiryCheck(budgetRef, job.job, expiresAt, event)];
+  const expiry = expiresAt === undefined || !deps.scheduler ? [] : [expiryCheck(budgetRef, job.job, expiresAt, event)];
   if (decision.kind === 'approved') return [...failed, approved(budgetRef), ...expiry];
 
   const exceeded = buildEvent(

@@ -73,18 +73,24 @@ describe.skipIf(missing !== undefined)(
         }),
       };
       const { invoke, published } = handler(enforceBudget, ports);
+      const ofType = async (type: string) =>
+        (await schedulesIn(moto())).filter((s) => s.Target?.EventBridgeParameters?.DetailType === type);
       await invoke(envelope(scheduled('big', 8_000_000)));
+      // The approved job's reservation gets its expiry check, a schedule of its own.
+      const [expiry, ...more] = await ofType(EventType.BudgetExpiry);
+      expect(more).toEqual([]);
+      expect(JSON.parse(expiry?.Target?.Input ?? '{}')).toMatchObject({ data: { job: { name: 'big' } } });
       const started = performance.now();
       await invoke(envelope(scheduled('late', 5_000_000)));
       expect(performance.now() - started).toBeLessThan(1_000);
       // The held event goes out now too (collect-results shows AwaitingBudget); the re-check is a schedule.
       expect(published.map((e) => e.type)).toContain(EventType.JobHeld);
-      expect(await schedulesIn(moto())).toHaveLength(1);
+      expect(await ofType(EventType.JobHeld)).toHaveLength(1);
       // enforce-budget gets that early copy of its own re-check and does nothing with it.
       const early = await invoke(envelope(published.find((e) => e.type === EventType.JobHeld) as CloudEvent<unknown>));
       expect(early.emitted).toEqual([]);
-      const [schedule] = await schedulesIn(moto());
-      expect(await schedulesIn(moto())).toHaveLength(1);
+      const [schedule] = await ofType(EventType.JobHeld);
+      expect(await ofType(EventType.JobHeld)).toHaveLength(1);
       const heldDetail = JSON.parse(schedule?.Target?.Input ?? '{}') as { extensions: { notbefore: string } };
       expect(schedule).toMatchObject({
         ScheduleExpression: `at(${heldDetail.extensions.notbefore.slice(0, 19)})`,
@@ -105,7 +111,7 @@ describe.skipIf(missing !== undefined)(
         detail: JSON.parse(schedule?.Target?.Input ?? '{}') as Record<string, unknown>,
       });
       await ports.scheduler?.schedule([held]);
-      expect(await schedulesIn(moto())).toHaveLength(1);
+      expect(await ofType(EventType.JobHeld)).toHaveLength(1);
 
       // When it fires, EventBridge delivers its input as the held event the function put off.
       expect(held.type).toBe(EventType.JobHeld);
