@@ -4,6 +4,7 @@
  * circuit may run here (OpenQASM, limits, memory of a pinned simulator). The stage loads
  * the circuit, stores a large one, and publishes.
  */
+import { analyzeOffThread, CircuitCheckError } from './qasm/analyze-off-thread.ts';
 import { deterministicId, type TypedEvent } from '../events/envelope.ts';
 import type { JobRef } from '../events/schemas.ts';
 import { EventType } from '../events/types.ts';
@@ -65,12 +66,13 @@ export function manifestOf(event: Request): Record<string, unknown> | undefined 
  * fetched document's errors name only where they are, never its text: a job must not be a
  * way to read what a server inside the network answers.
  */
-export function checkCircuit(
+export async function checkCircuit(
   code: string,
   job: QiskitJob,
   config: Pick<QpipeConfig, 'circuitLimits' | 'simulator'>,
-): CircuitMetadata {
-  const metadata = analyzeCircuit(code, job, config);
+  signal?: AbortSignal,
+): Promise<CircuitMetadata> {
+  const metadata = await analyzeCircuit(code, job, config, signal);
   if (metadata.qubits > config.circuitLimits.maxQubits) {
     throw new InvalidInputError(
       'circuit',
@@ -84,15 +86,33 @@ export function checkCircuit(
   return metadata;
 }
 
-function analyzeCircuit(code: string, job: QiskitJob, config: Pick<QpipeConfig, 'circuitLimits'>): CircuitMetadata {
+/**
+ * Programs that may take a while to unroll (loops, definitions, modifiers) or are long: checked
+ * off the thread that answers requests. Plain gate lists, most circuits, are checked at once.
+ */
+function mayTakeAWhile(code: string): boolean {
+  return code.length > 4096 || /\b(for|while|gate|pow|inv|ctrl|negctrl)\b/.test(code);
+}
+
+async function analyzeCircuit(
+  code: string,
+  job: QiskitJob,
+  config: Pick<QpipeConfig, 'circuitLimits'>,
+  signal: AbortSignal | undefined,
+): Promise<CircuitMetadata> {
+  const options = {
+    limits: config.circuitLimits,
+    ...(job.spec.circuit.format === undefined ? {} : { format: job.spec.circuit.format }),
+  };
   try {
-    return analyzeQasm(code, {
-      limits: config.circuitLimits,
-      ...(job.spec.circuit.format === undefined ? {} : { format: job.spec.circuit.format }),
-    });
+    return mayTakeAWhile(code)
+      ? await analyzeOffThread(code, options, signal ? { signal } : {})
+      : analyzeQasm(code, options);
   } catch (error) {
     if (job.spec.circuit.source !== 'url' || !(error instanceof InvalidInputError)) throw error;
-    const what = error instanceof QasmLimitError ? `breaks the ${error.limit} limit` : 'is not OpenQASM qpipe runs';
+    const limit =
+      error instanceof QasmLimitError ? error.limit : error instanceof CircuitCheckError ? error.limit : undefined;
+    const what = limit ? `breaks the ${limit} limit` : 'is not OpenQASM qpipe runs';
     const where = /^\d+:\d+$/.test(error.where) ? ` (at line:column ${error.where})` : '';
     throw new InvalidInputError(
       'spec.circuit.url',

@@ -21,7 +21,7 @@ import { scopedToJob } from '../../shared/runtime/outcomes.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 
-type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'now' | 'fetchCircuit' | 'log'>;
+type Deps = Pick<Ports, 'config' | 'store' | 'cluster' | 'now' | 'fetchCircuit' | 'log' | 'signal'>;
 
 type Input = StageInput<typeof Stage.Validate>;
 
@@ -96,7 +96,7 @@ export async function validate(event: Input, deps: Deps): Promise<CloudEvent<unk
     // Everything that could fail after a reservation is checked now: where the results go.
     resultKey(ref, job.spec);
     const code = await circuitCode(job, deps);
-    const metadata = checkCircuit(code, job, deps.config);
+    const metadata = await checkCircuit(code, job, deps.config, deps.signal);
     const bytes = Buffer.byteLength(code, 'utf8');
     let circuitRef: CircuitRef = { format: metadata.format, hash: metadata.hash, bytes, code };
     if (bytes > deps.config.inlineCircuitBytes) {

@@ -9,8 +9,10 @@ import { SUBSCRIPTIONS, type Stage } from '../../events/types.ts';
 const LAMBDA_STAGES = Object.keys(SUBSCRIPTIONS) as Stage[];
 
 // Files a stage starts besides its handler, bundled next to it: the simulator's worker
-// threads load simulator-worker.mjs from beside the bundle (shared/simulator/engine.ts).
+// threads load simulator-worker.mjs from beside the bundle (shared/simulator/engine.ts), the
+// circuit checker circuit-worker.mjs (shared/qasm/analyze-off-thread.ts).
 const EXTRA_ENTRIES: Partial<Record<Stage, Record<string, string>>> = {
+  validate: { 'circuit-worker.mjs': 'shared/qasm/analysis-worker.ts' },
   execute: { 'simulator-worker.mjs': 'shared/simulator/worker.ts' },
 };
 

@@ -40,6 +40,8 @@ export interface HttpHostOptions {
   readonly metricsPort?: number;
   /** Says what the 404 answer lists. */
   readonly routes?: string;
+  /** How long a request body may take to arrive: 408 and the connection closed after (default 10 s). */
+  readonly bodyDeadlineMs?: number;
 }
 
 /** A running host. */
@@ -65,24 +67,40 @@ function headersOf(request: IncomingMessage): Record<string, string> {
   );
 }
 
-/** Reads a body, refusing it as soon as it passes the limit (a chunked body is never read whole). */
-function readBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
+/**
+ * Reads a body: 'too large' as soon as it passes the limit (a chunked body is never read
+ * whole), 'too slow' when it has not all arrived by the deadline (a client trickling a byte at
+ * a time holds no slot for longer).
+ */
+function readBody(
+  request: IncomingMessage,
+  limit: number,
+  deadlineMs: number,
+): Promise<{ text: string } | { refused: 'too large' | 'too slow' }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    // Stop reading: the answer closes the connection, so the rest is never received.
+    const stop = (refused: 'too large' | 'too slow') => {
+      clearTimeout(timer);
+      request.removeAllListeners('data');
+      request.pause();
+      resolve({ refused });
+    };
+    const timer = setTimeout(() => stop('too slow'), deadlineMs);
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        // Stop reading: the 413 closes the connection, so the rest is never received.
-        request.removeAllListeners('data');
-        request.pause();
-        resolve(undefined);
-        return;
-      }
+      if (size > limit) return stop('too large');
       chunks.push(chunk);
     });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
+    request.on('end', () => {
+      clearTimeout(timer);
+      resolve({ text: Buffer.concat(chunks).toString('utf8') });
+    });
+    request.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
 }
 
@@ -94,6 +112,7 @@ async function metricsReply(): Promise<HostReply> {
 /** Creates a host; call listen() to start it. */
 export function createHttpHost(options: HttpHostOptions): HttpHost {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const bodyDeadlineMs = options.bodyDeadlineMs ?? 10_000;
   let ready = true;
   const maxConcurrentPosts = options.maxConcurrentPosts ?? 64;
   let inFlight = 0;
@@ -130,30 +149,41 @@ export function createHttpHost(options: HttpHostOptions): HttpHost {
     }
     posts++;
     try {
-      const body = await readBody(request, maxBodyBytes);
-      if (body === undefined) {
+      const body = await readBody(request, maxBodyBytes, bodyDeadlineMs);
+      if ('refused' in body && body.refused === 'too large') {
         return {
           status: 413,
           headers: { connection: 'close' },
           body: { error: `body larger than ${maxBodyBytes} bytes` },
         };
       }
-      return await options.post({ headers: headersOf(request), body });
+      if ('refused' in body) {
+        return {
+          status: 408,
+          headers: { connection: 'close' },
+          body: { error: `the body did not arrive within ${bodyDeadlineMs / 1000} s` },
+        };
+      }
+      return await options.post({ headers: headersOf(request), body: body.text });
     } finally {
       posts--;
     }
   };
 
-  // A client that trickles its request is cut off instead of holding a connection open.
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (request, response) => {
-    inFlight++;
-    void route(request)
-      .catch((error: unknown) => ({ status: 500, body: { error: `internal error: ${(error as Error).message}` } }))
-      .then((reply) => send(response, reply))
-      .finally(() => {
-        if (--inFlight === 0) drained?.();
-      });
-  });
+  // A client that trickles its request is cut off instead of holding a connection open; the
+  // timeouts are checked every second (Node's default, 30 s, let them run to a minute).
+  const server = createServer(
+    { requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 1_000 },
+    (request, response) => {
+      inFlight++;
+      void route(request)
+        .catch((error: unknown) => ({ status: 500, body: { error: `internal error: ${(error as Error).message}` } }))
+        .then((reply) => send(response, reply))
+        .finally(() => {
+          if (--inFlight === 0) drained?.();
+        });
+    },
+  );
 
   const listenOn = (target: Server, port: number, host: string) =>
     new Promise<number>((resolve, reject) => {

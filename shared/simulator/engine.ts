@@ -4,13 +4,11 @@
  * list of passes, each over its share of every pass's groups, and meet at a barrier
  * between passes; the calling thread only waits.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { type Amplitudes, applyOp, groupCount, type KernelOp } from './kernels.ts';
 import { type Precision, stateVectorBytes } from './memory.ts';
 import { cpuQuota } from './cpu-quota.ts';
-import { type WorkerEntry, WorkerPool } from './worker-pool.ts';
+import { WorkerPool } from './worker-pool.ts';
+import { findWorkerEntry, type WorkerEntry } from '../worker-entry.ts';
 import { allocateSimdState, SimdKernels, type SimdMemory } from './simd/kernels.ts';
 
 /** Which kernels apply passes: WebAssembly SIMD where the runtime has it, or the scalar reference. */
@@ -79,37 +77,14 @@ export interface WorkerTask {
   readonly barrier: SharedArrayBuffer;
 }
 
-/**
- * How to start a worker: its compiled code next to this module (the build) or next to a
- * bundle, or, when running from TypeScript sources, a bootstrap that registers tsx first.
- */
+/** How to start a simulator worker: worker.ts beside this module, or simulator-worker.mjs beside a bundle. */
 function workerEntry(): WorkerEntry | undefined {
-  if (cachedEntry === null) cachedEntry = findWorkerEntry();
+  if (cachedEntry === null) cachedEntry = findWorkerEntry(import.meta.url, 'worker', 'simulator-worker.mjs');
   return cachedEntry;
 }
 
 // Looked up once: the files do not move while the process runs.
 let cachedEntry: WorkerEntry | undefined | null = null;
-
-function findWorkerEntry(): WorkerEntry | undefined {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    // require.resolve finds tsx's CommonJS build; its ES module sits beside it.
-    const tsx = pathToFileURL(
-      createRequire(here)
-        .resolve('tsx/esm/api')
-        .replace(/\.cjs$/, '.mjs'),
-    ).href;
-    const worker = new URL('./worker.ts', here).href;
-    const script = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`;
-    return { script, eval: true };
-  }
-  for (const name of ['./worker.js', './simulator-worker.mjs']) {
-    const url = new URL(name, here);
-    if (existsSync(url)) return { script: url, eval: false };
-  }
-  return undefined;
-}
 
 /** Whether passes can run on worker threads here (the worker's code is present). */
 export function canRunParallel(): boolean {

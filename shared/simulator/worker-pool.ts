@@ -5,12 +5,7 @@
  * terminates the workers it borrowed (they are mid-pass); the pool starts others later.
  */
 import { Worker } from 'node:worker_threads';
-
-/** How to start a worker: a script file, or code to evaluate. */
-export interface WorkerEntry {
-  readonly script: URL | string;
-  readonly eval: boolean;
-}
+import type { WorkerEntry } from '../worker-entry.ts';
 
 /** Workers waiting for work, per entry, at most `keep` of them. */
 export class WorkerPool {

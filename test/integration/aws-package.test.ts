@@ -215,6 +215,21 @@ describe('AWS packaging (osls, offline)', () => {
     expect([...new Float64Array(state)]).toEqual([0, 0, 0, 0, 1, 0, 0, 0]);
   });
 
+  it('ships the circuit checker beside the validate bundle, and that worker checks a circuit', async () => {
+    const worker = new Worker(new URL(`${ROOT}.build/validate/circuit-worker.mjs`, 'file://'));
+    const reply = await new Promise<{ metadata?: { qubits: number; gateCount: number } }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.postMessage({
+        id: 1,
+        source: 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nfor int i in [0:2] { h q[i]; }\n',
+        options: {},
+      });
+    });
+    await worker.terminate();
+    expect(reply.metadata).toMatchObject({ qubits: 3, gateCount: 3 });
+  });
+
   it.skipIf(checkersMissing !== undefined)(
     `passes cfn-lint (no errors) and checkov (every skipped check explained in .checkov.yaml)${checkersMissing ? ` (skipped: ${checkersMissing})` : ''}`,
     () => {

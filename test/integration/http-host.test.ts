@@ -66,4 +66,36 @@ describe('HTTP host (real HTTP on loopback)', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 413/);
     expect(sent).toBeLessThan(4096);
   });
+
+  it('answers 408 and frees the slot of clients trickling their bodies a byte at a time, while health answers', async () => {
+    let posted = 0;
+    host = createHttpHost({
+      post: async () => ({ status: 202, body: String(++posted) }),
+      maxConcurrentPosts: 8,
+      bodyDeadlineMs: 1_000,
+    });
+    const url = new URL(await host.listen(0, '127.0.0.1'));
+    // Every slot held by a client that promises 100 bytes and sends one every 200 ms.
+    const trickle = () =>
+      new Promise<string>((resolve) => {
+        const socket = connect(Number(url.port), '127.0.0.1');
+        let answer = '';
+        socket.on('data', (c: Buffer) => (answer += c.toString()));
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          clearInterval(timer);
+          resolve(answer);
+        });
+        socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n');
+        const timer = setInterval(() => socket.destroyed || socket.write('x'), 200);
+      });
+    const clients = Array.from({ length: 8 }, trickle);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await fetch(`${url.origin}/healthz`)).status).toBe(200);
+    const answers = await Promise.all(clients);
+    for (const answer of answers) expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(posted).toBe(0);
+    // The slots are free again.
+    expect((await fetch(url.origin, { method: 'POST', body: '{}' })).status).toBe(202);
+  });
 });
