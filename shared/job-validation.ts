@@ -11,7 +11,7 @@ import { EventType } from '../events/types.ts';
 import { RESTORED_ANNOTATION } from './backup/restored.ts';
 import type { QpipeConfig } from './config.ts';
 import { InvalidInputError } from './errors.ts';
-import { analyzeQasm, QasmLimitError } from './qasm/index.ts';
+import { analyzeQasm, mayTakeAWhile, QasmLimitError } from './qasm/index.ts';
 import { isRecord } from './records.ts';
 import { generationObserved, objectIdentity, userManifestOf } from './resources/kubernetes-object.ts';
 import type { CircuitMetadata, QiskitJob } from './resources/schema.ts';
@@ -84,14 +84,6 @@ export async function checkCircuit(
     if (shortfall) throw shortfall;
   }
   return metadata;
-}
-
-/**
- * Programs that may take a while to unroll (loops, definitions, modifiers) or are long: checked
- * off the thread that answers requests. Plain gate lists, most circuits, are checked at once.
- */
-function mayTakeAWhile(code: string): boolean {
-  return code.length > 4096 || /\b(for|while|gate|pow|inv|ctrl|negctrl)\b/.test(code);
 }
 
 async function analyzeCircuit(

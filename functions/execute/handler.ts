@@ -18,6 +18,7 @@ import { reservationProblem, runAllowanceMs, timeLimitsOf } from '../../shared/b
 import { InvalidInputError, PermanentError } from '../../shared/errors.ts';
 import { jobKey, jobShots, loadCircuitSource, runFolder } from '../../shared/jobs.ts';
 import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
+import type { Circuit } from '../../shared/qasm/circuit.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { defineStage, type StageInput } from '../../shared/runtime/stage.ts';
 import { type RawResult, rawResultKey, readRawResult, storeRawResult } from '../../shared/results.ts';
@@ -121,15 +122,19 @@ async function runApproved(
     entry: BackendEntry,
     signal: AbortSignal | undefined,
   ): Promise<CloudEvent<unknown>> {
-    const { circuit: compiled } = compileQasmCached(await loadCircuitSource(circuit, deps.store), {
-      limits: deps.config.circuitLimits,
-    });
+    const source = await loadCircuitSource(circuit, deps.store);
+    const limits = deps.config.circuitLimits;
+    let compiled: Circuit | undefined;
     const seed = spec.execution?.seedSimulator;
     const optimizationLevel = spec.execution?.optimizationLevel;
     const sessionId = spec.session ? await sessionIdFor(spec.session, job, entry, executor, deps) : undefined;
     const outcome = await executor.execute({
       job,
-      circuit: compiled,
+      // Compiled when an executor reads it: the built-in simulator may compile it on a worker instead.
+      get circuit() {
+        return (compiled ??= compileQasmCached(source, { limits }).circuit);
+      },
+      program: { source, limits },
       shots: jobShots(spec),
       backend: entry,
       ...(seed === undefined ? {} : { seed }),

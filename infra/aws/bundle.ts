@@ -8,12 +8,16 @@ import { SUBSCRIPTIONS, type Stage } from '../../events/types.ts';
 
 const LAMBDA_STAGES = Object.keys(SUBSCRIPTIONS) as Stage[];
 
-// Files a stage starts besides its handler, bundled next to it: the simulator's worker
-// threads load simulator-worker.mjs from beside the bundle (shared/simulator/engine.ts), the
-// circuit checker circuit-worker.mjs (shared/qasm/analyze-off-thread.ts).
+// Files a stage starts besides its handler, bundled next to it: the simulator's pass workers
+// load simulator-worker.mjs from beside the bundle (shared/simulator/engine.ts), its job worker
+// simulation-worker.mjs (shared/simulator/off-thread.ts), the circuit checker
+// circuit-worker.mjs (shared/qasm/analyze-off-thread.ts).
 const EXTRA_ENTRIES: Partial<Record<Stage, Record<string, string>>> = {
   validate: { 'circuit-worker.mjs': 'shared/qasm/analysis-worker.ts' },
-  execute: { 'simulator-worker.mjs': 'shared/simulator/worker.ts' },
+  execute: {
+    'simulator-worker.mjs': 'shared/simulator/worker.ts',
+    'simulation-worker.mjs': 'shared/simulator/job-worker.ts',
+  },
 };
 
 /** Stages that talk to quantum providers: status for selection, submission, collection. */

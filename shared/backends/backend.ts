@@ -1,4 +1,5 @@
 /** The quantum-backend port: catalog entries, and executors that run circuits on them. */
+import type { CircuitLimits } from '../qasm/limits.ts';
 import type { JobRef } from '../../events/schemas.ts';
 import type { Pricing } from '../pricing/pricing.ts';
 import type { Circuit } from '../qasm/circuit.ts';
@@ -66,7 +67,10 @@ export type TaskState =
 /** What an executor needs to run one job. */
 export interface ExecutionRequest {
   readonly job: JobRef;
+  /** The compiled circuit (compiled when first read). */
   readonly circuit: Circuit;
+  /** Its source and the limits it compiles under: the built-in simulator may compile it on a worker instead. */
+  readonly program?: { readonly source: string; readonly limits: CircuitLimits };
   readonly shots: number;
   readonly seed?: number;
   readonly backend: BackendEntry;

@@ -84,6 +84,15 @@ export function compileQasm(source: string, options: CompileOptions = {}): Compi
 }
 
 /**
+ * Whether a program may take a while to unroll (loops, definitions, modifiers) or is long:
+ * such programs are checked and simulated off the thread that answers requests. Plain gate
+ * lists, most circuits, take microseconds and are handled where they are.
+ */
+export function mayTakeAWhile(source: string): boolean {
+  return source.length > 4096 || /\b(for|while|gate|pow|inv|ctrl|negctrl)\b/.test(source);
+}
+
+/**
  * Checks OpenQASM source and returns its metadata without keeping the unrolled circuit,
  * so validating a large circuit needs little memory beyond the source.
  */

@@ -215,6 +215,31 @@ describe('AWS packaging (osls, offline)', () => {
     expect([...new Float64Array(state)]).toEqual([0, 0, 0, 0, 1, 0, 0, 0]);
   });
 
+  it('ships the simulation worker beside the execute bundle, and it compiles and simulates a circuit', async () => {
+    const worker = new Worker(new URL(`${ROOT}.build/execute/simulation-worker.mjs`, 'file://'));
+    const reply = await new Promise<{ result?: { counts: Record<string, number> } }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.postMessage({
+        id: 1,
+        source:
+          'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nbit[2] c;\nfor int i in [0:1] { x q[i]; }\nc = measure q;\n',
+        limits: {
+          maxBytes: 1e6,
+          maxQubits: 30,
+          maxClbits: 30,
+          maxGates: 1e6,
+          maxOperations: 1e6,
+          maxLoopIterations: 1e6,
+          maxNesting: 64,
+        },
+        options: { shots: 10, seed: 1, threads: 1 },
+      });
+    });
+    await worker.terminate();
+    expect(reply.result?.counts).toEqual({ '11': 10 });
+  });
+
   it('ships the circuit checker beside the validate bundle, and that worker checks a circuit', async () => {
     const worker = new Worker(new URL(`${ROOT}.build/validate/circuit-worker.mjs`, 'file://'));
     const reply = await new Promise<{ metadata?: { qubits: number; gateCount: number } }>((resolve, reject) => {
