@@ -231,9 +231,12 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
           },
         };
       }
+      let accepted: CloudEvent<unknown>;
       try {
-        // A request that cannot become a job (a bare manifest as data, say) is refused here, not lost later.
-        parseEvent(event);
+        // A request that cannot become a job (a bare manifest as data, say) is refused here, not lost later;
+        // one that can is kept as JSON, whatever content type it came with, so a restart reads it back.
+        const typed = parseEvent(event);
+        accepted = event.cloneWith({ data: typed.data, datacontenttype: 'application/json' }, false);
       } catch (error) {
         return { status: 400, body: { error: (error as Error).message } };
       }
@@ -242,8 +245,8 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
       }
       // A request is kept until its job is final; a cancellation acts at once and is not
       // replayed (lost in a crash, it is sent again: cancelling twice is harmless).
-      if (event.type === EventType.JobRequested) await inbox.add(event);
-      await pipeline.publish([event]);
+      if (accepted.type === EventType.JobRequested) await inbox.add(accepted);
+      await pipeline.publish([accepted]);
       return { status: 202, body: { accepted: event.id, subject: event.subject ?? null } };
     }),
   });

@@ -237,4 +237,29 @@ describe('qpipe serve under overload and crashes (child processes, real HTTP, fi
       await exited(server.process);
     }
   }, 120_000);
+
+  it('keeps a binary-mode request sent as text/plain across a kill: the restarted server finishes it', async () => {
+    const store = await mkdtemp(join(tmpdir(), 'qpipe-text-'));
+    const env = { QPIPE_STORE: store, QPIPE_SIMULATOR_THREADS: '1' };
+    // A few seconds of simulation, so the kill lands while it runs.
+    const layers = Array.from({ length: 12 }, (_, k) => `rx(${0.1 + k / 100}) q;\ncx q[0], q[1];`).join('\n');
+    const job = jobManifest(
+      'texty',
+      { circuit: { source: 'inline', code: `OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[21] q;\n${layers}\n` } },
+      { uid: undefined },
+    );
+    const message = HTTP.binary(buildEvent(EventType.JobRequested, { job }, { source: '/ci' }));
+    const headers = { ...(message.headers as Record<string, string>), 'content-type': 'text/plain' };
+    let server = await startServe(['--port', '0'], env);
+    expect((await fetch(server.url, { method: 'POST', headers, body: message.body as string })).status).toBe(202);
+    server.process.kill('SIGKILL');
+    await exited(server.process);
+    server = await startServe(['--port', '0'], env);
+    try {
+      expect(await waitAllFinal(server.url, ['texty'], 60_000)).toEqual({ Succeeded: 1 });
+    } finally {
+      server.process.kill('SIGTERM');
+      await exited(server.process);
+    }
+  }, 120_000);
 });
