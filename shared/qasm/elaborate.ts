@@ -309,7 +309,6 @@ class Elaborator extends GateElaborator {
         operation = new GateOperation(call.name, params, qubits, builtin, undefined);
       } else {
         const parts: Primitive[] = [];
-        this.copies = 0;
         this.expandCall(call, params, qubits, parts);
         this.checkGateCount((this.primitiveCount += parts.length), call.at);
         operation = new GateOperation(call.name, params, qubits, undefined, parts);

@@ -14,6 +14,12 @@ import { OperandElaborator } from './operands.ts';
 
 const NO_CONTROLS: readonly number[] = Object.freeze([]);
 
+/** |k| as a bigint, for an integer exponent (a fractional one counts as its integer part). */
+function magnitude(k: number | bigint): bigint {
+  const big = typeof k === 'bigint' ? k : BigInt(Math.trunc(k));
+  return big < 0n ? -big : big;
+}
+
 /** Widest body `pow(k) @` multiplies out (a 32 x 32 unitary); wider ones are repeated, and counted first. */
 const POW_FUSE_MAX_QUBITS = 5;
 
@@ -104,33 +110,20 @@ export abstract class GateElaborator extends OperandElaborator {
   }
 
   /**
-   * Primitives made or copied while expanding the current statement's call, at every level of
-   * its definitions (each `inv @` or `ctrl @` level copies what it wraps): counted as made, so
-   * a deep chain of definitions is refused by the work it takes, not after it.
+   * The work of expanding gates, over the whole program, in gate-equivalents: every primitive
+   * made or copied at any level of a definition (each `inv @` or `ctrl @` level copies what it
+   * wraps) and every matrix product of a `pow(k) @`. Checked against maxGates as it grows, so
+   * a program is refused by the work it takes before taking it, however its results shrink
+   * (a body raised to a power becomes one gate, after all its copies were made).
    */
-  protected copies = 0;
-
-  private chargeCopies(count: number, at: SourcePosition): void {
-    this.copies += count;
-    if (this.primitiveCount + this.copies > this.limits.maxGates) {
-      throw new QasmLimitError(
-        'maxGates',
-        `expanding this gate makes more than ${this.limits.maxGates - this.primitiveCount} gates (each level of its definitions counts what it copies); the circuit may unroll to at most ${this.limits.maxGates}`,
-        this.source,
-        at,
-      );
-    }
-  }
-
-  /** Work that makes no primitives (multiplying out `pow(k) @` of a body), in gate-equivalents. */
-  private work = 0;
+  private expansionWork = 0;
 
   private chargeWork(units: number, at: SourcePosition): void {
-    this.work += units;
-    if (this.primitiveCount + this.work > this.limits.maxGates) {
+    this.expansionWork += units;
+    if (this.expansionWork > this.limits.maxGates) {
       throw new QasmLimitError(
         'maxGates',
-        `unrolling the circuit takes the work of more than ${this.limits.maxGates} gates (pow(k) @ over gate bodies counts its matrix products)`,
+        `expanding the circuit's gates takes the work of more than ${this.limits.maxGates} gates (each level of a definition counts what it copies; pow(k) @ counts its matrix products)`,
         this.source,
         at,
       );
@@ -213,7 +206,7 @@ export abstract class GateElaborator extends OperandElaborator {
         }
       }
     }
-    this.chargeCopies(parts.length, call.at);
+    this.chargeWork(parts.length, call.at);
     for (const part of parts) out.push(part);
   }
 
@@ -230,6 +223,8 @@ export abstract class GateElaborator extends OperandElaborator {
   private raise(parts: Primitive[], exponent: number | bigint, at: SourcePosition): Primitive[] {
     if (parts.length === 1) {
       const part = parts[0] as Primitive;
+      const d = 2 ** (part.targets.length + part.controls.length);
+      this.chargeWork(Math.ceil((2 * magnitude(exponent).toString(2).length * d ** 3) / 1024), at);
       const matrix = power(part.matrix, exponent);
       if (!matrix)
         this.unsupported(at, 'pow', `a fractional power of a ${part.targets.length}-qubit gate is not supported`);
@@ -244,14 +239,14 @@ export abstract class GateElaborator extends OperandElaborator {
       // The body's unitary raised by squaring: any exponent in a few dozen products, never k copies;
       // the products are work, counted as the gates that would take as long.
       const d = 2 ** qubits.length;
-      const products = 2 * (k < 0n ? -k : k).toString(2).length;
+      const products = 2 * magnitude(k).toString(2).length;
       this.chargeWork(Math.ceil((parts.length * d * d + products * d ** 3) / 1024), at);
       const matrix = power(blockUnitary(parts, qubits), k) as Matrix;
       return [{ name: `pow(${exponent}, body)`, targets: qubits, controls: [], matrix }];
     }
     // Too wide to multiply out: the copies are counted before any is made.
     const copies = k < 0n ? -k : k;
-    if (copies * BigInt(parts.length) > BigInt(Math.max(0, this.limits.maxGates - this.primitiveCount))) {
+    if (copies * BigInt(parts.length) > BigInt(Math.max(0, this.limits.maxGates - this.expansionWork))) {
       throw new QasmLimitError(
         'maxGates',
         `pow(${exponent}) repeats a ${parts.length}-gate body on ${qubits.length} qubits ${copies} times; the circuit may unroll to at most ${this.limits.maxGates} gates`,
@@ -315,7 +310,7 @@ export abstract class GateElaborator extends OperandElaborator {
     const builtin = builtinGate(call.name) as NonNullable<ReturnType<typeof builtinGate>>;
     const controls = builtin.controls === 0 ? NO_CONTROLS : qubits.slice(0, builtin.controls);
     const targets = builtin.controls === 0 ? qubits : qubits.slice(builtin.controls);
-    this.chargeCopies(1, call.at);
+    this.chargeWork(1, call.at);
     out.push(new BuiltinPrimitive(call.name, targets, controls, builtin, params));
     return out;
   }
