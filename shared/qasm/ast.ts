@@ -21,7 +21,13 @@ export interface TypeSpec {
 /** Classical expressions (parameters, conditions, loop bounds). */
 export type Expr = Located &
   (
-    | { readonly kind: 'number'; readonly value: number; readonly isInteger: boolean }
+    | {
+        readonly kind: 'number';
+        readonly value: number;
+        readonly isInteger: boolean;
+        /** An integer literal past 2^53, in decimal digits: its exact value (`value` is the nearest double). */
+        readonly exact?: string;
+      }
     | { readonly kind: 'bool'; readonly value: boolean }
     | { readonly kind: 'ident'; readonly name: string }
     | { readonly kind: 'index'; readonly target: Expr; readonly index: readonly IndexItem[] }

@@ -11,7 +11,8 @@ export interface Primitive {
 
 /** A classical value computed at run time from measured bits (conditions of `if`). */
 export type ClassicalExpr =
-  | { readonly kind: 'const'; readonly value: number }
+  /** `exact`: an integer past 2^53 in decimal digits, compared exactly with wide registers. */
+  | { readonly kind: 'const'; readonly value: number; readonly exact?: string }
   /** The unsigned integer whose bit j is clbit `bits[j]`. */
   | { readonly kind: 'bits'; readonly bits: readonly number[] }
   | { readonly kind: 'unary'; readonly op: string; readonly operand: ClassicalExpr }

@@ -100,7 +100,12 @@ export abstract class ExpressionElaborator extends ElaborationScope {
         const left = this.evaluate(expr.left);
         const right = this.evaluate(expr.right);
         if (left instanceof Runtime || right instanceof Runtime) {
-          return new Runtime({ kind: 'binary', op: expr.op, left: toClassical(left), right: toClassical(right) });
+          return new Runtime({
+            kind: 'binary',
+            op: expr.op,
+            left: toClassical(left, expr.left),
+            right: toClassical(right, expr.right),
+          });
         }
         return this.binaryValue(expr.op, left, right, expr.at);
       }
@@ -162,7 +167,9 @@ export abstract class ExpressionElaborator extends ElaborationScope {
   }
 }
 
-/** A value as a classical expression evaluated per shot. */
-export function toClassical(value: Value): ClassicalExpr {
-  return value instanceof Runtime ? value.expr : { kind: 'const', value: Number(value) };
+/** A value as a classical expression evaluated per shot; a wide integer literal keeps its exact digits. */
+export function toClassical(value: Value, source?: Expr): ClassicalExpr {
+  if (value instanceof Runtime) return value.expr;
+  const exact = source?.kind === 'number' ? source.exact : undefined;
+  return { kind: 'const', value: Number(value), ...(exact === undefined ? {} : { exact }) };
 }

@@ -93,10 +93,29 @@ const SINGLE_PUNCTUATION: (string | undefined)[] = [];
 for (const c of '()[]{},;:@.') SINGLE_PUNCTUATION[c.charCodeAt(0)] = c;
 
 const isDigit = (c: string) => c >= '0' && c <= '9';
-// ASCII fast paths; Unicode letters (θ, π) go through the slower property test.
-const isIdentStart = (c: string) =>
-  (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || (c > '\x7f' && /\p{L}/u.test(c));
-const isIdentPart = (c: string) => isIdentStart(c) || isDigit(c) || (c > '\x7f' && /\p{N}/u.test(c));
+/** What the OpenQASM 3 grammar lets start an identifier beyond ASCII: letters of every case and script, and letter numbers. */
+const UNICODE_START = /^[\p{Lu}\p{Ll}\p{Lt}\p{Lm}\p{Lo}\p{Nl}]$/u;
+/** The character (one code point: one or two UTF-16 units) at `i`. */
+const charAt = (source: string, i: number): string => String.fromCodePoint(source.codePointAt(i) ?? 0);
+/**
+ * Code units of the identifier-start character at `i`, 0 for none. ASCII first; a Unicode one
+ * is read as a whole code point, so letters outside the BMP (𝜃) are letters, not two halves.
+ */
+const identStartAt = (source: string, i: number): number => {
+  const c = source[i] ?? '';
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_') return 1;
+  if (c <= '\x7f') return 0;
+  const ch = charAt(source, i);
+  return UNICODE_START.test(ch) ? ch.length : 0;
+};
+/** Code units of the identifier character at `i` (a start character or a digit), 0 for none. */
+const identPartAt = (source: string, i: number): number =>
+  identStartAt(source, i) ||
+  (isDigit(source[i] ?? '')
+    ? 1
+    : (source[i] ?? '') > '\x7f' && /^\p{N}$/u.test(charAt(source, i))
+      ? charAt(source, i).length
+      : 0);
 
 /**
  * Produces tokens one at a time, so a large program never holds all its tokens at once
@@ -167,8 +186,14 @@ export class Lexer {
         const start = i++;
         while (i < n) {
           const next = source.charCodeAt(i);
-          if (next < 128 ? ((CHAR_CLASS[next] as number) & IDENT_PART) === 0 : !isIdentPart(source[i] as string)) break;
-          i++;
+          if (next < 128) {
+            if (((CHAR_CLASS[next] as number) & IDENT_PART) === 0) break;
+            i++;
+            continue;
+          }
+          const width = identPartAt(source, i);
+          if (width === 0) break;
+          i += width;
         }
         this.i = i;
         return this.token('ident', start, source.slice(start, i));
@@ -222,7 +247,7 @@ export class Lexer {
       }
       const start = i;
       if (c === '#') {
-        if (source.startsWith('#pragma', i) && !isIdentPart(source[i + 7] ?? '')) {
+        if (source.startsWith('#pragma', i) && identPartAt(source, i + 7) === 0) {
           while (i < n && source[i] !== '\n') i++;
           this.i = i;
           return this.token('pragma', start, source.slice(start + 7, i).trim());
@@ -248,7 +273,7 @@ export class Lexer {
       if (isDigit(c) || (c === '.' && isDigit(source[i + 1] ?? ''))) {
         i = scanNumber(source, i, fail);
         const text = source.slice(start, i);
-        if (isIdentPart(source[i] ?? '')) {
+        if (identPartAt(source, i) > 0) {
           const word = /^[\p{L}\p{N}_]+/u.exec(source.slice(i, i + 64))?.[0] ?? '';
           if (word === 'im') fail(start, 'imaginary numbers are not supported');
           if (!['dt', 'ns', 'us', 'µs', 'ms', 's'].includes(word)) {
@@ -261,20 +286,26 @@ export class Lexer {
         this.i = i;
         return this.token(/[.eE]/.test(text) && !/^0[xXbBoO]/.test(text) ? 'float' : 'int', start, text);
       }
-      if (c === '@' && isIdentStart(source[i + 1] ?? '') && this.lastLine !== this.line) {
+      if (c === '@' && identStartAt(source, i + 1) > 0 && this.lastLine !== this.line) {
         // An annotation (`@name ...` at the start of a line) applies to the next statement.
         while (i < n && source[i] !== '\n') i++;
         this.i = i;
         return this.token('annotation', start, source.slice(start + 1, i).trim());
       }
-      if (isIdentStart(c)) {
-        i++;
-        while (i < n && isIdentPart(source[i] as string)) i++;
+      const startWidth = identStartAt(source, i);
+      if (startWidth > 0) {
+        i += startWidth;
+        for (let width = identPartAt(source, i); i < n && width > 0; width = identPartAt(source, i)) i += width;
         this.i = i;
         return this.token('ident', start, source.slice(start, i));
       }
       const punct = PUNCTUATION_BY_FIRST.get(c)?.find((p) => p.length === 1 || source.startsWith(p, i));
-      if (!punct) return fail(start, `unexpected character "${c}"`);
+      if (!punct) {
+        // Named as a whole code point, with its number, never half of a surrogate pair.
+        const ch = charAt(source, i);
+        const code = (ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+        return fail(start, `unexpected character "${ch}" (U+${code})`);
+      }
       this.i = i + punct.length;
       return this.token('punct', start, punct);
     }

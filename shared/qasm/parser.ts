@@ -818,8 +818,11 @@ class Parser {
       case 'float': {
         this.next();
         // Number() reads 0x, 0o and 0b prefixes itself; only digit separators need removing.
-        const value = Number(token.text.includes('_') ? token.text.replaceAll('_', '') : token.text);
-        return { kind: 'number', value, isInteger: token.kind === 'int', at: token };
+        const text = token.text.includes('_') ? token.text.replaceAll('_', '') : token.text;
+        const value = Number(text);
+        // A double holds integers exactly only up to 2^53: a wider literal keeps its digits (BigInt reads 0x, 0o, 0b).
+        const exact = token.kind === 'int' && !Number.isSafeInteger(value) ? BigInt(text).toString() : undefined;
+        return { kind: 'number', value, isInteger: token.kind === 'int', ...(exact ? { exact } : {}), at: token };
       }
       case 'duration':
         throw new QasmUnsupportedError(this.source, token, 'duration', UNSUPPORTED['duration'] as string);

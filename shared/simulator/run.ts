@@ -234,6 +234,7 @@ function terminalDistribution(final: FinalState, p: MeasurementPlan): Map<string
 }
 
 function evaluate(expr: ClassicalExpr, bits: Uint8Array): number {
+  if (needsExact(expr)) return Number(evaluateExact(expr, bits));
   switch (expr.kind) {
     case 'const':
       return expr.value;
@@ -250,6 +251,69 @@ function evaluate(expr: ClassicalExpr, bits: Uint8Array): number {
     }
     case 'binary':
       return Number(applyBinary(expr.op, evaluate(expr.left, bits), evaluate(expr.right, bits)) ?? 0);
+  }
+}
+
+const exactness = new WeakMap<ClassicalExpr, boolean>();
+
+/** Whether a condition holds integers a double cannot: registers over 53 bits, or literals past 2^53. */
+function needsExact(expr: ClassicalExpr): boolean {
+  let known = exactness.get(expr);
+  if (known === undefined) {
+    known =
+      expr.kind === 'bits'
+        ? expr.bits.length > 53
+        : expr.kind === 'const'
+          ? expr.exact !== undefined
+          : expr.kind === 'unary'
+            ? needsExact(expr.operand)
+            : needsExact(expr.left) || needsExact(expr.right);
+    exactness.set(expr, known);
+  }
+  return known;
+}
+
+/** A condition in integers of any width (bigint): comparisons and bit operations exact. */
+function evaluateExact(expr: ClassicalExpr, bits: Uint8Array): bigint {
+  switch (expr.kind) {
+    case 'const':
+      return expr.exact !== undefined ? BigInt(expr.exact) : BigInt(Math.trunc(expr.value));
+    case 'bits': {
+      let value = 0n;
+      for (let j = expr.bits.length - 1; j >= 0; j--)
+        value = (value << 1n) | (bits[expr.bits[j] as number] === 1 ? 1n : 0n);
+      return value;
+    }
+    case 'unary': {
+      const v = evaluateExact(expr.operand, bits);
+      return expr.op === '-' ? -v : expr.op === '!' ? BigInt(v === 0n) : ~v;
+    }
+    case 'binary': {
+      const a = evaluateExact(expr.left, bits);
+      const b = evaluateExact(expr.right, bits);
+      const exactOps: Record<string, () => bigint | boolean> = {
+        '+': () => a + b,
+        '-': () => a - b,
+        '*': () => a * b,
+        '/': () => (b === 0n ? 0n : a / b),
+        '%': () => (b === 0n ? 0n : a % b),
+        '==': () => a === b,
+        '!=': () => a !== b,
+        '<': () => a < b,
+        '<=': () => a <= b,
+        '>': () => a > b,
+        '>=': () => a >= b,
+        '&&': () => a !== 0n && b !== 0n,
+        '||': () => a !== 0n || b !== 0n,
+        '&': () => a & b,
+        '|': () => a | b,
+        '^': () => a ^ b,
+        '<<': () => a << b,
+        '>>': () => a >> b,
+      };
+      const result = Object.hasOwn(exactOps, expr.op) ? (exactOps[expr.op] as () => bigint | boolean)() : 0n;
+      return typeof result === 'boolean' ? BigInt(result) : result;
+    }
   }
 }
 

@@ -74,7 +74,7 @@ describe('hostile input: costs counted before they are paid', () => {
     }
     const error = limitError(`${source}qubit q;\ng40 q;`);
     expect(error.limit).toBe('maxGates');
-    expect(error.message).toMatch(/makes more than 1000000 gates/);
+    expect(error.message).toMatch(/takes the work of more than 1000000 gates/);
   });
 });
 
@@ -85,6 +85,26 @@ describe('hostile input: exact semantics', () => {
     // rx(1)^k = rx(k): P(1) = sin²(k/2); pow(2) would give sin²(1).
     expect(measured['1'] ?? 0).toBeCloseTo(Math.sin(k / 2) ** 2, 6);
     expect(Math.abs(Math.sin(k / 2) ** 2 - Math.sin(1) ** 2)).toBeGreaterThan(0.1);
+  });
+
+  it('compares registers wider than 53 bits with integer literals exactly', async () => {
+    // c holds 2^59; a double cannot tell 2^59 + 1 from it.
+    const flagged = async (literal: string) => {
+      const counts = await probabilities(
+        `${OQ3}qubit[2] q;\nbit[60] c;\nbit[1] f;\nx q[0];\nc[59] = measure q[0];\nif (c == ${literal}) { x q[1]; }\nf[0] = measure q[1];\n`,
+      );
+      return Object.keys(counts).map((key) => key[0]);
+    };
+    expect(await flagged('576460752303423488')).toEqual(['1']);
+    expect(await flagged('0x800000000000000')).toEqual(['1']);
+    expect(await flagged('576460752303423489')).toEqual(['0']);
+  });
+
+  it('takes identifiers as the OpenQASM 3 grammar defines them, and names a character it refuses whole', () => {
+    for (const name of ['θ', '𝜃', 'Ⅻ', 'ǅx', 'ʰa', '日本', '_𝒜1']) {
+      expect(compileQasm(`${OQ3}qubit[1] ${name};\nh ${name}[0];\n`).metadata.qubits, name).toBe(1);
+    }
+    expect(() => compileQasm(`${OQ3}qubit q;\n😀 q;\n`)).toThrow(/^4:1: unexpected character "😀" \(U\+1F600\)/);
   });
 
   it('refuses durations longer than a date can hold, at validation, naming the field', () => {
