@@ -197,7 +197,8 @@ function podMonitor(): string {
         selector: { matchLabels: { 'app.kubernetes.io/part-of': 'qpipe' } },
         namespaceSelector: { matchNames: ['qpipe'] },
         // portNumber needs prometheus-operator 0.80+; older ones take targetPort: 9090.
-        podMetricsEndpoints: [{ portNumber: METRICS_PORT, path: '/metrics', interval: '30s' }],
+        // The stages' own namespace label (the job's) wins over the pod's: rules group by tenant.
+        podMetricsEndpoints: [{ portNumber: METRICS_PORT, path: '/metrics', interval: '30s', honorLabels: true }],
       },
     })
   );

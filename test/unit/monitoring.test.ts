@@ -74,6 +74,15 @@ describe('monitoring rules and dashboard', () => {
     expect(byName.get('QpipeEventsRetriedTooOften')).toContain('outcome="retried"');
   });
 
+  it("keep the stages' namespace label (the job's tenant): the PodMonitor honours it instead of renaming it exported_namespace", () => {
+    const monitor = parse(readFileSync(`${MONITORING}podmonitor.yaml`, 'utf8')) as {
+      spec: { podMetricsEndpoints: { honorLabels?: boolean }[] };
+    };
+    // The series the rules group by tenant carry their own namespace label.
+    expect([...(labelsByName().get('qiskitjob_total') ?? [])]).toContain('namespace');
+    expect(monitor.spec.podMetricsEndpoints.every((e) => e.honorLabels === true)).toBe(true);
+  });
+
   it('are the files the generator writes', () => {
     for (const [name, text] of renderMonitoringFiles())
       expect(readFileSync(MONITORING + name, 'utf8'), name).toBe(text);
