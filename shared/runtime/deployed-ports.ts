@@ -9,17 +9,25 @@ import { createLocalPorts } from './embedded.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { ObjectLedgerStore } from '../budget/object-ledger-store.ts';
 import type { Ports } from './ports.ts';
+import { OutboxMailer } from '../mail/outbox-mailer.ts';
 
-/** The object store and ledgers on S3 (any S3 API), when configured. */
-async function s3Ports(config: QpipeConfig): Promise<Pick<Ports, 'store' | 'ledger'> | undefined> {
-  if (!config.s3) return undefined;
+/**
+ * The object store and ledgers on S3 (any S3 API), when configured; with them the outbox, when
+ * mail goes to one: a pod's disk is its own and lost with it, the bucket is everyone's.
+ */
+async function s3Ports(config: QpipeConfig): Promise<Partial<Pick<Ports, 'store' | 'ledger' | 'mailer'>>> {
+  if (!config.s3) return {};
   const [{ S3Client }, { S3ObjectStore }] = await Promise.all([
     import('@aws-sdk/client-s3'),
     import('../storage/s3-object-store.ts'),
   ]);
   const client = new S3Client({ forcePathStyle: config.s3.forcePathStyle });
   const store = new S3ObjectStore(client, config.s3.bucket, config.s3.prefix.replace(/\/+$/, ''));
-  return { store, ledger: new ObjectLedgerStore(store) };
+  return {
+    store,
+    ledger: new ObjectLedgerStore(store),
+    ...(config.mail.transport === 'outbox' ? { mailer: new OutboxMailer(store, config.mail.from) } : {}),
+  };
 }
 
 function mergeResources(a: LocalResources, b: LocalResources): LocalResources {

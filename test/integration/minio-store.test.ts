@@ -5,7 +5,16 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_EVENTS } from '../../events/examples.ts';
+import { EventType } from '../../events/types.ts';
+import { stage as notifyStage } from '../../functions/notify/handler.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { createDeployedPorts } from '../../shared/runtime/deployed-ports.ts';
+import { runStage } from '../../shared/runtime/stage.ts';
 import { updateLedger } from '../../shared/budget/ledger-store.ts';
 import { ObjectLedgerStore } from '../../shared/budget/object-ledger-store.ts';
 import { LocalCluster } from '../../shared/cluster/local-cluster.ts';
@@ -130,5 +139,20 @@ describe.skipIf(missing !== undefined)(`S3 adapters on MinIO${missing ? ` (skipp
       BUCKET,
     );
     expect(await readList.get('runs/missing/raw.json')).toBeUndefined();
+  });
+  it("keeps a deployed stage's outbox in the bucket, never on its pod's own disk", async () => {
+    const env = { ...minio.env(BUCKET), QPIPE_STORE: await mkdtemp(join(tmpdir(), 'qpipe-pod-')) };
+    // The SDK reads its endpoint and credentials from the process, as in a pod.
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      const ports = await createDeployedPorts(loadConfig(env), { budgets: [], backends: [], configMaps: [] });
+      await runStage(notifyStage, EXAMPLE_EVENTS[EventType.BudgetThreshold], ports);
+    } finally {
+      process.env = saved;
+    }
+    const letters = await new S3ObjectStore(minio.client, BUCKET, '').list('outbox/');
+    expect(letters.filter((key) => key.endsWith('.eml'))).toHaveLength(1);
+    expect(await readdir(env.QPIPE_STORE, { recursive: true })).not.toContain('outbox');
   });
 });
