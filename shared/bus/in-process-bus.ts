@@ -109,8 +109,10 @@ export class InProcessBus implements EventBus {
   private async deliverWithRetry(subscription: Subscription, event: CloudEvent<unknown>): Promise<void> {
     // Deliver on a later turn, as a real bus would, so publishers never run subscribers inline;
     // an event that says `notbefore` (a stage's scheduled re-check) waits until then.
-    const delay = (notBeforeOf(event) ?? 0) - Date.now();
-    await (delay > 0 ? this.sleep(delay) : new Promise((resolve) => setImmediate(resolve)));
+    const due = notBeforeOf(event) ?? 0;
+    if (due <= Date.now()) await new Promise((resolve) => setImmediate(resolve));
+    // A timer may fire a little early by the wall clock: sleep again until the due time has come.
+    while (!this.closed && Date.now() < due) await this.sleep(due - Date.now());
     for (let attempt = 1; ; attempt++) {
       if (this.closed || !(await this.acquire(subscription.name))) return;
       let wait: number;

@@ -113,13 +113,21 @@ export async function runStage(
 }
 
 /**
+ * How early a stage's own due event may arrive and still count as due: the clock of whoever
+ * delivers it (the timer's pod, EventBridge Scheduler, a timer of this process firing a
+ * millisecond early) is not this one's. Dropping a due copy as early would lose the re-check
+ * for good: the job would wait for ever.
+ */
+export const DUE_TOLERANCE_MS = 250;
+
+/**
  * A stage's own delayed event (a re-check, a poll) that arrives before it is due: the copy
  * published at once so that other stages see it (collect-results shows AwaitingBudget); the
  * scheduler delivers the due copy later. Acknowledged with no work.
  */
 function isEarlyOwnEvent(stage: Stage, event: CloudEvent<unknown>, ports: Ports): boolean {
   const due = notBeforeOf(event);
-  return due !== undefined && due > ports.now().getTime() && event.source === stageSource(stage);
+  return due !== undefined && due > ports.now().getTime() + DUE_TOLERANCE_MS && event.source === stageSource(stage);
 }
 
 const FINAL_JOB_EVENTS = new Set<string>([EventType.JobCompleted, EventType.JobFailed, EventType.JobRejected]);

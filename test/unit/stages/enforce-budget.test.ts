@@ -293,6 +293,21 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     expect(rechecks).toBeLessThanOrEqual(40);
   });
 
+  it("takes its re-check delivered a little early (another pod's clock, a timer) as due, and ignores the at-once copy", async () => {
+    const { ports, advance } = clockedPorts([
+      budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '10m' } }),
+    ]);
+    await runStage(stage, scheduled('big', 8_000_000), ports);
+    const held = (await runStage(stage, scheduled('late', 5_000_000), ports)).emitted.find(
+      (e) => e.type === EventType.JobHeld,
+    ) as CloudEvent<unknown>;
+    // The copy published at once, seconds before its time: no work.
+    expect((await runStage(stage, held, ports)).emitted).toEqual([]);
+    // The due copy, 100 ms early by this clock: a re-check (held again, a new re-check).
+    advance(dueOf(held) - Date.parse('2026-11-15T12:00:00Z') - 100);
+    expect(types((await runStage(stage, held, ports)).emitted)).toEqual([EventType.JobHeld]);
+  });
+
   it('re-checks a held job no later than the start of the next period', async () => {
     // Held at 12:00 UTC; the waits double, but none may jump past midnight.
     const { first, recheck } = await holdBehindBig(
