@@ -196,8 +196,10 @@ describe.skipIf(missing !== undefined)(
       expect(JSON.parse(await cluster.kubectl('get', 'qiskitjob', 'held', '-o', 'json')).status.phase).toBe(
         'Succeeded',
       );
+      // A stage holding a request would hold it for the re-check's delay, 5 s at least: every
+      // delivery returning well before that is the behaviour, with room for a loaded machine.
       const slowest = Math.max(...cluster.broker.deliveries.filter((d) => d.stage !== 'execute').map((d) => d.ms));
-      expect(slowest).toBeLessThan(1_000);
+      expect(slowest).toBeLessThan(4_000);
       const heldEvents = cluster.broker.deliveries.filter(
         (d) => d.type === 'io.quantum.job.held' && d.stage === 'enforce-budget',
       );
