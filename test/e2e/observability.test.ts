@@ -102,10 +102,23 @@ describe('qpipe serve: metrics, logs and traces of jobs (child process, real HTT
     expect(await finalPhase('paid')).toBe('Succeeded');
     expect(await finalPhase('broken')).toBe('Rejected');
 
-    const response = await fetch(`${url}/metrics`);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toContain('text/plain');
-    const samples = parsePrometheusText(await response.text());
+    // A job is Succeeded once its result is stored; its charge is settled by enforce-budget just
+    // after, from the completed event: the budget's gauges are read once they show it.
+    const scrape = async () => {
+      const response = await fetch(`${url}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain('text/plain');
+      return parsePrometheusText(await response.text());
+    };
+    let samples = await scrape();
+    for (
+      let i = 0;
+      i < 100 && (sampleValue(samples, 'qiskitbudget_spent_dollars', { budget: 'team' }) ?? 0) === 0;
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+      samples = await scrape();
+    }
     const value = (name: string, labels: Record<string, string> = {}) => sampleValue(samples, name, labels);
     expect(value('qiskitjob_total', { namespace: 'default', phase: 'Succeeded', backend: 'priced' })).toBe(1);
     expect(value('qiskitjob_total', { namespace: 'default', phase: 'Validated' })).toBe(1);
