@@ -265,16 +265,26 @@ function heldEvent(data: Held, notBefore: Date, extensions: QpipeExtensions): Cl
   });
 }
 
-/** Re-checks at once every job waiting on a budget period (budget was freed or raised). */
+/**
+ * Re-checks at once the jobs waiting on a budget period that fit what it has free now (budget
+ * was freed or raised). Only those: every re-check is a ledger write, and re-checking all the
+ * waiting jobs at every release (a rejected one releases nothing) made n waiting jobs cost n²
+ * writes on one ledger, enough to stall an overloaded server. The rest wait for their own
+ * re-check, or the next release that frees enough.
+ */
 async function nudgeWaiting(
   state: LedgerState,
+  limitMicros: number | undefined,
   extensions: QpipeExtensions,
   deps: Deps,
 ): Promise<CloudEvent<unknown>[]> {
+  const free =
+    limitMicros === undefined ? Number.POSITIVE_INFINITY : limitMicros - state.spentMicros - reservedMicros(state);
+  if (free <= 0) return [];
   const events: CloudEvent<unknown>[] = [];
   for (const entry of Object.values(state.waiting ?? {})) {
     const data = await readDocument(deps.store, entry.heldRef, EVENT_DATA[EventType.JobHeld]);
-    if (data) events.push(heldEvent(data, deps.now(), extensions));
+    if (data && data.estimate.totalMicros <= free) events.push(heldEvent(data, deps.now(), extensions));
   }
   return events;
 }
@@ -316,7 +326,11 @@ async function settleJob(event: TypedEvent<typeof EventType.JobCompleted>, deps:
       },
     ),
   );
-  return [...failed, ...alerts, ...(await nudgeWaiting(ledger, event.extensions, deps))];
+  return [
+    ...failed,
+    ...alerts,
+    ...(await nudgeWaiting(ledger, budget ? limitMicros : undefined, event.extensions, deps)),
+  ];
 }
 
 /**
@@ -390,7 +404,9 @@ async function expiryCame(
   if (budget && ledgerKey(refOf(budget, deps.now())) === ledgerKey(ref)) {
     await writeBudgetStatus(budget, ref, state, deps);
   }
-  return failed.length > 0 ? [...failed, ...(await nudgeWaiting(state, event.extensions, deps))] : [];
+  return failed.length > 0
+    ? [...failed, ...(await nudgeWaiting(state, budget ? limitOf(budget) : undefined, event.extensions, deps))]
+    : [];
 }
 
 /** Applies a change to a period's ledger; returns the state it left and the failures of reclaimed runs. */
@@ -426,7 +442,7 @@ async function releaseJob(
   );
   const budget = await deps.cluster.findBudget(budgetRef.namespace, budgetRef.name);
   if (budget) await writeBudgetStatus(budget, budgetRef, ledger, deps);
-  return [...failed, ...(await nudgeWaiting(ledger, event.extensions, deps))];
+  return [...failed, ...(await nudgeWaiting(ledger, budget ? limitOf(budget) : undefined, event.extensions, deps))];
 }
 
 /** A deleted QiskitJob gives back its reservation and stops waiting for budget. */
@@ -491,7 +507,7 @@ async function budgetChanged(
   const ref = refOf(budget, deps.now());
   const { state, failed } = await changeLedger(ref, (current) => current, deps, event);
   await writeBudgetStatus(budget, ref, state, deps);
-  return [...failed, ...(await nudgeWaiting(state, event.extensions, deps))];
+  return [...failed, ...(await nudgeWaiting(state, limitOf(budget), event.extensions, deps))];
 }
 
 /** Writes the budget's status (enforce-budget is its only writer) from the ledger state a change left. */

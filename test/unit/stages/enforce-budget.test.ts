@@ -232,6 +232,21 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     expect(Object.keys((await ports.ledger.read('default/team/2026-11')).state.waiting ?? {})).toEqual([]);
   });
 
+  it('nudges only the waiting jobs that fit what a release frees: a release of nothing nudges none', async () => {
+    const { ports } = clockedPorts([
+      budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '1h' } }),
+    ]);
+    await runStage(stage, scheduled('big', 8_000_000), ports);
+    await runStage(stage, scheduled('small', 3_000_000), ports);
+    await runStage(stage, scheduled('huge', 9_000_000), ports);
+    // A waiting job failing held no money: nobody else is re-checked (each re-check is a ledger write).
+    expect((await runStage(stage, failedEvent('huge'), ports)).emitted).toEqual([]);
+    await runStage(stage, scheduled('huge', 9_000_000), ports);
+    // big's $8.00 back: $10.00 free, which fits small ($3.00) and huge ($9.00), each re-checked.
+    const nudged = (await runStage(stage, failedEvent('big'), ports)).emitted.map((e) => received(e));
+    expect(nudged.map((e) => (e.data as { job: { name: string } }).job.name).sort()).toEqual(['huge', 'small']);
+  });
+
   it('approves a waiting job when the limit is raised', async () => {
     const budgets = [budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '1h' } })];
     const { ports } = clockedPorts(budgets);
