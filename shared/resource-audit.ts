@@ -3,7 +3,7 @@
  * or QiskitBackend (its spec, who made it, when) and its deletion, one object per version,
  * created once. On Kubernetes collect-results records them from the API server's events,
  * reading the cluster's own copy (an event can be forged; the copy cannot); without
- * Kubernetes `qpipe apply` and `qpipe delete` record what they write.
+ * Kubernetes `qpipe apply` (and `submit --bus`, the EKS bridge) record what they write.
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { keySegment } from './storage/key-segment.ts';
@@ -37,6 +37,15 @@ export function resourceAuditFolder(kind: AuditedKind, namespace: string, name: 
   return `audit/${kind.toLowerCase()}s/${keySegment(namespace)}/${keySegment(name)}/`;
 }
 
+/** Where one version (or the deletion) of an object is recorded. */
+function versionKey(
+  kind: AuditedKind,
+  object: { readonly namespace: string; readonly name: string },
+  version: string,
+): string {
+  return `${resourceAuditFolder(kind, object.namespace, object.name)}${keySegment(version)}.json`;
+}
+
 /**
  * Records a change once: a version is named by its uid and generation (status writes, which
  * leave the generation alone, add nothing), a deletion by its uid; without either (a store
@@ -47,8 +56,7 @@ export async function recordResourceChange(store: ObjectStore, change: ResourceC
     change.uid === undefined
       ? `${change.at}-${change.change}`
       : `${change.uid}-${change.change === 'deleted' ? 'deleted' : String(change.generation ?? 0)}`;
-  const key = `${resourceAuditFolder(change.kind, change.namespace, change.name)}${keySegment(version)}.json`;
-  return store.putIfAbsent(key, JSON.stringify(change), 'application/json');
+  return store.putIfAbsent(versionKey(change.kind, change, version), JSON.stringify(change), 'application/json');
 }
 
 /** Whether the version of an object is recorded already (a redelivered or status-only event). */
@@ -57,8 +65,7 @@ export async function isRecorded(
   kind: AuditedKind,
   object: { readonly namespace: string; readonly name: string; readonly uid: string; readonly version: string },
 ): Promise<boolean> {
-  const key = `${resourceAuditFolder(kind, object.namespace, object.name)}${keySegment(`${object.uid}-${object.version}`)}.json`;
-  return (await store.get(key)) !== undefined;
+  return (await store.get(versionKey(kind, object, `${object.uid}-${object.version}`))) !== undefined;
 }
 
 /** Every recorded change of a budget or backend, oldest first. */
