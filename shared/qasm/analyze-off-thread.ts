@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { formatDuration } from '../duration.ts';
 import { InvalidInputError } from '../errors.ts';
 import { findWorkerEntry, type WorkerEntry } from '../worker-entry.ts';
+import { requestWorker } from '../worker-request.ts';
 import type { AnalysisReply } from './analysis-worker.ts';
 import type { CircuitMetadata } from '../resources/schema.ts';
 import { analyzeQasm, type CompileOptions } from './index.ts';
@@ -63,69 +64,32 @@ export function analyzeOffThread(
   return run;
 }
 
-function check(
+async function check(
   found: WorkerEntry,
   source: string,
   options: CompileOptions,
   control: { readonly deadlineMs?: number; readonly signal?: AbortSignal },
 ): Promise<CircuitMetadata> {
   const deadlineMs = control.deadlineMs ?? CHECK_DEADLINE_MS;
-  const id = nextId++;
-  const thread = workerFor(found);
-  return new Promise<CircuitMetadata>((resolve, reject) => {
-    const finish = (settle: () => void) => {
-      clearTimeout(timer);
-      control.signal?.removeEventListener('abort', aborted);
-      thread.off('message', onMessage);
-      thread.off('error', onError);
-      thread.off('exit', onExit);
-      thread.unref();
-      settle();
-    };
-    const onMessage = (reply: AnalysisReply) => {
-      if (reply.id !== id) return;
-      finish(() => {
-        if ('metadata' in reply) resolve(reply.metadata);
-        else if ('invalid' in reply) {
-          reject(new CircuitCheckError(reply.invalid.where, reply.invalid.text, reply.invalid.limit));
-        } else reject(new Error(reply.internal));
-      });
-    };
-    const onError = (error: Error) =>
-      finish(() => {
-        stop();
-        reject(error);
-      });
-    const onExit = (code: number) =>
-      finish(() => {
-        worker = undefined;
-        reject(new Error(`the circuit checker stopped (exit code ${code})`));
-      });
-    const aborted = () =>
-      finish(() => {
-        stop();
-        reject(control.signal?.reason instanceof Error ? control.signal.reason : new Error('the check was stopped'));
-      });
-    const timer = setTimeout(
-      () =>
-        finish(() => {
-          stop();
-          reject(
-            new InvalidInputError(
-              'circuit',
-              `checking it took longer than ${formatDuration(deadlineMs)}; a circuit qpipe runs is checked far sooner`,
-            ),
-          );
-        }),
-      deadlineMs,
-    );
-    if (control.signal?.aborted) return aborted();
-    control.signal?.addEventListener('abort', aborted, { once: true });
-    thread.on('message', onMessage);
-    thread.on('error', onError);
-    thread.on('exit', onExit);
-    // Busy, the checker keeps the process alive until it answers.
-    thread.ref();
-    thread.postMessage({ id, source, options });
+  const request = { id: nextId++, source, options };
+  const reply = await requestWorker<AnalysisReply>(workerFor(found), request, {
+    signal: control.signal,
+    deadline: {
+      ms: deadlineMs,
+      error: () =>
+        new InvalidInputError(
+          'circuit',
+          `checking it took longer than ${formatDuration(deadlineMs)}; a circuit qpipe runs is checked far sooner`,
+        ),
+    },
+    exited: (code) => new Error(`the circuit checker stopped (exit code ${code})`),
+    stopped: () => new Error('the check was stopped'),
+    // A checker that failed, or still works on an abandoned circuit, is replaced.
+    release: (healthy) => {
+      if (!healthy) stop();
+    },
   });
+  if ('metadata' in reply) return reply.metadata;
+  if ('invalid' in reply) throw new CircuitCheckError(reply.invalid.where, reply.invalid.text, reply.invalid.limit);
+  throw new Error(reply.internal);
 }

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { PermanentError, TransientError } from '../errors.ts';
 import type { CircuitLimits } from '../qasm/limits.ts';
 import { findWorkerEntry, type WorkerEntry } from '../worker-entry.ts';
+import { requestWorker } from '../worker-request.ts';
 import type { SimulationJob, SimulationReply } from './job-worker.ts';
 import type { SimulateOptions, SimulationResult } from './run.ts';
 
@@ -24,7 +25,7 @@ export function canSimulateOffThread(): boolean {
 }
 
 /** Compiles and simulates `source` on a job worker; rejects with the signal's reason when it aborts. */
-export function simulateOffThread(
+export async function simulateOffThread(
   source: string,
   limits: CircuitLimits,
   options: SimulateOptions,
@@ -33,42 +34,18 @@ export function simulateOffThread(
   const { signal, ...rest } = options;
   const found = entry as WorkerEntry;
   const worker = idle.pop() ?? new Worker(found.script, { eval: found.eval, execArgv: [] });
-  worker.ref();
-  const id = nextId++;
-  return new Promise<SimulationResult>((resolve, reject) => {
-    const finish = (keep: boolean, settle: () => void) => {
-      signal?.removeEventListener('abort', aborted);
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-      if (keep && idle.length < KEEP_IDLE) {
-        worker.unref();
-        idle.push(worker);
-      } else void worker.terminate();
-      settle();
-    };
-    const onMessage = (reply: SimulationReply) => {
-      if (reply.id !== id) return;
-      finish(true, () => {
-        if ('result' in reply) resolve(reply.result);
-        else {
-          const { message, retryable } = reply.error;
-          reject(retryable ? new TransientError(message) : new PermanentError(message));
-        }
-      });
-    };
-    const onError = (error: Error) => finish(false, () => reject(error));
-    const onExit = (code: number) =>
-      finish(false, () => reject(new TransientError(`the simulation worker stopped (exit code ${code})`)));
-    const aborted = () =>
-      finish(false, () =>
-        reject(signal?.reason instanceof Error ? signal.reason : new PermanentError('the simulation was stopped')),
-      );
-    if (signal?.aborted) return aborted();
-    signal?.addEventListener('abort', aborted, { once: true });
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-    worker.on('exit', onExit);
-    worker.postMessage({ id, source, limits, options: rest } satisfies SimulationJob);
+  const job: SimulationJob = { id: nextId++, source, limits, options: rest };
+  const reply = await requestWorker<SimulationReply>(worker, job, {
+    signal,
+    exited: (code) => new TransientError(`the simulation worker stopped (exit code ${code})`),
+    stopped: () => new PermanentError('the simulation was stopped'),
+    // A worker that answered waits for the next simulation; one aborted mid-run (its pass workers with it) goes.
+    release: (healthy) => {
+      if (healthy && idle.length < KEEP_IDLE) idle.push(worker);
+      else void worker.terminate();
+    },
   });
+  if ('result' in reply) return reply.result;
+  const { message, retryable } = reply.error;
+  throw retryable ? new TransientError(message) : new PermanentError(message);
 }
