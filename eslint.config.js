@@ -1,5 +1,6 @@
 // One linter (ESLint with typescript-eslint, type-aware) and one formatter (Prettier).
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /** What neither stage logic nor the domain may import. */
@@ -144,5 +145,11 @@ export default tseslint.config(
       ...tseslint.configs.disableTypeChecked.languageOptions,
       globals: { process: 'readonly', URL: 'readonly', console: 'readonly' },
     },
+  },
+  {
+    // Plain Node scripts that run without a loader (test/support/loopback-bridge.mjs).
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },
   },
 );

@@ -48,7 +48,10 @@ export interface QpipeConfig {
   readonly stageTimeoutSeconds: number;
   /** Port a served stage answers /metrics on, apart from its request port; absent, the request port serves it. */
   readonly metricsPort?: number;
-  /** The qpipe installation's namespace: its QiskitBackends apply to every namespace (QPIPE_NAMESPACE, default "default"). */
+  /**
+   * The qpipe installation's namespace: its QiskitBackends apply to every namespace
+   * (QPIPE_NAMESPACE; on Kubernetes, the pod's own namespace; else "default").
+   */
   readonly namespace: string;
   /** Where resources and status live: files (embedded) or the Kubernetes API (in-cluster or KUBECONFIG). */
   readonly cluster: 'local' | 'kubernetes';
@@ -133,6 +136,20 @@ export interface ConfigOverrides {
   readonly storeDir?: string;
 }
 
+/** Where kubelet mounts a pod's ServiceAccount; its `namespace` file names the pod's namespace. */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** The namespace of the pod this runs in, or undefined outside a pod (or without a mounted ServiceAccount). */
+export function podNamespace(
+  read: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): string | undefined {
+  try {
+    return read(SERVICE_ACCOUNT_NAMESPACE_FILE).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The memory this process may use: the container's limit (cgroup v2 `memory.max`, or v1's
  * `memory.limit_in_bytes`) where one is set, else the machine's free memory. A pod must not
@@ -197,7 +214,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     stageTimeoutSeconds: readInteger(env, 'QPIPE_STAGE_TIMEOUT_SECONDS', 240),
     // Lambda's asynchronous invocation makes three attempts; Knative's broker and the embedded bus more.
     maxAttempts: readInteger(env, 'QPIPE_MAX_ATTEMPTS', 3),
-    namespace: env['QPIPE_NAMESPACE'] ?? 'default',
+    namespace: env['QPIPE_NAMESPACE'] || (cluster === 'kubernetes' ? podNamespace() : undefined) || 'default',
     maxQueuedEvents: readInteger(env, 'QPIPE_MAX_QUEUED_EVENTS', 2000),
     claimLeaseSeconds: readInteger(env, 'QPIPE_CLAIM_LEASE_SECONDS', 60),
     resyncAfterSeconds: readInteger(env, 'QPIPE_RESYNC_AFTER_SECONDS', 600),

@@ -8,6 +8,7 @@ import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, parseEvent, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import { appendAudit, auditEntryOf } from '../../shared/audit.ts';
+import { availableMemory } from '../../shared/config.ts';
 import { InvalidInputError, PermanentError } from '../../shared/errors.ts';
 import { loadCircuitSource, resultKey } from '../../shared/jobs.ts';
 import { compileQasmCached } from '../../shared/qasm/compile-cache.ts';
@@ -64,6 +65,15 @@ async function project(event: Projected, deps: Deps): Promise<void> {
 const IDEAL_MAX_QUBITS = 24;
 
 /**
+ * The ideal-distribution check runs in this stage's own process, so it is bounded by this
+ * process's memory (a quarter of it for the state: complex doubles, 16 bytes an amplitude),
+ * never by the simulator capacity every stage is told (execute's, in a bigger pod).
+ */
+export function idealMaxQubits(ownMemoryBytes: number): number {
+  return Math.max(0, Math.min(IDEAL_MAX_QUBITS, Math.floor(Math.log2(ownMemoryBytes / 4 / 16))));
+}
+
+/**
  * A device result measured against the circuit's exact distribution, when the simulator can
  * hold the circuit; undefined when it cannot (too large, too many measurement branches).
  */
@@ -76,9 +86,11 @@ async function againstIdeal(
     const circuit = compileQasmCached(await loadCircuitSource(event.data.circuit, deps.store), {
       limits: deps.config.circuitLimits,
     }).circuit;
-    if (circuit.numQubits > IDEAL_MAX_QUBITS) return undefined;
+    const ownMemory = availableMemory();
+    if (circuit.numQubits > idealMaxQubits(ownMemory)) return undefined;
     const { exactProbabilities } = await import('../../shared/simulator/run.ts');
-    const ideal = await exactProbabilities(circuit, { ...deps.config.simulator, threads: 1 });
+    const maxMemoryBytes = Math.min(deps.config.simulator.maxMemoryBytes, Math.floor(ownMemory / 4));
+    const ideal = await exactProbabilities(circuit, { ...deps.config.simulator, maxMemoryBytes, threads: 1 });
     return resultQuality(counts, ideal);
   } catch (error) {
     if (error instanceof PermanentError) return undefined;

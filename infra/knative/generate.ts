@@ -1,4 +1,4 @@
-/** Writes infra/knative/services.yaml and triggers.yaml (`npm run gen`). */
+/** Writes infra/knative/config.yaml, services.yaml and triggers.yaml (`npm run gen`). */
 import { writeFile } from 'node:fs/promises';
 import { renderKnativeFiles } from './render.ts';
 

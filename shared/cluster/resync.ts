@@ -45,5 +45,12 @@ export function isStalled(object: Record<string, unknown>, now: number, afterMs:
   const job = object as JobObject;
   const phase = job.status?.phase;
   if (phase !== undefined && NOT_STALLED.has(phase) && generationObserved(object)) return false;
-  return now - lastMoved(job) >= afterMs;
+  return now - lastMoved(job) >= (generationObserved(object) ? afterMs : Math.min(afterMs, UNSEEN_AFTER_MS));
 }
+
+/**
+ * A spec nobody picked up within a minute was dropped, not delayed: validate answers in
+ * milliseconds. The usual case is a namespace labelled just before its jobs were created:
+ * the adapter is rolled out again to watch it, and sends no add for what existed by then.
+ */
+export const UNSEEN_AFTER_MS = 60_000;

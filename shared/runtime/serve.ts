@@ -83,7 +83,12 @@ async function start(
     url = await host.listen(options.port, options.host);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new ConfigError('--port', `port ${options.port} is already in use`);
+      // The request port or the metrics port (QPIPE_METRICS_PORT): name the one that is taken.
+      const taken = (error as { port?: number }).port ?? options.port;
+      throw new ConfigError(
+        taken === options.port ? '--port' : 'QPIPE_METRICS_PORT',
+        `port ${taken} is already in use`,
+      );
     }
     throw error;
   }

@@ -4,7 +4,7 @@
  * on; identities come from a static token file, so each stage can act as its own
  * ServiceAccount and the repository's RBAC is enforced for real.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -31,7 +31,7 @@ export function unavailableUnlessCi(reason: string | undefined): string | undefi
 
 /** Why the real API server cannot run here, or undefined when it can. */
 export function kubeApiServerMissing(): string | undefined {
-  const missing = [`kube-apiserver-${KUBE_VERSION}`, `etcd-${ETCD_VERSION}`].filter(
+  const missing = [`kube-apiserver-v${KUBE_VERSION}`, `etcd-${ETCD_VERSION}`].filter(
     (name) => !existsSync(join(toolsCache(), name)),
   );
   return unavailableUnlessCi(
@@ -101,8 +101,35 @@ async function waitUntil(check: () => Promise<boolean>, failed: Promise<never>, 
   await Promise.race([poll(), failed]);
 }
 
-/** Starts etcd and kube-apiserver on free loopback ports in a fresh folder. */
-export async function startKubeApiServer(): Promise<KubeApiServer> {
+/** Where a kube-apiserver in a network namespace of its own meets the host (loopback-bridge.mjs). */
+export interface ApiServerIsolation {
+  /** Folder of the unix sockets bridged into and out of the namespaces (short: a socket path has 107 bytes). */
+  readonly socketDir: string;
+  /** Unix socket of the forward proxy that carries the API server's webhook calls (its HTTPS_PROXY). */
+  readonly proxySocket: string;
+}
+
+/** The bridge that runs a process in a network namespace of its own, and the port its proxy has in there. */
+export const BRIDGE = new URL('./loopback-bridge.mjs', import.meta.url).pathname;
+export const PROXY_PORT_IN_NAMESPACE = 18000;
+
+/** Why processes cannot get network namespaces of their own here, or undefined when they can. */
+export function networkNamespacesMissing(): string | undefined {
+  try {
+    execFileSync('unshare', ['-n', 'ip', 'link', 'set', 'lo', 'up'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'network namespaces unavailable (unshare -n needs root and ip from iproute2)';
+  }
+}
+
+/**
+ * Starts etcd and kube-apiserver on free loopback ports in a fresh folder. With `isolation`,
+ * kube-apiserver runs in a network namespace that has only loopback: etcd is bridged in, its
+ * port bridged out, and the webhooks it calls at Service addresses (ClusterIPs off this
+ * machine) are reached only through the proxy's CONNECT allow-list.
+ */
+export async function startKubeApiServer(isolation?: ApiServerIsolation): Promise<KubeApiServer> {
   const dir = await mkdtemp(join(tmpdir(), 'qpipe-kube-'));
   const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const logs: string[] = [];
@@ -153,27 +180,64 @@ export async function startKubeApiServer(): Promise<KubeApiServer> {
     await writeFile(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
     await writeFile(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
     await writeFile(join(dir, 'tokens.csv'), tokenFile());
-    const apiserver = keep(
-      spawn(
-        join(toolsCache(), `kube-apiserver-${KUBE_VERSION}`),
-        [
-          `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-          '--bind-address=127.0.0.1',
-          `--secure-port=${apiPort}`,
-          `--cert-dir=${join(dir, 'certs')}`,
-          `--token-auth-file=${join(dir, 'tokens.csv')}`,
-          '--authorization-mode=RBAC',
-          `--service-account-key-file=${join(dir, 'sa.pub')}`,
-          `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-          '--service-account-issuer=https://kubernetes.default.svc',
-          '--service-cluster-ip-range=10.96.0.0/16',
-          '--enable-priority-and-fairness=false',
-          '--v=0',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      ),
-    );
-    children.push(apiserver);
+    const apiArgs = [
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${join(dir, 'certs')}`,
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      `--service-account-key-file=${join(dir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+      '--service-account-issuer=https://kubernetes.default.svc',
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--enable-priority-and-fairness=false',
+      '--v=0',
+    ];
+    const binary = join(toolsCache(), `kube-apiserver-v${KUBE_VERSION}`);
+    if (isolation) {
+      const socket = (name: string) => `unix:${join(isolation.socketDir, name)}`;
+      const hostSide = keep(
+        spawn(process.execPath, [
+          BRIDGE,
+          ...['--fwd', `${socket('etcd')}=tcp:127.0.0.1:${etcdPort}`],
+          ...['--fwd', `tcp:127.0.0.1:${apiPort}=${socket('apiserver')}`],
+        ]),
+      );
+      children.push(hostSide);
+      await waitUntil(async () => logs.join('').includes('bridge ready'), started(hostSide, 'bridge', logs), 10_000);
+      const apiserver = keep(
+        spawn(
+          'unshare',
+          [
+            '-n',
+            process.execPath,
+            BRIDGE,
+            '--netns',
+            ...['--fwd', `tcp:127.0.0.1:${etcdPort}=${socket('etcd')}`],
+            ...['--fwd', `tcp:127.0.0.1:${PROXY_PORT_IN_NAMESPACE}=unix:${isolation.proxySocket}`],
+            ...['--fwd', `${socket('apiserver')}=tcp:127.0.0.1:${apiPort}`],
+            '--',
+            binary,
+            ...apiArgs,
+            // No interface to advertise in the namespace; a documentation address nothing dials.
+            '--advertise-address=198.51.100.1',
+          ],
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: {
+              ...process.env,
+              HTTPS_PROXY: `http://127.0.0.1:${PROXY_PORT_IN_NAMESPACE}`,
+              NO_PROXY: '127.0.0.1,localhost',
+            },
+          },
+        ),
+      );
+      children.push(apiserver);
+    } else {
+      children.push(keep(spawn(binary, apiArgs, { stdio: ['ignore', 'pipe', 'pipe'] })));
+    }
+    const apiserver = children[children.length - 1] as ChildProcess;
     const url = `https://127.0.0.1:${apiPort}`;
     await waitUntil(
       async () => {

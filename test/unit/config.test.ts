@@ -67,3 +67,33 @@ describe('memory the simulator may use', () => {
     expect(availableMemory(files({}), free)).toBe(8 * 2 ** 30);
   });
 });
+
+describe('the namespace of the installation', () => {
+  it('is the pod’s own on Kubernetes (its ServiceAccount’s namespace file), unless QPIPE_NAMESPACE says otherwise', async () => {
+    const { podNamespace, SERVICE_ACCOUNT_NAMESPACE_FILE } = await import('../../shared/config.ts');
+    const mounted = (path: string) => {
+      if (path !== SERVICE_ACCOUNT_NAMESPACE_FILE) throw new Error(`ENOENT ${path}`);
+      return 'quantum-platform\n';
+    };
+    expect(podNamespace(mounted)).toBe('quantum-platform');
+    expect(
+      podNamespace(() => {
+        throw new Error('ENOENT');
+      }),
+    ).toBeUndefined();
+    expect(
+      loadConfig({ QPIPE_NAMESPACE: 'set-here', QPIPE_CLUSTER: 'kubernetes', QPIPE_S3_BUCKET: 'results' }).namespace,
+    ).toBe('set-here');
+    expect(loadConfig({}).namespace).toBe('default');
+  });
+});
+
+describe('the ideal-distribution check of device results', () => {
+  it('is bounded by the memory of the process that runs it, not by the simulator capacity it is told', async () => {
+    const { idealMaxQubits } = await import('../../functions/collect-results/handler.ts');
+    // A 256 MiB pod: 64 MiB of amplitudes, 22 qubits; a big one stops at 24.
+    expect(idealMaxQubits(256 * 2 ** 20)).toBe(22);
+    expect(idealMaxQubits(64 * 2 ** 30)).toBe(24);
+    expect(idealMaxQubits(1024)).toBe(4);
+  });
+});

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as knative from '@kubernetes-models/knative';
 import * as k8s from 'kubernetes-models';
 import { describe, expect, it } from 'vitest';
@@ -224,6 +225,57 @@ describe('infra manifests', () => {
         (Object.keys(SUBSCRIPTIONS) as Stage[]).flatMap(brokerFilters).length,
       );
       expect(kinds).toContain('ApiServerSource');
+    },
+  );
+
+  it.skipIf(spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0)(
+    'installs into another namespace with a kustomize overlay: nothing is left pointing at qpipe',
+    () => {
+      // Kustomize takes relative bases only.
+      const overlay = mkdtempSync(join(INFRA, '.overlay-'));
+      writeFileSync(
+        join(overlay, 'kustomization.yaml'),
+        `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: quantum-platform\nresources:\n  - ../knative\n`,
+      );
+      let rendered: string;
+      try {
+        rendered = execFileSync('kubectl', ['kustomize', overlay], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+      } finally {
+        rmSync(overlay, { recursive: true, force: true });
+      }
+      const documents = parseAllDocuments(rendered).map((d) => d.toJS() as Record<string, unknown>);
+      // Names may say qpipe; no namespace, address or subject may.
+      const strings = (value: unknown, path: string): [string, string][] =>
+        typeof value === 'string'
+          ? [[path, value]]
+          : value && typeof value === 'object'
+            ? Object.entries(value).flatMap(([k, v]) => strings(v, `${path}.${k}`))
+            : [];
+      const leftovers = documents.flatMap((d) =>
+        strings(d, String(d['kind'])).filter(
+          ([path, value]) =>
+            /(^|\.)qpipe(\.svc|$)/.test(value) &&
+            !/\.(labels|matchLabels|selector)\./.test(path) &&
+            /\.(namespace|url|uri|value|host)$/i.test(path),
+        ),
+      );
+      expect(leftovers).toEqual([]);
+      // Settings live in the ConfigMap only: an explicit env would win over envFrom.
+      const settings = Object.keys(
+        (documents.find((d) => d['kind'] === 'ConfigMap') as { data: Record<string, string> }).data,
+      );
+      const services = documents.filter(
+        (d) => d['kind'] === 'Service' && String(d['apiVersion']).startsWith('serving'),
+      );
+      for (const service of services) {
+        const env = (service as { spec: { template: { spec: { containers: { env: { name: string }[] }[] } } } }).spec
+          .template.spec.containers[0]?.env;
+        expect(env?.map((e) => e.name).filter((name) => settings.includes(name))).toEqual([]);
+        expect(env?.map((e) => e.name)).not.toContain('QPIPE_NAMESPACE');
+      }
     },
   );
 });

@@ -80,6 +80,18 @@ describe('resync of stalled jobs', () => {
     expect(isStalled(object, T0, 30_000)).toBe(stalled);
   });
 
+  it('requests a job nobody picked up after a minute, though the resync period is longer', () => {
+    const unseen = job('g', 'ns', undefined, T0 - 61_000);
+    const moving = job('h', 'ns', {
+      phase: 'Approved',
+      observedGeneration: 1,
+      startTime: new Date(T0 - 61_000).toISOString(),
+    });
+    expect(isStalled(unseen, T0, 600_000)).toBe(true);
+    expect(isStalled(job('i', 'ns', undefined, T0 - 30_000), T0, 600_000)).toBe(false);
+    expect(isStalled(moving, T0, 600_000)).toBe(false);
+  });
+
   it('requests stalled jobs of enabled namespaces once per period', async () => {
     const store = new MemoryObjectStore();
     const cluster: ResyncCluster = {
