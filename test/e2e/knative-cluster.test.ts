@@ -4,14 +4,19 @@
  * Serving's webhook, a real kube-apiserver (etcd, RBAC) and MinIO. Serving's controller and
  * data plane stand in (test/support/knative-cluster.ts says how).
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubeApiServerMissing, networkNamespacesMissing, unavailableUnlessCi } from '../support/kube-apiserver.ts';
+import {
+  kubeApiServerMissing,
+  networkNamespacesMissing,
+  prometheusOperatorCrds,
+  unavailableUnlessCi,
+} from '../support/kube-apiserver.ts';
 import { type KnativeCluster, startKnativeCluster } from '../support/knative-cluster.ts';
 import { eventually, knativeMissing, type SentRequest } from '../support/knative-platform.ts';
 import { minioMissing } from '../support/minio.ts';
@@ -20,6 +25,7 @@ const missing =
   kubeApiServerMissing() ?? minioMissing() ?? unavailableUnlessCi(knativeMissing()) ?? networkNamespacesMissing();
 const EXAMPLE = new URL('../../examples/bell.yaml', import.meta.url).pathname;
 const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url).pathname;
 const run = promisify(execFile);
 
 /** A 20-qubit circuit that keeps the simulator busy for a few seconds. */
@@ -116,6 +122,50 @@ describe.skipIf(missing !== undefined)(
         /Succeeded/,
       );
     });
+
+    it('accepts every rendered manifest on a server-side dry run (Knative, monitoring, the bridge), restricted Pod Security included', async () => {
+      const admin = await cluster.api.kubeconfig();
+      const dryRun = async (...args: string[]) => {
+        const { stdout, stderr } = await run('kubectl', ['--kubeconfig', admin, 'apply', '--dry-run=server', ...args]);
+        return { stdout, stderr };
+      };
+      // A second installation, in a namespace of its own through a kustomize overlay: Serving
+      // dry-runs a Pod from each KService, so the namespace (restricted) and ServiceAccounts exist first.
+      const overlay = await mkdtemp(join(ROOT, 'infra/.overlay-'));
+      try {
+        await writeFile(
+          join(overlay, 'kustomization.yaml'),
+          'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: qpipe-staging\nresources:\n  - ../knative\n',
+        );
+        const rendered = (await run('kubectl', ['kustomize', overlay])).stdout;
+        const prerequisites = rendered
+          .split(/^---$/m)
+          .filter((d) => /^kind: (Namespace|ServiceAccount)$/m.test(d))
+          .join('---\n');
+        await cluster.platform.kubectlInput(prerequisites, 'apply', '-f', '-');
+        const knative = await dryRun('-k', overlay);
+        expect(knative.stdout).toMatch(/service\.serving\.knative\.dev\/qpipe-execute created \(server dry run\)/);
+        expect(knative.stdout).toMatch(/broker\.eventing\.knative\.dev\/qpipe created \(server dry run\)/);
+        expect(knative.stderr).not.toMatch(/Warning|PodSecurity|Error/i);
+      } finally {
+        await rm(overlay, { recursive: true, force: true });
+      }
+      // The Prometheus Operator's CRDs, then the monitoring kustomization.
+      await run('kubectl', ['--kubeconfig', admin, 'apply', '--server-side', '-f', prometheusOperatorCrds()]);
+      await cluster.kubectl(
+        'wait',
+        '--for=condition=Established',
+        'crd/podmonitors.monitoring.coreos.com',
+        '--timeout=30s',
+      );
+      const monitoring = await dryRun('-k', join(ROOT, 'infra/monitoring'));
+      expect(monitoring.stdout).toMatch(/podmonitor\.monitoring\.coreos\.com\/qpipe created \(server dry run\)/);
+      expect(monitoring.stderr).not.toMatch(/Warning|Error/i);
+      // The EKS bridge's Deployment, in qpipe's restricted namespace.
+      const bridge = await dryRun('-k', join(ROOT, 'infra/aws/bridge'));
+      expect(bridge.stdout).toMatch(/deployment\.apps\/qpipe-bridge created \(server dry run\)/);
+      expect(bridge.stderr).not.toMatch(/Warning|PodSecurity|Error/i);
+    }, 120_000);
 
     it('leaves jobs in namespaces that are not enabled alone (no event reaches the broker)', async () => {
       await cluster.kubectl('create', 'namespace', 'elsewhere');

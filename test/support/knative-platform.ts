@@ -24,6 +24,7 @@ import {
   BRIDGE,
   freePort,
   type KubeApiServer,
+  prometheusOperatorCrds,
   PROXY_PORT_IN_NAMESPACE,
   startKubeApiServer,
   toolsCache,
@@ -37,7 +38,9 @@ const ENDPOINT_ADDRESS = '198.51.100.10';
 
 /** Why the real Knative processes cannot run here, or undefined when they can. */
 export function knativeMissing(): string | undefined {
-  const missing = [EVENTING, SERVING].filter((release) => !existsSync(join(toolsCache(), release, '.complete')));
+  const missing = [EVENTING, SERVING]
+    .filter((release) => !existsSync(join(toolsCache(), release, '.complete')))
+    .concat(existsSync(prometheusOperatorCrds()) ? [] : ['prometheus-operator-crds (test/tools/build-servers.sh)']);
   return missing.length === 0
     ? undefined
     : `${missing.join(' and ')} not built in ${toolsCache()} (run test/tools/build-knative.sh; .ci/run does)`;

@@ -29,6 +29,11 @@ export function unavailableUnlessCi(reason: string | undefined): string | undefi
   return process.env['CI'] === 'true' ? undefined : reason;
 }
 
+/** The Prometheus Operator's CRDs (PodMonitor, PrometheusRule, ...) build-servers.sh keeps, for dry runs. */
+export function prometheusOperatorCrds(): string {
+  return join(toolsCache(), 'prometheus-operator-crds-v0.85.0');
+}
+
 /** Why the real API server cannot run here, or undefined when it can. */
 export function kubeApiServerMissing(): string | undefined {
   const missing = [`kube-apiserver-v${KUBE_VERSION}`, `etcd-${ETCD_VERSION}`].filter(
