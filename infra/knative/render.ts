@@ -17,6 +17,8 @@ interface StageSettings {
   readonly memory: string;
   readonly cpu: string;
   readonly concurrency: number;
+  /** 0 (scale to zero) but for the timer, whose budget gauges must outlive every stage. */
+  readonly minScale?: number;
   readonly maxScale: number;
   readonly serviceAccount: string;
   /** Provider credentials and the SMTP URL (Secret qpipe-credentials): only stages that call out. */
@@ -65,11 +67,13 @@ const SETTINGS: Record<Stage | 'dead-letters' | 'timer', StageSettings> = {
     serviceAccount: 'qpipe-status',
     credentials: false,
   },
-  // Ticked once a minute by a PingSource (timer.yaml): releases due delayed events, resyncs stalled jobs.
+  // Ticked once a minute by a PingSource (timer.yaml): releases due delayed events, resyncs stalled
+  // jobs, and exports the budgets' gauges, so it always runs (one small pod).
   timer: {
     memory: '128Mi',
     cpu: '100m',
     concurrency: 1,
+    minScale: 1,
     maxScale: 1,
     serviceAccount: 'qpipe-timer',
     credentials: false,
@@ -135,7 +139,7 @@ function service(stage: Stage | 'dead-letters' | 'timer') {
         metadata: {
           labels: podLabels(stage),
           annotations: {
-            'autoscaling.knative.dev/min-scale': '0',
+            'autoscaling.knative.dev/min-scale': String(s.minScale ?? 0),
             'autoscaling.knative.dev/max-scale': String(s.maxScale),
           },
         },

@@ -22,7 +22,7 @@ import { cloudEventRoute, createHttpHost, type HttpHost } from './http-host.ts';
 import { createStageServer } from './knative.ts';
 import type { Ports } from './ports.ts';
 import type { StageDefinition } from './stage.ts';
-import { type ResyncCluster, tick } from './timer.ts';
+import { type BudgetCluster, type ResyncCluster, tick } from './timer.ts';
 
 /** Where a server listens and what it knows. */
 export interface ServeOptions {
@@ -132,8 +132,11 @@ export async function serveTimer(options: ServeOptions): Promise<Serving> {
   const ports = await deployedPorts(options);
   const sink = options.sink;
   if (!sink) throw new ConfigError('K_SINK', 'the timer publishes to the broker: set K_SINK (a SinkBinding does)');
-  const cluster = ports.cluster as Partial<ResyncCluster>;
+  const cluster = ports.cluster as Partial<ResyncCluster & BudgetCluster>;
   const resyncCluster = cluster.listJobObjects && cluster.namespaceLabels ? (cluster as ResyncCluster) : undefined;
+  const budgetCluster = (cluster as Partial<BudgetCluster>).listResourceObjects
+    ? (cluster as BudgetCluster)
+    : undefined;
   const scheduler = new StoreScheduler(ports.store);
   const log = logger().child({ stage: 'timer' });
   // Ticks never overlap: a slow one makes the next wait.
@@ -148,6 +151,7 @@ export async function serveTimer(options: ServeOptions): Promise<Serving> {
         ...(resyncCluster
           ? { resync: { cluster: resyncCluster, afterMs: options.config.resyncAfterSeconds * 1000 } }
           : {}),
+        ...(budgetCluster ? { budgetGauges: { cluster: budgetCluster, metrics: ports.metrics } } : {}),
       });
       if (report.released > 0 || report.requested.length > 0) log.info(report, 'tick');
       return report;

@@ -115,3 +115,34 @@ describe('resync of stalled jobs', () => {
     expect(published).toEqual(['io.quantum.job.requested enabled/on', 'io.quantum.job.requested enabled/on']);
   });
 });
+
+describe('budget gauges from the timer', () => {
+  it('exports every budget from its status at each tick, counting an earlier period as nothing spent', async () => {
+    const { metrics, registry } = await import('../../shared/observability/metrics.ts');
+    const store = new MemoryObjectStore();
+    const budget = (name: string, status: Record<string, unknown>) => ({
+      metadata: { name, namespace: 'research' },
+      spec: { limit: '$100.00', period: 'monthly' },
+      status,
+    });
+    const budgets = [
+      budget('current', { spent: '$120.00', reserved: '$5.50', periodStart: '2026-12-01T00:00:00.000Z' }),
+      budget('last-month', { spent: '$90.00', reserved: '$1.00', periodStart: '2026-11-01T00:00:00.000Z' }),
+      { metadata: { name: 'broken', namespace: 'research' }, spec: { limit: 'lots', period: 'monthly' } },
+    ];
+    const report = await tick({
+      scheduler: new StoreScheduler(store),
+      store,
+      publish: async () => undefined,
+      now: () => new Date('2026-12-07T12:00:00Z'),
+      budgetGauges: { cluster: { listResourceObjects: async () => budgets }, metrics },
+    });
+    expect(report.budgets).toBe(2);
+    const text = await registry.metrics();
+    expect(text).toContain('qiskitbudget_spent_dollars{namespace="research",budget="current"} 120');
+    expect(text).toContain('qiskitbudget_reserved_dollars{namespace="research",budget="current"} 5.5');
+    expect(text).toContain('qiskitbudget_limit_dollars{namespace="research",budget="current"} 100');
+    expect(text).toContain('qiskitbudget_spent_dollars{namespace="research",budget="last-month"} 0');
+    expect(text).not.toContain('budget="broken"');
+  });
+});
