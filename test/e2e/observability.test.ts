@@ -15,6 +15,7 @@ import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import { jobManifest } from '../support/manifests.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
+import { promtoolMissing, series, testShippedRules } from '../support/promtool.ts';
 
 const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
 
@@ -140,6 +141,111 @@ describe('qpipe serve: metrics, logs and traces of jobs (child process, real HTT
     // Labels stay bounded: no job names anywhere.
     expect(samples.some((s) => Object.values(s.labels).some((v) => v === 'paid' || v === 'broken'))).toBe(false);
   });
+
+  it.skipIf(promtoolMissing() !== undefined)(
+    `fires the shipped alert rules on the series it exposes, grouped by the job's namespace (promtool test rules)${promtoolMissing() ? ` (skipped: ${promtoolMissing()})` : ''}`,
+    async () => {
+      const samples = parsePrometheusText(await (await fetch(`${url}/metrics`)).text());
+      const find = (name: string, labels: Record<string, string>) => {
+        const found = samples.find(
+          (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+        );
+        if (!found) throw new Error(`no ${name} ${JSON.stringify(labels)} at /metrics`);
+        return found;
+      };
+      // What the PodMonitor's scrape adds; with honorLabels the job's own namespace wins over the pod's.
+      const target = {
+        job: 'qpipe/qpipe',
+        namespace: 'qpipe',
+        pod: 'qpipe-validate-00001-deployment-7d9f',
+        container: 'stage',
+      };
+      const succeeded = find('qiskitjob_total', { namespace: 'default', phase: 'Succeeded' });
+      const rejected = find('qiskitjob_total', { namespace: 'default', phase: 'Rejected' });
+      const failed = find('qiskitjob_failed_total', { namespace: 'default', reason: 'validate' });
+      const spent = find('qiskitbudget_spent_dollars', { budget: 'team' });
+      const limit = find('qiskitbudget_limit_dollars', { budget: 'team' });
+      const reserved = find('qiskitbudget_reserved_dollars', { budget: 'team' });
+      const output = await testShippedRules([
+        {
+          interval: '1m',
+          // One job in two fails or is rejected, for an hour.
+          input_series: [
+            series(succeeded, '0+1x60', target),
+            series(rejected, '0+1x60', target),
+            series(failed, '0+1x60', target),
+          ],
+          alert_rule_test: [
+            { eval_time: '5m', alertname: 'HighJobFailureRate', exp_alerts: [] },
+            {
+              eval_time: '45m',
+              alertname: 'HighJobFailureRate',
+              exp_alerts: [
+                {
+                  exp_labels: { namespace: 'default', severity: 'warning' },
+                  exp_annotations: {
+                    summary: 'More than 10% of jobs in default fail',
+                    description: '50% of the jobs that finished in the last 30 minutes failed or were rejected.',
+                  },
+                },
+              ],
+            },
+          ],
+        },
+        {
+          interval: '1m',
+          // Spent over the limit: exceeded, not "nearly exhausted".
+          input_series: [
+            series(spent, '12x10', target),
+            series(limit, '10x10', target),
+            series(reserved, '0x10', target),
+          ],
+          alert_rule_test: [
+            {
+              eval_time: '5m',
+              alertname: 'BudgetExceeded',
+              exp_alerts: [
+                {
+                  exp_labels: { namespace: 'default', budget: 'team', severity: 'critical' },
+                  exp_annotations: {
+                    summary: 'Budget default/team is spent',
+                    description: 'Spending has reached the limit; new jobs are held or rejected until the next period.',
+                  },
+                },
+              ],
+            },
+            { eval_time: '10m', alertname: 'BudgetNearlyExhausted', exp_alerts: [] },
+          ],
+        },
+        {
+          interval: '1m',
+          // Spent and reserved together past 90 %.
+          input_series: [
+            series(spent, '8x10', target),
+            series(limit, '10x10', target),
+            series(reserved, '1.5x10', target),
+          ],
+          alert_rule_test: [
+            { eval_time: '10m', alertname: 'BudgetExceeded', exp_alerts: [] },
+            {
+              eval_time: '10m',
+              alertname: 'BudgetNearlyExhausted',
+              exp_alerts: [
+                {
+                  exp_labels: { namespace: 'default', budget: 'team', severity: 'warning' },
+                  exp_annotations: {
+                    summary: 'Budget default/team is over 90% spent or reserved',
+                    description: 'Spent and reserved together are 95% of the limit.',
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ]);
+      expect(output).toMatch(/SUCCESS/);
+    },
+  );
 
   it('logs every stage of a job with its job, event and one trace id, and no circuit', async () => {
     const ofJob = lines.filter((l) => l['job'] === 'default/paid');
