@@ -158,7 +158,11 @@ export function podNamespace(
 export function availableMemory(
   read: (path: string) => string = (path) => readFileSync(path, 'utf8'),
   free: () => number = freemem,
+  env: Env = process.env,
 ): number {
+  // A Lambda's memory is its configured size (MB), which its sandbox reports no cgroup for.
+  const lambdaMB = Number(env['AWS_LAMBDA_FUNCTION_MEMORY_SIZE']);
+  if (Number.isFinite(lambdaMB) && lambdaMB > 0) return lambdaMB * 2 ** 20;
   for (const path of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
     try {
       const limit = Number(read(path).trim());
@@ -317,4 +321,22 @@ function readProviders(env: Env, qpipeBucket: string | undefined): QpipeConfig['
     },
     statusCacheSeconds: readInteger(env, 'QPIPE_DEVICE_STATUS_CACHE_SECONDS', 30, 0),
   };
+}
+
+/**
+ * execute allocates what the simulator is told it may (validation admits circuits up to it):
+ * it refuses to start when that is more than three quarters of its own memory, the rest being
+ * Node's, the fused-gate buffers' and the worker thread's; an out-of-memory kill mid-job is
+ * worse than a clear refusal at start. Deployments size both from infra/sizing.ts.
+ */
+export function requireSimulatorFits(config: QpipeConfig, ownMemoryBytes: number = availableMemory()): void {
+  const told = config.simulator.maxMemoryBytes;
+  if (told > ownMemoryBytes * 0.75) {
+    const mib = (bytes: number) => `${Math.floor(bytes / 2 ** 20)} MiB`;
+    throw new ConfigError(
+      'QPIPE_SIMULATOR_MAX_MEMORY',
+      `${mib(told)} does not fit in execute's memory (${mib(ownMemoryBytes)}, of which the simulator may take three ` +
+        "quarters): lower it, or raise execute's memory limit (infra/sizing.ts; --param executeMemory on AWS)",
+    );
+  }
 }

@@ -13,19 +13,16 @@ import {
   stageSource,
   SUBSCRIPTIONS,
 } from '../../events/types.ts';
+import { simulatorMaxMemory, SIZES } from '../sizing.ts';
 
 const LAMBDA_STAGES = Object.keys(SUBSCRIPTIONS) as Stage[];
 
 const PascalCase = (stage: string) => stage.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 
-// execute holds state vectors; the rest are small.
+// infra/sizing.ts; execute's can be raised with a parameter (and the simulator's share with it).
 const MEMORY: Record<Stage, number | string> = {
-  validate: 512,
-  'select-backend': 256,
-  'enforce-budget': 256,
-  execute: '${param:executeMemory, 3008}',
-  'collect-results': 512,
-  notify: 256,
+  ...(Object.fromEntries(LAMBDA_STAGES.map((stage) => [stage, SIZES[stage].lambdaMB ?? 256])) as Record<Stage, number>),
+  execute: `\${param:executeMemory, ${SIZES.execute.lambdaMB ?? 3008}}`,
 };
 
 const TIMEOUT: Record<Stage, number | string> = {
@@ -447,7 +444,7 @@ export function renderServerlessYaml(): string {
         QPIPE_EVENT_BUS_ARN: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
         QPIPE_SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
         // execute's capacity, told to every stage so validation and selection decide on it.
-        QPIPE_SIMULATOR_MAX_MEMORY: "${param:simulatorMemory, '1GiB'}",
+        QPIPE_SIMULATOR_MAX_MEMORY: `\${param:simulatorMemory, '${simulatorMaxMemory(SIZES.execute.lambdaMB ?? 3008)}'}`,
         QPIPE_S3_BUCKET: { Ref: 'ResultsBucket' },
         QPIPE_CLUSTER: 'local',
         QPIPE_STORE: '/tmp/qpipe',

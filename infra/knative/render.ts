@@ -4,6 +4,7 @@
  * A test fails when the checked-in files drift.
  */
 import { stringify } from 'yaml';
+import { quantity, simulatorMaxMemory, SIZES } from '../sizing.ts';
 import { type AttributeFilter, EventType, type Stage, subscriptionFilters, SUBSCRIPTIONS } from '../../events/types.ts';
 
 /** Namespace everything is installed in. */
@@ -14,7 +15,6 @@ export const IMAGE = 'ghcr.io/qpipe/qpipe:0.1.0';
 const STAGES = Object.keys(SUBSCRIPTIONS) as Stage[];
 
 interface StageSettings {
-  readonly memory: string;
   readonly cpu: string;
   readonly concurrency: number;
   /** 0 (scale to zero) but for the timer, whose budget gauges must outlive every stage. */
@@ -25,10 +25,9 @@ interface StageSettings {
   readonly credentials: boolean;
 }
 
-// execute holds state vectors in memory; the others are small and mostly wait on I/O.
+// Memory: infra/sizing.ts.
 const SETTINGS: Record<Stage | 'dead-letters' | 'timer', StageSettings> = {
   validate: {
-    memory: '256Mi',
     cpu: '250m',
     concurrency: 20,
     maxScale: 10,
@@ -36,7 +35,6 @@ const SETTINGS: Record<Stage | 'dead-letters' | 'timer', StageSettings> = {
     credentials: false,
   },
   'select-backend': {
-    memory: '128Mi',
     cpu: '100m',
     concurrency: 50,
     maxScale: 5,
@@ -44,7 +42,6 @@ const SETTINGS: Record<Stage | 'dead-letters' | 'timer', StageSettings> = {
     credentials: false,
   },
   'enforce-budget': {
-    memory: '128Mi',
     cpu: '100m',
     concurrency: 50,
     maxScale: 5,
@@ -52,7 +49,6 @@ const SETTINGS: Record<Stage | 'dead-letters' | 'timer', StageSettings> = {
     credentials: false,
   },
   execute: {
-    memory: '4Gi',
     cpu: '2',
     concurrency: 1,
     maxScale: 10,
@@ -60,7 +56,6 @@ const SETTINGS: Record<Stage | 'dead-letters' | 'timer', StageSettings> = {
     credentials: true,
   },
   'collect-results': {
-    memory: '256Mi',
     cpu: '250m',
     concurrency: 20,
     maxScale: 5,
@@ -70,7 +65,6 @@ const SETTINGS: Record<Stage | 'dead-letters' | 'timer', StageSettings> = {
   // Ticked once a minute by a PingSource (timer.yaml): releases due delayed events, resyncs stalled
   // jobs, and exports the budgets' gauges, so it always runs (one small pod).
   timer: {
-    memory: '128Mi',
     cpu: '100m',
     concurrency: 1,
     minScale: 1,
@@ -80,7 +74,6 @@ const SETTINGS: Record<Stage | 'dead-letters' | 'timer', StageSettings> = {
   },
   // The broker's dead-letter sink: records what could not be delivered in the shared store.
   'dead-letters': {
-    memory: '64Mi',
     cpu: '50m',
     concurrency: 10,
     maxScale: 1,
@@ -88,7 +81,6 @@ const SETTINGS: Record<Stage | 'dead-letters' | 'timer', StageSettings> = {
     credentials: false,
   },
   notify: {
-    memory: '128Mi',
     cpu: '100m',
     concurrency: 10,
     maxScale: 2,
@@ -97,12 +89,8 @@ const SETTINGS: Record<Stage | 'dead-letters' | 'timer', StageSettings> = {
   },
 };
 
-/**
- * The largest state vector the simulator may hold: half of execute's memory limit, leaving
- * the rest to Node and the fused-gate buffers. Every stage is told the same figure, so
- * validation and selection decide on execute's capacity, never on their own pod's memory.
- */
-export const SIMULATOR_MAX_MEMORY = '2GiB';
+/** What every stage is told the simulator may hold: execute's share (infra/sizing.ts). */
+export const SIMULATOR_MAX_MEMORY = simulatorMaxMemory(SIZES.execute.knativeMiB);
 
 /**
  * Time limits, consistent from the inside out: a stage stops its own work at
@@ -167,7 +155,10 @@ function service(stage: Stage | 'dead-letters' | 'timer') {
                 { secretRef: { name: 'qpipe-storage-credentials', optional: true } },
                 ...(s.credentials ? [{ secretRef: { name: 'qpipe-credentials', optional: true } }] : []),
               ],
-              resources: { requests: { memory: s.memory, cpu: s.cpu }, limits: { memory: s.memory } },
+              resources: {
+                requests: { memory: quantity(SIZES[stage].knativeMiB), cpu: s.cpu },
+                limits: { memory: quantity(SIZES[stage].knativeMiB) },
+              },
               readinessProbe: { httpGet: { path: '/readyz' } },
               livenessProbe: { httpGet: { path: '/healthz' } },
               securityContext: restricted,

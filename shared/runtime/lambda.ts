@@ -9,8 +9,9 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { CloudEvent } from 'cloudevents';
+import { Stage } from '../../events/types.ts';
 import { type EventBridgeEnvelope, fromEventBridge } from '../../events/eventbridge.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, requireSimulatorFits } from '../config.ts';
 import { resolveSecrets } from '../secrets.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { Ports } from './ports.ts';
@@ -156,10 +157,11 @@ export interface LambdaDependencies {
   readonly publish: Publish;
 }
 
-async function dependenciesFromEnvironment(): Promise<LambdaDependencies> {
+async function dependenciesFromEnvironment(stage: string): Promise<LambdaDependencies> {
   // Secrets named by *_PARAMETER settings are read from SSM once, at the cold start.
   const env = await resolveSecrets(process.env);
   const config = loadConfig(env);
+  if (stage === Stage.Execute) requireSimulatorFits(config);
   const [{ createDeployedPorts }, { EventBridgeClient }, { createEventBridgePublisher }, { loadManifests }] =
     await Promise.all([
       import('./deployed-ports.ts'),
@@ -205,7 +207,7 @@ export function lambdaHandler(stage: StageDefinition, dependencies?: () => Promi
     }
   };
   return middy(base)
-    .use(withDependencies(dependencies ?? dependenciesFromEnvironment))
+    .use(withDependencies(dependencies ?? (() => dependenciesFromEnvironment(stage.stage))))
     .use(dropMalformed())
     .use(observe({ stage: stage.stage, ...(log ? { log } : {}) }))
     .use(publishEmitted())

@@ -6,7 +6,7 @@
 import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, isCatalogType, parseEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
-import type { QpipeConfig } from '../config.ts';
+import { type QpipeConfig, requireSimulatorFits } from '../config.ts';
 import type { InvalidInputError } from '../errors.ts';
 import { ConfigError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
@@ -110,6 +110,7 @@ async function start(
 
 /** Serves one stage over HTTP CloudEvents. */
 export async function serveStage(stage: StageDefinition, options: ServeOptions): Promise<Serving> {
+  if (stage.stage === Stage.Execute) requireSimulatorFits(options.config);
   const deployed = await deployedPorts(options);
   // A broker delivers at once: delayed events wait in the shared store for the timer.
   const ports = { ...deployed, scheduler: new StoreScheduler(deployed.store) };

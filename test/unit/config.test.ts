@@ -97,3 +97,28 @@ describe('the ideal-distribution check of device results', () => {
     expect(idealMaxQubits(1024)).toBe(4);
   });
 });
+
+describe('execute and the memory it is told the simulator may use', () => {
+  it('refuses to start when that is more than three quarters of its own memory, naming the setting and the fix', async () => {
+    const { requireSimulatorFits, availableMemory } = await import('../../shared/config.ts');
+    const told = (size: string) => loadConfig({ QPIPE_SIMULATOR_MAX_MEMORY: size });
+    expect(() => requireSimulatorFits(told('2GiB'), 4 * 2 ** 30)).not.toThrow();
+    expect(() => requireSimulatorFits(told('2GiB'), 2 * 2 ** 30)).toThrow(
+      /QPIPE_SIMULATOR_MAX_MEMORY: 2048 MiB does not fit in execute's memory \(2048 MiB.*executeMemory/,
+    );
+    // A Lambda's memory is its configured size.
+    const none = () => {
+      throw new Error('ENOENT');
+    };
+    expect(availableMemory(none, () => 64 * 2 ** 30, { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '3008' })).toBe(3008 * 2 ** 20);
+  });
+
+  it('fits as the sizing table sizes it, on Knative and on Lambda', async () => {
+    const { requireSimulatorFits } = await import('../../shared/config.ts');
+    const { SIZES, simulatorMaxMemory } = await import('../../infra/sizing.ts');
+    for (const memoryMiB of [SIZES.execute.knativeMiB, SIZES.execute.lambdaMB ?? 0]) {
+      const config = loadConfig({ QPIPE_SIMULATOR_MAX_MEMORY: simulatorMaxMemory(memoryMiB) });
+      expect(() => requireSimulatorFits(config, memoryMiB * 2 ** 20)).not.toThrow();
+    }
+  });
+});
