@@ -167,6 +167,50 @@ describe.skipIf(missing !== undefined)(
       expect(bridge.stderr).not.toMatch(/Warning|PodSecurity|Error/i);
     }, 120_000);
 
+    it('takes its settings from ConfigMap qpipe-config once the Services roll, as README says', async () => {
+      const roll = async () => {
+        const before = new Map(cluster.pods);
+        // README's command: a new revision of every Service, whose pods read the ConfigMap afresh.
+        for (const name of (await cluster.kubectl('get', 'ksvc', '-n', 'qpipe', '-o', 'name'))
+          .split('\n')
+          .filter(Boolean)) {
+          const annotations = { 'qpipe.io/config-rolled-at': String(Date.now()) };
+          const patch = JSON.stringify({ spec: { template: { metadata: { annotations } } } });
+          await cluster.kubectl('patch', '-n', 'qpipe', name, '--type=merge', '-p', patch);
+        }
+        await eventually('every stage rolled', 60_000, async () =>
+          [...before].every(([name, pod]) => cluster.pods.get(name) !== pod) ? true : undefined,
+        );
+      };
+      const settings = (data: Record<string, string>) =>
+        cluster.kubectl(
+          'patch',
+          'configmap',
+          '-n',
+          'qpipe',
+          'qpipe-config',
+          '--type=merge',
+          '-p',
+          JSON.stringify({ data }),
+        );
+      await settings({ LOG_LEVEL: 'debug', QPIPE_SIMULATOR_MAX_MEMORY: '1MiB' });
+      await roll();
+      try {
+        // 1 MiB holds 16 qubits of doubles: a 17-qubit job has no simulator to run on.
+        await apply(cluster, jobFile('too-wide', 'OPENQASM 3;\nqubit[17] q;\nh q;'));
+        await cluster.kubectl('wait', '--for=condition=Completed=False', 'qiskitjob/too-wide', '--timeout=60s');
+        const job = JSON.parse(await cluster.kubectl('get', 'qiskitjob', 'too-wide', '-o', 'json')) as {
+          status: { phase: string; candidates?: { backend: string; reason?: string }[]; message?: string };
+        };
+        expect(job.status.phase).not.toBe('Succeeded');
+        expect(JSON.stringify(job.status)).toMatch(/16 qubits|qubit/);
+        expect(cluster.pods.get('qpipe-validate')?.output()).toMatch(/"level":"debug"/);
+      } finally {
+        await settings({ LOG_LEVEL: 'info', QPIPE_SIMULATOR_MAX_MEMORY: '2GiB' });
+        await roll();
+      }
+    }, 180_000);
+
     it('leaves jobs in namespaces that are not enabled alone (no event reaches the broker)', async () => {
       await cluster.kubectl('create', 'namespace', 'elsewhere');
       const manifest = join(await mkdtemp(join(tmpdir(), 'qpipe-ns-')), 'bell.yaml');

@@ -123,7 +123,9 @@ export async function startKnativeCluster(
   const scratch = await mkdtemp(join(tmpdir(), 'qpipe-pods-'));
   const pods = new Map<string, StagePod>();
   let source: Workload | undefined;
+  let revisionWatch: NodeJS.Timeout | undefined;
   const stop = async () => {
+    clearInterval(revisionWatch);
     for (const pod of pods.values()) pod.process.kill('SIGKILL');
     await platform?.stop();
     await s3.close();
@@ -170,6 +172,17 @@ export async function startKnativeCluster(
     const onHost = (value: string) =>
       hostAddresses.reduce((v, [pattern, address]) => v.replace(pattern, address), value);
 
+    /** Kills a stage's process and starts a new one in its place. */
+    const replaceStage = async (name: string) => {
+      const pod = pods.get(name);
+      if (!pod) throw new Error(`no pod ${name}`);
+      if (pod.process.exitCode === null && pod.process.signalCode === null) {
+        const exited = new Promise((r) => pod.process.once('exit', r));
+        pod.process.kill('SIGKILL');
+        await exited;
+      }
+      await startStage(name);
+    };
     const startStage = async (name: string): Promise<StagePod> => {
       const stored = JSON.parse(await kubectl('get', 'ksvc', '-n', NAMESPACE, name, '-o', 'json')) as StoredService;
       const spec = stored.spec.template.spec;
@@ -217,11 +230,10 @@ export async function startKnativeCluster(
       return pod;
     };
 
-    // Serving's controller, standing in: each KService's address, and Ready.
-    for (const service of services) {
-      const name = service.metadata.name;
-      const stored = JSON.parse(await kubectl('get', 'ksvc', '-n', NAMESPACE, name, '-o', 'json')) as StoredService;
+    // Serving's controller, standing in: each KService's address, and Ready at its generation.
+    const reportReady = async (name: string, generation: number) => {
       const url = `http://${stageHost(name)}`;
+      const revision = `${name}-${String(generation).padStart(5, '0')}`;
       const condition = (type: string) => ({ type, status: 'True', lastTransitionTime: new Date().toISOString() });
       await kubectl(
         'patch',
@@ -234,26 +246,49 @@ export async function startKnativeCluster(
         '-p',
         JSON.stringify({
           status: {
-            observedGeneration: stored.metadata.generation,
+            observedGeneration: generation,
             url,
             address: { url },
-            latestCreatedRevisionName: `${name}-00001`,
-            latestReadyRevisionName: `${name}-00001`,
+            latestCreatedRevisionName: revision,
+            latestReadyRevisionName: revision,
             conditions: ['ConfigurationsReady', 'Ready', 'RoutesReady'].map(condition),
           },
         }),
       );
-    }
+    };
+    const listServices = async () =>
+      (JSON.parse(await kubectl('get', 'ksvc', '-n', NAMESPACE, '-o', 'json')) as { items: StoredService[] }).items;
+    for (const service of await listServices()) await reportReady(service.metadata.name, service.metadata.generation);
     // The SinkBinding gives every stage K_SINK (the broker's address) in its KService.
-    await eventually('K_SINK in every KService (SinkBinding)', 60_000, async () => {
-      const list = JSON.parse(await kubectl('get', 'ksvc', '-n', NAMESPACE, '-o', 'json')) as {
-        items: StoredService[];
-      };
-      return list.items.every((s) => s.spec.template.spec.containers[0]?.env?.some((e) => e.name === 'K_SINK'))
+    await eventually('K_SINK in every KService (SinkBinding)', 60_000, async () =>
+      (await listServices()).every((s) => s.spec.template.spec.containers[0]?.env?.some((e) => e.name === 'K_SINK'))
         ? true
-        : undefined;
-    });
-    for (const service of services) await startStage(service.metadata.name);
+        : undefined,
+    );
+    // Each new generation of a KService is a new revision: its pod starts again with the
+    // ConfigMap and Secrets as they are then (how README has settings take effect).
+    const running = new Map<string, number>();
+    for (const service of await listServices()) {
+      running.set(service.metadata.name, service.metadata.generation);
+      await reportReady(service.metadata.name, service.metadata.generation);
+      await startStage(service.metadata.name);
+    }
+    let rolling = false;
+    revisionWatch = setInterval(() => {
+      if (rolling) return;
+      rolling = true;
+      void (async () => {
+        for (const service of await listServices()) {
+          const { name, generation } = service.metadata;
+          if (running.get(name) === generation) continue;
+          running.set(name, generation);
+          await reportReady(name, generation);
+          await replaceStage(name);
+        }
+      })()
+        .catch(() => undefined)
+        .finally(() => (rolling = false));
+    }, 1_000);
 
     // The sources' adapters, from the Deployments Knative's controller made for them.
     const sourceDeployment = await eventually('the ApiServerSource adapter Deployment', 60_000, async () => {
@@ -325,16 +360,7 @@ export async function startKnativeCluster(
         ).status,
       source: () => (source as Workload).current(),
       kubectl,
-      restart: async (name) => {
-        const pod = pods.get(name);
-        if (!pod) throw new Error(`no pod ${name}`);
-        if (pod.process.exitCode === null && pod.process.signalCode === null) {
-          const exited = new Promise((r) => pod.process.once('exit', r));
-          pod.process.kill('SIGKILL');
-          await exited;
-        }
-        await startStage(name);
-      },
+      restart: replaceStage,
       enableNamespace: async (namespace) => {
         await kubectl('label', 'namespace', namespace, 'qpipe.io/jobs=enabled', '--overwrite');
         const watched = new RegExp(`Namespaces:\\[\\]string\\{[^}]*\\b${namespace}\\b`);
