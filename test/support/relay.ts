@@ -4,7 +4,8 @@
  * binary mode to stage servers, feeds their replies back in, and retries 5xx/429 and
  * connection failures with exponential backoff as the Broker's delivery spec does, then
  * hands the event to the dead-letter sink when one is routed. It lives in test/: it is not
- * a product component.
+ * a product component. Knative's real broker runs in test/e2e/knative-cluster.test.ts; this
+ * one keeps the stage servers' own test (knative-stages) fast and free of the Knative build.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -135,16 +136,4 @@ export async function startRelay(
         server.closeAllConnections();
       }),
   };
-}
-
-/** The Broker's delivery policy in infra/knative/broker.yaml, for a relay to follow. */
-export function brokerRetryPolicy(): { attempts: number; backoffMs: number } {
-  const text = readFileSync(new URL('../../infra/knative/broker.yaml', import.meta.url), 'utf8');
-  const broker = parseAllDocuments(text)
-    .map((d) => d.toJS() as { kind: string; spec: { delivery: { retry: number; backoffDelay: string } } })
-    .find((d) => d.kind === 'Broker');
-  const delay = /^PT(\d+(?:\.\d+)?)S$/.exec(broker?.spec.delivery.backoffDelay ?? '');
-  if (!broker || !delay) throw new Error('broker.yaml has no Broker with retry and a PT<n>S backoffDelay');
-  // One first attempt plus `retry` retries.
-  return { attempts: broker.spec.delivery.retry + 1, backoffMs: Number(delay[1]) * 1000 };
 }
