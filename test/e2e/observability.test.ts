@@ -15,7 +15,7 @@ import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import { jobManifest } from '../support/manifests.ts';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.ts';
-import { promtoolMissing, series, testShippedRules } from '../support/promtool.ts';
+import { type AlertTest, promtoolMissing, series, testShippedRules } from '../support/promtool.ts';
 
 const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
 
@@ -166,6 +166,22 @@ describe('qpipe serve: metrics, logs and traces of jobs (child process, real HTT
       const spent = find('qiskitbudget_spent_dollars', { budget: 'team' });
       const limit = find('qiskitbudget_limit_dollars', { budget: 'team' });
       const reserved = find('qiskitbudget_reserved_dollars', { budget: 'team' });
+      /** Ten minutes of a $10 budget with `spent` and `reserved`: the alert expected at `minute`, or none. */
+      const budgetScenario = (
+        spentDollars: string,
+        reservedDollars: string,
+        minute: number,
+        alertname: string,
+        expected?: AlertTest['alert_rule_test'][number]['exp_alerts'][number],
+      ): AlertTest => ({
+        interval: '1m',
+        input_series: [
+          series(spent, `${spentDollars}x10`, target),
+          series(limit, '10x10', target),
+          series(reserved, `${reservedDollars}x10`, target),
+        ],
+        alert_rule_test: [{ eval_time: `${minute}m`, alertname, exp_alerts: expected ? [expected] : [] }],
+      });
       const output = await testShippedRules([
         {
           interval: '1m',
@@ -192,56 +208,24 @@ describe('qpipe serve: metrics, logs and traces of jobs (child process, real HTT
             },
           ],
         },
-        {
-          interval: '1m',
-          // Spent over the limit: exceeded, not "nearly exhausted".
-          input_series: [
-            series(spent, '12x10', target),
-            series(limit, '10x10', target),
-            series(reserved, '0x10', target),
-          ],
-          alert_rule_test: [
-            {
-              eval_time: '5m',
-              alertname: 'BudgetExceeded',
-              exp_alerts: [
-                {
-                  exp_labels: { namespace: 'default', budget: 'team', severity: 'critical' },
-                  exp_annotations: {
-                    summary: 'Budget default/team is spent',
-                    description: 'Spending has reached the limit; new jobs are held or rejected until the next period.',
-                  },
-                },
-              ],
-            },
-            { eval_time: '10m', alertname: 'BudgetNearlyExhausted', exp_alerts: [] },
-          ],
-        },
-        {
-          interval: '1m',
-          // Spent and reserved together past 90 %.
-          input_series: [
-            series(spent, '8x10', target),
-            series(limit, '10x10', target),
-            series(reserved, '1.5x10', target),
-          ],
-          alert_rule_test: [
-            { eval_time: '10m', alertname: 'BudgetExceeded', exp_alerts: [] },
-            {
-              eval_time: '10m',
-              alertname: 'BudgetNearlyExhausted',
-              exp_alerts: [
-                {
-                  exp_labels: { namespace: 'default', budget: 'team', severity: 'warning' },
-                  exp_annotations: {
-                    summary: 'Budget default/team is over 90% spent or reserved',
-                    description: 'Spent and reserved together are 95% of the limit.',
-                  },
-                },
-              ],
-            },
-          ],
-        },
+        // Spent over the limit: exceeded, not "nearly exhausted".
+        budgetScenario('12', '0', 5, 'BudgetExceeded', {
+          exp_labels: { namespace: 'default', budget: 'team', severity: 'critical' },
+          exp_annotations: {
+            summary: 'Budget default/team is spent',
+            description: 'Spending has reached the limit; new jobs are held or rejected until the next period.',
+          },
+        }),
+        budgetScenario('12', '0', 10, 'BudgetNearlyExhausted'),
+        // Spent and reserved together past 90 %.
+        budgetScenario('8', '1.5', 10, 'BudgetExceeded'),
+        budgetScenario('8', '1.5', 10, 'BudgetNearlyExhausted', {
+          exp_labels: { namespace: 'default', budget: 'team', severity: 'warning' },
+          exp_annotations: {
+            summary: 'Budget default/team is over 90% spent or reserved',
+            description: 'Spent and reserved together are 95% of the limit.',
+          },
+        }),
       ]);
       expect(output).toMatch(/SUCCESS/);
     },

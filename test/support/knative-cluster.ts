@@ -235,26 +235,14 @@ export async function startKnativeCluster(
       const url = `http://${stageHost(name)}`;
       const revision = `${name}-${String(generation).padStart(5, '0')}`;
       const condition = (type: string) => ({ type, status: 'True', lastTransitionTime: new Date().toISOString() });
-      await kubectl(
-        'patch',
-        'ksvc',
-        '-n',
-        NAMESPACE,
-        name,
-        '--subresource=status',
-        '--type=merge',
-        '-p',
-        JSON.stringify({
-          status: {
-            observedGeneration: generation,
-            url,
-            address: { url },
-            latestCreatedRevisionName: revision,
-            latestReadyRevisionName: revision,
-            conditions: ['ConfigurationsReady', 'Ready', 'RoutesReady'].map(condition),
-          },
-        }),
-      );
+      await live.patchStatus('ksvc', NAMESPACE, name, {
+        observedGeneration: generation,
+        url,
+        address: { url },
+        latestCreatedRevisionName: revision,
+        latestReadyRevisionName: revision,
+        conditions: ['ConfigurationsReady', 'Ready', 'RoutesReady'].map(condition),
+      });
     };
     const listServices = async () =>
       (JSON.parse(await kubectl('get', 'ksvc', '-n', NAMESPACE, '-o', 'json')) as { items: StoredService[] }).items;

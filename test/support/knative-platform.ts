@@ -17,7 +17,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -28,6 +28,7 @@ import {
   PROXY_PORT_IN_NAMESPACE,
   startKubeApiServer,
   toolsCache,
+  writeKubeconfig,
 } from './kube-apiserver.ts';
 
 export const EVENTING = 'knative-eventing-8cf4c4b67';
@@ -102,6 +103,8 @@ export interface KnativePlatform {
   runDeployment(namespace: string, deployment: string): Promise<Pod>;
   /** Runs a Deployment's process and restarts it with the new environment whenever its spec changes. */
   follow(namespace: string, deployment: string): Promise<Workload>;
+  /** Writes an object's status, as the controller that owns it would. */
+  patchStatus(resource: string, namespace: string, name: string, status: object): Promise<void>;
   /** Reports what kubelet and the endpoint controller would for a Deployment whose process runs. */
   markRunning(namespace: string, deployment: string): Promise<void>;
   /** Fills aggregated ClusterRoles, as the controller manager's aggregation controller would. */
@@ -261,17 +264,7 @@ export async function startKnativePlatform(options: { routes: Routes }): Promise
       await kubectl('create', 'serviceaccount', '-n', namespace, account).catch(() => undefined);
       const token = (await kubectl('create', 'token', '-n', namespace, account, '--duration=24h')).trim();
       const path = join(run, `kubeconfig-${key}`);
-      await writeFile(
-        path,
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Config',
-          clusters: [{ name: 'local', cluster: { server: api?.url, 'insecure-skip-tls-verify': true } }],
-          users: [{ name: account, user: { token } }],
-          contexts: [{ name: 'local', context: { cluster: 'local', user: account, namespace } }],
-          'current-context': 'local',
-        }),
-      );
+      await writeKubeconfig(path, api?.url ?? '', account, token, namespace);
       kubeconfigs.set(key, path);
       return path;
     };
@@ -312,6 +305,20 @@ export async function startKnativePlatform(options: { routes: Routes }): Promise
       return env;
     };
 
+    const patchStatus = async (resource: string, namespace: string, name: string, status: object) => {
+      await kubectl(
+        'patch',
+        resource,
+        '-n',
+        namespace,
+        name,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ status }),
+      );
+    };
+
     const markRunning = async (namespace: string, name: string) => {
       const deployment = await getJson<Deployment & { metadata: { generation: number } }>(
         'deployment',
@@ -321,29 +328,17 @@ export async function startKnativePlatform(options: { routes: Routes }): Promise
       );
       const replicas = Math.max(deployment.spec.replicas ?? 1, 1);
       const note = 'local process (test/support/knative-platform.ts)';
-      await kubectl(
-        'patch',
-        'deployment',
-        '-n',
-        namespace,
-        name,
-        '--subresource=status',
-        '--type=merge',
-        '-p',
-        JSON.stringify({
-          status: {
-            observedGeneration: deployment.metadata.generation,
-            replicas,
-            updatedReplicas: replicas,
-            readyReplicas: replicas,
-            availableReplicas: replicas,
-            conditions: [
-              { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: note },
-              { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: note },
-            ],
-          },
-        }),
-      );
+      await patchStatus('deployment', namespace, name, {
+        observedGeneration: deployment.metadata.generation,
+        replicas,
+        updatedReplicas: replicas,
+        readyReplicas: replicas,
+        availableReplicas: replicas,
+        conditions: [
+          { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: note },
+          { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: note },
+        ],
+      });
       const labels = deployment.spec.template.metadata?.labels ?? {};
       const services = await getJson<{
         items: {
@@ -613,6 +608,7 @@ export async function startKnativePlatform(options: { routes: Routes }): Promise
       containerEnv: resolveEnv,
       runDeployment,
       follow,
+      patchStatus,
       markRunning,
       aggregateClusterRoles,
       stop,

@@ -257,17 +257,7 @@ export async function startKubeApiServer(isolation?: ApiServerIsolation): Promis
       url,
       kubeconfig: async (user = 'admin') => {
         const path = join(dir, `kubeconfig-${user}`);
-        await writeFile(
-          path,
-          JSON.stringify({
-            apiVersion: 'v1',
-            kind: 'Config',
-            clusters: [{ name: 'test', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
-            users: [{ name: user, user: { token: `${user}-token` } }],
-            contexts: [{ name: 'test', context: { cluster: 'test', user, namespace: 'default' } }],
-            'current-context': 'test',
-          }),
-        );
+        await writeKubeconfig(path, url, user, `${user}-token`);
         return path;
       },
       stop,
@@ -276,6 +266,27 @@ export async function startKubeApiServer(isolation?: ApiServerIsolation): Promis
     await stop();
     throw error;
   }
+}
+
+/** Writes a kubeconfig for `server` (its self-signed certificate not verified) acting with a bearer token. */
+export async function writeKubeconfig(
+  path: string,
+  server: string,
+  user: string,
+  token: string,
+  namespace = 'default',
+): Promise<void> {
+  await writeFile(
+    path,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster: { server, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: user, user: { token } }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user, namespace } }],
+      'current-context': 'test',
+    }),
+  );
 }
 
 /** GET over HTTPS without verifying the server's self-signed certificate. */
