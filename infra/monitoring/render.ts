@@ -55,10 +55,10 @@ export const ALERTS: readonly Alert[] = [
   {
     alert: 'QpipeStageDown',
     // Stages scale to zero when idle (no target, no alert); a running pod that cannot be scraped is down.
-    expr: 'up{namespace="qpipe"} == 0',
+    expr: 'up{qpipe_io_stage!=""} == 0',
     for: '5m',
     severity: 'critical',
-    summary: 'qpipe stage {{ $labels.pod }} is down',
+    summary: 'qpipe stage {{ $labels.qpipe_io_stage }} ({{ $labels.pod }}) is down',
     description: 'A running stage pod has not answered /metrics for 5 minutes.',
   },
   {
@@ -194,8 +194,10 @@ function podMonitor(): string {
         // Straight to each stage pod's metrics port (QPIPE_METRICS_PORT): a scrape through
         // Knative's Service would pass queue-proxy, count as a request and keep every
         // revision from scaling to zero. A pod scaled away simply is not scraped.
+        // Its own namespace (no namespaceSelector), so a kustomize namespace overlay moves both.
         selector: { matchLabels: { 'app.kubernetes.io/part-of': 'qpipe' } },
-        namespaceSelector: { matchNames: ['qpipe'] },
+        // Every target says which stage it is (label qpipe_io_stage), whatever the namespace.
+        podTargetLabels: ['qpipe.io/stage'],
         // portNumber needs prometheus-operator 0.80+; older ones take targetPort: 9090.
         // The stages' own namespace label (the job's) wins over the pod's: rules group by tenant.
         podMetricsEndpoints: [{ portNumber: METRICS_PORT, path: '/metrics', interval: '30s', honorLabels: true }],

@@ -155,6 +155,7 @@ describe('qpipe serve: metrics, logs and traces of jobs (child process, real HTT
       };
       // What the PodMonitor's scrape adds; with honorLabels the job's own namespace wins over the pod's.
       const target = {
+        qpipe_io_stage: 'validate',
         job: 'qpipe/qpipe',
         namespace: 'qpipe',
         pod: 'qpipe-validate-00001-deployment-7d9f',
@@ -202,6 +203,27 @@ describe('qpipe serve: metrics, logs and traces of jobs (child process, real HTT
                   exp_annotations: {
                     summary: 'More than 10% of jobs in default fail',
                     description: '50% of the jobs that finished in the last 30 minutes failed or were rejected.',
+                  },
+                },
+              ],
+            },
+          ],
+        },
+        {
+          // A running stage that stops answering its scrape.
+          interval: '1m',
+          input_series: [series({ name: 'up', labels: {} }, '1 1 0x10', target)],
+          alert_rule_test: [
+            { eval_time: '4m', alertname: 'QpipeStageDown', exp_alerts: [] },
+            {
+              eval_time: '8m',
+              alertname: 'QpipeStageDown',
+              exp_alerts: [
+                {
+                  exp_labels: { ...target, severity: 'critical' },
+                  exp_annotations: {
+                    summary: `qpipe stage validate (${target.pod}) is down`,
+                    description: 'A running stage pod has not answered /metrics for 5 minutes.',
                   },
                 },
               ],

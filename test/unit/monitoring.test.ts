@@ -29,7 +29,11 @@ function labelsByName(): Map<string, Set<string>> {
 function promqlProblems(expr: string): string[] {
   const known = labelsByName();
   const exposed = exposedMetricNames();
-  const used = [...expr.matchAll(/\b((?:qiskitjob|qiskitbudget|qpipe)_[a-z_]+)\b/g)].map((m) => m[1] as string);
+  // Metric names outside label matchers (a target label such as qpipe_io_stage is not a metric).
+  const withoutMatchers = expr.replace(/\{[^}]*\}/g, '{}');
+  const used = [...withoutMatchers.matchAll(/\b((?:qiskitjob|qiskitbudget|qpipe)_[a-z_]+)\b/g)].map(
+    (m) => m[1] as string,
+  );
   const problems = used.filter((name) => !exposed.has(name)).map((name) => `unknown metric ${name}`);
   if (used.length === 0 && !/\bup\b/.test(expr)) problems.push('uses no qpipe metric');
   const labels = new Set<string>();
