@@ -2,7 +2,7 @@
  * The one-to-one mapping between CloudEvents and EventBridge events:
  *   type → detail-type, source → source, time → time, and everything else in detail:
  *   { id, subject, datacontenttype, extensions (jobuid, jobgeneration, traceparent,
- *   circuitref, resultref, bodyref, notbefore), data }.
+ *   circuitref, resultref, bodyref, notbefore, qpipescheduled), data }.
  * EventBridge gives every delivery its own id; the CloudEvent id travels in detail.id so
  * duplicates stay recognisable. https://docs.aws.amazon.com/eventbridge/latest/ref/overiew-event-structure.html
  */
@@ -43,6 +43,8 @@ const EXTENSIONS = [
   'resultref',
   'bodyref',
   'notbefore',
+  // The copy of a delayed event a scheduler delivers (shared/scheduler/scheduler.ts).
+  'qpipescheduled',
 ] as const;
 
 /** The PutEvents entry of a CloudEvent. */

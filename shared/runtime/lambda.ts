@@ -50,7 +50,12 @@ export function withDependencies(load: () => Promise<LambdaDependencies>): middy
   let ready: Promise<LambdaDependencies> | undefined;
   return {
     before: async (request: Request) => {
-      request.context.qpipe = await (ready ??= load());
+      // A failed start (an SSM throttle, an S3 hiccup) fails this invocation only: the next one tries again.
+      ready ??= load().catch((error: unknown) => {
+        ready = undefined;
+        throw error;
+      });
+      request.context.qpipe = await ready;
     },
   };
 }

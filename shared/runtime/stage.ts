@@ -5,7 +5,7 @@
 import type { CloudEvent } from 'cloudevents';
 import { type AnyTypedEvent, isCatalogType, parseEvent, type TypedEvent } from '../../events/envelope.ts';
 import { EventType, type Stage, stageSource, SUBSCRIPTIONS } from '../../events/types.ts';
-import { notBeforeOf } from '../scheduler/scheduler.ts';
+import { isScheduledCopy, notBeforeOf } from '../scheduler/scheduler.ts';
 import { asError, InvalidInputError, PermanentError } from '../errors.ts';
 import { WorkInProgressError } from '../idempotency/claims.ts';
 import { countFailedAttempt } from './attempts.ts';
@@ -123,11 +123,17 @@ export const DUE_TOLERANCE_MS = 250;
 /**
  * A stage's own delayed event (a re-check, a poll) that arrives before it is due: the copy
  * published at once so that other stages see it (collect-results shows AwaitingBudget); the
- * scheduler delivers the due copy later. Acknowledged with no work.
+ * scheduler delivers the due copy later, marked as its own, which counts as due whenever it
+ * comes (dropping it would lose the re-check for good). Acknowledged with no work.
  */
 function isEarlyOwnEvent(stage: Stage, event: CloudEvent<unknown>, ports: Ports): boolean {
   const due = notBeforeOf(event);
-  return due !== undefined && due > ports.now().getTime() + DUE_TOLERANCE_MS && event.source === stageSource(stage);
+  return (
+    due !== undefined &&
+    !isScheduledCopy(event) &&
+    due > ports.now().getTime() + DUE_TOLERANCE_MS &&
+    event.source === stageSource(stage)
+  );
 }
 
 const FINAL_JOB_EVENTS = new Set<string>([EventType.JobCompleted, EventType.JobFailed, EventType.JobRejected]);

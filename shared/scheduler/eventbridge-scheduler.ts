@@ -31,7 +31,9 @@ export interface EventBridgeSchedulerOptions {
 
 /** `at(yyyy-mm-ddThh:mm:ss)`, to the second, never in the past. */
 export function atExpression(due: number, now = Date.now()): string {
-  return `at(${new Date(Math.max(due, now + 1000)).toISOString().slice(0, 19)})`;
+  // Whole seconds, rounded up: never before the event's time.
+  const at = Math.ceil(Math.max(due, now + 1000) / 1000) * 1000;
+  return `at(${new Date(at).toISOString().slice(0, 19)})`;
 }
 
 /** Schedule names: up to 64 of [0-9a-zA-Z-_.]. */

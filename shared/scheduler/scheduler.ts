@@ -18,11 +18,27 @@ export function notBeforeOf(event: CloudEvent<unknown>): number | undefined {
   return Number.isNaN(time) ? undefined : time;
 }
 
-/** Splits events into those to publish now and those whose `notbefore` is still ahead. */
+/**
+ * The extension that marks the copy of a delayed event handed to a scheduler. A scheduler may
+ * deliver it early (EventBridge Scheduler fires within its own precision, another pod's clock
+ * differs): that copy is due by the scheduler's word, and its stage acts on it, where it
+ * ignores the unmarked copy published at once for the other stages to see.
+ */
+export const SCHEDULED_COPY = 'qpipescheduled';
+
+/** Whether an event is the copy a scheduler delivered. */
+export function isScheduledCopy(event: CloudEvent<unknown>): boolean {
+  return (event as unknown as Record<string, unknown>)[SCHEDULED_COPY] === 'true';
+}
+
+/** Splits events into those to publish now and (marked as the scheduler's copy) those whose `notbefore` is still ahead. */
 export function splitByDue(
   events: readonly CloudEvent<unknown>[],
   now: number,
 ): { now: CloudEvent<unknown>[]; later: CloudEvent<unknown>[] } {
-  const later = events.filter((e) => (notBeforeOf(e) ?? 0) > now);
-  return { now: events.filter((e) => !later.includes(e)), later };
+  const ahead = events.filter((e) => (notBeforeOf(e) ?? 0) > now);
+  return {
+    now: events.filter((e) => !ahead.includes(e)),
+    later: ahead.map((e) => e.cloneWith({ [SCHEDULED_COPY]: 'true' })),
+  };
 }

@@ -146,3 +146,14 @@ describe('budget gauges from the timer', () => {
     expect(text).not.toContain('budget="broken"');
   });
 });
+
+describe('EventBridge Scheduler times', () => {
+  it('rounds a due time up to the whole second, never before it', async () => {
+    const { atExpression } = await import('../../shared/scheduler/eventbridge-scheduler.ts');
+    const now = Date.parse('2026-12-07T12:00:00.000Z');
+    expect(atExpression(Date.parse('2026-12-07T12:00:30.400Z'), now)).toBe('at(2026-12-07T12:00:31)');
+    expect(atExpression(Date.parse('2026-12-07T12:00:30.000Z'), now)).toBe('at(2026-12-07T12:00:30)');
+    // Never in the past: a second from now at the soonest.
+    expect(atExpression(now - 5_000, now)).toBe('at(2026-12-07T12:00:01)');
+  });
+});

@@ -9,6 +9,7 @@ import type { QiskitBudget } from '../../../shared/resources/schema.ts';
 import { BudgetExceededError } from '../../../shared/budget/budget-exceeded.ts';
 import { JobRejection } from '../../../shared/runtime/outcomes.ts';
 import { runStage } from '../../../shared/runtime/stage.ts';
+import { splitByDue } from '../../../shared/scheduler/scheduler.ts';
 import { budget } from '../../support/manifests.ts';
 import { memoryPorts, received, withHeldObjects } from '../../support/memory-ports.ts';
 
@@ -321,6 +322,22 @@ describe('enforce-budget stage: jobs waiting for budget (blockOnExceed with grac
     // The due copy, 100 ms early by this clock: a re-check (held again, a new re-check).
     advance(dueOf(held) - Date.parse('2026-11-15T12:00:00Z') - 100);
     expect(types((await runStage(stage, held, ports)).emitted)).toEqual([EventType.JobHeld]);
+  });
+
+  it('acts on the copy a scheduler delivered, however early it comes (EventBridge Scheduler fires within its precision)', async () => {
+    const { ports } = clockedPorts([
+      budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '10m' } }),
+    ]);
+    await runStage(stage, scheduled('big', 8_000_000), ports);
+    const held = (await runStage(stage, scheduled('late', 5_000_000), ports)).emitted.find(
+      (e) => e.type === EventType.JobHeld,
+    ) as CloudEvent<unknown>;
+    const [scheduledCopy] = splitByDue([held], ports.now().getTime()).later;
+    // Seconds before its time, still: the scheduler's copy is a re-check, never dropped.
+    expect(types((await runStage(stage, scheduledCopy as CloudEvent<unknown>, ports)).emitted)).toEqual([
+      EventType.JobHeld,
+    ]);
+    expect((await runStage(stage, held, ports)).emitted).toEqual([]);
   });
 
   it('re-checks a held job no later than the start of the next period', async () => {
