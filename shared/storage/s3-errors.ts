@@ -12,18 +12,21 @@ export function isNotFound(error: unknown): boolean {
 }
 
 /**
- * A conditional write lost: `If-Match` / `If-None-Match` failed (412 PreconditionFailed), or
- * another conditional write to the key was in flight (409 ConditionalRequestConflict).
+ * A conditional write lost: `If-Match` / `If-None-Match` failed (412 PreconditionFailed).
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
  */
 export function isConditionFailed(error: unknown): boolean {
   const name = (error as { name?: string } | undefined)?.name;
-  return (
-    name === 'PreconditionFailed' ||
-    name === 'ConditionalRequestConflict' ||
-    statusOf(error) === 412 ||
-    statusOf(error) === 409
-  );
+  return name === 'PreconditionFailed' || statusOf(error) === 412;
+}
+
+/**
+ * Another conditional write to the key was in flight (409 ConditionalRequestConflict): the
+ * outcome is not known yet, and AWS says to retry the request, which then wins or meets 412.
+ */
+export function isConditionalConflict(error: unknown): boolean {
+  const name = (error as { name?: string } | undefined)?.name;
+  return name === 'ConditionalRequestConflict' || statusOf(error) === 409;
 }
 
 /** S3 refused the request (403 AccessDenied): a missing permission, which no retry cures. */

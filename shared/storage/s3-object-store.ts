@@ -7,7 +7,11 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { assertSafeKey, type ObjectStore } from './object-store.ts';
-import { isConditionFailed, isNotFound, readFailure } from './s3-errors.ts';
+import { QpipeError } from '../errors.ts';
+import { isConditionalConflict, isConditionFailed, isNotFound, readFailure } from './s3-errors.ts';
+
+/** Attempts of a conditional write that meets 409 ConditionalRequestConflict (about 1 s in all). */
+const CONFLICT_ATTEMPTS = 5;
 
 /** Objects under `prefix` in one bucket. */
 export class S3ObjectStore implements ObjectStore {
@@ -63,21 +67,31 @@ export class S3ObjectStore implements ObjectStore {
     version: string | undefined,
     contentType = 'application/json',
   ): Promise<boolean> {
-    try {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.key(key),
-          Body: body,
-          ContentType: contentType,
-          ...(version === undefined ? { IfNoneMatch: '*' } : { IfMatch: version }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      // If-Match on a key that is gone answers 404 NoSuchKey: the version read is not there either.
-      if (isConditionFailed(error) || (version !== undefined && isNotFound(error))) return false;
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.key(key),
+            Body: body,
+            ContentType: contentType,
+            ...(version === undefined ? { IfNoneMatch: '*' } : { IfMatch: version }),
+          }),
+        );
+        return true;
+      } catch (error) {
+        // If-Match on a key that is gone answers 404 NoSuchKey: the version read is not there either.
+        if (isConditionFailed(error) || (version !== undefined && isNotFound(error))) return false;
+        // A write in flight on the key: ask again shortly; it decides whether this one won.
+        if (!isConditionalConflict(error)) throw error;
+        if (attempt >= CONFLICT_ATTEMPTS) {
+          throw new QpipeError(`S3 kept answering 409 ConditionalRequestConflict for ${this.locate(key)}`, {
+            retryable: true,
+            cause: error,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * (0.5 + Math.random())));
+      }
     }
   }
 
