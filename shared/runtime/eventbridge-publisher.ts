@@ -1,6 +1,6 @@
 /**
- * Publishes CloudEvents with PutEvents: batches of at most 10 entries, only the failed
- * entries resent (with backoff), each entry within EventBridge's 256 KB; an event whose
+ * Publishes CloudEvents with PutEvents: batches of at most 10 entries and 256 KB, only the
+ * entries that failed retryably resent (with backoff), each entry within EventBridge's 256 KB; an event whose
  * data is larger travels by reference (the data in the object store, `bodyref` set; see
  * claim-check.ts).
  * https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
@@ -27,7 +27,34 @@ export interface EventBridgePublisherOptions {
   readonly backoffMs?: number;
 }
 
+/** PutEvents takes at most 10 entries, and at most 256 KB in all (entries summed as EventBridge sizes them). */
 const BATCH = 10;
+
+/**
+ * Entry errors PutEvents says to retry; any other (MalformedDetail, AccessDeniedException,
+ * NotAuthorizedForSourceException, InvalidArgument, ...) fails the same way every time.
+ * https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html
+ */
+const RETRYABLE_ENTRY_ERRORS = new Set(['InternalFailure', 'ThrottlingException']);
+
+/** Consecutive batches within PutEvents' limits: 10 entries and 256 KB a request. */
+export function batchesOf<T extends EventBridgeEntry>(entries: readonly T[]): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const entry of entries) {
+    const entryBytes = entrySize(entry);
+    if (current.length === BATCH || (current.length > 0 && size + entryBytes > EVENTBRIDGE_ENTRY_LIMIT)) {
+      batches.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(entry);
+    size += entryBytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
 
 /** The event's PutEvents entry, its data sent by reference when the whole would pass EventBridge's limit. */
 export async function entryWithinLimit(
@@ -52,11 +79,22 @@ export function createEventBridgePublisher(
 
   return async (events) => {
     const entries = await Promise.all(events.map((e) => entryWithinLimit(e, options.busName, options.store)));
-    for (let start = 0; start < entries.length; start += BATCH) {
-      let pending = entries.slice(start, start + BATCH);
+    for (let pending of batchesOf(entries)) {
       for (let attempt = 1; pending.length > 0; attempt++) {
         const response = await options.client.send(new PutEventsCommand({ Entries: pending }));
-        const failed = pending.filter((_, i) => response.Entries?.[i]?.ErrorCode !== undefined);
+        const results = pending.map((entry, i) => ({ entry, result: response.Entries?.[i] }));
+        const refused = results.filter(
+          ({ result }) => result?.ErrorCode && !RETRYABLE_ENTRY_ERRORS.has(result.ErrorCode),
+        );
+        if (refused.length > 0) {
+          const reasons = refused.map(
+            ({ entry, result }) => `${entry.DetailType}: ${result?.ErrorCode} ${result?.ErrorMessage ?? ''}`,
+          );
+          throw new PermanentError(
+            `PutEvents refused ${refused.length} entries, which no retry changes: ${reasons.join('; ')}`,
+          );
+        }
+        const failed = results.filter(({ result }) => result?.ErrorCode !== undefined).map(({ entry }) => entry);
         if (failed.length === 0) break;
         if (attempt >= maxAttempts) {
           const codes = [...new Set(response.Entries?.map((e) => e.ErrorCode).filter(Boolean))].join(', ');

@@ -171,6 +171,7 @@ describe('PutEvents batching and partial failure (SDK boundary: a local endpoint
   let server: Server;
   let calls: { entries: { DetailType: string; Detail: string }[] }[];
   let failNext: number[];
+  let refuseNext: number[] = [];
   let client: EventBridgeClient;
 
   beforeAll(async () => {
@@ -184,10 +185,13 @@ describe('PutEvents batching and partial failure (SDK boundary: a local endpoint
         const entries = (JSON.parse(body) as { Entries: { DetailType: string; Detail: string }[] }).Entries;
         calls.push({ entries });
         const failures = failNext.splice(0);
+        const refusals = refuseNext.splice(0);
         const results = entries.map((_, i) =>
           failures.includes(i)
             ? { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal Service Failure' }
-            : { EventId: `eb-${calls.length}-${i}` },
+            : refusals.includes(i)
+              ? { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' }
+              : { EventId: `eb-${calls.length}-${i}` },
         );
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
         res.end(JSON.stringify({ FailedEntryCount: failures.length, Entries: results }));
@@ -227,6 +231,34 @@ describe('PutEvents batching and partial failure (SDK boundary: a local endpoint
     const names = (i: number) =>
       calls[i]?.entries.map((e) => (JSON.parse(e.Detail) as { data: { job: { name: string } } }).data.job.name);
     expect(names(1)).toEqual(['j1', 'j4']);
+  });
+
+  it('cuts batches by size too: a request carries at most 256 KB of entries', async () => {
+    calls.length = 0;
+    const large = (i: number) =>
+      buildEvent(
+        EventType.JobFailed,
+        {
+          job: { namespace: 'a', name: `l${i}`, uid: `u${i}`, generation: 1 },
+          stage: 'execute',
+          reason: 'x'.repeat(100_000),
+        },
+        { source: '/qpipe/execute' },
+      );
+    await createEventBridgePublisher({ client, busName: 'qpipe', store: new MemoryObjectStore() })(
+      [0, 1, 2, 3, 4].map(large),
+    );
+    // About 100 KB each: two to a request.
+    expect(calls.map((c) => c.entries.length)).toEqual([2, 2, 1]);
+  });
+
+  it('does not resend an entry PutEvents refused for good, and says which and why', async () => {
+    calls.length = 0;
+    refuseNext = [2];
+    await expect(
+      createEventBridgePublisher({ client, busName: 'qpipe', store: new MemoryObjectStore(), backoffMs: 1 })(events(4)),
+    ).rejects.toThrow(/refused 1 entries.*io\.quantum\.job\.failed: MalformedDetail Detail is malformed/);
+    expect(calls).toHaveLength(1);
   });
 
   it('sends data over 256 KB by reference through the object store', async () => {
