@@ -172,8 +172,8 @@ function binaryOf(image: string): string {
 
 /**
  * Starts the proxy, kube-apiserver and Knative. `routes` adds the proxy's routes to the
- * caller's own services (the stages); the proxy also serves origin-form requests on a host
- * port per `hostPorts` entry (cluster name → host port), for processes that cannot use a proxy.
+ * caller's own services (the stages); the broker ingress is also served on a host port
+ * (`ingressUrl`), for producers that cannot use a proxy (Node's fetch, the stages' K_SINK).
  */
 export async function startKnativePlatform(options: { routes: Routes }): Promise<KnativePlatform> {
   // Short: a unix socket's path has at most 107 bytes.
