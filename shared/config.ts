@@ -63,8 +63,13 @@ export interface QpipeConfig {
       /** Bucket Braket writes results to; `{region}` becomes the device's region. Default: the qpipe bucket. */
       readonly outputBucket: string;
       readonly outputPrefix: string;
-      /** Completion arrives as EventBridge "Braket Task State Change" events, so Braket tasks are not polled. */
+      /** Completion arrives as EventBridge "Braket Task State Change" events; polling is only the slow fallback. */
       readonly stateChangeEvents: boolean;
+      /**
+       * Where devices whose ARN names no region (the on-demand simulators) run: a Braket region
+       * (QPIPE_BRAKET_REGION), since the deployment's own may have no Braket. Absent: the AWS region.
+       */
+      readonly region?: string;
     };
     readonly ibm?: {
       readonly apiKey: string;
@@ -275,7 +280,11 @@ function readProviders(env: Env, qpipeBucket: string | undefined): QpipeConfig['
     if (!['', 'true', 'false'].includes(raw)) throw new ConfigError(name, `"${raw}" must be true or false`);
     return raw === 'true';
   };
-  const outputBucket = env['QPIPE_BRAKET_OUTPUT_BUCKET'] ?? (enabled('QPIPE_BRAKET') ? qpipeBucket : undefined);
+  // QPIPE_BRAKET=false is off whatever else is set (a stack renders the bucket either way).
+  const braketOff = env['QPIPE_BRAKET'] === 'false';
+  const outputBucket = braketOff
+    ? undefined
+    : (env['QPIPE_BRAKET_OUTPUT_BUCKET'] || undefined) ?? (enabled('QPIPE_BRAKET') ? qpipeBucket : undefined);
   if (enabled('QPIPE_BRAKET') && outputBucket === undefined) {
     throw new ConfigError('QPIPE_BRAKET_OUTPUT_BUCKET', 'is required for Braket when QPIPE_S3_BUCKET is not set');
   }
@@ -302,6 +311,7 @@ function readProviders(env: Env, qpipeBucket: string | undefined): QpipeConfig['
             outputBucket,
             outputPrefix: env['QPIPE_BRAKET_OUTPUT_PREFIX'] ?? 'braket',
             stateChangeEvents: enabled('QPIPE_BRAKET_STATE_EVENTS'),
+            ...(env['QPIPE_BRAKET_REGION'] ? { region: env['QPIPE_BRAKET_REGION'] } : {}),
           },
         }),
     ...(apiKey === undefined || serviceCrn === undefined

@@ -1,9 +1,11 @@
 /**
  * Completion of tasks that providers run. After `submitted`, collect-results re-checks
  * the task with a delayed `io.quantum.job.poll` (backing off, never blocking); on AWS,
- * Braket's own "Braket Task State Change" events finish Braket tasks instead. A finished
- * task's counts become the run's raw result and an `executed` event, which this stage then
- * turns into the result document like any other run.
+ * Braket's own "Braket Task State Change" events finish Braket tasks, and a slow poll stays
+ * as the fallback for an event that never came. A finished task's counts become the run's raw
+ * result and an `executed` event, which this stage then turns into the result document like
+ * any other run. A task still unfinished at the poll deadline is cancelled, and the job fails
+ * with what the provider bills for it.
  */
 import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, carriedExtensions, type TypedEvent } from '../../events/envelope.ts';
@@ -11,7 +13,8 @@ import type { EventData } from '../../events/schemas.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
 import type { BackendEntry, TaskState } from '../../shared/backends/backend.ts';
 import { type TaskRecord, taskRecordOfRun, taskRecordOfTask } from '../../shared/backends/task-record.ts';
-import { InvalidInputError, PermanentError, ProviderTaskFailedError } from '../../shared/errors.ts';
+import { InvalidInputError, PermanentError, ProviderTaskFailedError, TransientError } from '../../shared/errors.ts';
+import { cancelTask } from '../../shared/backends/cancel-task.ts';
 import { runFolder } from '../../shared/jobs.ts';
 import { formatMoney } from '../../shared/money.ts';
 import { estimateCost } from '../../shared/pricing/pricing.ts';
@@ -21,7 +24,7 @@ import type { Ports } from '../../shared/runtime/ports.ts';
 import { getJson } from '../../shared/storage/object-store.ts';
 import { scheduledEntry } from '../../shared/backends/visibility.ts';
 
-export type ProviderDeps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now' | 'metrics'>;
+export type ProviderDeps = Pick<Ports, 'config' | 'store' | 'cluster' | 'executors' | 'now' | 'metrics' | 'log'>;
 type Submitted = EventData<typeof EventType.JobSubmitted>;
 type Extensions = ReturnType<typeof carriedExtensions>;
 
@@ -37,7 +40,10 @@ function pollEvent(
   deps: ProviderDeps,
   extensions: Extensions,
 ): CloudEvent<unknown> {
-  const due = new Date(deps.now().getTime() + pollDelaySeconds(attempt, deps.config.providers.poll) * 1000);
+  const { poll } = deps.config.providers;
+  // Where the provider announces the end, the poll is only the fallback: at the slowest pace.
+  const delay = completionIsPushed(submitted, deps) ? poll.maxSeconds : pollDelaySeconds(attempt, poll);
+  const due = new Date(deps.now().getTime() + delay * 1000);
   return buildJobEvent(EventType.JobPoll, { ...submitted, attempt, since }, submitted.job, {
     source: stageSource(Stage.CollectResults),
     ...extensions,
@@ -51,12 +57,11 @@ function completionIsPushed(submitted: Submitted, deps: ProviderDeps): boolean {
   return submitted.backend.type === 'aws_braket' && deps.config.providers.braket?.stateChangeEvents === true;
 }
 
-/** On `submitted`: the first re-check, unless the provider will announce the end itself. */
+/** On `submitted`: the first re-check (the fallback, where the provider announces the end itself). */
 export function onSubmitted(
   event: TypedEvent<typeof EventType.JobSubmitted>,
   deps: ProviderDeps,
 ): CloudEvent<unknown>[] {
-  if (completionIsPushed(event.data, deps)) return [];
   return [pollEvent(event.data, 1, event.time ?? deps.now().toISOString(), deps, carriedExtensions(event))];
 }
 
@@ -92,7 +97,8 @@ async function finish(
     const cost = billed
       ? estimateCost(entry.pricing, { shots: state.billedShots, seconds: state.billedSeconds }).totalMicros
       : 0;
-    throw new ProviderTaskFailedError(taskId, `${state.reason}; charged ${formatMoney(cost)}`, cost);
+    const why = record.cancellation ? ` because ${record.cancellation.why}` : '';
+    throw new ProviderTaskFailedError(taskId, `${state.reason}${why}; charged ${formatMoney(cost)}`, cost);
   }
   const { counts, shots, durationMs, billedSeconds } = state;
   const resultRef = rawResultKey(runFolder(job));
@@ -135,15 +141,35 @@ export async function onPoll(
   if (state.kind !== 'pending') return finish(record, entry, state, deps, extensions);
   const waited = (deps.now().getTime() - Date.parse(since)) / 1000;
   if (waited > deps.config.providers.poll.deadlineSeconds) {
-    throw new InvalidInputError(
-      'backend',
-      `task ${submitted.taskId} is still ${state.status} after ${Math.round(waited / 3600)} h; qpipe stopped waiting (QPIPE_POLL_DEADLINE_SECONDS)`,
-    );
+    // Past the deadline the task is cancelled; the job ends when the provider says it is, with what it bills.
+    const hours = Math.round(waited / 3600);
+    await cancelTask(record, `it was still ${state.status} after ${hours} h (QPIPE_POLL_DEADLINE_SECONDS)`, deps);
+    const asked = (await taskRecordOfRun(deps.store, submitted.job))?.cancellation?.requestedAt;
+    if (asked === undefined || deps.now().getTime() - Date.parse(asked) > CANCEL_GRACE_SECONDS * 1000) {
+      // Not cancellable, or asked an hour ago and still not ended: stop waiting, charging the whole task.
+      const cost = estimateCost(entry.pricing, { shots: record.shots, seconds: 0 }).totalMicros;
+      throw new ProviderTaskFailedError(
+        submitted.taskId,
+        `task ${submitted.taskId} is still ${state.status} after ${hours} h; qpipe stopped waiting (QPIPE_POLL_DEADLINE_SECONDS); charged ${formatMoney(cost)}`,
+        cost,
+      );
+    }
   }
   return [pollEvent(submitted, attempt + 1, since, deps, extensions)];
 }
 
+/** How long after asking a provider to cancel a task at the deadline qpipe still waits for it to end. */
+export const CANCEL_GRACE_SECONDS = 3600;
+
 const FINAL_BRAKET_STATES = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+/** Whether Braket wrote the task's results where this deployment tells it to (so the task is qpipe's). */
+function writesToOurBucket(event: TypedEvent<typeof EventType.BraketTaskStateChange>, deps: ProviderDeps): boolean {
+  const braket = deps.config.providers.braket;
+  const region = /^arn:aws[\w-]*:braket:([a-z0-9-]+):/.exec(event.data.quantumTaskArn)?.[1];
+  if (!braket || !region || !event.data.outputS3Bucket) return false;
+  return event.data.outputS3Bucket === braket.outputBucket.replaceAll('{region}', region);
+}
 
 /** On Braket's state-change event: finish the task if qpipe submitted it and it has ended. */
 export async function onBraketStateChange(
@@ -151,9 +177,17 @@ export async function onBraketStateChange(
   deps: ProviderDeps,
 ): Promise<CloudEvent<unknown>[]> {
   if (!FINAL_BRAKET_STATES.has(event.data.status)) return [];
-  // Tasks that other tools created on the same account are not qpipe's.
   const record = await taskRecordOfTask(deps.store, event.data.quantumTaskArn);
-  if (!record || (await alreadyCollected(record.submitted, deps))) return [];
+  if (!record) {
+    // A task that ends within seconds can announce it before execute has written its record:
+    // one that wrote to qpipe's bucket is retried (the bus backs off) until the record is there.
+    if (writesToOurBucket(event, deps)) {
+      throw new TransientError(`no task record yet for ${event.data.quantumTaskArn}; retrying`);
+    }
+    // Tasks that other tools created on the same account are not qpipe's.
+    return [];
+  }
+  if (await alreadyCollected(record.submitted, deps)) return [];
   const { job, budget } = record.submitted;
   try {
     const entry = await scheduledEntry(record.submitted.job.namespace, record.submitted.backend.name, deps);

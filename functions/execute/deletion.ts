@@ -5,8 +5,8 @@
  * it settled and the rest released (enforce-budget), or when the stopped run fails.
  */
 import type { JobRef } from '../../events/schemas.ts';
-import { saveTaskRecord, type TaskRecord, taskRecordOfRun } from '../../shared/backends/task-record.ts';
-import { scheduledEntry } from '../../shared/backends/visibility.ts';
+import { cancelTask } from '../../shared/backends/cancel-task.ts';
+import { taskRecordOfRun } from '../../shared/backends/task-record.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { jobKey, runFolder } from '../../shared/jobs.ts';
 import type { Ports } from '../../shared/runtime/ports.ts';
@@ -29,23 +29,4 @@ export async function onJobDeleted(job: JobRef, why: string, deps: Deps): Promis
   }
   const record = await taskRecordOfRun(deps.store, job);
   if (record) await cancelTask(record, why, deps);
-}
-
-/** Asks the provider to cancel a job's task, once, and records that it did and in which state. */
-export async function cancelTask(record: TaskRecord, why: string, deps: Deps): Promise<void> {
-  if (record.cancellation) return;
-  const { job, backend, taskId } = record.submitted;
-  const executor = deps.executors[backend.type];
-  if (!executor?.cancel) return;
-  const entry = await scheduledEntry(job.namespace, backend.name, deps);
-  const answer = await executor.cancel({ taskId, backend: entry, layout: record.layout, shots: record.shots });
-  // Only the delivery that asked records in which state it found the task; another found it cancelling.
-  if (!answer.asked) return;
-  const cancellation = { requestedAt: deps.now().toISOString(), stateWhenAsked: answer.stateWhenAsked, why };
-  await saveTaskRecord(deps.store, { ...record, cancellation });
-  const stateWhenAsked = answer.stateWhenAsked;
-  deps.log.info(
-    { job: `${job.namespace}/${job.name}`, taskId, stateWhenAsked },
-    'asked the provider to cancel a deleted job',
-  );
 }

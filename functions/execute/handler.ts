@@ -27,7 +27,8 @@ import { keySegment } from '../../shared/storage/key-segment.ts';
 import { scheduledEntry } from '../../shared/backends/visibility.ts';
 import { objectIdentity } from '../../shared/resources/kubernetes-object.ts';
 import { closeDeletedSession, sessionIdFor } from './session.ts';
-import { cancelTask, onJobDeleted, wasDeleted } from './deletion.ts';
+import { cancelTask } from '../../shared/backends/cancel-task.ts';
+import { onJobDeleted, wasDeleted } from './deletion.ts';
 import { latestRunOf } from '../../shared/cluster/local-cluster.ts';
 import { confirmedByCluster } from '../../shared/cluster/platform-events.ts';
 

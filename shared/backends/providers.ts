@@ -67,6 +67,8 @@ export function providerExecutors(config: QpipeConfig): Partial<Record<BackendTy
       const clients = new Map<string, InstanceType<typeof BraketClient>>();
       return createBraketExecutor({
         client: (region) => {
+          // Region-less ARNs (the on-demand simulators) run in the configured Braket region.
+          region ??= braket.region;
           const key = region ?? '';
           let client = clients.get(key);
           if (!client) {

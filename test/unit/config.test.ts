@@ -22,6 +22,14 @@ describe('configuration of provider backends', () => {
     ).toMatchObject({ outputBucket: 'amazon-braket-{region}-123', stateChangeEvents: true });
   });
 
+  it('keeps Braket off when QPIPE_BRAKET=false, even with an output bucket set (a stack sets it either way)', () => {
+    expect(
+      loadConfig({ QPIPE_BRAKET: 'false', QPIPE_BRAKET_OUTPUT_BUCKET: 'amazon-braket-{region}-1', QPIPE_S3_BUCKET: 'team-results' })
+        .providers.braket,
+    ).toBeUndefined();
+    expect(loadConfig({ QPIPE_BRAKET_OUTPUT_BUCKET: '' }).providers.braket).toBeUndefined();
+  });
+
   it('enables IBM Quantum with its API key and Service CRN', () => {
     const ibm = loadConfig({ IBM_QUANTUM_API_KEY: 'k', IBM_QUANTUM_CRN: 'crn:v1:x' }).providers.ibm;
     expect(ibm).toEqual({
