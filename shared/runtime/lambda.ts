@@ -16,13 +16,15 @@ import { resolveSecrets } from '../secrets.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { Ports } from './ports.ts';
 import { waitUntilDue } from './not-before.ts';
-import { notBeforeOf, splitByDue } from '../scheduler/scheduler.ts';
+import { isScheduledCopy, notBeforeOf, splitByDue } from '../scheduler/scheduler.ts';
 import { runStage, type StageDefinition, type StageRun } from './stage.ts';
 import { startTimeLimit, type TimeLimit } from './time-limit.ts';
 import { EmfWriter } from '../observability/emf.ts';
 import { loadMetrics } from '../observability/active-metrics.ts';
 import { logger } from '../observability/log.ts';
 import { registry } from '../observability/metrics.ts';
+import { StoreScheduler } from '../scheduler/store-scheduler.ts';
+import { tick, type TickReport } from './timer.ts';
 
 /** What the Lambda returns: a summary for logs and tests. */
 export interface LambdaResult {
@@ -116,6 +118,9 @@ export function publishEmitted(): middy.MiddlewareObj {
       if (run.retry !== undefined) {
         throw run.retry;
       }
+      // The scheduler's copy was acted on: its backstop record is no longer needed.
+      const handled = request.event as CloudEvent<unknown>;
+      if (scheduler?.delivered && isScheduledCopy(handled)) await scheduler.delivered(handled);
       const result: LambdaResult = {
         emitted: run.emitted.map((e) => e.type),
         ...(run.error === undefined ? {} : { error: run.error }),
@@ -182,14 +187,23 @@ async function dependenciesFromEnvironment(stage: string): Promise<LambdaDepende
   const roleArn = env['QPIPE_SCHEDULER_ROLE_ARN'];
   let ports: Ports = deployed;
   if (busArn && roleArn) {
-    const [{ SchedulerClient }, { EventBridgeScheduler }] = await Promise.all([
+    const [{ SchedulerClient }, { EventBridgeScheduler }, { BackstoppedScheduler }] = await Promise.all([
       import('@aws-sdk/client-scheduler'),
       import('../scheduler/eventbridge-scheduler.ts'),
+      import('../scheduler/backstop.ts'),
     ]);
-    ports = {
-      ...deployed,
-      scheduler: new EventBridgeScheduler({ client: new SchedulerClient({}), busArn, roleArn, store: deployed.store }),
-    };
+    const groupName = env['QPIPE_SCHEDULE_GROUP'];
+    const deadLetterArn = env['QPIPE_SCHEDULER_DEAD_LETTERS_ARN'];
+    const primary = new EventBridgeScheduler({
+      client: new SchedulerClient({}),
+      busArn,
+      roleArn,
+      store: deployed.store,
+      ...(groupName ? { groupName } : {}),
+      ...(deadLetterArn ? { deadLetterArn } : {}),
+    });
+    // A lost schedule is caught by the timer function, which releases the backstop's overdue records.
+    ports = { ...deployed, scheduler: new BackstoppedScheduler(primary, deployed.store) };
   }
   return {
     ports,
@@ -217,4 +231,24 @@ export function lambdaHandler(stage: StageDefinition, dependencies?: () => Promi
     .use(observe({ stage: stage.stage, ...(log ? { log } : {}) }))
     .use(publishEmitted())
     .use(cloudEventsFromEventBridge());
+}
+
+/**
+ * The timer on AWS, invoked by an EventBridge schedule every few minutes: it releases the
+ * delayed events whose backstop record fell due (their EventBridge Scheduler delivery was lost),
+ * so a held job's re-check or a provider poll is never lost for good (scheduler/backstop.ts).
+ */
+export function lambdaTimerHandler(dependencies?: () => Promise<LambdaDependencies>) {
+  const base = async (_event: unknown, context: QpipeContext): Promise<TickReport> => {
+    const { ports, publish } = dependenciesOf(context);
+    const report = await tick({
+      scheduler: new StoreScheduler(ports.store),
+      store: ports.store,
+      publish,
+      now: ports.now,
+    });
+    if (report.released > 0) logger().warn(report, 'released delayed events their schedules did not deliver');
+    return report;
+  };
+  return middy(base).use(withDependencies(dependencies ?? (() => dependenciesFromEnvironment('timer'))));
 }

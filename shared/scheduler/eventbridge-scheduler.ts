@@ -1,7 +1,8 @@
 /**
  * The scheduler on AWS: one EventBridge Scheduler one-time schedule per delayed event
- * (`at()` expression in UTC, deleted after it fires), whose target puts the event on the
- * qpipe bus through a role Scheduler assumes. The schedule's name is the event's id, which
+ * (`at()` expression in UTC, deleted after it fires: a million schedules is the account's quota),
+ * whose target puts the event on the qpipe bus through a role Scheduler assumes, with a
+ * dead-letter queue for an event it could not put. The schedule's name is the event's id, which
  * qpipe derives from the job's uid, generation, type and due time, so a duplicate collapses
  * into the schedule that exists (ConflictException). No function waits for a delay.
  * https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#one-time
@@ -26,7 +27,10 @@ export interface EventBridgeSchedulerOptions {
   readonly roleArn: string;
   /** For events too large to be a schedule's input (claim check). */
   readonly store: ObjectStore;
+  /** The stack's schedule group (its metrics feed the Scheduler alarms). */
   readonly groupName?: string;
+  /** Where a schedule's event goes when it cannot be put on the bus (an SQS queue ARN). */
+  readonly deadLetterArn?: string;
 }
 
 /** `at(yyyy-mm-ddThh:mm:ss)`, to the second, never in the past. */
@@ -66,6 +70,7 @@ export class EventBridgeScheduler implements Scheduler {
             Input: entry.Detail,
             EventBridgeParameters: { DetailType: entry.DetailType, Source: entry.Source },
             RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 10 },
+            ...(this.options.deadLetterArn ? { DeadLetterConfig: { Arn: this.options.deadLetterArn } } : {}),
           },
         }),
       );

@@ -9,6 +9,8 @@ import type { CloudEvent } from 'cloudevents';
 /** Delivers events later. Scheduling the same event (same id) twice delivers it once. */
 export interface Scheduler {
   schedule(events: readonly CloudEvent<unknown>[]): Promise<void>;
+  /** Told when a stage acted on a copy this scheduler delivered (a backstop then forgets it). */
+  delivered?(event: CloudEvent<unknown>): Promise<void>;
 }
 
 /** When an event may be delivered (epoch ms), or undefined when it carries no `notbefore`. */

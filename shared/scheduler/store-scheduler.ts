@@ -30,6 +30,11 @@ export class StoreScheduler implements Scheduler {
     );
   }
 
+  /** Forgets a scheduled event (delivered some other way). */
+  async forget(event: CloudEvent<unknown>): Promise<void> {
+    await this.store.delete(keyOf(event));
+  }
+
   /**
    * Publishes every event due by `now`, oldest first, then forgets it. An event is deleted
    * only after it was published, so a crash in between publishes it again (at least once).

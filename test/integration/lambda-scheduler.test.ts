@@ -2,7 +2,8 @@
  * Delays on AWS, at the SDK boundary: the enforce-budget Lambda (middy chain, real
  * @aws-sdk/client-scheduler) hands a held job's re-check to EventBridge Scheduler instead of
  * waiting, against moto's Scheduler (which keeps schedules but does not fire them); when the
- * schedule fires, its input is the event the function put off. And the execute Lambda
+ * schedule fires, its input is the event the function put off; a schedule that never fires is
+ * released by the timer function from its backstop record. And the execute Lambda
  * stops a simulation that would outlast the function's timeout.
  */
 import type { Context } from 'aws-lambda';
@@ -16,7 +17,9 @@ import { EventType } from '../../events/types.ts';
 import { stage as enforceBudget } from '../../functions/enforce-budget/handler.ts';
 import { stage as execute } from '../../functions/execute/handler.ts';
 import { EventBridgeScheduler, scheduleName } from '../../shared/scheduler/eventbridge-scheduler.ts';
-import { type LambdaResult, lambdaHandler } from '../../shared/runtime/lambda.ts';
+import { type LambdaResult, lambdaHandler, lambdaTimerHandler } from '../../shared/runtime/lambda.ts';
+import { BACKSTOP_GRACE_MS, BackstoppedScheduler } from '../../shared/scheduler/backstop.ts';
+import { CreateScheduleGroupCommand } from '@aws-sdk/client-scheduler';
 import type { Ports } from '../../shared/runtime/ports.ts';
 import { motoMissing, schedulerClient, schedulesIn, useMoto } from '../support/moto.ts';
 import { envelope } from '../support/eventbridge-envelope.ts';
@@ -125,6 +128,61 @@ describe.skipIf(missing !== undefined)(
       // Fired within the Scheduler's precision, before its notbefore: the re-check still runs.
       const fired = await invoke(envelope(held));
       expect(fired.emitted).toContain(EventType.JobHeld);
+    });
+
+    it('puts schedules in the stack group with a dead-letter queue, and the timer releases one whose delivery was lost', async () => {
+      const DEAD_LETTERS = 'arn:aws:sqs:eu-west-1:111122223333:qpipe-dev-SchedulerDeadLetters';
+      await schedulerClient(moto()).send(new CreateScheduleGroupCommand({ Name: 'qpipe-dev' }));
+      const base = memoryPorts(
+        { budgets: [budget('team', { limit: '$10.00', enforcement: { blockOnExceed: true, gracePeriod: '1h' } })] },
+        { now: () => new Date() },
+      );
+      const primary = new EventBridgeScheduler({
+        client: schedulerClient(moto()),
+        busArn: BUS_ARN,
+        roleArn: ROLE_ARN,
+        store: base.store,
+        groupName: 'qpipe-dev',
+        deadLetterArn: DEAD_LETTERS,
+      });
+      const ports: Ports = { ...base, scheduler: new BackstoppedScheduler(primary, base.store) };
+      const { invoke } = handler(enforceBudget, ports);
+      await invoke(envelope(scheduled('first', 8_000_000)));
+      await invoke(envelope(scheduled('second', 5_000_000)));
+      const inGroup = (await schedulesIn(moto())).filter((s) => s.GroupName === 'qpipe-dev');
+      expect(inGroup.length).toBeGreaterThanOrEqual(2);
+      for (const schedule of inGroup) expect(schedule.Target?.DeadLetterConfig?.Arn).toBe(DEAD_LETTERS);
+      const records = () => [...base.store.objects.keys()].filter((k) => k.startsWith('scheduled/'));
+      expect(records()).toHaveLength(inGroup.length);
+
+      // The held re-check fires and enforce-budget acts on it: its record is forgotten.
+      const heldSchedule = inGroup.find((s) => s.Target?.EventBridgeParameters?.DetailType === EventType.JobHeld);
+      const fired = fromEventBridge({
+        ...envelope(parseEvent(EXAMPLE_EVENTS[EventType.JobHeld]) as never),
+        'detail-type': EventType.JobHeld,
+        source: '/qpipe/enforce-budget',
+        detail: JSON.parse(heldSchedule?.Target?.Input ?? '{}') as Record<string, unknown>,
+      });
+      const recordOf = (id: string) =>
+        records().filter((k) => k.endsWith(`-${id.replace(/[^A-Za-z0-9-]/g, '_')}.json`));
+      expect(recordOf(fired.id)).toHaveLength(1);
+      await invoke(envelope(fired));
+      expect(recordOf(fired.id)).toEqual([]);
+
+      // The expiry check never arrives (dropped): the timer does nothing before the grace, then releases it.
+      const released: CloudEvent<unknown>[] = [];
+      const timerAt = (ms: number) =>
+        lambdaTimerHandler(async () => ({
+          ports: { ...ports, now: () => new Date(Date.now() + ms) },
+          publish: async (events) => void released.push(...events),
+        }))({}, {} as Context);
+      await timerAt(60_000);
+      expect(released).toEqual([]);
+      await timerAt(BACKSTOP_GRACE_MS + 7_300_000);
+      expect(released.map((e) => e.type)).toContain(EventType.BudgetExpiry);
+      for (const event of released)
+        expect((event as unknown as Record<string, unknown>)['qpipescheduled']).toBe('true');
+      expect(records()).toEqual([]);
     });
   },
 );
