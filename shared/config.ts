@@ -284,7 +284,7 @@ function readProviders(env: Env, qpipeBucket: string | undefined): QpipeConfig['
   const braketOff = env['QPIPE_BRAKET'] === 'false';
   const outputBucket = braketOff
     ? undefined
-    : (env['QPIPE_BRAKET_OUTPUT_BUCKET'] || undefined) ?? (enabled('QPIPE_BRAKET') ? qpipeBucket : undefined);
+    : ((env['QPIPE_BRAKET_OUTPUT_BUCKET'] || undefined) ?? (enabled('QPIPE_BRAKET') ? qpipeBucket : undefined));
   if (enabled('QPIPE_BRAKET') && outputBucket === undefined) {
     throw new ConfigError('QPIPE_BRAKET_OUTPUT_BUCKET', 'is required for Braket when QPIPE_S3_BUCKET is not set');
   }

@@ -24,8 +24,11 @@ describe('configuration of provider backends', () => {
 
   it('keeps Braket off when QPIPE_BRAKET=false, even with an output bucket set (a stack sets it either way)', () => {
     expect(
-      loadConfig({ QPIPE_BRAKET: 'false', QPIPE_BRAKET_OUTPUT_BUCKET: 'amazon-braket-{region}-1', QPIPE_S3_BUCKET: 'team-results' })
-        .providers.braket,
+      loadConfig({
+        QPIPE_BRAKET: 'false',
+        QPIPE_BRAKET_OUTPUT_BUCKET: 'amazon-braket-{region}-1',
+        QPIPE_S3_BUCKET: 'team-results',
+      }).providers.braket,
     ).toBeUndefined();
     expect(loadConfig({ QPIPE_BRAKET_OUTPUT_BUCKET: '' }).providers.braket).toBeUndefined();
   });
