@@ -23,6 +23,14 @@ const EXTRA_ENTRIES: Partial<Record<Stage, Record<string, string>>> = {
 /** Stages that talk to quantum providers: status for selection, submission, collection. */
 const PROVIDER_STAGES = new Set<Stage>(['select-backend', 'execute', 'collect-results']);
 
+/** The provider code and SDKs, left out of bundles that never call a provider. */
+const PROVIDER_EXTERNALS = [
+  '@aws-sdk/client-braket',
+  './braket/braket-executor.ts',
+  './ibm/ibm-client.ts',
+  './ibm/ibm-executor.ts',
+];
+
 /** Bundles every stage into `folder` (default .build/, where serverless.yml looks); returns bytes per stage. */
 export async function bundleStages(root: URL, folder = '.build/'): Promise<Map<Stage, number>> {
   const out = new URL(folder, root);
@@ -39,12 +47,14 @@ export async function bundleStages(root: URL, folder = '.build/'): Promise<Map<S
     ];
     // Stages that never run or check provider tasks leave the provider code and SDKs out;
     // their executors would load it only on first use (shared/backends/providers.ts).
-    const external = PROVIDER_STAGES.has(stage)
-      ? []
-      : ['@aws-sdk/client-braket', './braket/braket-executor.ts', './ibm/ibm-client.ts', './ibm/ibm-executor.ts'];
+    const external = PROVIDER_STAGES.has(stage) ? [] : PROVIDER_EXTERNALS;
     for (const [file, source] of entries) await bundle(new URL(source, root).pathname, file, external);
     sizes.set(stage, (await stat(outfile)).size);
   }
+  // The timer function (an EventBridge schedule invokes it): it never calls a provider.
+  await bundle(new URL('shared/runtime/timer-lambda.ts', root).pathname, new URL('timer/index.mjs', out).pathname, [
+    ...PROVIDER_EXTERNALS,
+  ]);
   return sizes;
 }
 

@@ -19,8 +19,14 @@ export function renderOfflineConfig(options: {
 }): string {
   const config = parse(renderServerlessYaml()) as {
     provider: { environment: Record<string, unknown> };
-    functions: Record<string, { handler: string }>;
+    functions: Record<string, { handler: string; environment?: Record<string, unknown> }>;
   } & Record<string, unknown>;
+  // CloudFormation intrinsics (a resource's ARN, an opt-in's Fn::If) mean nothing offline: the
+  // opt-ins are off, and the provider-level values below stand in for the resources.
+  for (const fn of Object.values(config.functions)) {
+    for (const [name, value] of Object.entries(fn.environment ?? {}))
+      if (typeof value === 'object') delete fn.environment?.[name];
+  }
   if (options.buildDir) {
     for (const fn of Object.values(config.functions))
       fn.handler = fn.handler.replace(/^\.build\//, `${options.buildDir}/`);

@@ -14,10 +14,25 @@ import {
   SUBSCRIPTIONS,
 } from '../../events/types.ts';
 import { simulatorMaxMemory, SIZES } from '../sizing.ts';
+import { alarmResources, deadLetterAlarms, functionAlarms } from './alarms.ts';
+import { tlsOnly } from './braket-region.ts';
+import {
+  bucketObjects,
+  busPolicy,
+  internalSources,
+  listBucket,
+  onFailurePolicy,
+  OPT_INS,
+  PascalCase,
+  putEventsAs,
+  requestJobsPolicy,
+  stageRole,
+  timerRole,
+} from './iam.ts';
 
 const LAMBDA_STAGES = Object.keys(SUBSCRIPTIONS) as Stage[];
-
-const PascalCase = (stage: string) => stage.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+/** Stages that emit delayed events (held-job re-checks, reservation expiries, provider polls). */
+const DELAYING_STAGES: readonly Stage[] = ['enforce-budget', 'collect-results'];
 
 // infra/sizing.ts; execute's can be raised with a parameter (and the simulator's share with it).
 const MEMORY: Record<Stage, number | string> = {
@@ -34,170 +49,65 @@ const TIMEOUT: Record<Stage, number | string> = {
   notify: 60,
 };
 
-type Statement = { Effect: 'Allow'; Action: string[]; Resource: unknown; Condition?: Record<string, unknown> };
+/** How long EventBridge retries delivering an event to a function (seconds). */
+const MAX_EVENT_AGE = 3600;
+/** How long the archive keeps every event for replay (days). */
+const ARCHIVE_DAYS = 30;
 
-/** Every prefix qpipe keeps in its bucket; list permission is scoped to them. */
-export const BUCKET_PREFIXES = [
-  'runs/',
-  'circuits/',
-  'ledgers/',
-  'held/',
-  'status/',
-  'tasks/',
-  'claims/',
-  'notifications/',
-  'scheduled/',
-  'dead-letters/',
-  'events/',
-  'resources/',
-  'resources-changed',
-  'resync/',
-  'outbox/',
-  'bridge/',
-  'attempts/',
-  'sessions/',
-  'audit/',
-] as const;
-
-/** How long each growing prefix is kept (days): results and records long, markers briefly. */
-const RETENTION_DAYS: Readonly<Record<string, number>> = {
-  'runs/': 90,
-  'circuits/': 90,
-  'held/': 30,
+/**
+ * How long each growing prefix is kept (days). Whatever a job's status points at (its run,
+ * circuit, task record, hold) lives as long as the status; markers only as long as their use.
+ */
+export const RETENTION_DAYS: Readonly<Record<string, number>> = {
   'status/': 400,
-  // Who asked and what each job cost: kept as long as status.
+  'runs/': 400,
+  'circuits/': 400,
+  'tasks/': 400,
+  'held/': 400,
+  'scheduled/': 400,
+  // Who asked and what each job cost.
   'audit/': 400,
-  'tasks/': 30,
-  'claims/': 1,
   'notifications/': 400,
-  'scheduled/': 30,
-  'dead-letters/': 90,
-  'events/': 30,
-  'resync/': 1,
+  // Event records guard against duplicates: as long as the archive can replay them.
+  'events/': ARCHIVE_DAYS,
   'outbox/': 30,
-  // Failed-attempt counters matter while an event is retried (minutes to hours).
+  'dead-letters/': 90,
+  // Claims last minutes (a lease), resync markers one period, attempt counters while EventBridge retries.
+  'claims/': 1,
+  'resync/': 1,
   'attempts/': 7,
 };
 
-const bucket = { 'Fn::GetAtt': ['ResultsBucket', 'Arn'] };
-
-const bucketObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['ResultsBucket', 'Arn'] }, '/*']] };
-const braketResults = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['BraketResultsBucket', 'Arn'] }, '/*']] };
-/** Putting events on the qpipe bus only with the given source(s) (IAM's events:source condition), and type. */
-function putEventsAs(source: string | string[], detailType?: string): Statement {
+/** The settings a function reads: stage, plus delays for those that schedule, mail for notify, and its opt-ins. */
+function environmentOf(stage: Stage): Record<string, unknown> {
+  const optIns = OPT_INS.map((optIn) => [optIn.condition, optIn.stages[stage]?.environment] as const).filter(
+    (entry): entry is readonly [string, Record<string, unknown>] => entry[1] !== undefined,
+  );
   return {
-    Effect: 'Allow',
-    Action: ['events:PutEvents'],
-    Resource: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
-    Condition: {
-      StringEquals: { 'events:source': source, ...(detailType ? { 'events:detail-type': detailType } : {}) },
-    },
-  };
-}
-/** A stage may put events on the bus only as itself. */
-const putEvents = (stage: Stage): Statement => putEventsAs(stageSource(stage));
-/** Reading keys that may be missing needs list permission, or S3 answers 403 instead of 404. */
-const listBucket: Statement = {
-  Effect: 'Allow',
-  Action: ['s3:ListBucket'],
-  Resource: bucket,
-  Condition: { StringLike: { 's3:prefix': BUCKET_PREFIXES.map((p) => `${p}*`) } },
-};
-/** A failed asynchronous invocation goes to the stage's queue (Lambda on-failure destination). */
-const onFailure = (stage: Stage): Statement => ({
-  Effect: 'Allow',
-  Action: ['sqs:SendMessage'],
-  Resource: { 'Fn::GetAtt': [`${PascalCase(stage)}DeadLetters`, 'Arn'] },
-});
-const braketDevices = { 'Fn::Sub': 'arn:${AWS::Partition}:braket:*::device/*' };
-const braketTasks = { 'Fn::Sub': 'arn:${AWS::Partition}:braket:${AWS::Region}:${AWS::AccountId}:quantum-task/*' };
-const logs: Statement = {
-  Effect: 'Allow',
-  Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-  Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*:*' },
-};
-
-/** Stages that call IBM Quantum read its API key from SSM (a SecureString under /qpipe/). */
-const ibmKey: Statement = {
-  Effect: 'Allow',
-  Action: ['ssm:GetParameter'],
-  Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/qpipe/*' },
-};
-
-/** Stages that emit delayed events (held-job re-checks, provider polls) create one-time schedules. */
-const schedules: Statement[] = [
-  {
-    Effect: 'Allow',
-    Action: ['scheduler:CreateSchedule'],
-    Resource: {
-      'Fn::Sub': 'arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/default/qpipe-*',
-    },
-  },
-  { Effect: 'Allow', Action: ['iam:PassRole'], Resource: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] } },
-];
-
-/** Least privilege per function: validate cannot call Braket, only execute can, only notify sends mail. */
-const STATEMENTS: Record<Stage, Statement[]> = {
-  validate: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects }],
-  'select-backend': [
-    // Circuits over 64 KiB arrive by reference; selection translates them for each device.
-    { Effect: 'Allow', Action: ['s3:GetObject'], Resource: bucketObjects },
-    { Effect: 'Allow', Action: ['braket:GetDevice'], Resource: braketDevices },
-    ibmKey,
-  ],
-  'enforce-budget': [
-    { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
-    ...schedules,
-  ],
-  execute: [
-    ibmKey,
-    { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
-    { Effect: 'Allow', Action: ['s3:PutObject'], Resource: braketResults },
-    { Effect: 'Allow', Action: ['braket:GetDevice'], Resource: braketDevices },
-    {
-      Effect: 'Allow',
-      Action: ['braket:CreateQuantumTask', 'braket:GetQuantumTask', 'braket:CancelQuantumTask'],
-      Resource: [braketTasks, braketDevices],
-    },
-  ],
-  'collect-results': [
-    ...schedules,
-    ibmKey,
-    { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects },
-    { Effect: 'Allow', Action: ['s3:GetObject'], Resource: braketResults },
-    { Effect: 'Allow', Action: ['braket:GetQuantumTask'], Resource: braketTasks },
-    { Effect: 'Allow', Action: ['braket:GetDevice'], Resource: braketDevices },
-  ],
-  notify: [
-    { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: bucketObjects },
-    {
-      // Only as the configured sender.
-      Effect: 'Allow',
-      Action: ['ses:SendEmail'],
-      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*' },
-      Condition: { StringEquals: { 'ses:FromAddress': "${param:mailFrom, 'qpipe@example.com'}" } },
-    },
-  ],
-};
-
-function role(stage: Stage) {
-  return {
-    Type: 'AWS::IAM::Role',
-    Properties: {
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
-      },
-      Policies: [
-        {
-          PolicyName: `qpipe-${stage}`,
-          PolicyDocument: {
-            Version: '2012-10-17',
-            Statement: [logs, putEvents(stage), listBucket, onFailure(stage), ...STATEMENTS[stage]],
-          },
-        },
-      ],
-    },
+    QPIPE_STAGE: stage,
+    ...(DELAYING_STAGES.includes(stage)
+      ? {
+          QPIPE_EVENT_BUS_ARN: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
+          QPIPE_SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+          QPIPE_SCHEDULE_GROUP: { Ref: 'QpipeSchedules' },
+          QPIPE_SCHEDULER_DEAD_LETTERS_ARN: { 'Fn::GetAtt': ['SchedulerDeadLetters', 'Arn'] },
+        }
+      : {}),
+    ...(stage === 'notify'
+      ? {
+          QPIPE_MAIL_TRANSPORT: "${param:mailTransport, 'ses'}",
+          QPIPE_MAIL_FROM: "${param:mailFrom, 'qpipe@example.com'}",
+        }
+      : {}),
+    // An opt-in that is off leaves no trace in the function (absent, not empty).
+    ...Object.fromEntries(
+      optIns.flatMap(([condition, environment]) =>
+        Object.entries(environment).map(([name, value]) => [
+          name,
+          { 'Fn::If': [condition, value, { Ref: 'AWS::NoValue' }] },
+        ]),
+      ),
+    ),
   };
 }
 
@@ -205,6 +115,7 @@ function deadLetterQueue() {
   return { Type: 'AWS::SQS::Queue', Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true } };
 }
 
+/** The stage's queue takes events only from the stage's own rules on the bus (aws:SourceArn). */
 function queuePolicy(stage: Stage) {
   const queue = `${PascalCase(stage)}DeadLetters`;
   return {
@@ -219,6 +130,13 @@ function queuePolicy(stage: Stage) {
             Principal: { Service: 'events.amazonaws.com' },
             Action: 'sqs:SendMessage',
             Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+            Condition: {
+              ArnLike: {
+                'aws:SourceArn': {
+                  'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/\${self:service}-\${sls:stage}/\${self:service}-\${sls:stage}-${stage}-rule-*`,
+                },
+              },
+            },
           },
         ],
       },
@@ -247,18 +165,18 @@ export function subscriptionPatterns(stage: Stage): { source: string[]; 'detail-
 }
 
 function fn(stage: Stage) {
-  const rule = (pattern: Record<string, unknown>, bus?: unknown) => ({
+  const rule = (pattern: Record<string, unknown>) => ({
     eventBridge: {
-      ...(bus === undefined ? {} : { eventBus: bus }),
+      eventBus: { 'Fn::GetAtt': ['QpipeBus', 'Name'] },
       pattern,
-      retryPolicy: { maximumEventAge: 3600, maximumRetryAttempts: 8 },
+      retryPolicy: { maximumEventAge: MAX_EVENT_AGE, maximumRetryAttempts: 8 },
       deadLetterQueueArn: { 'Fn::GetAtt': [`${PascalCase(stage)}DeadLetters`, 'Arn'] },
     },
   });
-  const events = subscriptionPatterns(stage).map((pattern) => rule(pattern, { 'Fn::GetAtt': ['QpipeBus', 'Name'] }));
-  // Braket reports task completion on the default bus.
+  const events = subscriptionPatterns(stage).map((pattern) => rule(pattern));
+  // Braket's task events, forwarded to the bus from every device region (infra/aws/braket-region.yaml).
   if (stage === 'collect-results')
-    events.push(rule({ source: ['aws.braket'], 'detail-type': ['Braket Task State Change'] }));
+    events.push(rule({ source: ['aws.braket'], 'detail-type': [EventType.BraketTaskStateChange] }));
   return {
     handler: `.build/${stage}/index.handler`,
     memorySize: MEMORY[stage],
@@ -268,50 +186,23 @@ function fn(stage: Stage) {
     maximumRetryAttempts: 2,
     destinations: { onFailure: { type: 'sqs', arn: { 'Fn::GetAtt': [`${PascalCase(stage)}DeadLetters`, 'Arn'] } } },
     package: { patterns: [`.build/${stage}/**`] },
-    environment: { QPIPE_STAGE: stage },
+    environment: environmentOf(stage),
     events,
   };
 }
 
-/** A managed policy that may put job requests on the bus with one source only, and `more`. */
-function requestJobsPolicy(description: string, source: string, more: Statement[] = []) {
-  return {
-    Type: 'AWS::IAM::ManagedPolicy',
-    Properties: {
-      Description: description,
-      PolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [putEventsAs(source, EventType.JobRequested), ...more],
-      },
-    },
-  };
-}
-
-/** An alarm that fires when a metric is above zero for five minutes, notifying the alarm topic. */
-function alarm(options: {
-  description: string;
-  namespace: string;
-  metric: string;
-  dimension: { Name: string; Value: unknown };
-  statistic: 'Maximum' | 'Sum';
-}) {
-  return {
-    Type: 'AWS::CloudWatch::Alarm',
-    Properties: {
-      AlarmDescription: options.description,
-      Namespace: options.namespace,
-      MetricName: options.metric,
-      Dimensions: [options.dimension],
-      Statistic: options.statistic,
-      Period: 300,
-      EvaluationPeriods: 1,
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'notBreaching',
-      AlarmActions: [{ Ref: 'QpipeAlarms' }],
-    },
-  };
-}
+/** The timer: every 5 minutes it releases delayed events whose schedule did not deliver them. */
+const timerFunction = {
+  handler: '.build/timer/index.handler',
+  memorySize: 256,
+  timeout: 60,
+  role: 'TimerRole',
+  // The next tick does the same work: nothing to retry.
+  maximumRetryAttempts: 0,
+  package: { patterns: ['.build/timer/**'] },
+  environment: { QPIPE_STAGE: 'timer' },
+  events: [{ schedule: 'rate(5 minutes)' }],
+};
 
 /** An S3 bucket encrypted at rest and closed to the public, with the given extra properties. */
 function privateBucket(properties: Record<string, unknown>) {
@@ -336,11 +227,17 @@ function privateBucket(properties: Record<string, unknown>) {
 export function renderServerlessYaml(): string {
   const resources: Record<string, unknown> = {
     QpipeBus: { Type: 'AWS::Events::EventBus', Properties: { Name: '${self:service}-${sls:stage}' } },
+    QpipeBusPolicy: busPolicy(LAMBDA_STAGES, [
+      ...LAMBDA_STAGES.map((stage) => `${PascalCase(stage)}Role`),
+      'SchedulerRole',
+      'TimerRole',
+      'ReplayRole',
+    ]),
     QpipeArchive: {
       Type: 'AWS::Events::Archive',
       Properties: {
         SourceArn: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
-        RetentionDays: 30,
+        RetentionDays: ARCHIVE_DAYS,
         Description: 'Every qpipe event, for replay',
       },
     },
@@ -360,77 +257,83 @@ export function renderServerlessYaml(): string {
         ],
       },
     }),
-    // Braket's service-linked role writes task results only to buckets named amazon-braket-*.
-    BraketResultsBucket: privateBucket({
-      BucketName: { 'Fn::Sub': 'amazon-braket-${AWS::AccountId}-${AWS::Region}-${self:service}-${sls:stage}' },
-      LifecycleConfiguration: { Rules: [{ Id: 'expire-task-results', Status: 'Enabled', ExpirationInDays: 90 }] },
-    }),
-  };
-  // EventBridge Scheduler puts delayed events on the bus as the stage that scheduled them.
-  resources['SchedulerRole'] = {
-    Type: 'AWS::IAM::Role',
-    Properties: {
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
+    ResultsBucketPolicy: {
+      Type: 'AWS::S3::BucketPolicy',
+      Properties: { Bucket: { Ref: 'ResultsBucket' }, PolicyDocument: tlsOnly('ResultsBucket') },
+    },
+    QpipeSchedules: { Type: 'AWS::Scheduler::ScheduleGroup', Properties: { Name: '${self:service}-${sls:stage}' } },
+    SchedulerDeadLetters: deadLetterQueue(),
+    // EventBridge Scheduler puts delayed events on the bus as the stage that scheduled them.
+    SchedulerRole: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: ['scheduler.amazonaws.com'] },
+              Action: ['sts:AssumeRole'],
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            },
+          ],
+        },
+        Policies: [
           {
-            Effect: 'Allow',
-            Principal: { Service: ['scheduler.amazonaws.com'] },
-            Action: ['sts:AssumeRole'],
-            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            PolicyName: 'qpipe-scheduler',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                putEventsAs(DELAYING_STAGES.map((stage) => stageSource(stage))),
+                {
+                  Effect: 'Allow',
+                  Action: ['sqs:SendMessage'],
+                  Resource: { 'Fn::GetAtt': ['SchedulerDeadLetters', 'Arn'] },
+                },
+              ],
+            },
           },
         ],
       },
-      Policies: [
-        {
-          PolicyName: 'qpipe-scheduler',
-          PolicyDocument: {
-            Version: '2012-10-17',
-            Statement: [putEventsAs([stageSource('enforce-budget'), stageSource('collect-results')])],
-          },
-        },
-      ],
     },
+    TimerRole: timerRole(DELAYING_STAGES.map((stage) => stageSource(stage))),
+    ...alarmResources(),
+    // A CI principal may request jobs and read their status, nothing else (attach it to the pipeline's role).
+    SubmitJobsPolicy: requestJobsPolicy(
+      'Put io.quantum.job.requested events on the qpipe bus as qpipe submit, and read job status',
+      '/qpipe/submit',
+      [
+        { Effect: 'Allow', Action: ['s3:GetObject'], Resource: STATUS_READS.map((prefix) => bucketObjects(prefix)) },
+        listBucket(STATUS_READS),
+      ],
+    ),
+    // The EKS bridge's role (IRSA, outside this stack) gets this: request jobs as the bridge,
+    // copy resources to the bucket and read job status from it.
+    BridgePolicy: requestJobsPolicy(
+      'qpipe bridge on EKS: request jobs, sync resources and status through the results bucket',
+      '/qpipe/bridge',
+      [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects() }, listBucket()],
+    ),
+    ReplayRole: replayRole(),
   };
-  resources['QpipeAlarms'] = {
-    Type: 'AWS::SNS::Topic',
-    Properties: { KmsMasterKeyId: 'alias/aws/sns', DisplayName: 'qpipe alarms' },
-  };
-  // A CI principal may request jobs, and nothing else (attach it to the pipeline's role).
-  resources['SubmitJobsPolicy'] = requestJobsPolicy(
-    'Put io.quantum.job.requested events on the qpipe bus as qpipe submit',
-    '/qpipe/submit',
-  );
-  // The EKS bridge's role (IRSA, outside this stack) gets this: request jobs as the bridge,
-  // copy resources to the bucket and read job status from it.
-  resources['BridgePolicy'] = requestJobsPolicy(
-    'qpipe bridge on EKS: request jobs, sync resources and status through the results bucket',
-    '/qpipe/bridge',
-    [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects }, listBucket],
-  );
+  const extensions: Record<string, unknown> = {};
   for (const stage of LAMBDA_STAGES) {
-    resources[`${PascalCase(stage)}Role`] = role(stage);
-    resources[`${PascalCase(stage)}DeadLetters`] = deadLetterQueue();
-    resources[`${PascalCase(stage)}DeadLettersPolicy`] = queuePolicy(stage);
-    resources[`${PascalCase(stage)}DeadLettersAlarm`] = alarm({
-      description: `Events ${stage} could not handle are waiting in its queue (qpipe dead-letters list)`,
-      namespace: 'AWS/SQS',
-      metric: 'ApproximateNumberOfMessagesVisible',
-      dimension: { Name: 'QueueName', Value: { 'Fn::GetAtt': [`${PascalCase(stage)}DeadLetters`, 'QueueName'] } },
-      statistic: 'Maximum',
-    });
-    resources[`${PascalCase(stage)}ErrorsAlarm`] = alarm({
-      description: `The ${stage} function failed`,
-      namespace: 'AWS/Lambda',
-      metric: 'Errors',
-      dimension: { Name: 'FunctionName', Value: `\${self:service}-\${sls:stage}-${stage}` },
-      statistic: 'Sum',
-    });
+    const pascal = PascalCase(stage);
+    resources[`${pascal}Role`] = stageRole(stage);
+    resources[`${pascal}DeadLetters`] = deadLetterQueue();
+    resources[`${pascal}DeadLettersPolicy`] = queuePolicy(stage);
+    Object.assign(resources, deadLetterAlarms(`${pascal}DeadLetters`, stage), functionAlarms(pascal, stage));
+    resources[`${pascal}OnFailurePolicy`] = onFailurePolicy(stage);
+    // The on-failure destination is checked against the role's grants when it is created.
+    extensions[`${stage.replace(/-/g, 'Dash').replace(/^./, (c) => c.toUpperCase())}LambdaEvConf`] = {
+      DependsOn: [`${pascal}OnFailurePolicy`],
+    };
   }
   const config = {
     service: 'qpipe',
     frameworkVersion: '>=3',
     configValidationMode: 'warn',
+    params: { default: { braket: 'false', ibmApiKeyParameter: '' } },
     provider: {
       name: 'aws',
       runtime: 'nodejs24.x',
@@ -439,43 +342,92 @@ export function renderServerlessYaml(): string {
       stage: "${opt:stage, 'dev'}",
       logRetentionInDays: 30,
       deploymentBucket: { blockPublicAccess: true, versioning: true },
+      // Settings every function reads; each function adds its own (environmentOf).
       environment: {
         QPIPE_EVENT_BUS: { Ref: 'QpipeBus' },
-        QPIPE_EVENT_BUS_ARN: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
-        QPIPE_SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
         // execute's capacity, told to every stage so validation and selection decide on it.
         QPIPE_SIMULATOR_MAX_MEMORY: `\${param:simulatorMemory, '${simulatorMaxMemory(SIZES.execute.lambdaMB ?? 3008)}'}`,
         QPIPE_S3_BUCKET: { Ref: 'ResultsBucket' },
         QPIPE_CLUSTER: 'local',
         QPIPE_STORE: '/tmp/qpipe',
-        QPIPE_MAIL_TRANSPORT: "${param:mailTransport, 'ses'}",
-        QPIPE_MAIL_FROM: "${param:mailFrom, 'qpipe@example.com'}",
-        // Braket (opt in: --param braket=true) writes results to its own bucket; its task events end them.
-        QPIPE_BRAKET: "${param:braket, 'false'}",
-        QPIPE_BRAKET_OUTPUT_BUCKET: { Ref: 'BraketResultsBucket' },
-        QPIPE_BRAKET_STATE_EVENTS: 'true',
-        // IBM Quantum (opt in): the SecureString holding the API key, e.g. /qpipe/ibm-api-key,
-        // read at each cold start; the instance's CRN is not secret.
-        IBM_QUANTUM_API_KEY_PARAMETER: "${param:ibmApiKeyParameter, ''}",
-        IBM_QUANTUM_CRN: "${param:ibmCrn, ''}",
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
     },
     package: { individually: true, patterns: ['!**'] },
-    functions: Object.fromEntries(LAMBDA_STAGES.map((stage) => [stage, fn(stage)])),
+    functions: { ...Object.fromEntries(LAMBDA_STAGES.map((stage) => [stage, fn(stage)])), timer: timerFunction },
     resources: {
+      // Opt-ins (--param braket=true, --param ibmApiKeyParameter=/qpipe/ibm-api-key): off leaves no setting or grant.
+      Conditions: {
+        BraketOn: { 'Fn::Equals': ['${param:braket}', 'true'] },
+        IbmOn: { 'Fn::Not': [{ 'Fn::Equals': ['${param:ibmApiKeyParameter}', ''] }] },
+      },
       Resources: resources,
+      extensions,
       Outputs: {
         EventBusName: { Value: { Ref: 'QpipeBus' } },
+        EventBusArn: {
+          Description: "The qpipe-braket stacks' QpipeBusArn parameter",
+          Value: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
+        },
         ResultsBucketName: { Value: { Ref: 'ResultsBucket' } },
         SubmitJobsPolicyArn: {
-          Description: 'Attach to a CI principal: it may request jobs, nothing else',
+          Description: 'Attach to a CI principal: it may request jobs and read their status, nothing else',
           Value: { Ref: 'SubmitJobsPolicy' },
         },
         AlarmTopicArn: { Description: 'Subscribe to get qpipe alarms', Value: { Ref: 'QpipeAlarms' } },
         BridgePolicyArn: { Description: "Attach to the EKS bridge's IRSA role", Value: { Ref: 'BridgePolicy' } },
+        ReplayRoleArn: {
+          Description: 'Assume it to run qpipe dead-letters replay (the bus refuses internal sources from others)',
+          Value: { 'Fn::GetAtt': ['ReplayRole', 'Arn'] },
+        },
       },
     },
   };
   return `# Generated from events/types.ts (SUBSCRIPTIONS) by \`npm run gen\` (infra/aws/render.ts). Do not edit.\n${stringify(config, { lineWidth: 0 })}`;
+}
+
+/** What `qpipe status` reads of the bucket: job status, and the resources it resolves names against. */
+export const STATUS_READS = ['status/', 'resources/', 'resources-changed'] as const;
+
+/**
+ * Who may replay dead letters: principals of the account allowed to assume this role. It reads
+ * and deletes the stack's dead letters and puts them back on the bus with their own source,
+ * which the bus policy allows it (and the stack's functions) alone.
+ */
+function replayRole() {
+  const queues = [...LAMBDA_STAGES.map((stage) => `${PascalCase(stage)}DeadLetters`), 'SchedulerDeadLetters'];
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+            Action: 'sts:AssumeRole',
+          },
+        ],
+      },
+      Policies: [
+        {
+          PolicyName: 'qpipe-replay',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl'],
+                Resource: queues.map((queue) => ({ 'Fn::GetAtt': [queue, 'Arn'] })),
+              },
+              putEventsAs([...internalSources(LAMBDA_STAGES), ...REQUEST_SOURCES, ...CANCEL_SOURCES]),
+              // Large events travel by reference (claim-check.ts).
+              { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects('events/') },
+              listBucket(['events/']),
+            ],
+          },
+        },
+      ],
+    },
+  };
 }

@@ -4,6 +4,7 @@
  * all written against the metric names of shared/observability/metrics.ts (a test checks
  * every name an expression uses exists there).
  */
+import { type RunbookPage, runbookUrl } from '../runbooks.ts';
 import { stringify } from 'yaml';
 import { METRICS_PORT } from '../knative/render.ts';
 
@@ -15,11 +16,13 @@ interface Alert {
   readonly severity: 'warning' | 'critical';
   readonly summary: string;
   readonly description: string;
+  readonly runbook: RunbookPage;
 }
 
 export const ALERTS: readonly Alert[] = [
   {
     alert: 'HighJobFailureRate',
+    runbook: 'job-failures',
     // A ratio of failed to finished jobs, so a busy namespace is not flagged for its volume.
     expr:
       'sum by (namespace) (increase(qiskitjob_failed_total[30m]))\n' +
@@ -33,6 +36,7 @@ export const ALERTS: readonly Alert[] = [
   },
   {
     alert: 'BudgetExceeded',
+    runbook: 'budget-exceeded',
     expr:
       'max by (namespace, budget) (qiskitbudget_spent_dollars)\n' +
       '  >= max by (namespace, budget) (qiskitbudget_limit_dollars)',
@@ -43,6 +47,7 @@ export const ALERTS: readonly Alert[] = [
   },
   {
     alert: 'BudgetNearlyExhausted',
+    runbook: 'budget-exceeded',
     expr:
       '(max by (namespace, budget) (qiskitbudget_spent_dollars) + max by (namespace, budget) (qiskitbudget_reserved_dollars))\n' +
       '  / max by (namespace, budget) (qiskitbudget_limit_dollars) > 0.9\n' +
@@ -54,6 +59,7 @@ export const ALERTS: readonly Alert[] = [
   },
   {
     alert: 'QpipeStageDown',
+    runbook: 'stage-down',
     // Stages scale to zero when idle (no target, no alert); a running pod that cannot be scraped is down.
     expr: 'up{qpipe_io_stage!=""} == 0',
     for: '5m',
@@ -63,6 +69,7 @@ export const ALERTS: readonly Alert[] = [
   },
   {
     alert: 'QpipeDeadLetterEvents',
+    runbook: 'dead-letters',
     expr: 'sum by (type) (increase(qpipe_dead_letter_events_total[15m])) > 0',
     for: '0m',
     severity: 'warning',
@@ -71,6 +78,7 @@ export const ALERTS: readonly Alert[] = [
   },
   {
     alert: 'QpipeEventsRetriedTooOften',
+    runbook: 'retries',
     expr:
       'sum by (stage) (rate(qpipe_events_total{outcome="retried"}[15m]))\n' +
       '  / clamp_min(sum by (stage) (rate(qpipe_events_total[15m])), 1e-9) > 0.2',
@@ -223,7 +231,7 @@ function prometheusRule(): string {
                 expr: a.expr,
                 for: a.for,
                 labels: { severity: a.severity },
-                annotations: { summary: a.summary, description: a.description },
+                annotations: { summary: a.summary, description: a.description, runbook_url: runbookUrl(a.runbook) },
               })),
             },
           ],

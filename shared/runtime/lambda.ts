@@ -23,8 +23,6 @@ import { EmfWriter } from '../observability/emf.ts';
 import { loadMetrics } from '../observability/active-metrics.ts';
 import { logger } from '../observability/log.ts';
 import { registry } from '../observability/metrics.ts';
-import { StoreScheduler } from '../scheduler/store-scheduler.ts';
-import { tick, type TickReport } from './timer.ts';
 
 /** What the Lambda returns: a summary for logs and tests. */
 export interface LambdaResult {
@@ -35,11 +33,11 @@ export interface LambdaResult {
 type Publish = (events: readonly CloudEvent<unknown>[]) => Promise<void>;
 type Log = (line: Record<string, unknown>) => void;
 /** The invocation's context, carrying the container's dependencies (set by withDependencies). */
-type QpipeContext = Context & { qpipe?: LambdaDependencies };
+export type QpipeContext = Context & { qpipe?: LambdaDependencies };
 type Request = middy.Request<unknown, unknown, Error, QpipeContext, Record<string, unknown>>;
 
 /** The dependencies of this invocation, as withDependencies put them on its context. */
-function dependenciesOf(context: QpipeContext): LambdaDependencies {
+export function dependenciesOf(context: QpipeContext): LambdaDependencies {
   if (!context.qpipe) throw new Error('withDependencies() must run before the stage');
   return context.qpipe;
 }
@@ -167,7 +165,8 @@ export interface LambdaDependencies {
   readonly publish: Publish;
 }
 
-async function dependenciesFromEnvironment(stage: string): Promise<LambdaDependencies> {
+/** A function's dependencies from its environment: configuration, ports, scheduler and publisher. */
+export async function dependenciesFromEnvironment(stage: string): Promise<LambdaDependencies> {
   // Secrets named by *_PARAMETER settings are read from SSM once, at the cold start.
   const env = await resolveSecrets(process.env);
   const config = loadConfig(env);
@@ -231,24 +230,4 @@ export function lambdaHandler(stage: StageDefinition, dependencies?: () => Promi
     .use(observe({ stage: stage.stage, ...(log ? { log } : {}) }))
     .use(publishEmitted())
     .use(cloudEventsFromEventBridge());
-}
-
-/**
- * The timer on AWS, invoked by an EventBridge schedule every few minutes: it releases the
- * delayed events whose backstop record fell due (their EventBridge Scheduler delivery was lost),
- * so a held job's re-check or a provider poll is never lost for good (scheduler/backstop.ts).
- */
-export function lambdaTimerHandler(dependencies?: () => Promise<LambdaDependencies>) {
-  const base = async (_event: unknown, context: QpipeContext): Promise<TickReport> => {
-    const { ports, publish } = dependenciesOf(context);
-    const report = await tick({
-      scheduler: new StoreScheduler(ports.store),
-      store: ports.store,
-      publish,
-      now: ports.now,
-    });
-    if (report.released > 0) logger().warn(report, 'released delayed events their schedules did not deliver');
-    return report;
-  };
-  return middy(base).use(withDependencies(dependencies ?? (() => dependenciesFromEnvironment('timer'))));
 }

@@ -1,0 +1,142 @@
+/**
+ * The Braket regional stack (infra/aws/braket-region.yaml), deployed once in every region a
+ * Braket device qpipe uses runs in (BRAKET_REGIONS). Braket writes a task's results to a bucket
+ * in the device's region, and announces the task's state on that region's default bus only;
+ * this stack makes the bucket (named amazon-braket-*, which Braket's service-linked role may
+ * write) and forwards the state changes of tasks writing to it to the qpipe bus in the stack's
+ * region, with retries and a dead-letter queue of its own.
+ */
+import { stringify } from 'yaml';
+import { EventType } from '../../events/types.ts';
+import { BRAKET_REGIONS } from './braket-regions.ts';
+
+const BUCKET = 'amazon-braket-${AWS::AccountId}-${AWS::Region}-${Service}-${Stage}';
+
+export function renderBraketRegionTemplate(): string {
+  const template = {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Description: `qpipe on Amazon Braket in one region (deploy in each of ${BRAKET_REGIONS.join(', ')})`,
+    Parameters: {
+      QpipeBusArn: { Type: 'String', Description: "The qpipe stack's EventBusArn output" },
+      Service: { Type: 'String', Default: 'qpipe' },
+      Stage: { Type: 'String', Default: 'dev' },
+    },
+    Resources: {
+      BraketResults: {
+        Type: 'AWS::S3::Bucket',
+        Properties: {
+          BucketName: { 'Fn::Sub': BUCKET },
+          BucketEncryption: {
+            ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+          },
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            BlockPublicPolicy: true,
+            IgnorePublicAcls: true,
+            RestrictPublicBuckets: true,
+          },
+          OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+          // collect-results reads a task's results once it ends (the poll deadline is a week).
+          LifecycleConfiguration: { Rules: [{ Id: 'expire-task-results', Status: 'Enabled', ExpirationInDays: 90 }] },
+        },
+      },
+      BraketResultsPolicy: {
+        Type: 'AWS::S3::BucketPolicy',
+        Properties: { Bucket: { Ref: 'BraketResults' }, PolicyDocument: tlsOnly('BraketResults') },
+      },
+      ForwardRole: {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Principal: { Service: 'events.amazonaws.com' },
+                Action: 'sts:AssumeRole',
+                Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+              },
+            ],
+          },
+          Policies: [
+            {
+              PolicyName: 'forward-braket-task-events',
+              PolicyDocument: {
+                Version: '2012-10-17',
+                Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: { Ref: 'QpipeBusArn' } }],
+              },
+            },
+          ],
+        },
+      },
+      ForwardDeadLetters: {
+        Type: 'AWS::SQS::Queue',
+        Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
+      },
+      ForwardDeadLettersPolicy: {
+        Type: 'AWS::SQS::QueuePolicy',
+        Properties: {
+          Queues: [{ Ref: 'ForwardDeadLetters' }],
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Principal: { Service: 'events.amazonaws.com' },
+                Action: 'sqs:SendMessage',
+                Resource: { 'Fn::GetAtt': ['ForwardDeadLetters', 'Arn'] },
+                Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['ForwardRule', 'Arn'] } } },
+              },
+            ],
+          },
+        },
+      },
+      ForwardRule: {
+        Type: 'AWS::Events::Rule',
+        Properties: {
+          Description: "Braket task state changes of qpipe's tasks, to the qpipe bus",
+          EventPattern: {
+            source: ['aws.braket'],
+            'detail-type': [EventType.BraketTaskStateChange],
+            detail: { outputS3Bucket: [{ 'Fn::Sub': BUCKET }] },
+          },
+          Targets: [
+            {
+              Id: 'qpipe-bus',
+              Arn: { Ref: 'QpipeBusArn' },
+              RoleArn: { 'Fn::GetAtt': ['ForwardRole', 'Arn'] },
+              RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+              DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['ForwardDeadLetters', 'Arn'] } },
+            },
+          ],
+        },
+      },
+    },
+    Outputs: {
+      ResultsBucket: { Value: { Ref: 'BraketResults' } },
+      ForwardDeadLettersUrl: {
+        Description: 'Task events the qpipe bus refused (the fallback poll still ends those tasks)',
+        Value: { Ref: 'ForwardDeadLetters' },
+      },
+    },
+  };
+  return `# Generated by \`npm run gen\` (infra/aws/braket-region.ts). Do not edit.\n${stringify(template, { lineWidth: 0 })}`;
+}
+
+/** A bucket policy refusing every request not made over TLS. */
+export function tlsOnly(bucket: string) {
+  const arn = { 'Fn::GetAtt': [bucket, 'Arn'] };
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'tls-only',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [arn, { 'Fn::Join': ['', [arn, '/*']] }],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ],
+  };
+}
