@@ -14,9 +14,8 @@ function print(letters: readonly DeadLetter[], output: 'text' | 'json', verb: st
     return;
   }
   for (const l of letters) {
-    writeOut(
-      `${verb}${l.type}  ${l.subject ?? ''}  from ${l.source ?? '?'}${l.reason ? `  (${l.reason})` : ''}  ${l.id}\n`,
-    );
+    const what = `${l.type}  ${l.subject ?? ''}  from ${l.source ?? '?'}${l.reason ? `  (${l.reason})` : ''}  ${l.id}`;
+    writeOut(l.kept === undefined ? `${verb}${what}\n` : `kept ${what}: ${l.kept}\n`);
   }
   writeOut(`${letters.length} dead letter${letters.length === 1 ? '' : 's'}\n`);
 }
@@ -35,10 +34,8 @@ export async function deadLettersCommand(
     print(await listDeadLetters(options.from, options.config), options.output, '');
     return 0;
   }
-  print(
-    await replayDeadLetters(options.from, options.to as { url: string }, options.config),
-    options.output,
-    'replayed ',
-  );
-  return 0;
+  const letters = await replayDeadLetters(options.from, options.to as { url: string }, options.config);
+  print(letters, options.output, 'replayed ');
+  // A letter replay refused stays for a person to look at: the command says so by its exit code.
+  return letters.some((l) => l.kept !== undefined) ? 1 : 0;
 }

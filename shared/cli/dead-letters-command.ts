@@ -13,6 +13,7 @@ import { createDeployedPorts } from '../runtime/deployed-ports.ts';
 import { postEvents } from '../runtime/http-binding.ts';
 import { getText } from '../storage/object-store.ts';
 import { CloudEvent } from 'cloudevents';
+import { whyNotReplayable } from './replay-check.ts';
 
 /** One dead letter, for people. */
 export interface DeadLetter {
@@ -23,6 +24,8 @@ export interface DeadLetter {
   readonly source?: string;
   /** Why it is there, when the record says (Lambda's condition, e.g. RetriesExhausted). */
   readonly reason?: string;
+  /** Why replay left it where it is (replay-check.ts). */
+  readonly kept?: string;
 }
 
 /** Where the dead letters are. */
@@ -68,30 +71,37 @@ export async function listDeadLetters(from: DeadLetterSource, config: QpipeConfi
   });
 }
 
-/** Replays every dead letter to the broker URL or the bus; returns those replayed. */
+/** Replays every dead letter that may be replayed to the broker URL or the bus; returns each, those kept saying why. */
 export async function replayDeadLetters(
   from: DeadLetterSource,
   to: { readonly url: string } | { readonly bus: string },
   config: QpipeConfig,
 ): Promise<DeadLetter[]> {
   const publish = await publisherFor(to, config);
-  const replayed: DeadLetter[] = [];
+  const done: DeadLetter[] = [];
+  const replay = async (event: CloudEvent<unknown>, id: string, remove: () => Promise<void>, reason?: string) => {
+    const kept = whyNotReplayable(event);
+    if (kept === undefined) {
+      await publish([event]);
+      await remove();
+    }
+    done.push({ ...describe(event, id, reason), ...(kept === undefined ? {} : { kept }) });
+  };
   if ('store' in from) {
     const { store, letters } = await storeLetters(config);
-    for (const { key, event } of letters) {
-      await publish([event]);
-      await store.delete(key);
-      replayed.push(describe(event, key));
-    }
-    return replayed;
+    for (const { key, event } of letters) await replay(event, key, () => store.delete(key));
+    return done;
   }
-  for (const message of await receiveAll(from.queueUrl, true)) {
+  const messages = await receiveAll(from.queueUrl, true);
+  for (const message of messages) {
     const { event, reason } = eventOfQueueMessage(message.body);
-    await publish([event]);
-    await message.remove();
-    replayed.push(describe(event, message.id, reason));
+    await replay(event, message.id, message.remove, reason);
   }
-  return replayed;
+  // What was kept is visible again at once, for the next list.
+  await Promise.all(
+    messages.filter((m) => !done.some((d) => d.id === m.id && d.kept === undefined)).map((m) => m.release()),
+  );
+  return done;
 }
 
 async function publisherFor(
@@ -111,6 +121,8 @@ interface QueueMessage {
   readonly id: string;
   readonly body: string;
   remove(): Promise<void>;
+  /** Makes it visible again at once. */
+  release(): Promise<void>;
 }
 
 /**
@@ -142,17 +154,14 @@ async function receiveAll(queueUrl: string, forReplay: boolean): Promise<QueueMe
         remove: async () => {
           await client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receipt }));
         },
+        release: async () => {
+          await client.send(
+            new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receipt, VisibilityTimeout: 0 }),
+          );
+        },
       });
     }
   }
-  if (!forReplay) {
-    await Promise.all(
-      messages.map((m) =>
-        client.send(
-          new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: m.receipt, VisibilityTimeout: 0 }),
-        ),
-      ),
-    );
-  }
+  if (!forReplay) await Promise.all(messages.map((m) => m.release()));
   return messages;
 }

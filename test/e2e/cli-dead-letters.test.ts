@@ -62,6 +62,49 @@ describe('qpipe dead-letters from the store (Knative), replayed to a broker (rea
   });
 });
 
+describe('qpipe dead-letters replay checks what it puts back (real HTTP receiver)', () => {
+  it('replays catalog events from their own sources, and keeps a forged approval, an unknown type and a Braket event, saying why', async () => {
+    const store = await mkdtemp(join(tmpdir(), 'qpipe-dl-'));
+    await mkdir(join(store, 'dead-letters'), { recursive: true });
+    const approved = EXAMPLE_EVENTS[EventType.JobApproved];
+    const letters = {
+      'a-good.json': EXAMPLE_EVENTS[EventType.JobFailed].toJSON(),
+      // An approval that did not come from enforce-budget: replaying it would skip the budget.
+      'b-forged.json': { ...approved.toJSON(), source: '/qpipe/submit' },
+      'c-unknown.json': { ...approved.toJSON(), type: 'com.example.anything' },
+      'd-braket.json': EXAMPLE_EVENTS[EventType.BraketTaskStateChange].toJSON(),
+    };
+    for (const [name, event] of Object.entries(letters)) {
+      await writeFile(join(store, 'dead-letters', name), JSON.stringify(event));
+    }
+    const received: string[] = [];
+    const broker = createServer((request, response) => {
+      received.push(String(request.headers['ce-type']));
+      request.resume();
+      request.on('end', () => response.writeHead(202).end());
+    });
+    await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(broker.address() as AddressInfo).port}`;
+    const env = { ...process.env, QPIPE_STORE: store, LOG_LEVEL: 'silent' };
+    const replay = await run(process.execPath, [BIN, 'dead-letters', 'replay', '--to', url], { env }).then(
+      () => undefined,
+      (error: { code: number; stdout: string }) => error,
+    );
+    broker.close();
+    expect(replay?.code).toBe(1);
+    expect(received).toEqual([EventType.JobFailed]);
+    expect(replay?.stdout).toMatch(
+      /kept io\.quantum\.job\.approved .*may come only from \/qpipe\/enforce-budget, not "\/qpipe\/submit"/,
+    );
+    expect(replay?.stdout).toMatch(/kept com\.example\.anything .*is not a qpipe event type/);
+    expect(replay?.stdout).toMatch(/kept Braket Task State Change .*only Amazon Braket may send/);
+    expect(existsSync(join(store, 'dead-letters', 'a-good.json'))).toBe(false);
+    for (const kept of ['b-forged.json', 'c-unknown.json', 'd-braket.json']) {
+      expect(existsSync(join(store, 'dead-letters', kept)), kept).toBe(true);
+    }
+  });
+});
+
 describe.skipIf(motoMissing() !== undefined)(
   `qpipe dead-letters from an SQS queue onto the bus (moto's SQS and EventBridge)${motoMissing() ? ` (skipped: ${motoMissing()})` : ''}`,
   () => {
