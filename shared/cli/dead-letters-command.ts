@@ -95,7 +95,7 @@ export async function replayDeadLetters(
   const messages = await receiveAll(from.queueUrl, true);
   for (const message of messages) {
     const { event, reason } = eventOfQueueMessage(message.body);
-    await replay(event, message.id, message.remove, reason);
+    await replay(event, message.id, () => message.remove(), reason);
   }
   // What was kept is visible again at once, for the next list.
   await Promise.all(

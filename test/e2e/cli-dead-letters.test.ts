@@ -88,7 +88,7 @@ describe('qpipe dead-letters replay checks what it puts back (real HTTP receiver
     const env = { ...process.env, QPIPE_STORE: store, LOG_LEVEL: 'silent' };
     const replay = await run(process.execPath, [BIN, 'dead-letters', 'replay', '--to', url], { env }).then(
       () => undefined,
-      (error: { code: number; stdout: string }) => error,
+      (error: unknown) => error as { code: number; stdout: string },
     );
     broker.close();
     expect(replay?.code).toBe(1);
