@@ -2,7 +2,8 @@
  * The EKS bridge (`qpipe bridge`): kubectl on a cluster whose pipeline runs on AWS. Each
  * pass, for the namespaces enabled with the qpipe.io/jobs label:
  * - a QiskitJob whose generation was never requested is put on the bus as
- *   `io.quantum.job.requested` (source /qpipe/bridge), once per generation;
+ *   `io.quantum.job.requested` (source /qpipe/bridge), once per generation, and only marked
+ *   as requested once the bus took it;
  * - QiskitBudgets and QiskitBackends are copied to the store the Lambdas read (`qpipe apply`'s
  *   layout), when they changed;
  * - each job's status, which collect-results keeps in the store, is written back to the
@@ -96,9 +97,11 @@ export async function bridgePass(options: BridgeOptions): Promise<BridgeReport> 
     const name = metadata.name ?? '';
     if (metadata.uid === undefined || !(await isEnabled(namespace))) continue;
     const job: JobRef = { namespace, name, uid: metadata.uid, generation: metadata.generation ?? 1 };
-    // Requested once per generation, however many passes see it.
+    // Requested once per generation, however many passes see it: published first, marked after,
+    // so a failed publish is tried again next pass (a crash in between only sends a duplicate,
+    // which the pipeline recognises by uid and generation).
     const marker = `bridge/requested/${job.uid}-${job.generation}`;
-    if (await options.store.putIfAbsent(marker, new Date().toISOString(), 'text/plain')) {
+    if ((await options.store.get(marker)) === undefined) {
       await options.publish([
         buildEvent(
           EventType.JobRequested,
@@ -106,6 +109,7 @@ export async function bridgePass(options: BridgeOptions): Promise<BridgeReport> 
           { source: BRIDGE_SOURCE, subject: `${namespace}/${name}`, jobuid: job.uid, jobgeneration: job.generation },
         ),
       ]);
+      await options.store.put(marker, new Date().toISOString(), 'text/plain');
       requested.push(`${namespace}/${name}`);
     }
     const current =

@@ -27,6 +27,7 @@ describe.skipIf(missing !== undefined)(
     let receiver: Server;
     let url: string;
     const received: { type: string; body: Record<string, unknown> }[] = [];
+    let refuseNext = false;
 
     const kubectl = async (...args: string[]) => (await run('kubectl', ['--kubeconfig', admin, ...args])).stdout;
 
@@ -50,6 +51,13 @@ describe.skipIf(missing !== undefined)(
         await new Promise((r) => setTimeout(r, 200));
       }
       receiver = createServer((request, response) => {
+        if (refuseNext) {
+          // The bus refuses this one (an outage): the bridge must not count the job as requested.
+          refuseNext = false;
+          request.resume();
+          response.writeHead(500).end();
+          return;
+        }
         let text = '';
         request.on('data', (c: Buffer) => (text += c.toString()));
         request.on('end', () => {
@@ -69,7 +77,7 @@ describe.skipIf(missing !== undefined)(
       await api.stop();
     });
 
-    it('requests a kubectl-created job once, copies its budget, and writes its status back', async () => {
+    it('requests a kubectl-created job once (again after the bus refused it), copies its budget, and writes its status back', async () => {
       const store = await mkdtemp(join(tmpdir(), 'qpipe-bridge-store-'));
       const env = {
         ...process.env,
@@ -127,6 +135,20 @@ describe.skipIf(missing !== undefined)(
       await kubectl('wait', '--for=condition=Completed', 'qiskitjob/bell', '--timeout=10s');
       expect((await kubectl('get', 'qiskitjob', 'bell', '-o', 'jsonpath={.status.phase}')).trim()).toBe('Succeeded');
       expect((await pass()).statusWritten).toEqual([]);
+
+      // The bus fails while a new job is published: the pass fails, and the next one requests it.
+      await writeFile(
+        budget.replace('budget-', 'late-'),
+        (await readFile(join(ROOT, 'examples/bell.yaml'), 'utf8')).replace(/name: bell\b/, 'name: late'),
+      );
+      await kubectl('apply', '-f', budget.replace('budget-', 'late-'));
+      refuseNext = true;
+      await expect(pass()).rejects.toThrow();
+      expect(received.map((r) => r.type)).toEqual(['io.quantum.job.requested']);
+      expect((await pass()).requested).toEqual(['default/late']);
+      expect(
+        received.filter((r) => (r.body['job'] as { metadata: { name: string } }).metadata.name === 'late'),
+      ).toHaveLength(1);
     }, 120_000);
   },
 );
