@@ -13,12 +13,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
+import { alarmResources } from '../../infra/aws/alarms.ts';
 import { bundleStages } from '../../infra/aws/bundle.ts';
 import { renderOfflineConfig } from '../../infra/aws/offline.ts';
 import { ensureAwsTools } from '../../infra/aws/tools.ts';
@@ -286,6 +290,100 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
         }),
       );
       expect((await phaseOf('tight', 'held-bell', 'Succeeded'))?.['phase']).toBe('Succeeded');
+    },
+    120_000,
+  );
+
+  it.skipIf(minioMissing() !== undefined || motoMissing() !== undefined)(
+    "npm run smoke:aws --stack runs README's flow against the stack: budget, Bell job, result, and an alarm topic CloudWatch can use (stack outputs and topic from moto's CloudFormation, SNS and KMS)",
+    async () => {
+      if (!moto || !minio) throw new Error('unreachable');
+      // The alarm topic under the stack's key (its policy as the template writes it), and a stack
+      // with the outputs the smoke test reads. (moto's CloudFormation returns a key policy it made
+      // as an object, not AWS's JSON string: the key and topic are made through their own APIs.)
+      const aws = {
+        region: LAMBDA_REGION,
+        endpoint: moto.endpoint,
+        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      };
+      const keyProperties = (alarmResources()['AlarmTopicKey'] as { Properties: { KeyPolicy: unknown } }).Properties;
+      const policy = JSON.stringify(keyProperties.KeyPolicy)
+        .replaceAll(
+          '{"Fn::Sub":"arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}',
+          '"arn:aws:iam::123456789012:root"',
+        )
+        .replaceAll('{"Ref":"AWS::AccountId"}', '"123456789012"');
+      const key = await new KMSClient(aws).send(new CreateKeyCommand({ Policy: policy }));
+      const topic = await new SNSClient(aws).send(
+        new CreateTopicCommand({ Name: 'qpipe-alarms', Attributes: { KmsMasterKeyId: key.KeyMetadata?.KeyId ?? '' } }),
+      );
+      await new CloudFormationClient(aws).send(
+        new CreateStackCommand({
+          StackName: 'qpipe-smoke',
+          TemplateBody: JSON.stringify({
+            Resources: { Placeholder: { Type: 'AWS::SNS::Topic' } },
+            Outputs: {
+              EventBusName: { Value: 'qpipe-dev' },
+              ResultsBucketName: { Value: 'qpipe' },
+              AlarmTopicArn: { Value: topic.TopicArn },
+            },
+          }),
+        }),
+      );
+      const endpoints = Object.fromEntries(
+        ['CLOUDFORMATION', 'SNS', 'KMS', 'STS'].map((service) => [`AWS_ENDPOINT_URL_${service}`, moto!.endpoint]),
+      );
+      const env = {
+        ...process.env,
+        ...minio.env('qpipe'),
+        ...endpoints,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${busPort}`,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        LOG_LEVEL: 'silent',
+      };
+      const smoke = await run(
+        'npm',
+        ['run', '--silent', 'smoke:aws', '--', '--stack', 'qpipe-smoke', '--timeout', '60'],
+        {
+          cwd: ROOT.pathname,
+          env,
+        },
+      );
+      expect(smoke.stdout).toMatch(
+        /^ok {3}submit: budget qpipe-smoke\/smoke applied, job qpipe-smoke\/bell-\d+ on qpipe-dev$/m,
+      );
+      expect(smoke.stdout).toMatch(/^ok {3}job finished: Succeeded on local-simulator$/m);
+      expect(smoke.stdout).toMatch(/^ok {3}result: s3:\/\/qpipe\/runs\/qpipe-smoke\/bell-\d+\/.*"00":\d+/m);
+      expect(smoke.stdout).toMatch(/^ok {3}alarm topic key: key \S+ lets CloudWatch encrypt/m);
+
+      // A topic under the AWS-managed SNS key: alarms could never reach anyone, and the smoke test says so.
+      const managed = await new SNSClient(aws).send(
+        new CreateTopicCommand({ Name: 'managed-key-alarms', Attributes: { KmsMasterKeyId: 'alias/aws/sns' } }),
+      );
+      const failed = await run(
+        'npm',
+        [
+          'run',
+          '--silent',
+          'smoke:aws',
+          '--',
+          '--bus',
+          'qpipe-dev',
+          '--bucket',
+          'qpipe',
+          '--topic',
+          managed.TopicArn ?? '',
+        ],
+        { cwd: ROOT.pathname, env },
+      ).then(
+        () => undefined,
+        (error: unknown) => error as { code: number; stdout: string },
+      );
+      expect(failed?.code).toBe(1);
+      expect(failed?.stdout).toMatch(
+        /^FAIL alarm topic key: .* uses alias\/aws\/sns, which CloudWatch alarms cannot use$/m,
+      );
     },
     120_000,
   );
