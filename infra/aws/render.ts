@@ -304,6 +304,8 @@ export function renderServerlessYaml(): string {
       '/qpipe/submit',
       [
         { Effect: 'Allow', Action: ['s3:GetObject'], Resource: STATUS_READS.map((prefix) => bucketObjects(prefix)) },
+        // A request over EventBridge's 256 KB travels by reference (claim-check.ts).
+        { Effect: 'Allow', Action: ['s3:PutObject'], Resource: bucketObjects('events/') },
         listBucket(STATUS_READS),
       ],
     ),

@@ -67,7 +67,8 @@ export async function applyResources(
   for (const configMap of manifests.configMaps) {
     await write('configmaps', configMap.namespace, configMap.name, configMap);
   }
-  await markChanged(store);
+  // Nothing applied, nothing written: a CI principal submitting jobs only may not write resources.
+  if (written.length > 0) await markChanged(store);
   return written;
 }
 
