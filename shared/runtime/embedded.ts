@@ -100,6 +100,8 @@ export interface EmbeddedPipeline {
   publish(events: readonly CloudEvent<unknown>[]): Promise<void>;
   /** Resolves when no event is in flight. */
   idle(): Promise<void>;
+  /** Resolves when nothing runs or is queued: what is left only waits for its time (a re-check, a poll). */
+  settled(): Promise<void>;
 }
 
 /** Wires stages to an in-process bus over the given ports. */
@@ -147,5 +149,6 @@ export function createEmbeddedPipeline(options: {
     reports,
     publish: (events) => bus.publish(events),
     idle: () => bus.idle(),
+    settled: () => bus.settled(),
   };
 }

@@ -4,6 +4,7 @@
  * text format; every log line of a job's path through the stages carries its job, stage,
  * event and one trace id.
  */
+import { runbookUrl } from '../../infra/runbooks.ts';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -203,6 +204,7 @@ describe('qpipe serve: metrics, logs and traces of jobs (child process, real HTT
                   exp_annotations: {
                     summary: 'More than 10% of jobs in default fail',
                     description: '50% of the jobs that finished in the last 30 minutes failed or were rejected.',
+                    runbook_url: runbookUrl('job-failures'),
                   },
                 },
               ],
@@ -224,6 +226,7 @@ describe('qpipe serve: metrics, logs and traces of jobs (child process, real HTT
                   exp_annotations: {
                     summary: `qpipe stage validate (${target.pod}) is down`,
                     description: 'A running stage pod has not answered /metrics for 5 minutes.',
+                    runbook_url: runbookUrl('stage-down'),
                   },
                 },
               ],
@@ -236,6 +239,7 @@ describe('qpipe serve: metrics, logs and traces of jobs (child process, real HTT
           exp_annotations: {
             summary: 'Budget default/team is spent',
             description: 'Spending has reached the limit; new jobs are held or rejected until the next period.',
+            runbook_url: runbookUrl('budget-exceeded'),
           },
         }),
         budgetScenario('12', '0', 10, 'BudgetNearlyExhausted'),
@@ -246,6 +250,7 @@ describe('qpipe serve: metrics, logs and traces of jobs (child process, real HTT
           exp_annotations: {
             summary: 'Budget default/team is over 90% spent or reserved',
             description: 'Spent and reserved together are 95% of the limit.',
+            runbook_url: runbookUrl('budget-exceeded'),
           },
         }),
       ]);

@@ -100,15 +100,24 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     return { run, ports, seen };
   }
 
-  /** Publishes a job pinned to team-sv1 and waits until the pipeline is idle. */
-  async function runJob(run: EmbeddedPipeline, name: string, code: string, spec: Record<string, unknown>) {
+  /**
+   * Publishes a job pinned to team-sv1 and waits until the pipeline is idle, or, where Braket's
+   * events end tasks, settled (the fallback poll waits its five minutes).
+   */
+  async function runJob(
+    run: EmbeddedPipeline,
+    name: string,
+    code: string,
+    spec: Record<string, unknown>,
+    until: 'idle' | 'settled' = 'idle',
+  ) {
     const job = jobManifest(
       name,
       { circuit: { source: 'inline', code }, backend: { name: 'team-sv1' }, ...spec },
       { uid: `uid-${name}` },
     );
     await run.publish([buildEvent(EventType.JobRequested, { job }, { source: '/test' })]);
-    await run.idle();
+    await (until === 'idle' ? run.idle() : run.settled());
   }
 
   /** Braket's clientToken for the job of that name: the uid qpipe derives for it, and its generation. */
@@ -189,14 +198,17 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     expect(await ports.cluster.readJobStatus('default', 'large-braket')).toMatchObject({ phase: 'Succeeded' });
   });
 
-  it('finishes from Braket’s task state-change event without polling where the deployment receives those', async () => {
+  it('finishes from Braket’s task state-change event where the deployment receives those, polling only as a slow fallback', async () => {
     const { run, ports, seen } = await pipeline({ QPIPE_BRAKET_STATE_EVENTS: 'true' });
     braket.behaviour.pollsBeforeDone = 0;
-    await runJob(run, 'evented', GHZ(2), { execution: { shots: 20 } });
-    expect(seen.some((e) => e.type === EventType.JobPoll)).toBe(false);
+    await runJob(run, 'evented', GHZ(2), { execution: { shots: 20 } }, 'settled');
     expect(await ports.cluster.readJobStatus('default', 'evented')).toMatchObject({ phase: 'Submitted' });
-
     const task = [...braket.tasks.values()].find((t) => t.request['clientToken'] === clientTokenOf('evented'))!;
+    // The fallback poll waits its five minutes (QPIPE_POLL_MAX_SECONDS; its due time: poll-backoff.test.ts),
+    // and Braket is not asked about the task meanwhile.
+    expect(run.bus.pending).toBeGreaterThan(0);
+    expect(braket.calls.filter((c) => c === `GET /quantum-task/${task.arn}`)).toEqual([]);
+
     const stateChange = (status: string) =>
       buildEvent(
         EventType.BraketTaskStateChange,
@@ -212,10 +224,10 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
       ),
       stateChange('RUNNING'),
     ]);
-    await run.idle();
+    await run.settled();
     expect(await ports.cluster.readJobStatus('default', 'evented')).toMatchObject({ phase: 'Submitted' });
     await run.publish([stateChange('COMPLETED'), stateChange('COMPLETED')]);
-    await run.idle();
+    await run.settled();
     expect(run.reports).toEqual([]);
     expect(await ports.cluster.readJobStatus('default', 'evented')).toMatchObject({ phase: 'Succeeded' });
     // Both deliveries may finish the task; the completions are one event (same id), which consumers deduplicate.
@@ -223,6 +235,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     expect(completions.length).toBeGreaterThanOrEqual(1);
     expect(new Set(completions.map((e) => e.id)).size).toBe(1);
     braket.behaviour.pollsBeforeDone = 1;
+    await run.bus.close(0);
   });
 
   it.each([
@@ -246,7 +259,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
       await run.publish([
         new CloudEvent({ type: EventType.ResourceAdded, source: 'https://kubernetes', data: object }),
       ]);
-      await run.idle();
+      await run.settled();
       expect(await ports.cluster.readJobStatus('default', name)).toMatchObject({ phase: 'Submitted' });
       const task = [...braket.tasks.values()].find(
         (t) => t.request['tags'] && (t.request['tags'] as Record<string, string>)['qpipe/job'] === name,
@@ -258,7 +271,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
       held.splice(0);
       const deletion = new CloudEvent({ type: EventType.ResourceDeleted, source: 'https://kubernetes', data: object });
       await run.publish([deletion, deletion.cloneWith({ id: crypto.randomUUID() })]);
-      await run.idle();
+      await run.settled();
       expect(braket.calls.filter((c) => c === `PUT /quantum-task/${task.arn}/cancel`)).toHaveLength(1);
       // Asked, not confirmed: the money stays reserved.
       expect((await ports.cluster.readBudgetStatus('default', 'lab'))?.reserved).toBe(reserved);
@@ -270,16 +283,18 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
           { source: 'aws.braket' },
         ),
       ]);
-      await run.idle();
+      await run.settled();
       braket.behaviour.pollsBeforeDone = 1;
       const status = await ports.cluster.readJobStatus('default', name);
       expect(status?.phase).toBe('Failed');
       expect(status?.message).toContain(
-        `Braket task CANCELLED (asked while ${pollsBefore === 0 ? 'QUEUED' : 'RUNNING'}); charged ${charged}`,
+        `Braket task CANCELLED (asked while ${pollsBefore === 0 ? 'QUEUED' : 'RUNNING'})`,
       );
+      expect(status?.message).toContain(`because its QiskitJob was deleted at`);
       const budgetStatus = await ports.cluster.readBudgetStatus('default', 'lab');
       expect(budgetStatus?.reserved).toBe('$0.00');
       expect(budgetStatus?.reservations).toEqual([]);
+      await run.bus.close(0);
     },
   );
 
@@ -287,7 +302,7 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
     const { run, ports } = await pipeline({ QPIPE_BRAKET_STATE_EVENTS: 'true' });
     braket.behaviour.pollsBeforeDone = 0;
     braket.behaviour.failWith = 'Task exceeded the device time limit';
-    await runJob(run, 'evented-fail', GHZ(2), { execution: { shots: 20 } });
+    await runJob(run, 'evented-fail', GHZ(2), { execution: { shots: 20 } }, 'settled');
     const task = [...braket.tasks.values()].find((t) => t.request['clientToken'] === clientTokenOf('evented-fail'))!;
     await run.publish([
       buildEvent(
@@ -296,13 +311,14 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
         { source: 'aws.braket' },
       ),
     ]);
-    await run.idle();
+    await run.settled();
     delete braket.behaviour.failWith;
     braket.behaviour.pollsBeforeDone = 1;
     const status = await ports.cluster.readJobStatus('default', 'evented-fail');
     expect(status?.phase).toBe('Failed');
     expect(status?.message).toContain('Braket task FAILED: Task exceeded the device time limit');
     expect((await ports.cluster.readBudgetStatus('default', 'lab'))?.reserved).toBe('$0.00');
+    await run.bus.close(0);
   });
 
   it('fails the job with Braket’s reason when the task fails', async () => {
