@@ -290,7 +290,8 @@ describe('a job on a Braket device, end to end with S3 and a Braket stand-in', (
       expect(status?.message).toContain(
         `Braket task CANCELLED (asked while ${pollsBefore === 0 ? 'QUEUED' : 'RUNNING'})`,
       );
-      expect(status?.message).toContain(`because its QiskitJob was deleted at`);
+      expect(status?.message).toMatch(/because its QiskitJob was deleted at \S+; charged \$[\d.]+$/);
+      expect(status?.message?.endsWith(`; charged ${charged}`)).toBe(true);
       const budgetStatus = await ports.cluster.readBudgetStatus('default', 'lab');
       expect(budgetStatus?.reserved).toBe('$0.00');
       expect(budgetStatus?.reservations).toEqual([]);
