@@ -241,19 +241,40 @@ const STATEMENTS: Record<Stage, Statement[]> = {
   ],
 };
 
-/** A role Lambda assumes, with one inline policy. */
-export function lambdaRole(name: string, statements: readonly PolicyEntry[]) {
+/**
+ * A role that `principal` (a service, or an account's principals) may assume, under `condition`
+ * (a service assumes it for this account only), with one inline policy.
+ */
+export function role(
+  principal: { Service: string[] } | { AWS: unknown },
+  name: string,
+  statements: readonly PolicyEntry[],
+  condition?: Record<string, unknown>,
+) {
   return {
     Type: 'AWS::IAM::Role',
     Properties: {
       AssumeRolePolicyDocument: {
         Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] }],
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: principal,
+            Action: ['sts:AssumeRole'],
+            ...(condition ? { Condition: condition } : {}),
+          },
+        ],
       },
       Policies: [{ PolicyName: name, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
     },
   };
 }
+
+/** For a service's role: only on behalf of this account (the confused-deputy guard). */
+export const forThisAccount = { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } };
+
+const lambdaRole = (name: string, statements: readonly PolicyEntry[]) =>
+  role({ Service: ['lambda.amazonaws.com'] }, name, statements);
 
 /** A stage's role: its own statements, its opt-ins' when on, never a ledger write but enforce-budget's. */
 export function stageRole(stage: Stage) {

@@ -15,10 +15,11 @@ import {
 } from '../../events/types.ts';
 import { simulatorMaxMemory, SIZES } from '../sizing.ts';
 import { alarmResources, deadLetterAlarms, functionAlarms } from './alarms.ts';
-import { tlsOnly } from './braket-region.ts';
+import { privateBucket, tlsOnly } from './buckets.ts';
 import {
   bucketObjects,
   busPolicy,
+  forThisAccount,
   internalSources,
   listBucket,
   onFailurePolicy,
@@ -26,6 +27,7 @@ import {
   PascalCase,
   putEventsAs,
   requestJobsPolicy,
+  role,
   stageRole,
   timerRole,
 } from './iam.ts';
@@ -204,25 +206,6 @@ const timerFunction = {
   events: [{ schedule: 'rate(5 minutes)' }],
 };
 
-/** An S3 bucket encrypted at rest and closed to the public, with the given extra properties. */
-function privateBucket(properties: Record<string, unknown>) {
-  return {
-    Type: 'AWS::S3::Bucket',
-    Properties: {
-      BucketEncryption: {
-        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
-      },
-      PublicAccessBlockConfiguration: {
-        BlockPublicAcls: true,
-        BlockPublicPolicy: true,
-        IgnorePublicAcls: true,
-        RestrictPublicBuckets: true,
-      },
-      ...properties,
-    },
-  };
-}
-
 /** The serverless.yml text. */
 export function renderServerlessYaml(): string {
   const resources: Record<string, unknown> = {
@@ -264,38 +247,15 @@ export function renderServerlessYaml(): string {
     QpipeSchedules: { Type: 'AWS::Scheduler::ScheduleGroup', Properties: { Name: '${self:service}-${sls:stage}' } },
     SchedulerDeadLetters: deadLetterQueue(),
     // EventBridge Scheduler puts delayed events on the bus as the stage that scheduled them.
-    SchedulerRole: {
-      Type: 'AWS::IAM::Role',
-      Properties: {
-        AssumeRolePolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Service: ['scheduler.amazonaws.com'] },
-              Action: ['sts:AssumeRole'],
-              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
-            },
-          ],
-        },
-        Policies: [
-          {
-            PolicyName: 'qpipe-scheduler',
-            PolicyDocument: {
-              Version: '2012-10-17',
-              Statement: [
-                putEventsAs(DELAYING_STAGES.map((stage) => stageSource(stage))),
-                {
-                  Effect: 'Allow',
-                  Action: ['sqs:SendMessage'],
-                  Resource: { 'Fn::GetAtt': ['SchedulerDeadLetters', 'Arn'] },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    },
+    SchedulerRole: role(
+      { Service: ['scheduler.amazonaws.com'] },
+      'qpipe-scheduler',
+      [
+        putEventsAs(DELAYING_STAGES.map((stage) => stageSource(stage))),
+        { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: { 'Fn::GetAtt': ['SchedulerDeadLetters', 'Arn'] } },
+      ],
+      forThisAccount,
+    ),
     TimerRole: timerRole(DELAYING_STAGES.map((stage) => stageSource(stage))),
     ...alarmResources(),
     // A CI principal may request jobs and read their status, nothing else (attach it to the pipeline's role).
@@ -398,38 +358,15 @@ export const STATUS_READS = ['status/', 'resources/', 'resources-changed'] as co
  */
 function replayRole() {
   const queues = [...LAMBDA_STAGES.map((stage) => `${PascalCase(stage)}DeadLetters`), 'SchedulerDeadLetters'];
-  return {
-    Type: 'AWS::IAM::Role',
-    Properties: {
-      AssumeRolePolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
-            Action: 'sts:AssumeRole',
-          },
-        ],
-      },
-      Policies: [
-        {
-          PolicyName: 'qpipe-replay',
-          PolicyDocument: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Effect: 'Allow',
-                Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl'],
-                Resource: queues.map((queue) => ({ 'Fn::GetAtt': [queue, 'Arn'] })),
-              },
-              putEventsAs([...internalSources(LAMBDA_STAGES), ...REQUEST_SOURCES, ...CANCEL_SOURCES]),
-              // Large events travel by reference (claim-check.ts).
-              { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects('events/') },
-              listBucket(['events/']),
-            ],
-          },
-        },
-      ],
+  return role({ AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } }, 'qpipe-replay', [
+    {
+      Effect: 'Allow',
+      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl'],
+      Resource: queues.map((queue) => ({ 'Fn::GetAtt': [queue, 'Arn'] })),
     },
-  };
+    putEventsAs([...internalSources(LAMBDA_STAGES), ...REQUEST_SOURCES, ...CANCEL_SOURCES]),
+    // Large events travel by reference (claim-check.ts).
+    { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects('events/') },
+    listBucket(['events/']),
+  ]);
 }

@@ -8,10 +8,11 @@
  * subscribers get a real notification. Without AWS credentials it says so and does nothing.
  * Standard AWS settings apply (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_*).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../shared/config.ts';
 import { readStatus, submitFiles } from '../../shared/cli/submit-command.ts';
 import { TERMINAL_PHASES } from '../../shared/resources/schema.ts';
@@ -61,30 +62,19 @@ export async function stackOutputs(stack: string): Promise<StackOutputs> {
   return { bus: output('EventBusName'), bucket: output('ResultsBucketName'), topic: output('AlarmTopicArn') };
 }
 
-function manifest(job: string): string {
-  return `apiVersion: quantum.io/v1
-kind: QiskitBudget
-metadata: {name: smoke, namespace: ${NAMESPACE}}
-spec: {limit: "$1.00", period: monthly}
----
-apiVersion: quantum.io/v1
-kind: QiskitJob
-metadata: {name: ${job}, namespace: ${NAMESPACE}}
-spec:
-  backend: {type: local_simulator}
-  circuit:
-    source: inline
-    format: qasm2
-    code: |
-      OPENQASM 2.0;
-      include "qelib1.inc";
-      qreg q[2];
-      creg c[2];
-      h q[0];
-      cx q[0], q[1];
-      measure q -> c;
-  execution: {shots: 1000}
-`;
+/** A budget, and README's Bell job (examples/bell.yaml) under a name of its own in the smoke namespace. */
+async function manifest(job: string): Promise<string> {
+  const bell = parse(await readFile(new URL('../../examples/bell.yaml', import.meta.url), 'utf8')) as {
+    metadata: Record<string, unknown>;
+  };
+  bell.metadata = { name: job, namespace: NAMESPACE };
+  const budget = {
+    apiVersion: 'quantum.io/v1',
+    kind: 'QiskitBudget',
+    metadata: { name: 'smoke', namespace: NAMESPACE },
+    spec: { limit: '$1.00', period: 'monthly' },
+  };
+  return `${stringify(budget)}---\n${stringify(bell)}`;
 }
 
 /** Submits a Bell job with a budget, waits for it, and checks its result. */
@@ -94,7 +84,7 @@ async function runBell(outputs: StackOutputs, timeoutSeconds: number, now: Date)
   const folder = await mkdtemp(join(tmpdir(), 'qpipe-smoke-'));
   const checks: Check[] = [];
   try {
-    await writeFile(join(folder, 'smoke.yaml'), manifest(job));
+    await writeFile(join(folder, 'smoke.yaml'), await manifest(job));
     await submitFiles([join(folder, 'smoke.yaml')], { config, to: { bus: outputs.bus } });
     checks.push({
       what: 'submit',
@@ -129,7 +119,7 @@ async function runBell(outputs: StackOutputs, timeoutSeconds: number, now: Date)
   const bell = Object.keys(counts).every((k) => k === '00' || k === '11');
   checks.push({
     what: 'result',
-    ok: document !== undefined && total === 1000 && bell,
+    ok: document !== undefined && total === status.results.shots && bell,
     detail: `${status.results.location}: ${JSON.stringify(counts)}${document === undefined ? ' (document missing)' : ''}`,
   });
   return checks;

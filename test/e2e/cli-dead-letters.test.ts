@@ -34,6 +34,18 @@ import { motoMissing, useMoto } from '../support/moto.ts';
 const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
 const run = promisify(execFile);
 
+/** A CloudEvents receiver standing in for the broker: it records each event's type and answers 202. */
+async function startBroker() {
+  const received: string[] = [];
+  const broker = createServer((request, response) => {
+    received.push(String(request.headers['ce-type']));
+    request.resume();
+    request.on('end', () => response.writeHead(202).end());
+  });
+  await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
+  return { received, broker, url: `http://127.0.0.1:${(broker.address() as AddressInfo).port}` };
+}
+
 describe('qpipe dead-letters from the store (Knative), replayed to a broker (real HTTP)', () => {
   it('lists what the sink recorded and replays it, removing it once delivered', async () => {
     const store = await mkdtemp(join(tmpdir(), 'qpipe-dl-'));
@@ -46,14 +58,7 @@ describe('qpipe dead-letters from the store (Knative), replayed to a broker (rea
     const env = { ...process.env, QPIPE_STORE: store, LOG_LEVEL: 'silent' };
     const listed = await run(process.execPath, [BIN, 'dead-letters', 'list', '--output', 'json'], { env });
     expect(JSON.parse(listed.stdout)).toMatchObject([{ type: EventType.JobFailed, subject: failed.subject }]);
-    const received: string[] = [];
-    const broker = createServer((request, response) => {
-      received.push(String(request.headers['ce-type']));
-      request.resume();
-      request.on('end', () => response.writeHead(202).end());
-    });
-    await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(broker.address() as AddressInfo).port}`;
+    const { received, broker, url } = await startBroker();
     const replay = await run(process.execPath, [BIN, 'dead-letters', 'replay', '--to', url], { env });
     broker.close();
     expect(replay.stdout).toMatch(/replayed io\.quantum\.job\.failed/);
@@ -77,14 +82,7 @@ describe('qpipe dead-letters replay checks what it puts back (real HTTP receiver
     for (const [name, event] of Object.entries(letters)) {
       await writeFile(join(store, 'dead-letters', name), JSON.stringify(event));
     }
-    const received: string[] = [];
-    const broker = createServer((request, response) => {
-      received.push(String(request.headers['ce-type']));
-      request.resume();
-      request.on('end', () => response.writeHead(202).end());
-    });
-    await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(broker.address() as AddressInfo).port}`;
+    const { received, broker, url } = await startBroker();
     const env = { ...process.env, QPIPE_STORE: store, LOG_LEVEL: 'silent' };
     const replay = await run(process.execPath, [BIN, 'dead-letters', 'replay', '--to', url], { env }).then(
       () => undefined,
