@@ -11,6 +11,7 @@ import { EventType } from '../../events/types.ts';
 import { BRAKET_REGIONS } from './braket-regions.ts';
 import { privateBucket, tlsOnly } from './buckets.ts';
 import { forThisAccount, role } from './iam.ts';
+import { deadLetterQueue, rulesOnlyQueuePolicy } from './queues.ts';
 
 const BUCKET = 'amazon-braket-${AWS::AccountId}-${AWS::Region}-${Service}-${Stage}';
 
@@ -40,28 +41,10 @@ export function renderBraketRegionTemplate(): string {
         [{ Effect: 'Allow', Action: ['events:PutEvents'], Resource: { Ref: 'QpipeBusArn' } }],
         forThisAccount,
       ),
-      ForwardDeadLetters: {
-        Type: 'AWS::SQS::Queue',
-        Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
-      },
-      ForwardDeadLettersPolicy: {
-        Type: 'AWS::SQS::QueuePolicy',
-        Properties: {
-          Queues: [{ Ref: 'ForwardDeadLetters' }],
-          PolicyDocument: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Effect: 'Allow',
-                Principal: { Service: 'events.amazonaws.com' },
-                Action: 'sqs:SendMessage',
-                Resource: { 'Fn::GetAtt': ['ForwardDeadLetters', 'Arn'] },
-                Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['ForwardRule', 'Arn'] } } },
-              },
-            ],
-          },
-        },
-      },
+      ForwardDeadLetters: deadLetterQueue(),
+      ForwardDeadLettersPolicy: rulesOnlyQueuePolicy('ForwardDeadLetters', {
+        ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['ForwardRule', 'Arn'] } },
+      }),
       ForwardRule: {
         Type: 'AWS::Events::Rule',
         Properties: {

@@ -16,6 +16,7 @@ import {
 import { simulatorMaxMemory, SIZES } from '../sizing.ts';
 import { alarmResources, deadLetterAlarms, functionAlarms } from './alarms.ts';
 import { privateBucket, tlsOnly } from './buckets.ts';
+import { deadLetterQueue, rulesOnlyQueuePolicy } from './queues.ts';
 import {
   bucketObjects,
   busPolicy,
@@ -113,37 +114,15 @@ function environmentOf(stage: Stage): Record<string, unknown> {
   };
 }
 
-function deadLetterQueue() {
-  return { Type: 'AWS::SQS::Queue', Properties: { MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true } };
-}
-
-/** The stage's queue takes events only from the stage's own rules on the bus (aws:SourceArn). */
+/** The stage's queue takes events only from the stage's own rules on the bus. */
 function queuePolicy(stage: Stage) {
-  const queue = `${PascalCase(stage)}DeadLetters`;
-  return {
-    Type: 'AWS::SQS::QueuePolicy',
-    Properties: {
-      Queues: [{ Ref: queue }],
-      PolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { Service: 'events.amazonaws.com' },
-            Action: 'sqs:SendMessage',
-            Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
-            Condition: {
-              ArnLike: {
-                'aws:SourceArn': {
-                  'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/\${self:service}-\${sls:stage}/\${self:service}-\${sls:stage}-${stage}-rule-*`,
-                },
-              },
-            },
-          },
-        ],
+  return rulesOnlyQueuePolicy(`${PascalCase(stage)}DeadLetters`, {
+    ArnLike: {
+      'aws:SourceArn': {
+        'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/\${self:service}-\${sls:stage}/\${self:service}-\${sls:stage}-${stage}-rule-*`,
       },
     },
-  };
+  });
 }
 
 /**
