@@ -8,6 +8,7 @@
 #   promtool        github.com/prometheus/prometheus/cmd/promtool (unit tests of the alert rules)
 #   prometheus-operator-crds   the PodMonitor and PrometheusRule CRDs of the Prometheus Operator
 #                   (its module's example/prometheus-operator-crd), for server-side dry runs
+#   helm            helm.sh/helm/v4/cmd/helm (lint, template, install, upgrade and rollback of the chart)
 # Usage: test/tools/build-servers.sh [kube-apiserver|etcd|minio]...   (no argument: all)
 set -euo pipefail
 
@@ -16,6 +17,7 @@ ETCD_VERSION=3.6.8
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 PROMETHEUS_VERSION=v0.316.0
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
+HELM_VERSION=v4.3.2
 cache="${QPIPE_TOOLS_CACHE:-$HOME/.cache/qpipe-tools}"
 mkdir -p "$cache"
 export GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
@@ -83,8 +85,14 @@ prometheus_operator_crds() {
   echo "== prometheus-operator-crds: $out"
 }
 
+helm() {
+  local v=helm.sh/helm/v4/internal/version
+  LDFLAGS="-X $v.version=$HELM_VERSION -X $v.gitTreeState=clean" \
+    build_in_module helm "$cache/helm-$HELM_VERSION" "helm.sh/helm/v4@$HELM_VERSION" helm.sh/helm/v4/cmd/helm
+}
+
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver minio promtool prometheus-operator-crds)
+[ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver minio promtool prometheus-operator-crds helm)
 for t in "${tools[@]}"; do
   case "$t" in
     kube-apiserver) kube_apiserver ;;
@@ -92,6 +100,7 @@ for t in "${tools[@]}"; do
     minio) minio ;;
     promtool) promtool ;;
     prometheus-operator-crds) prometheus_operator_crds ;;
+    helm) helm ;;
     *) echo "unknown tool: $t" >&2; exit 2 ;;
   esac
 done

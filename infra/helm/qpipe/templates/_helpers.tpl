@@ -1,0 +1,55 @@
+{{/* The image every stage runs: registry/repository:tag (tag defaults to the chart's appVersion). */}}
+{{- define "qpipe.image" -}}
+{{- $registry := .Values.image.registry -}}
+{{- $tag := .Values.image.tag | default .Chart.AppVersion -}}
+{{- if $registry }}{{ $registry }}/{{ end }}{{ .Values.image.repository }}:{{ $tag }}
+{{- end }}
+
+{{/* imagePullPolicy, only when set (Knative resolves tags to digests either way). */}}
+{{- define "qpipe.imagePullPolicy" -}}
+{{- with .Values.image.pullPolicy }}imagePullPolicy: {{ . }}{{ end }}
+{{- end }}
+
+{{/* A stage's extra pod annotations: the global ones, the stage's, and Vault Agent's when on. */}}
+{{- define "qpipe.podAnnotations" -}}
+{{- $root := .root -}}
+{{- $stage := index $root.Values.stages .stage -}}
+{{- $annotations := merge (deepCopy ($stage.podAnnotations | default dict)) ($root.Values.podAnnotations | default dict) -}}
+{{- if and $root.Values.credentials.vault.enabled (has .stage (list "execute" "notify")) -}}
+{{- $_ := set $annotations "vault.hashicorp.com/agent-inject" "true" -}}
+{{- $_ := set $annotations "vault.hashicorp.com/role" $root.Values.credentials.vault.role -}}
+{{- $_ := set $annotations "vault.hashicorp.com/agent-inject-secret-credentials" $root.Values.credentials.vault.secretPath -}}
+{{- $_ := set $annotations "vault.hashicorp.com/agent-inject-template-credentials" $root.Values.credentials.vault.template -}}
+{{- end -}}
+{{- if $annotations }}{{ toYaml $annotations }}{{ end }}
+{{- end }}
+
+{{/*
+A stage's scheduling: pull secrets, nodeSelector, tolerations, affinity, topology spread (the
+stage's own, else the global ones). Knative Serving accepts the last four only with its
+kubernetes.podspec-* feature flags enabled (chart README, "Scheduling").
+*/}}
+{{- define "qpipe.podScheduling" -}}
+{{- $root := .root -}}
+{{- $stage := index $root.Values.stages .stage -}}
+{{- with $root.Values.imagePullSecrets }}
+imagePullSecrets: {{ toYaml . | nindent 2 }}
+{{- end }}
+{{- with ($stage.nodeSelector | default $root.Values.scheduling.nodeSelector) }}
+nodeSelector: {{ toYaml . | nindent 2 }}
+{{- end }}
+{{- with ($stage.tolerations | default $root.Values.scheduling.tolerations) }}
+tolerations: {{ toYaml . | nindent 2 }}
+{{- end }}
+{{- with $root.Values.scheduling.affinity }}
+affinity: {{ toYaml . | nindent 2 }}
+{{- end }}
+{{- with $root.Values.scheduling.topologySpreadConstraints }}
+topologySpreadConstraints: {{ toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* The ServiceAccounts' annotations: IRSA's role ARN, or any other. */}}
+{{- define "qpipe.serviceAccountAnnotations" -}}
+{{- with .Values.serviceAccount.annotations }}annotations: {{ toYaml . | nindent 2 }}{{ end }}
+{{- end }}

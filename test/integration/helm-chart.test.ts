@@ -1,0 +1,296 @@
+/**
+ * The Helm chart (infra/helm/qpipe) with a real Helm (built from the Go module proxy): generated
+ * from infra/knative's source and identical to what kustomize installs with its defaults, every
+ * value documented, and each value reaching the objects it names. Installed, upgraded and rolled
+ * back on a real kube-apiserver with Knative's CRDs (no Knative controllers or pods: objects and
+ * their specs are checked with kubectl).
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import {
+  defaultValues,
+  renderChartFiles,
+  renderChartMetadata,
+  VALUE_DOCS,
+  valuePaths,
+} from '../../infra/helm/render.ts';
+import { helm, helmMissing } from '../support/helm.ts';
+import { type KubeApiServer, kubeApiServerMissing, startKubeApiServer, toolsCache } from '../support/kube-apiserver.ts';
+import { SERVING, EVENTING } from '../support/knative-platform.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const CHART = join(ROOT, 'infra/helm/qpipe');
+const run = promisify(execFile);
+
+type Doc = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } } & Record<
+  string,
+  unknown
+>;
+const documents = (text: string) =>
+  parseAllDocuments(text)
+    .map((d) => d.toJS() as Doc | null)
+    .filter((d): d is Doc => d !== null);
+const keyOf = (d: Doc) => `${d.kind}/${d.metadata.namespace ?? ''}/${d.metadata.name}`;
+
+it('keeps the chart identical to what infra/knative renders it from (npm run gen)', () => {
+  for (const [name, text] of [...renderChartFiles(), ...renderChartMetadata()]) {
+    expect(readFileSync(join(CHART, name), 'utf8'), `${name} is stale: run npm run gen`).toBe(text);
+  }
+});
+
+it('documents every value in the chart README, with its default', () => {
+  const readme = readFileSync(join(CHART, 'README.md'), 'utf8');
+  for (const path of new Set(valuePaths(defaultValues()))) {
+    expect(VALUE_DOCS[path], `${path} has no description`).toBeTruthy();
+    expect(readme).toContain(`| \`${path}\` |`);
+  }
+});
+
+const missing = helmMissing();
+
+describe.skipIf(missing !== undefined)(`helm lint and template${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  let home: string;
+  const template = async (...args: string[]) =>
+    documents(await helm(['template', 'qpipe', CHART, '--namespace', 'qpipe', ...args], { home }));
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'qpipe-helm-'));
+  });
+
+  it('lints without errors', async () => {
+    expect(await helm(['lint', CHART, '--strict'], { home })).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it('renders, with its defaults, exactly what kubectl kustomize infra/knative does, but the Namespace', async () => {
+    const chart = new Map((await template('--include-crds')).map((d) => [keyOf(d), d]));
+    const kustomized = documents((await run('kubectl', ['kustomize', join(ROOT, 'infra/knative')])).stdout);
+    expect(kustomized.length).toBeGreaterThan(50);
+    for (const object of kustomized) {
+      if (object.kind === 'Namespace') {
+        expect(chart.has(keyOf(object))).toBe(false);
+        continue;
+      }
+      expect(chart.get(keyOf(object)), keyOf(object)).toEqual(object);
+    }
+    expect(chart.size).toBe(kustomized.length - 1);
+  });
+
+  it('puts everything in the release namespace, and templates the namespace with Pod Security labels when asked', async () => {
+    const objects = await helm(['template', 'q', CHART, '--namespace', 'team-q', '--set', 'namespace.create=true'], {
+      home,
+    });
+    expect(objects).not.toMatch(/namespace: qpipe\b/);
+    const namespace = documents(objects).find((d) => d.kind === 'Namespace');
+    expect(namespace?.metadata).toMatchObject({
+      name: 'team-q',
+      labels: {
+        'pod-security.kubernetes.io/enforce': 'restricted',
+        'pod-security.kubernetes.io/audit': 'restricted',
+        'pod-security.kubernetes.io/warn': 'restricted',
+      },
+    });
+    const bindings = documents(objects).filter((d) => d.kind === 'ClusterRoleBinding');
+    for (const binding of bindings) {
+      for (const subject of binding['subjects'] as { namespace: string }[]) expect(subject.namespace).toBe('team-q');
+    }
+  });
+
+  it('sets the image, pull secrets, per-stage sizing and scale, scheduling, storage, credentials and toggles from values', async () => {
+    const objects = await template(
+      '--set',
+      'image.registry=registry.example.com',
+      '--set',
+      'image.tag=1.2.3',
+      '--set',
+      'image.pullPolicy=Always',
+      '--set',
+      'imagePullSecrets[0].name=regcred',
+      '--set',
+      'stages.execute.memory=8Gi',
+      '--set',
+      'stages.execute.maxScale=40',
+      '--set',
+      'stages.execute.nodeSelector.pool=quantum',
+      '--set',
+      'stages.execute.tolerations[0].key=quantum',
+      '--set',
+      'stages.execute.tolerations[0].effect=NoSchedule',
+      '--set',
+      'scheduling.topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone',
+      '--set',
+      'scheduling.topologySpreadConstraints[0].maxSkew=1',
+      '--set',
+      'scheduling.topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway',
+      '--set',
+      'storage.endpoint=',
+      '--set',
+      'storage.forcePathStyle=false',
+      '--set',
+      'storage.bucket=team-results',
+      '--set',
+      'storage.region=eu-west-1',
+      '--set',
+      'config.LOG_LEVEL=debug',
+      '--set',
+      'serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::1:role/qpipe',
+      '--set',
+      'credentials.existingSecret=team-credentials',
+      '--set',
+      'credentials.vault.enabled=true',
+      '--set',
+      'credentials.vault.secretPath=secret/data/qpipe',
+      '--set',
+      'networkPolicy.enabled=false',
+    );
+    type Pod = {
+      spec: { template: { metadata: { annotations: Record<string, string> }; spec: Record<string, unknown> } };
+    };
+    const service = (stage: string) =>
+      objects.find((d) => d.kind === 'Service' && d.metadata.name === `qpipe-${stage}`) as unknown as Pod;
+    const execute = service('execute').spec.template;
+    const container = (execute.spec['containers'] as Record<string, unknown>[])[0]!;
+    expect(container).toMatchObject({
+      image: 'registry.example.com/qpipe/qpipe:1.2.3',
+      imagePullPolicy: 'Always',
+      resources: { requests: { memory: '8Gi' }, limits: { memory: '8Gi' } },
+    });
+    expect(container['envFrom']).toContainEqual({ secretRef: { name: 'team-credentials', optional: true } });
+    expect(execute.metadata.annotations['autoscaling.knative.dev/max-scale']).toBe('40');
+    expect(execute.spec).toMatchObject({
+      imagePullSecrets: [{ name: 'regcred' }],
+      nodeSelector: { pool: 'quantum' },
+      tolerations: [{ key: 'quantum', effect: 'NoSchedule' }],
+      topologySpreadConstraints: [{ topologyKey: 'topology.kubernetes.io/zone', maxSkew: 1 }],
+    });
+    expect(execute.metadata.annotations).toMatchObject({
+      'vault.hashicorp.com/agent-inject': 'true',
+      'vault.hashicorp.com/agent-inject-secret-credentials': 'secret/data/qpipe',
+    });
+    // Only the stages that hold credentials get Vault's agent; the others keep the global scheduling only.
+    const validate = service('validate').spec.template;
+    expect(validate.metadata.annotations['vault.hashicorp.com/agent-inject']).toBeUndefined();
+    expect(validate.spec['nodeSelector']).toBeUndefined();
+    expect(validate.spec['topologySpreadConstraints']).toBeDefined();
+    const config = objects.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'qpipe-config');
+    expect(config?.['data']).toEqual(
+      expect.objectContaining({ QPIPE_S3_BUCKET: 'team-results', AWS_REGION: 'eu-west-1', LOG_LEVEL: 'debug' }),
+    );
+    expect(config?.['data']).not.toHaveProperty('AWS_ENDPOINT_URL_S3');
+    expect(config?.['data']).not.toHaveProperty('QPIPE_S3_FORCE_PATH_STYLE');
+    for (const account of objects.filter((d) => d.kind === 'ServiceAccount')) {
+      expect(account.metadata).toMatchObject({
+        annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::1:role/qpipe' },
+      });
+    }
+    expect(objects.some((d) => d.kind === 'NetworkPolicy')).toBe(false);
+  });
+
+  it('makes the credentials Secret with the External Secrets Operator when asked', async () => {
+    const objects = await template(
+      '--set',
+      'credentials.externalSecret.enabled=true',
+      '--set',
+      'credentials.externalSecret.secretStoreRef.name=vault-backend',
+      '--set',
+      'credentials.externalSecret.data[0].secretKey=IBM_QUANTUM_API_KEY',
+      '--set',
+      'credentials.externalSecret.data[0].remoteRef.key=qpipe/ibm',
+    );
+    const external = objects.find((d) => d.kind === 'ExternalSecret');
+    expect(external).toMatchObject({
+      metadata: { name: 'qpipe-credentials', namespace: 'qpipe' },
+      spec: {
+        refreshInterval: '1h',
+        secretStoreRef: { kind: 'ClusterSecretStore', name: 'vault-backend' },
+        target: { name: 'qpipe-credentials' },
+        data: [{ secretKey: 'IBM_QUANTUM_API_KEY', remoteRef: { key: 'qpipe/ibm' } }],
+      },
+    });
+  });
+});
+
+const apiMissing = missing ?? kubeApiServerMissing();
+
+describe.skipIf(apiMissing !== undefined)(
+  `helm install, upgrade and rollback on a real kube-apiserver with Knative's CRDs${apiMissing ? ` (skipped: ${apiMissing})` : ''}`,
+  () => {
+    let api: KubeApiServer;
+    let kubeconfig: string;
+    let home: string;
+    const kubectl = async (...args: string[]) => (await run('kubectl', ['--kubeconfig', kubeconfig, ...args])).stdout;
+
+    beforeAll(async () => {
+      api = await startKubeApiServer();
+      kubeconfig = await api.kubeconfig();
+      home = await mkdtemp(join(tmpdir(), 'qpipe-helm-'));
+      // Knative's CRDs only: Services, Brokers, Triggers and sources are stored as written.
+      const serving = join(toolsCache(), SERVING, 'config/core/300-resources');
+      const eventing = join(toolsCache(), EVENTING, 'config');
+      const crds = [
+        ...(await readdir(serving)).filter((f) => f.endsWith('.yaml')).map((f) => join(serving, f)),
+        ...(await readdir(eventing)).filter((f) => /^300-.*\.yaml$/.test(f)).map((f) => join(eventing, f)),
+      ];
+      await kubectl('apply', '--server-side', ...crds.flatMap((f) => ['-f', f]));
+      await kubectl('wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s');
+    }, 120_000);
+
+    afterAll(async () => {
+      await api.stop();
+    });
+
+    const maxScaleOfExecute = async () =>
+      (
+        await kubectl(
+          'get',
+          'ksvc',
+          'qpipe-execute',
+          '-n',
+          'qpipe',
+          '-o',
+          "jsonpath={.spec.template.metadata.annotations['autoscaling\\.knative\\.dev/max-scale']}",
+        )
+      ).trim();
+
+    it('installs the chart with its CRDs, upgrades a value, and rolls back to the first release', async () => {
+      await helm(['install', 'qpipe', CHART, '--namespace', 'qpipe', '--create-namespace', '--wait=false'], {
+        home,
+        kubeconfig,
+      });
+      expect((await kubectl('get', 'crd', 'qiskitjobs.quantum.io', '-o', 'name')).trim()).toBe(
+        'customresourcedefinition.apiextensions.k8s.io/qiskitjobs.quantum.io',
+      );
+      const services = (await kubectl('get', 'ksvc', '-n', 'qpipe', '-o', 'name')).trim().split('\n');
+      expect(services).toHaveLength(8);
+      expect(
+        (await kubectl('get', 'triggers.eventing.knative.dev', '-n', 'qpipe', '-o', 'name')).split('\n').length,
+      ).toBeGreaterThan(10);
+      expect(await maxScaleOfExecute()).toBe('10');
+
+      await helm(
+        ['upgrade', 'qpipe', CHART, '--namespace', 'qpipe', '--reuse-values', '--set', 'stages.execute.maxScale=30'],
+        {
+          home,
+          kubeconfig,
+        },
+      );
+      expect(await maxScaleOfExecute()).toBe('30');
+      expect(await helm(['history', 'qpipe', '--namespace', 'qpipe', '-o', 'json'], { home, kubeconfig })).toMatch(
+        /"revision":2/,
+      );
+
+      await helm(['rollback', 'qpipe', '1', '--namespace', 'qpipe'], { home, kubeconfig });
+      expect(await maxScaleOfExecute()).toBe('10');
+      // A job applied meanwhile survives every step: CRDs are never removed by Helm.
+      await kubectl('apply', '-n', 'default', '-f', join(ROOT, 'examples/bell.yaml'));
+      await helm(['upgrade', 'qpipe', CHART, '--namespace', 'qpipe'], { home, kubeconfig });
+      expect((await kubectl('get', 'qiskitjob', 'bell', '-n', 'default', '-o', 'name')).trim()).toBe(
+        'qiskitjob.quantum.io/bell',
+      );
+    }, 180_000);
+  },
+);
