@@ -4,7 +4,8 @@
  * Broker, sources, NetworkPolicy, RBAC and CRDs), with the fields an operator sets made values.
  * With the default values the chart renders what `kubectl kustomize infra/knative` does, but the
  * Namespace (Helm's `--create-namespace` makes it; `namespace.create` templates it with its Pod
- * Security labels), and a test holds it to that.
+ * Security labels) and each stage's config checksum (a settings change rolls the stages); a test
+ * holds it to that.
  */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -55,6 +56,8 @@ function templateService(doc: Doc): Doc {
   const annotations = spec.template.metadata['annotations'] ?? {};
   annotations['autoscaling.knative.dev/min-scale'] = helm(`${stageValue(stage, 'minScale')} | quote`);
   annotations['autoscaling.knative.dev/max-scale'] = helm(`${stageValue(stage, 'maxScale')} | quote`);
+  // A settings change rolls every stage to a new revision (kustomize users roll by hand, README).
+  annotations['qpipe.io/config-checksum'] = helm('include (print $.Template.BasePath "/config.yaml") $ | sha256sum');
   annotations[block(`include "qpipe.podAnnotations" (dict "stage" "${stage}" "root" $)`)] = '';
   const pod = spec.template.spec;
   pod['containerConcurrency'] = helm(stageValue(stage, 'concurrency'));
@@ -85,19 +88,23 @@ function template(doc: Doc): Doc {
 
 /** YAML with the tokens made Helm expressions and includes. */
 function toTemplate(docs: readonly Doc[]): string {
-  return docs
-    .map((doc) => stringify(doc, { lineWidth: 0 }))
-    .join('---\n')
-    .replace(
-      /^( *)HELMBLOCK(\d+)X: .*$/gm,
-      (_, indent: string, n: string) => `${indent}{{- ${expressions[Number(n)]} | nindent ${indent.length} }}`,
-    )
-    .replace(/(['"]?)HELMEXPR(\d+)X\1/g, (_, __, n: string) => `{{ ${expressions[Number(n)]} }}`);
+  return (
+    docs
+      .map((doc) => stringify(doc, { lineWidth: 0 }))
+      .join('---\n')
+      // Braces already in the documents (alert templates, dashboard legends) are Helm's to print, not to read.
+      .replace(/\{\{|\}\}/g, (braces) => `{{ "${braces}" }}`)
+      .replace(
+        /^( *)HELMBLOCK(\d+)X: .*$/gm,
+        (_, indent: string, n: string) => `${indent}{{- ${expressions[Number(n)]} | nindent ${indent.length} }}`,
+      )
+      .replace(/(['"]?)HELMEXPR(\d+)X\1/g, (_, __, n: string) => `{{ ${expressions[Number(n)]} }}`)
+  );
 }
 
 /** The ConfigMap qpipe-config, from the storage and config values. */
-const CONFIG_TEMPLATE = `# Settings every qpipe pod reads when it starts (values: storage, config); after a change
-# the stages roll to a new revision (the checksum annotation on their pods).
+const CONFIG_TEMPLATE = `# Settings every qpipe pod reads when it starts (values: storage, config); a change rolls the
+# stages to a new revision (the qpipe.io/config-checksum annotation on their pods).
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -135,6 +142,7 @@ export function renderChartFiles(): Map<string, string> {
     ['services.yaml', generated('services.yaml')],
     ['triggers.yaml', generated('triggers.yaml')],
     ['network-policy.yaml', documentsOf('infra/knative/network-policy.yaml'), '.Values.networkPolicy.enabled'],
+    ['monitoring.yaml', monitoringDocuments(), '.Values.monitoring.enabled'],
   ];
   for (const [name, docs, condition] of templates) {
     const body = toTemplate(docs.map(template));
@@ -142,6 +150,21 @@ export function renderChartFiles(): Map<string, string> {
   }
   files.set('templates/config.yaml', HEADER + CONFIG_TEMPLATE);
   return files;
+}
+
+/** infra/monitoring as its kustomization makes it: the PodMonitor, the PrometheusRule and the dashboard's ConfigMap. */
+function monitoringDocuments(): Doc[] {
+  const dashboard: Doc = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'qpipe-grafana-dashboard', namespace: NAMESPACE, labels: { grafana_dashboard: '1' } },
+    data: { 'grafana-dashboard.json': readFileSync(new URL('infra/monitoring/grafana-dashboard.json', ROOT), 'utf8') },
+  };
+  return [
+    ...documentsOf('infra/monitoring/podmonitor.yaml'),
+    ...documentsOf('infra/monitoring/prometheusrule.yaml'),
+    dashboard,
+  ];
 }
 
 /** The default values that reproduce infra/knative, per stage. */
@@ -207,6 +230,7 @@ export function defaultValues(): Record<string, unknown> {
     podAnnotations: {},
     scheduling: { nodeSelector: {}, tolerations: [], affinity: {}, topologySpreadConstraints: [] },
     networkPolicy: { enabled: true },
+    monitoring: { enabled: false },
     stages: stageDefaults(),
   };
 }
@@ -245,6 +269,8 @@ export const VALUE_DOCS: Readonly<Record<string, string>> = {
   'scheduling.affinity': 'Affinity of every stage pod, e.g. anti-affinity (Knative: kubernetes.podspec-affinity).',
   'scheduling.topologySpreadConstraints': 'Zone spread (Knative: kubernetes.podspec-topologyspreadconstraints).',
   'networkPolicy.enabled': "The NetworkPolicy of qpipe's pods (infra/knative/network-policy.yaml).",
+  'monitoring.enabled':
+    "infra/monitoring: PodMonitor, PrometheusRule (alerts with runbooks) and Grafana dashboard (needs the Prometheus Operator's CRDs).",
   'stages.<stage>.cpu': "The stage's CPU request.",
   'stages.<stage>.memory':
     "The stage's memory request and limit (infra/sizing.ts); raise execute's with config.QPIPE_SIMULATOR_MAX_MEMORY.",
@@ -298,7 +324,9 @@ export function renderChartMetadata(): Map<string, string> {
   const readme = `# qpipe Helm chart
 
 Generated by \`npm run gen\` (infra/helm/render.ts) from the same source as infra/knative: with
-its default values it installs what \`kubectl apply -k infra/knative\` does, but the Namespace.
+its default values it installs what \`kubectl apply -k infra/knative\` does, but the Namespace
+(\`--create-namespace\`, or \`namespace.create\`) and a \`qpipe.io/config-checksum\` annotation on
+each stage's pods, so that a settings change rolls the stages to a new revision.
 Needs Knative Serving and Eventing (with the in-memory channel or another) in the cluster.
 
     helm install qpipe infra/helm/qpipe --namespace qpipe --create-namespace
