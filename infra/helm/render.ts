@@ -59,6 +59,8 @@ function templateService(doc: Doc): Doc {
   // A settings change rolls every stage to a new revision (kustomize users roll by hand, README).
   annotations['qpipe.io/config-checksum'] = helm('include (print $.Template.BasePath "/config.yaml") $ | sha256sum');
   annotations[block(`include "qpipe.podAnnotations" (dict "stage" "${stage}" "root" $)`)] = '';
+  spec.template.metadata[block(`include "qpipe.revisionName" (dict "stage" "${stage}" "root" $)`)] = {};
+  (spec as Record<string, unknown>)[block(`include "qpipe.traffic" (dict "stage" "${stage}" "root" $)`)] = '';
   const pod = spec.template.spec;
   pod['containerConcurrency'] = helm(stageValue(stage, 'concurrency'));
   pod['timeoutSeconds'] = helm('.Values.requestTimeoutSeconds');
@@ -96,7 +98,8 @@ function toTemplate(docs: readonly Doc[]): string {
       .replace(/\{\{|\}\}/g, (braces) => `{{ "${braces}" }}`)
       .replace(
         /^( *)HELMBLOCK(\d+)X: .*$/gm,
-        (_, indent: string, n: string) => `${indent}{{- ${expressions[Number(n)]} | nindent ${indent.length} }}`,
+        (_, indent: string, n: string) =>
+          `${indent}{{- with (${expressions[Number(n)]} | trim) }}{{ . | nindent ${indent.length} }}{{- end }}`,
       )
       .replace(/(['"]?)HELMEXPR(\d+)X\1/g, (_, __, n: string) => `{{ ${expressions[Number(n)]} }}`)
   );
@@ -231,6 +234,8 @@ export function defaultValues(): Record<string, unknown> {
     scheduling: { nodeSelector: {}, tolerations: [], affinity: {}, topologySpreadConstraints: [] },
     networkPolicy: { enabled: true },
     monitoring: { enabled: false },
+    revision: { name: '' },
+    canary: { enabled: false, percent: 10, stableRevision: '' },
     stages: stageDefaults(),
   };
 }
@@ -271,6 +276,12 @@ export const VALUE_DOCS: Readonly<Record<string, string>> = {
   'networkPolicy.enabled': "The NetworkPolicy of qpipe's pods (infra/knative/network-policy.yaml).",
   'monitoring.enabled':
     "infra/monitoring: PodMonitor, PrometheusRule (alerts with runbooks) and Grafana dashboard (needs the Prometheus Operator's CRDs).",
+  'revision.name':
+    "Names each stage's revision qpipe-<stage>-<name> (e.g. the release's version; change it on every upgrade), so a canary can name the stable one.",
+  'canary.enabled':
+    "Split each stage's traffic: canary.percent to the new (latest) revision, tagged canary; the rest to the stable one, tagged stable.",
+  'canary.percent': 'The share of traffic the new revision gets while canary.enabled.',
+  'canary.stableRevision': 'The revision.name of the release being replaced (required with canary.enabled).',
   'stages.<stage>.cpu': "The stage's CPU request.",
   'stages.<stage>.memory':
     "The stage's memory request and limit (infra/sizing.ts); raise execute's with config.QPIPE_SIMULATOR_MAX_MEMORY.",
@@ -347,6 +358,20 @@ Per stage (\`stages.<stage>\`), the defaults (infra/sizing.ts):
 | Stage | cpu | memory | minScale | maxScale | concurrency |
 | --- | --- | --- | --- | --- | --- |
 ${stageRows.join('\n')}
+
+## Upgrades and canaries
+
+Name each release's revisions (\`revision.name\`, e.g. the version), then send a share of every
+stage's traffic to the new one (Knative splits it; the tags give each revision its own URL):
+
+    helm upgrade qpipe infra/helm/qpipe -n qpipe --reuse-values --set revision.name=v2 \\
+      --set canary.enabled=true --set canary.stableRevision=v1 --set canary.percent=10
+    # watch QpipeStageDown, HighJobFailureRate and the dashboard's failures by stage; then either
+    helm upgrade qpipe infra/helm/qpipe -n qpipe --reuse-values --set canary.enabled=false   # promote: all to v2
+    helm rollback qpipe <the release before the canary> -n qpipe                             # or back to v1
+
+Events are idempotent, so a job whose events reach both revisions still runs once. The CRDs
+stay \`quantum.io/v1\` within a major version (docs/crd-versioning.md).
 
 ## Scheduling
 

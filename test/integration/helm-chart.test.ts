@@ -324,5 +324,49 @@ describe.skipIf(apiMissing !== undefined)(
         'qiskitjob.quantum.io/bell',
       );
     }, 180_000);
+
+    it('runs a canary as the chart README says: named revisions, 10% to the new one, then promoted, or rolled back', async () => {
+      const upgrade = (...set: string[]) =>
+        helm(
+          ['upgrade', 'qpipe', CHART, '--namespace', 'qpipe', '--reuse-values', ...set.flatMap((s) => ['--set', s])],
+          {
+            home,
+            kubeconfig,
+          },
+        );
+      const execute = async () =>
+        JSON.parse(await kubectl('get', 'ksvc', 'qpipe-execute', '-n', 'qpipe', '-o', 'json')) as {
+          spec: { template: { metadata: { name?: string } }; traffic?: Record<string, unknown>[] };
+        };
+      await upgrade('revision.name=v1');
+      expect((await execute()).spec.template.metadata.name).toBe('qpipe-execute-v1');
+      // The new release as a canary: 10% of each stage's traffic.
+      await upgrade('revision.name=v2', 'canary.enabled=true', 'canary.stableRevision=v1', 'canary.percent=10');
+      const canary = await execute();
+      expect(canary.spec.template.metadata.name).toBe('qpipe-execute-v2');
+      expect(canary.spec.traffic).toEqual([
+        { revisionName: 'qpipe-execute-v1', percent: 90, tag: 'stable' },
+        { latestRevision: true, percent: 10, tag: 'canary' },
+      ]);
+      const validate = JSON.parse(await kubectl('get', 'ksvc', 'qpipe-validate', '-n', 'qpipe', '-o', 'json')) as {
+        spec: { traffic?: unknown[] };
+      };
+      expect(validate.spec.traffic).toHaveLength(2);
+      const history = JSON.parse(
+        await helm(['history', 'qpipe', '--namespace', 'qpipe', '-o', 'json'], { home, kubeconfig }),
+      ) as { revision: number }[];
+      const beforeCanary = history.at(-2)?.revision;
+      // Promoted: all traffic to the latest revision again.
+      await upgrade('canary.enabled=false');
+      expect((await execute()).spec.traffic).toBeUndefined();
+      expect((await execute()).spec.template.metadata.name).toBe('qpipe-execute-v2');
+      // Or rolled back: the release before the canary, v1 with all the traffic.
+      await helm(['rollback', 'qpipe', String(beforeCanary), '--namespace', 'qpipe'], { home, kubeconfig });
+      const rolledBack = await execute();
+      expect(rolledBack.spec.template.metadata.name).toBe('qpipe-execute-v1');
+      expect(rolledBack.spec.traffic).toBeUndefined();
+      // A canary that names no stable revision is refused before anything changes.
+      await expect(upgrade('canary.enabled=true', 'canary.stableRevision=')).rejects.toThrow(/canary.stableRevision/);
+    }, 180_000);
   },
 );

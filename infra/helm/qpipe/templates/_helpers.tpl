@@ -53,3 +53,25 @@ topologySpreadConstraints: {{ toYaml . | nindent 2 }}
 {{- define "qpipe.serviceAccountAnnotations" -}}
 {{- with .Values.serviceAccount.annotations }}annotations: {{ toYaml . | nindent 2 }}{{ end }}
 {{- end }}
+
+{{/* The stage's revision name, when revision.name is set (Knative: <service>-<suffix>). */}}
+{{- define "qpipe.revisionName" -}}
+{{- with .root.Values.revision.name }}name: qpipe-{{ $.stage }}-{{ . }}{{ end }}
+{{- end }}
+
+{{/*
+The stage's traffic while a canary runs: canary.percent to the latest revision (tag canary), the
+rest to the stable one (tag stable); without a canary Knative sends all to the latest.
+*/}}
+{{- define "qpipe.traffic" -}}
+{{- $canary := .root.Values.canary -}}
+{{- if $canary.enabled }}
+traffic:
+  - revisionName: qpipe-{{ .stage }}-{{ required "canary.stableRevision: the revision.name of the release being replaced" $canary.stableRevision }}
+    percent: {{ sub 100 (int $canary.percent) }}
+    tag: stable
+  - latestRevision: true
+    percent: {{ int $canary.percent }}
+    tag: canary
+{{- end }}
+{{- end }}
