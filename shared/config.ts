@@ -2,6 +2,7 @@
  * qpipe's configuration, read once from environment variables (and CLI overrides) and
  * validated; an error names the bad setting.
  */
+import { resolveSecretFiles } from './secrets.ts';
 import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { ConfigError } from './errors.ts';
@@ -181,7 +182,9 @@ export function availableMemory(
 }
 
 /** Reads and validates configuration. */
-export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}): QpipeConfig {
+export function loadConfig(given: Env = process.env, overrides: ConfigOverrides = {}): QpipeConfig {
+  // Credentials may come from files (NAME_FILE: a mounted Secret, Vault Agent's file).
+  const env = resolveSecretFiles(given);
   // By default the simulator may use half of the memory this process may use. Deployments
   // set it explicitly to execute's capacity, so every stage decides on the same figure.
   const maxMemoryBytes = readSize(env, 'QPIPE_SIMULATOR_MAX_MEMORY', Math.floor(availableMemory() / 2));

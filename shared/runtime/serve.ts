@@ -3,6 +3,7 @@
  * the timer a PingSource ticks, the broker's dead-letter sink, or the whole pipeline behind
  * one ingress (`qpipe serve`, the development broker). Each stops gracefully on SIGTERM.
  */
+import { watchSecretFiles } from '../secrets.ts';
 import type { CloudEvent } from 'cloudevents';
 import { buildJobEvent, isCatalogType, parseEvent } from '../../events/envelope.ts';
 import { EventType, Stage, stageSource } from '../../events/types.ts';
@@ -105,6 +106,12 @@ async function start(
   };
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);
+  // A rotated credential file: stop as on SIGTERM, and the supervisor (Kubernetes) starts the
+  // process again, which reads the new value.
+  watchSecretFiles(process.env, (setting) => {
+    logger().warn({ setting }, `${setting} changed: stopping to start again with the new value`);
+    handler();
+  });
   return { url, stop } satisfies Serving;
 }
 
