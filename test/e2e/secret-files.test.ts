@@ -1,9 +1,9 @@
 /**
  * Credentials from files (`NAME_FILE`: a mounted Secret, Vault Agent's rendered file): read at
  * start-up, and a rotation seen by a running `qpipe serve` (a real child process), which stops
- * gracefully so that its supervisor starts it again with the new value.
+ * gracefully so that its supervisor starts it again with the new value. And the profiling switch.
  */
-import { mkdtemp, rename, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,5 +55,28 @@ describe('credentials from files', () => {
     const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
     expect(code, output).toBe(0);
     expect(output).toMatch(/IBM_QUANTUM_API_KEY_FILE changed: stopping to start again with the new value/);
+  }, 60_000);
+});
+
+describe('profiling a served stage as docs/troubleshooting.md says (real qpipe serve, Node flags)', () => {
+  it('writes a heap snapshot to the diagnostic folder on SIGUSR2, and keeps serving', async () => {
+    const diagnostics = await mkdtemp(join(tmpdir(), 'qpipe-diag-'));
+    const store = await mkdtemp(join(tmpdir(), 'qpipe-store-'));
+    const serving = await startServe(['--port', '0'], {
+      QPIPE_STORE: store,
+      NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${diagnostics}`,
+    });
+    try {
+      serving.process.kill('SIGUSR2');
+      let files: string[] = [];
+      for (let i = 0; i < 100 && !files.some((f) => f.endsWith('.heapsnapshot')); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        files = await readdir(diagnostics);
+      }
+      expect(files.some((f) => f.endsWith('.heapsnapshot'))).toBe(true);
+      expect((await fetch(`${serving.url}/healthz`)).ok).toBe(true);
+    } finally {
+      serving.process.kill('SIGTERM');
+    }
   }, 60_000);
 });
