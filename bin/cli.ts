@@ -46,10 +46,11 @@ Usage:
       What could not be delivered: from the store's dead-letters/ (the Knative broker's
       sink), or from an SQS queue (--queue: a function's queue on AWS). replay sends each
       to the broker (--to) or the bus (--bus) again and removes it.
-  qpipe backup --to DIR|s3://bucket/prefix [--resources FILE...] [--output text|json]
+  qpipe backup --to DIR|s3://bucket/prefix [--keep N] [--resources FILE...] [--output text|json]
       Export every QiskitJob, QiskitBudget, QiskitBackend and QiskitSession (without
       status) and every budget ledger: from Kubernetes with QPIPE_CLUSTER=kubernetes, else
-      the --resources files and the local store.
+      the --resources files and the local store. --keep N (a scheduled backup): into a
+      folder named after the UTC time, keeping the newest N such folders.
   qpipe restore --from DIR|s3://bucket/prefix [--output text|json]
       Import a backup: ledgers into the store, resources into Kubernetes (restored jobs
       are marked so they do not run again).
@@ -120,6 +121,7 @@ const OPTIONS = {
   interval: { type: 'string' },
   once: { type: 'boolean' },
   reason: { type: 'string' },
+  keep: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -364,7 +366,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (values.to === undefined) throw new UsageError('backup needs --to DIR or --to s3://bucket/prefix');
         const { backupCommand } = await import('./commands/backup.ts');
         // `--resources A B` leaves B as a positional: every file named is a resources file.
-        return await backupCommand(values.to, { config, output, resources: [...(values.resources ?? []), ...files] });
+        const keep = values.keep === undefined ? undefined : Number(values.keep);
+        if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1)) {
+          throw new UsageError(`--keep "${values.keep}" must be a whole number of backups, 1 or more`);
+        }
+        return await backupCommand(values.to, {
+          config,
+          output,
+          resources: [...(values.resources ?? []), ...files],
+          ...(keep === undefined ? {} : { keep }),
+        });
       }
       case 'restore': {
         if (values.from === undefined) throw new UsageError('restore needs --from DIR or --from s3://bucket/prefix');

@@ -6,7 +6,7 @@ import { writeOut } from '../terminal.ts';
 /** Writes a backup and says what it holds. */
 export async function backupCommand(
   location: string,
-  options: { config: QpipeConfig; output: 'text' | 'json'; resources: readonly string[] },
+  options: { config: QpipeConfig; output: 'text' | 'json'; resources: readonly string[]; keep?: number },
 ): Promise<number> {
   const index = await backupTo(location, options);
   if (options.output === 'json') writeOut(`${JSON.stringify(index, null, 2)}\n`);
@@ -14,7 +14,7 @@ export async function backupCommand(
     const counts = Object.entries(index.resources)
       .map(([kind, n]) => `${n} ${kind}`)
       .join(', ');
-    writeOut(`backed up ${counts} and ${index.ledgers.length} ledgers to ${location}\n`);
+    writeOut(`backed up ${counts} and ${index.ledgers.length} ledgers to ${index.location}\n`);
   }
   return 0;
 }

@@ -234,6 +234,7 @@ export function defaultValues(): Record<string, unknown> {
     scheduling: { nodeSelector: {}, tolerations: [], affinity: {}, topologySpreadConstraints: [] },
     networkPolicy: { enabled: true },
     monitoring: { enabled: false },
+    backup: { enabled: false, schedule: '15 2 * * *', keep: 14, bucket: '', prefix: 'backups' },
     revision: { name: '' },
     canary: { enabled: false, percent: 10, stableRevision: '' },
     stages: stageDefaults(),
@@ -276,6 +277,12 @@ export const VALUE_DOCS: Readonly<Record<string, string>> = {
   'networkPolicy.enabled': "The NetworkPolicy of qpipe's pods (infra/knative/network-policy.yaml).",
   'monitoring.enabled':
     "infra/monitoring: PodMonitor, PrometheusRule (alerts with runbooks) and Grafana dashboard (needs the Prometheus Operator's CRDs).",
+  'backup.enabled':
+    'A CronJob running `qpipe backup` (every QiskitJob, QiskitBudget, QiskitBackend, QiskitSession and ledger) to the bucket.',
+  'backup.schedule': 'Its cron schedule (UTC).',
+  'backup.keep': 'How many backups stay (older ones are deleted by the job).',
+  'backup.bucket': 'The bucket backups go to; empty means storage.bucket.',
+  'backup.prefix': 'The prefix in it; each backup is a folder named after its UTC time.',
   'revision.name':
     "Names each stage's revision qpipe-<stage>-<name> (e.g. the release's version; change it on every upgrade), so a canary can name the stable one.",
   'canary.enabled':

@@ -56,17 +56,37 @@ async function ledgerOf(config: QpipeConfig) {
   return (await createDeployedPorts(config, { budgets: [], backends: [], configMaps: [] })).ledger;
 }
 
-/** Writes a backup of the cluster's resources and the store's ledgers. */
+/** A scheduled backup's folder name: its UTC time, so names sort by age (20261207T021500Z). */
+const DATED = /^\d{8}T\d{6}Z$/;
+const datedName = (now: Date) => now.toISOString().replace(/[-:]|\.\d+/g, '');
+
+/**
+ * Writes a backup of the cluster's resources and the store's ledgers. With `keep`, into a folder
+ * of its own named after the time (a scheduled backup), and only the newest `keep` such folders
+ * stay; returns where it wrote.
+ */
 export async function backupTo(
   location: string,
-  options: { config: QpipeConfig; resources: readonly string[]; now?: Date },
-): Promise<BackupIndex> {
-  return createBackup({
+  options: { config: QpipeConfig; resources: readonly string[]; now?: Date; keep?: number },
+): Promise<BackupIndex & { location: string }> {
+  const now = options.now ?? new Date();
+  const folder = options.keep === undefined ? location : `${location.replace(/\/+$/, '')}/${datedName(now)}`;
+  const index = await createBackup({
     resources: await source(options.config, options.resources),
     ledger: await ledgerOf(options.config),
-    target: await backupLocation(location, options.config),
-    now: options.now ?? new Date(),
+    target: await backupLocation(folder, options.config),
+    now,
   });
+  if (options.keep !== undefined) await pruneBackups(await backupLocation(location, options.config), options.keep);
+  return { ...index, location: folder };
+}
+
+/** Deletes every dated backup folder but the newest `keep`. */
+async function pruneBackups(store: ObjectStore, keep: number): Promise<void> {
+  const keys = await store.list('');
+  const folders = [...new Set(keys.map((key) => key.split('/')[0] ?? '').filter((name) => DATED.test(name)))].sort();
+  const old = new Set(folders.slice(0, Math.max(0, folders.length - keep)));
+  for (const key of keys) if (old.has(key.split('/')[0] ?? '')) await store.delete(key);
 }
 
 /** Restores a backup into the cluster and the store. */

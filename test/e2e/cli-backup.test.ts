@@ -42,6 +42,31 @@ describe('qpipe backup and restore (end to end, child processes)', () => {
     expect(original.state.spentMicros).toBe(4_500_000);
   });
 
+  it('keeps the newest N dated backups with --keep (the scheduled backup), each restorable', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'qpipe-cli-backup-'));
+    const [store, backups] = ['store', 'backups'].map((d) => join(root, d)) as [string, string];
+    await qpipe(['run', 'examples/budget-demo.yaml'], { QPIPE_STORE: store });
+    const written: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const saved = await qpipe(['backup', '--to', backups, '--keep', '2'], { QPIPE_STORE: store });
+      expect(saved.code, saved.stderr).toBe(0);
+      written.push(/ to (\S+)$/m.exec(saved.stdout)?.[1] ?? '');
+      // Dated to the second: the next one gets a folder of its own.
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    expect(written.every((w) => /\/\d{8}T\d{6}Z$/.test(w))).toBe(true);
+    // What is left in the location (a folder here, a prefix in S3: empty folders do not count).
+    const left = [...new Set((await new LocalObjectStore(backups).list('')).map((k) => k.split('/')[0]))].sort();
+    expect(left).toEqual(written.slice(1).map((w) => w.slice(backups.length + 1)));
+    const back = await qpipe(['restore', '--from', written[2] ?? '', '--output', 'json'], {
+      QPIPE_STORE: join(root, 'restored'),
+    });
+    expect(JSON.parse(back.stdout)).toMatchObject({ ledgers: 1 });
+    expect((await qpipe(['backup', '--to', backups, '--keep', '0'], { QPIPE_STORE: store })).stderr).toMatch(
+      /--keep "0" must be a whole number of backups, 1 or more/,
+    );
+  }, 60_000);
+
   it('says what is wrong with a missing location', async () => {
     const result = await qpipe(['restore', '--from', join(tmpdir(), 'no-such-backup')]);
     expect(result.code).toBe(1);

@@ -222,6 +222,37 @@ describe.skipIf(missing !== undefined)(`helm lint and template${missing ? ` (ski
     expect(objects.some((d) => d.kind === 'NetworkPolicy')).toBe(false);
   });
 
+  it('backs up on a schedule when asked: qpipe backup to the bucket as the resource reader, keeping the newest N', async () => {
+    expect((await template()).some((d) => d.kind === 'CronJob')).toBe(false);
+    const [cronJob] = (await template('--set', 'backup.enabled=true', '--set', 'backup.keep=7')).filter(
+      (d) => d.kind === 'CronJob',
+    );
+    expect(cronJob).toMatchObject({
+      metadata: { name: 'qpipe-backup', namespace: 'qpipe' },
+      spec: {
+        schedule: '15 2 * * *',
+        concurrencyPolicy: 'Forbid',
+        jobTemplate: {
+          spec: {
+            template: {
+              spec: {
+                serviceAccountName: 'qpipe-reader',
+                containers: [
+                  {
+                    command: ['node', 'bin/qpipe.js', 'backup', '--to', 's3://qpipe/backups', '--keep', '7'],
+                    env: expect.arrayContaining([{ name: 'QPIPE_CLUSTER', value: 'kubernetes' }]),
+                    envFrom: expect.arrayContaining([{ configMapRef: { name: 'qpipe-config' } }]),
+                    securityContext: expect.objectContaining({ readOnlyRootFilesystem: true, runAsNonRoot: true }),
+                  },
+                ],
+              },
+            },
+          },
+        },
+      },
+    });
+  });
+
   it('makes the credentials Secret with the External Secrets Operator when asked', async () => {
     const objects = await template(
       '--set',
