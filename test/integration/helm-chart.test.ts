@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import {
   defaultValues,
   renderChartFiles,
@@ -251,6 +251,25 @@ describe.skipIf(missing !== undefined)(`helm lint and template${missing ? ` (ski
         },
       },
     });
+  });
+
+  it('renders the production values example, every value in it one the chart documents', async () => {
+    const file = join(ROOT, 'infra/helm/values-production.yaml');
+    const example = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const documented = new Set(valuePaths(defaultValues()));
+    // A path inside a free-form value (annotations, a nodeSelector) belongs to that value.
+    const documentedAs = (path: string) => [...documented].find((d) => path === d || path.startsWith(`${d}.`));
+    for (const path of new Set(valuePaths(example))) expect(documentedAs(path), path).toBeDefined();
+    const objects = await template('-f', file);
+    const execute = objects.find((d) => d.kind === 'Service' && d.metadata.name === 'qpipe-execute') as unknown as {
+      spec: { template: { spec: { nodeSelector: unknown; containers: { resources: unknown }[] } } };
+    };
+    expect(execute.spec.template.spec.nodeSelector).toEqual({ workload: 'quantum' });
+    expect(execute.spec.template.spec.containers[0]?.resources).toEqual({
+      requests: { memory: '8Gi', cpu: '4' },
+      limits: { memory: '8Gi' },
+    });
+    expect(objects.map((d) => d.kind)).toEqual(expect.arrayContaining(['ExternalSecret', 'CronJob', 'PrometheusRule']));
   });
 
   it('makes the credentials Secret with the External Secrets Operator when asked', async () => {
