@@ -208,7 +208,7 @@ export function defaultValues(): Record<string, unknown> {
   ] as Record<string, string>;
   const { QPIPE_S3_BUCKET, AWS_ENDPOINT_URL_S3, QPIPE_S3_FORCE_PATH_STYLE, AWS_REGION, ...settings } = config;
   return {
-    image: { registry: 'ghcr.io', repository, tag, pullPolicy: '' },
+    image: { registry: 'ghcr.io', repository, tag, digest: '', pullPolicy: '' },
     imagePullSecrets: [],
     namespace: { create: false, podSecurity: 'restricted' },
     storage: {
@@ -246,6 +246,7 @@ export const VALUE_DOCS: Readonly<Record<string, string>> = {
   'image.registry': 'Registry of the qpipe image (empty: none, for a local image).',
   'image.repository': 'Repository of the image every stage runs (the stage is chosen by QPIPE_STAGE).',
   'image.tag': "Image tag; empty means the chart's appVersion.",
+  'image.digest': 'Pin the image by digest (sha256:...) instead of the tag, as production should.',
   'image.pullPolicy': 'imagePullPolicy of every stage; empty leaves it to Kubernetes.',
   imagePullSecrets: 'Pull secrets for a private registry, e.g. `[{name: regcred}]`.',
   'namespace.create': 'Template the release namespace with its Pod Security labels (not with `--create-namespace`).',

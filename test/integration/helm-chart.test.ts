@@ -5,9 +5,9 @@
  * back on a real kube-apiserver with Knative's CRDs (no Knative controllers or pods: objects and
  * their specs are checked with kubectl).
  */
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,8 +20,14 @@ import {
   VALUE_DOCS,
   valuePaths,
 } from '../../infra/helm/render.ts';
-import { helm, helmMissing } from '../support/helm.ts';
-import { type KubeApiServer, kubeApiServerMissing, startKubeApiServer, toolsCache } from '../support/kube-apiserver.ts';
+import { helm, helmBinary, helmMissing } from '../support/helm.ts';
+import {
+  type KubeApiServer,
+  kubeApiServerMissing,
+  startKubeApiServer,
+  toolsCache,
+  unavailableUnlessCi,
+} from '../support/kube-apiserver.ts';
 import { SERVING, EVENTING } from '../support/knative-platform.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -295,6 +301,54 @@ describe.skipIf(missing !== undefined)(`helm lint and template${missing ? ` (ski
     });
   });
 });
+
+/** The checkers test/tools/install-python-tools.sh installs. */
+const CHECKOV = join(toolsCache(), 'python-tools-1', 'bin', 'checkov');
+const scannerMissing =
+  missing ??
+  unavailableUnlessCi(
+    existsSync(CHECKOV) ? undefined : `checkov not installed (run test/tools/install-python-tools.sh)`,
+  );
+
+describe.skipIf(scannerMissing !== undefined)(
+  `checkov on the manifests and the chart (Kubernetes and Helm frameworks, every skipped check explained in .checkov-kubernetes.yaml)${scannerMissing ? ` (skipped: ${scannerMissing})` : ''}`,
+  () => {
+    it('finds nothing unexplained in infra/knative, the chart with production values, or the chart as checkov renders it', async () => {
+      const home = await mkdtemp(join(tmpdir(), 'qpipe-helm-'));
+      const kustomized = join(home, 'knative.yaml');
+      await writeFile(kustomized, (await run('kubectl', ['kustomize', join(ROOT, 'infra/knative')])).stdout);
+      const production = join(home, 'chart.yaml');
+      await writeFile(
+        production,
+        await helm(
+          ['template', 'qpipe', CHART, '--namespace', 'qpipe', '-f', join(ROOT, 'infra/helm/values-production.yaml')],
+          { home },
+        ),
+      );
+      // checkov's Helm framework runs `helm` from PATH.
+      const bin = join(home, 'bin');
+      await mkdir(bin);
+      await symlink(helmBinary(), join(bin, 'helm'));
+      const checkov = (...args: string[]) =>
+        spawnSync(
+          CHECKOV,
+          [...args, '--config-file', '.checkov-kubernetes.yaml', '--skip-download', '--compact', '--quiet'],
+          {
+            cwd: ROOT,
+            encoding: 'utf8',
+            timeout: 240_000,
+            env: { ...process.env, LOG_LEVEL: 'WARNING', PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+          },
+        );
+      const manifests = checkov('-f', kustomized, '-f', production, '--framework', 'kubernetes');
+      expect(manifests.status, manifests.stdout).toBe(0);
+      expect(manifests.stdout).toMatch(/Passed checks: \d+, Failed checks: 0/);
+      const chart = checkov('-d', CHART, '--framework', 'helm');
+      expect(chart.status, chart.stdout).toBe(0);
+      expect(chart.stdout).toMatch(/Passed checks: \d+, Failed checks: 0/);
+    }, 300_000);
+  },
+);
 
 const apiMissing = missing ?? kubeApiServerMissing();
 

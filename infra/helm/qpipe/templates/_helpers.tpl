@@ -1,8 +1,9 @@
-{{/* The image every stage runs: registry/repository:tag (tag defaults to the chart's appVersion). */}}
+{{/* The image every stage runs: registry/repository@digest, or :tag (the chart's appVersion by default). */}}
 {{- define "qpipe.image" -}}
 {{- $registry := .Values.image.registry -}}
 {{- $tag := .Values.image.tag | default .Chart.AppVersion -}}
-{{- if $registry }}{{ $registry }}/{{ end }}{{ .Values.image.repository }}:{{ $tag }}
+{{- if $registry }}{{ $registry }}/{{ end }}{{ .Values.image.repository }}
+{{- with .Values.image.digest }}@{{ . }}{{ else }}:{{ $tag }}{{ end }}
 {{- end }}
 
 {{/* imagePullPolicy, only when set (Knative resolves tags to digests either way). */}}
