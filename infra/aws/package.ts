@@ -1,9 +1,11 @@
 /**
  * `npm run package:aws`: bundles every stage, then renders the CloudFormation template
  * offline with osls (no AWS account or credentials) into
- * .serverless/cloudformation-template-update-stack.json.
+ * .serverless/cloudformation-template-update-stack.json, and the SBOM of what the bundles are made
+ * of (CycloneDX, npm's own `npm sbom`) beside it.
  */
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { bundleStages } from './bundle.ts';
 import { ensureAwsTools } from './tools.ts';
 
@@ -23,3 +25,13 @@ execFileSync(osls, ['package', '--stage', 'dev', '--region', 'eu-west-1'], {
     SLS_NOTIFICATIONS_MODE: 'off',
   },
 });
+
+// The production dependencies the bundles are built from (esbuild takes only what they import).
+writeFileSync(
+  new URL('.serverless/sbom.cdx.json', root),
+  execFileSync('npm', ['sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev'], {
+    cwd: root.pathname,
+    maxBuffer: 64 << 20,
+  }),
+);
+console.log('wrote .serverless/sbom.cdx.json');

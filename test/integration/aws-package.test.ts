@@ -194,6 +194,18 @@ describe('AWS packaging (osls, offline)', () => {
     );
   });
 
+  it('writes the SBOM of the production dependencies beside the template (CycloneDX)', () => {
+    const sbom = JSON.parse(readFileSync(`${ROOT}.serverless/sbom.cdx.json`, 'utf8')) as {
+      bomFormat: string;
+      components: { name: string; version: string }[];
+    };
+    expect(sbom.bomFormat).toBe('CycloneDX');
+    const names = sbom.components.map((c) => c.name);
+    expect(names).toEqual(expect.arrayContaining(['@aws-sdk/client-s3', '@middy/core', 'cloudevents']));
+    // Development tools are not shipped, so not listed.
+    expect(names).not.toContain('vitest');
+  });
+
   it('bundles each stage on its own, under the size limit, with no Braket SDK in validate', () => {
     for (const stage of Object.keys(SUBSCRIPTIONS)) {
       expect(statSync(`${ROOT}.build/${stage}/index.mjs`).size, stage).toBeLessThan(BUNDLE_LIMIT);
