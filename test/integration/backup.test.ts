@@ -1,7 +1,7 @@
 /**
  * Backup and restore round trips: resources from a Kubernetes API (at the HTTP boundary: a
- * local server keeping objects as the API server does, since no kube-apiserver can run
- * here) and ledgers from the local store, to a folder and to a real S3-compatible server
+ * local server keeping objects as the API server does, for the cases a real one makes slow; the
+ * drill on a real kube-apiserver is test/e2e/restore-drill.test.ts) and ledgers from the local store, to a folder and to a real S3-compatible server
  * (s3rver), restored into an empty cluster and store.
  */
 import { createServer, type Server } from 'node:http';
