@@ -11,7 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type KubeApiServer, kubeApiServerMissing, startKubeApiServer } from '../support/kube-apiserver.ts';
+import {
+  type KubeApiServer,
+  kubeApiServerMissing,
+  startKubeApiServer,
+  waitUntilListed,
+} from '../support/kube-apiserver.ts';
 import { jobStatusKey } from '../../shared/cluster/local-cluster.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -39,17 +44,7 @@ describe.skipIf(missing !== undefined)(
       await writeFile(manifest, rendered);
       await kubectl('apply', '-f', manifest);
       await kubectl('wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s');
-      // A new CRD answers 429 while its watch cache fills: wait until all three list.
-      for (let i = 0; i < 100; i++) {
-        if (
-          await kubectl('get', 'qiskitjobs,qiskitbudgets,qiskitbackends', '-A').then(
-            () => true,
-            () => false,
-          )
-        )
-          break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await waitUntilListed(admin, 'qiskitjobs,qiskitbudgets,qiskitbackends');
       receiver = createServer((request, response) => {
         if (refuseNext) {
           // The bus refuses this one (an outage): the bridge must not count the job as requested.

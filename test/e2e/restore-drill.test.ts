@@ -16,7 +16,12 @@ import { ledgerKey, updateLedger } from '../../shared/budget/ledger-store.ts';
 import { ObjectLedgerStore } from '../../shared/budget/object-ledger-store.ts';
 import { LocalObjectStore } from '../../shared/storage/local-object-store.ts';
 import { qpipe } from '../support/cli.ts';
-import { type KubeApiServer, kubeApiServerMissing, startKubeApiServer } from '../support/kube-apiserver.ts';
+import {
+  type KubeApiServer,
+  kubeApiServerMissing,
+  startKubeApiServer,
+  waitUntilListed,
+} from '../support/kube-apiserver.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -34,15 +39,7 @@ describe.skipIf(missing !== undefined)(
       kubeconfig = await api.kubeconfig();
       await kubectl('apply', '-k', join(ROOT, 'infra/crds'));
       await kubectl('wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s');
-      // A new CRD answers 429 while its watch cache fills: wait until all four list.
-      for (let i = 0; i < 100; i++) {
-        const listed = await kubectl('get', 'qiskitjobs,qiskitbudgets,qiskitbackends,qiskitsessions', '-A').then(
-          () => true,
-          () => false,
-        );
-        if (listed) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await waitUntilListed(kubeconfig, 'qiskitjobs,qiskitbudgets,qiskitbackends,qiskitsessions');
     }, 120_000);
     afterAll(async () => api.stop());
 

@@ -4,13 +4,14 @@
  * on; identities come from a static token file, so each stage can act as its own
  * ServiceAccount and the repository's RBAC is enforced for real.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 /** Versions test/tools/build-servers.sh builds. */
 const KUBE_VERSION = '1.36.3';
@@ -300,4 +301,20 @@ async function insecureGet(url: string, token: string): Promise<{ status: number
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * Waits until the API server lists every resource named (`qiskitjobs,qiskitbudgets`, ...) in all
+ * namespaces: a new CRD is Established before its watch cache fills, and answers 429 until then.
+ */
+export async function waitUntilListed(kubeconfig: string, resources: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const listed = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, 'get', resources, '-A']).then(
+      () => true,
+      () => false,
+    );
+    if (listed) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${resources} still cannot be listed after 20 s`);
 }
