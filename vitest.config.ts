@@ -15,12 +15,6 @@ const shared = {
  * other rings rather than beside them, so neither starves the other on a 2-core machine.
  */
 const KNATIVE_SUITE = 'test/e2e/knative-cluster.test.ts';
-/**
- * serverless-offline's Lambdas, whose first job cold-starts five bundles: beside the packaging,
- * chart and kube-apiserver suites a cold start outlasted the local bus's retries and the job was
- * lost (twice, on Node 24), so they run on their own, last (about 40 s).
- */
-const OFFLINE_SUITE = 'test/e2e/lambda-offline.test.ts';
 
 /** A ring of the suite: its tests, and whether it needs the built CLI (dist/) first. */
 function ring(
@@ -49,9 +43,8 @@ export default defineConfig({
     projects: [
       ring('unit', false),
       ring('integration', true),
-      ring('e2e', true, { include: ['test/e2e/**/*.test.ts'], exclude: [KNATIVE_SUITE, OFFLINE_SUITE] }),
+      ring('e2e', true, { include: ['test/e2e/**/*.test.ts'], exclude: [KNATIVE_SUITE] }),
       ring('knative', true, { include: [KNATIVE_SUITE] }, 1),
-      ring('lambda-offline', true, { include: [OFFLINE_SUITE] }, 2),
     ],
   },
 });

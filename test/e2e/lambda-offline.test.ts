@@ -147,7 +147,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       'ResultsStored',
       'Validated',
     ]);
-  }, 180_000);
+  }, 120_000);
 
   it.skipIf(minioMissing() !== undefined)(
     'charges a budget that qpipe apply stored, for a job on a backend it stored',
@@ -181,7 +181,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       }
       expect(budgets).toMatch(/default\s+team\s+\$1\.00\s+\$10\.00\s+monthly/);
     },
-    180_000,
+    120_000,
   );
 
   /** Puts a job request on the local bus as qpipe submit does (its data by reference when large). */
@@ -211,14 +211,10 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
     await createEventBridgePublisher({ client, busName: 'qpipe-dev', store })([requested]);
   }
 
-  /**
-   * The job's status once it reaches `phase` (or the last seen, after 100 s: the first job
-   * cold-starts five Lambdas under serverless-offline, which on a loaded 2-core machine, beside
-   * the packaging and chart suites, has taken over 60 s).
-   */
+  /** The job's status once it reaches `phase` (or the last seen, after 60 s). */
   async function phaseOf(namespace: string, name: string, phase: string) {
     let status: Record<string, unknown> | undefined;
-    for (let i = 0; i < 200 && status?.['phase'] !== phase; i++) {
+    for (let i = 0; i < 120 && status?.['phase'] !== phase; i++) {
       await new Promise((r) => setTimeout(r, 500));
       status = await statusOfIn(namespace, name);
     }
@@ -245,7 +241,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       const stored = await minio?.client.send(new ListObjectsV2Command({ Bucket: 'qpipe', Prefix: 'events/' }));
       expect(stored?.Contents?.length).toBeGreaterThanOrEqual(1);
     },
-    180_000,
+    120_000,
   );
 
   it.skipIf(minioMissing() !== undefined || motoMissing() !== undefined)(
@@ -295,7 +291,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       );
       expect((await phaseOf('tight', 'held-bell', 'Succeeded'))?.['phase']).toBe('Succeeded');
     },
-    180_000,
+    120_000,
   );
 
   it.skipIf(minioMissing() !== undefined || motoMissing() !== undefined)(
@@ -389,6 +385,6 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
         /^FAIL alarm topic key: .* uses alias\/aws\/sns, which CloudWatch alarms cannot use$/m,
       );
     },
-    180_000,
+    120_000,
   );
 });
