@@ -13,6 +13,7 @@
  */
 import { EventType, type Stage, stageSource } from '../../events/types.ts';
 import { TIMER_SOURCE } from '../../shared/runtime/timer.ts';
+import { taskTags } from '../../shared/backends/braket/braket-executor.ts';
 import { BRAKET_REGIONS, DEFAULT_BRAKET_REGION } from './braket-regions.ts';
 
 export type Statement = {
@@ -61,8 +62,8 @@ const braketBuckets = {
 const quantumTasks = { 'Fn::Sub': 'arn:${AWS::Partition}:braket:*:${AWS::AccountId}:quantum-task/*' };
 const BRAKET_REGION_PARAM = `\${param:braketRegion, '${DEFAULT_BRAKET_REGION}'}`;
 const inBraketRegions = { StringEquals: { 'aws:RequestedRegion': [...BRAKET_REGIONS, BRAKET_REGION_PARAM] } };
-/** The tags execute puts on each task (shared/backends/braket/braket-executor.ts). */
-export const TASK_TAG_KEYS = ['qpipe/namespace', 'qpipe/job', 'qpipe/uid'];
+/** The tag keys execute puts on each task. */
+const TASK_TAG_KEYS = Object.keys(taskTags({ namespace: '', name: '', uid: '' }));
 
 /** Putting events on the qpipe bus only with the given source(s) (IAM's events:source condition), and type. */
 export function putEventsAs(source: string | string[], detailType?: string): Statement {

@@ -45,6 +45,11 @@ export function deviceRegion(arn: string): string | undefined {
   return /^arn:aws:braket:([a-z0-9-]*):/.exec(arn)?.[1] || undefined;
 }
 
+/** The tags qpipe puts on each task (the stack's IAM allows CreateQuantumTask with these keys only). */
+export function taskTags(job: { namespace: string; name: string; uid: string }): Record<string, string> {
+  return { 'qpipe/namespace': job.namespace, 'qpipe/job': job.name, 'qpipe/uid': job.uid };
+}
+
 /** The clientToken of a job's task: one task per job uid and generation. */
 export function clientToken(job: { uid: string; generation: number }): string {
   return `${job.uid}-${job.generation}`.slice(0, 64);
@@ -109,7 +114,7 @@ export function createBraketExecutor(settings: BraketSettings): BackendExecutor 
             shots: request.shots,
             outputS3Bucket: settings.outputBucket.replaceAll('{region}', region),
             outputS3KeyPrefix: [settings.outputPrefix, job.namespace, job.name].filter(Boolean).join('/'),
-            tags: { 'qpipe/namespace': job.namespace, 'qpipe/job': job.name, 'qpipe/uid': job.uid },
+            tags: taskTags(job),
           }),
         );
         if (!response.quantumTaskArn) throw new PermanentError('Braket CreateQuantumTask returned no task ARN');
