@@ -14,6 +14,17 @@ import { IMAGE, NAMESPACE, renderKnativeFiles, REQUEST_TIMEOUT_SECONDS } from '.
 
 /** The chart's version: bump on every change of templates or values (the upgrade test installs the previous one). */
 export const CHART_VERSION = '0.1.0';
+
+/**
+ * Knative Serving's feature flags (ConfigMap config-features) each scheduling value needs:
+ * without them Serving's webhook refuses the field.
+ */
+export const SCHEDULING_FEATURE_FLAGS = {
+  nodeSelector: 'kubernetes.podspec-nodeselector',
+  tolerations: 'kubernetes.podspec-tolerations',
+  affinity: 'kubernetes.podspec-affinity',
+  topologySpreadConstraints: 'kubernetes.podspec-topologyspreadconstraints',
+} as const;
 const ROOT = new URL('../../', import.meta.url);
 const STAGES = [...(Object.keys(SUBSCRIPTIONS) as Stage[]), 'timer', 'dead-letters'] as const;
 
@@ -271,10 +282,10 @@ export const VALUE_DOCS: Readonly<Record<string, string>> = {
   'credentials.vault.secretPath': 'The Vault secret path.',
   'credentials.vault.template': 'The Vault Agent template rendering it.',
   podAnnotations: 'Annotations on every stage pod.',
-  'scheduling.nodeSelector': 'nodeSelector of every stage pod (Knative: kubernetes.podspec-nodeselector).',
-  'scheduling.tolerations': 'Tolerations of every stage pod (Knative: kubernetes.podspec-tolerations).',
-  'scheduling.affinity': 'Affinity of every stage pod, e.g. anti-affinity (Knative: kubernetes.podspec-affinity).',
-  'scheduling.topologySpreadConstraints': 'Zone spread (Knative: kubernetes.podspec-topologyspreadconstraints).',
+  'scheduling.nodeSelector': `nodeSelector of every stage pod (Knative: ${SCHEDULING_FEATURE_FLAGS.nodeSelector}).`,
+  'scheduling.tolerations': `Tolerations of every stage pod (Knative: ${SCHEDULING_FEATURE_FLAGS.tolerations}).`,
+  'scheduling.affinity': `Affinity of every stage pod, e.g. anti-affinity (Knative: ${SCHEDULING_FEATURE_FLAGS.affinity}).`,
+  'scheduling.topologySpreadConstraints': `Zone spread (Knative: ${SCHEDULING_FEATURE_FLAGS.topologySpreadConstraints}).`,
   'networkPolicy.enabled': "The NetworkPolicy of qpipe's pods (infra/knative/network-policy.yaml).",
   'monitoring.enabled':
     "infra/monitoring: PodMonitor, PrometheusRule (alerts with runbooks) and Grafana dashboard (needs the Prometheus Operator's CRDs).",
@@ -384,9 +395,10 @@ stay \`quantum.io/v1\` within a major version (docs/crd-versioning.md).
 ## Scheduling
 
 \`scheduling.*\` and \`stages.<stage>.nodeSelector|tolerations\` need Knative Serving's feature
-flags in \`config-features\` (knative-serving namespace): \`kubernetes.podspec-nodeselector\`,
-\`kubernetes.podspec-tolerations\`, \`kubernetes.podspec-affinity\`,
-\`kubernetes.podspec-topologyspreadconstraints\` set to \`enabled\`. Without them Serving's
+flags in \`config-features\` (knative-serving namespace) set to \`enabled\`:
+${Object.values(SCHEDULING_FEATURE_FLAGS)
+  .map((flag) => '`' + flag + '`')
+  .join(', ')}. Without them Serving's
 webhook refuses the Services, naming the field.
 `;
   return new Map([

@@ -20,6 +20,8 @@ import {
 import { type KnativeCluster, startKnativeCluster } from '../support/knative-cluster.ts';
 import { eventually, knativeMissing, type SentRequest } from '../support/knative-platform.ts';
 import { minioMissing } from '../support/minio.ts';
+import { helm, helmMissing } from '../support/helm.ts';
+import { SCHEDULING_FEATURE_FLAGS } from '../../infra/helm/render.ts';
 
 const missing =
   kubeApiServerMissing() ?? minioMissing() ?? unavailableUnlessCi(knativeMissing()) ?? networkNamespacesMissing();
@@ -166,6 +168,87 @@ describe.skipIf(missing !== undefined)(
       expect(bridge.stdout).toMatch(/deployment\.apps\/qpipe-bridge created \(server dry run\)/);
       expect(bridge.stderr).not.toMatch(/Warning|PodSecurity|Error/i);
     }, 120_000);
+
+    it.skipIf(helmMissing() !== undefined)(
+      "passes the chart's scheduling values through Serving's real webhook only with the feature flags its README names",
+      async () => {
+        const home = await mkdtemp(join(tmpdir(), 'qpipe-helm-'));
+        try {
+          const zone = 'topology.kubernetes.io/zone';
+          const scheduling = {
+            nodeSelector: { 'qpipe.io/pool': 'quantum' },
+            tolerations: [{ key: 'quantum', operator: 'Exists', effect: 'NoSchedule' }],
+            affinity: {
+              podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                  {
+                    weight: 100,
+                    podAffinityTerm: { topologyKey: zone, labelSelector: { matchLabels: { app: 'qpipe' } } },
+                  },
+                ],
+              },
+            },
+            topologySpreadConstraints: [{ maxSkew: 1, topologyKey: zone, whenUnsatisfiable: 'ScheduleAnyway' }],
+          };
+          const valuesFile = join(home, 'values.json');
+          await writeFile(valuesFile, JSON.stringify({ scheduling }));
+          const rendered = await helm(
+            [
+              'template',
+              'qpipe',
+              join(ROOT, 'infra/helm/qpipe'),
+              '-n',
+              'qpipe-scheduled',
+              '--set',
+              'namespace.create=true',
+              '-f',
+              valuesFile,
+            ],
+            { home },
+          );
+          const documents = rendered.split(/^---$/m);
+          const prerequisites = documents.filter((d) => /^kind: (Namespace|ServiceAccount)$/m.test(d)).join('---\n');
+          await cluster.platform.kubectlInput(prerequisites, 'apply', '-f', '-');
+          const execute = documents.find((d) => /^kind: Service$/m.test(d) && /name: qpipe-execute$/m.test(d)) ?? '';
+          expect(execute).toMatch(/nodeSelector/);
+          const dryRun = () => cluster.platform.kubectlInput(execute, 'apply', '--dry-run=server', '-f', '-');
+          const features = (value: string) =>
+            cluster.kubectl(
+              'patch',
+              'configmap',
+              'config-features',
+              '-n',
+              'knative-serving',
+              '--type=merge',
+              '-p',
+              JSON.stringify({
+                data: Object.fromEntries(Object.values(SCHEDULING_FEATURE_FLAGS).map((f) => [f, value])),
+              }),
+            );
+          // Knative's defaults: every one of these fields refused, by name.
+          await features('disabled');
+          await eventually('the webhook refusing the scheduling fields', 30_000, async () =>
+            dryRun().then(
+              () => undefined,
+              (error: unknown) =>
+                error instanceof Error && /nodeSelector/.test(error.message) ? error.message : undefined,
+            ),
+          );
+          await features('enabled');
+          try {
+            const accepted = await eventually('the webhook accepting the scheduling fields', 30_000, () =>
+              dryRun().then((out) => (out.includes('created (server dry run)') ? out : undefined)),
+            );
+            expect(accepted).toMatch(/service\.serving\.knative\.dev\/qpipe-execute created/);
+          } finally {
+            await features('disabled');
+          }
+        } finally {
+          await rm(home, { recursive: true, force: true });
+        }
+      },
+      120_000,
+    );
 
     it('takes its settings from ConfigMap qpipe-config once the Services roll, as README says', async () => {
       const roll = async () => {
