@@ -9,6 +9,7 @@ export const RUNBOOK_PAGES = [
   'dead-letters',
   'retries',
   'lost-deliveries',
+  'backup-failed',
 ] as const;
 export type RunbookPage = (typeof RUNBOOK_PAGES)[number];
 

@@ -112,6 +112,17 @@ export function functionAlarms(pascal: string, stage: string): Record<string, un
   };
 }
 
+/** Alarms on the scheduled backup: it failed, or its schedule's invocation was dropped. */
+export function backupAlarms(): Record<string, unknown> {
+  const fn = { Name: 'FunctionName', Value: '${self:service}-${sls:stage}-backup' };
+  const on = (metric: string, description: string) =>
+    alarm({ runbook: 'backup-failed', description, namespace: 'AWS/Lambda', metric, dimension: fn });
+  return {
+    BackupErrorsAlarm: on('Errors', 'The scheduled backup failed'),
+    BackupDroppedEventsAlarm: on('AsyncEventsDropped', 'The scheduled backup did not run (its invocation was dropped)'),
+  };
+}
+
 /** Alarms on a dead-letter queue: something waits, and the oldest is a week old (SQS forgets it at 14 days). */
 export function deadLetterAlarms(queue: string, whose: string): Record<string, unknown> {
   const dimension = { Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } };

@@ -55,6 +55,10 @@ export async function bundleStages(root: URL, folder = '.build/'): Promise<Map<S
   await bundle(new URL('shared/runtime/timer-lambda.ts', root).pathname, new URL('timer/index.mjs', out).pathname, [
     ...PROVIDER_EXTERNALS,
   ]);
+  // The scheduled backup function: reads the bucket, never a provider.
+  await bundle(new URL('shared/runtime/backup-lambda.ts', root).pathname, new URL('backup/index.mjs', out).pathname, [
+    ...PROVIDER_EXTERNALS,
+  ]);
   return sizes;
 }
 

@@ -48,6 +48,7 @@ export const BUCKET_PREFIXES = [
   'attempts/',
   'sessions/',
   'audit/',
+  'backups/',
 ] as const;
 
 const bucket = { 'Fn::GetAtt': ['ResultsBucket', 'Arn'] };
@@ -301,6 +302,21 @@ export function timerRole(delayingSources: readonly string[]) {
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: bucketObjects('scheduled/') },
     // Large events travel by reference (claim-check.ts).
     { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: bucketObjects('events/') },
+    noLedgerWrites,
+  ]);
+}
+
+/** The scheduled backup: reads the stored resources and the ledgers, writes and prunes backups/. */
+export function backupRole() {
+  return lambdaRole('qpipe-backup', [
+    logs,
+    listBucket(['resources/', 'ledgers/', 'backups/']),
+    { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [bucketObjects('resources/'), bucketObjects('ledgers/')] },
+    {
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      Resource: bucketObjects('backups/'),
+    },
     noLedgerWrites,
   ]);
 }

@@ -21,10 +21,11 @@ export function renderOfflineConfig(options: {
     provider: { environment: Record<string, unknown> };
     functions: Record<string, { handler: string; environment?: Record<string, unknown> }>;
   } & Record<string, unknown>;
-  // The timer (an AWS schedule) stays out: serverless-offline runs its cron, and with it the first
-  // job published after start-up never reached validate (on Node 24). Offline the tests fire the
-  // schedules themselves (moto's Scheduler keeps them).
+  // The timer and the backup (AWS schedules) stay out: serverless-offline runs their crons, and
+  // with the timer's the first job published after start-up never reached validate (on Node 24).
+  // Offline the tests fire the schedules themselves (moto's Scheduler keeps them).
   delete config.functions['timer'];
+  delete config.functions['backup'];
   // CloudFormation intrinsics (a resource's ARN, an opt-in's Fn::If) mean nothing offline: the
   // opt-ins are off, and the provider-level values below stand in for the resources.
   for (const fn of Object.values(config.functions)) {

@@ -14,7 +14,7 @@ import {
   SUBSCRIPTIONS,
 } from '../../events/types.ts';
 import { simulatorMaxMemory, SIZES } from '../sizing.ts';
-import { alarmResources, deadLetterAlarms, functionAlarms } from './alarms.ts';
+import { alarmResources, backupAlarms, deadLetterAlarms, functionAlarms } from './alarms.ts';
 import { privateBucket, tlsOnly } from './buckets.ts';
 import { deadLetterQueue, rulesOnlyQueuePolicy } from './queues.ts';
 import {
@@ -31,6 +31,7 @@ import {
   role,
   stageRole,
   timerRole,
+  backupRole,
 } from './iam.ts';
 
 const LAMBDA_STAGES = Object.keys(SUBSCRIPTIONS) as Stage[];
@@ -71,6 +72,8 @@ export const RETENTION_DAYS: Readonly<Record<string, number>> = {
   // Who asked and what each job cost.
   'audit/': 400,
   'notifications/': 400,
+  // The backup function keeps the newest N itself (backupKeep); this only bounds a forgotten one.
+  'backups/': 400,
   // Event records guard against duplicates: as long as the archive can replay them.
   'events/': ARCHIVE_DAYS,
   'outbox/': 30,
@@ -185,6 +188,22 @@ const timerFunction = {
   events: [{ schedule: 'rate(5 minutes)' }],
 };
 
+/** Backups on a schedule: the stored resources and every ledger to backups/, the newest N kept. */
+const backupFunction = {
+  handler: '.build/backup/index.handler',
+  memorySize: 512,
+  timeout: 300,
+  role: 'BackupRole',
+  maximumRetryAttempts: 2,
+  package: { patterns: ['.build/backup/**'] },
+  environment: {
+    QPIPE_STAGE: 'backup',
+    QPIPE_BACKUP_TO: { 'Fn::Sub': 's3://${ResultsBucket}/backups' },
+    QPIPE_BACKUP_KEEP: '${param:backupKeep, 14}',
+  },
+  events: [{ schedule: "${param:backupSchedule, 'cron(15 2 * * ? *)'}" }],
+};
+
 /** The serverless.yml text. */
 export function renderServerlessYaml(): string {
   const resources: Record<string, unknown> = {
@@ -236,6 +255,8 @@ export function renderServerlessYaml(): string {
       forThisAccount,
     ),
     TimerRole: timerRole(DELAYING_STAGES.map((stage) => stageSource(stage))),
+    BackupRole: backupRole(),
+    ...backupAlarms(),
     ...alarmResources(),
     // A CI principal may request jobs and read their status, nothing else (attach it to the pipeline's role).
     SubmitJobsPolicy: requestJobsPolicy(
@@ -295,7 +316,11 @@ export function renderServerlessYaml(): string {
       },
     },
     package: { individually: true, patterns: ['!**'] },
-    functions: { ...Object.fromEntries(LAMBDA_STAGES.map((stage) => [stage, fn(stage)])), timer: timerFunction },
+    functions: {
+      ...Object.fromEntries(LAMBDA_STAGES.map((stage) => [stage, fn(stage)])),
+      timer: timerFunction,
+      backup: backupFunction,
+    },
     resources: {
       // Opt-ins (--param braket=true, --param ibmApiKeyParameter=/qpipe/ibm-api-key): off leaves no setting or grant.
       Conditions: {

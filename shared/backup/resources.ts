@@ -5,7 +5,9 @@
  */
 import { ApiException, type CustomObjectsApi } from '@kubernetes/client-node';
 import { QpipeError } from '../errors.ts';
+import { readResources } from '../resources/resource-store.ts';
 import { GROUP, VERSION } from '../resources/schema.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
 
 /** The kinds a backup holds, with their plural resource names. */
 export const BACKUP_KINDS = {
@@ -112,5 +114,19 @@ export class FileResources implements ResourceSource {
 
   list(kind: BackupKind): Promise<Manifest[]> {
     return Promise.resolve(this.manifests.filter((m) => m['kind'] === kind).map(toManifest));
+  }
+}
+
+/** The resources `qpipe apply` keeps in the store: the bucket's `resources/` on AWS. */
+export class StoredResources implements ResourceSource {
+  private stored: Promise<Record<string, unknown>[]> | undefined;
+
+  constructor(private readonly store: ObjectStore) {}
+
+  async list(kind: BackupKind): Promise<Manifest[]> {
+    this.stored ??= readResources(this.store).then(({ budgets, backends, sessions }) =>
+      [...budgets, ...backends, ...(sessions ?? [])].map((resource) => resource as unknown as Record<string, unknown>),
+    );
+    return (await this.stored).filter((m) => m['kind'] === kind).map(toManifest);
   }
 }

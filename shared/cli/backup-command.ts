@@ -67,12 +67,19 @@ const datedName = (now: Date) => now.toISOString().replace(/[-:]|\.\d+/g, '');
  */
 export async function backupTo(
   location: string,
-  options: { config: QpipeConfig; resources: readonly string[]; now?: Date; keep?: number },
+  options: {
+    config: QpipeConfig;
+    /** Manifest files (the embedded default), or where the resources are (the bucket, on AWS). */
+    resources: readonly string[] | ResourceSource;
+    now?: Date;
+    keep?: number;
+  },
 ): Promise<BackupIndex & { location: string }> {
   const now = options.now ?? new Date();
   const folder = options.keep === undefined ? location : `${location.replace(/\/+$/, '')}/${datedName(now)}`;
+  const resources = options.resources;
   const index = await createBackup({
-    resources: await source(options.config, options.resources),
+    resources: 'list' in resources ? resources : await source(options.config, resources),
     ledger: await ledgerOf(options.config),
     target: await backupLocation(folder, options.config),
     now,

@@ -40,6 +40,8 @@ const RESOURCELESS = new Set(['braket:GetDevice', 'braket:CreateQuantumTask']);
 const ROOT = new URL('../../', import.meta.url).pathname;
 /** The most a stage's bundle may weigh (they are about 1.4 MiB). */
 const BUNDLE_LIMIT = 3 * 1024 * 1024;
+/** Functions a schedule invokes: the next run does their work, so they have no dead-letter queue. */
+const SCHEDULED_CONFIGS = ['TimerLambdaEvConf', 'BackupLambdaEvConf'];
 
 interface Resource {
   Type: string;
@@ -122,7 +124,7 @@ describe('AWS packaging (osls, offline)', () => {
 
   it('sends an event a function failed twice to its queue (on-failure destination), with alarms on queues and errors', () => {
     const configs = ofType('AWS::Lambda::EventInvokeConfig')
-      .filter(([name]) => name !== 'TimerLambdaEvConf')
+      .filter(([name]) => !SCHEDULED_CONFIGS.includes(name))
       .map(([, r]) => r.Properties);
     expect(configs).toHaveLength(Object.keys(SUBSCRIPTIONS).length);
     for (const config of configs) {
@@ -131,7 +133,8 @@ describe('AWS packaging (osls, offline)', () => {
     }
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
     expect(alarms.filter((a) => a['MetricName'] === 'ApproximateNumberOfMessagesVisible')).toHaveLength(7);
-    expect(alarms.filter((a) => a['MetricName'] === 'Errors')).toHaveLength(6);
+    // One per stage, and the backup's (a failed backup is retried tomorrow: someone must know).
+    expect(alarms.filter((a) => a['MetricName'] === 'Errors')).toHaveLength(7);
   });
 
   it('lets each function put events only as itself, and a CI principal only request jobs', () => {
@@ -409,11 +412,13 @@ describe('AWS packaging (osls, offline)', () => {
     const metrics = alarms.map((a) =>
       typeof a['MetricName'] === 'string' ? a['MetricName'] : JSON.stringify(a['Metrics']),
     );
+    // Every stage's, and the backup's errors and dropped invocations (it has no destination).
     for (const metric of ['Errors', 'Throttles', 'AsyncEventsDropped', 'DestinationDeliveryFailures']) {
+      const backup = ['Errors', 'AsyncEventsDropped'].includes(metric) ? 1 : 0;
       expect(
         metrics.filter((m) => m === metric),
         metric,
-      ).toHaveLength(Object.keys(SUBSCRIPTIONS).length);
+      ).toHaveLength(Object.keys(SUBSCRIPTIONS).length + backup);
     }
     for (const metric of [
       'FailedInvocations',
@@ -496,7 +501,7 @@ describe('AWS packaging (osls, offline)', () => {
 
   it('makes each on-failure destination wait for the grant it needs (DependsOn), and runs the timer every 5 minutes', () => {
     for (const [name, config] of ofType('AWS::Lambda::EventInvokeConfig')) {
-      if (name === 'TimerLambdaEvConf') continue;
+      if (SCHEDULED_CONFIGS.includes(name)) continue;
       const dependsOn = (config as unknown as { DependsOn?: string[] }).DependsOn ?? [];
       const grant = dependsOn.find((d) => resources[d]?.Type === 'AWS::IAM::Policy');
       expect(grant, name).toBeDefined();
@@ -504,6 +509,25 @@ describe('AWS packaging (osls, offline)', () => {
     }
     const timer = ofType('AWS::Events::Rule').find(([name]) => name.startsWith('TimerEventsRuleSchedule'))?.[1];
     expect(timer?.Properties['ScheduleExpression']).toBe('rate(5 minutes)');
+  });
+
+  it('backs up the stored resources and ledgers daily to backups/, with a role that may write nothing else', () => {
+    const rule = ofType('AWS::Events::Rule').find(([name]) => name.startsWith('BackupEventsRuleSchedule'))?.[1];
+    expect(rule?.Properties['ScheduleExpression']).toBe('cron(15 2 * * ? *)');
+    const fn = resources['BackupLambdaFunction']?.Properties as {
+      Environment: { Variables: Record<string, unknown> };
+    };
+    expect(fn.Environment.Variables['QPIPE_BACKUP_TO']).toEqual({ 'Fn::Sub': 's3://${ResultsBucket}/backups' });
+    expect(fn.Environment.Variables['QPIPE_BACKUP_KEEP']).toBe('14');
+    const statements = statementsOf(resources, 'BackupRole');
+    const writes = statements.filter(
+      (s) => s.Effect === 'Allow' && s.Action.some((a) => a === 's3:PutObject' || a === 's3:DeleteObject'),
+    );
+    expect(writes.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining('/backups/*')]);
+    expect(statements.some((s) => s.Effect === 'Deny' && JSON.stringify(s.Resource).includes('/ledgers/*'))).toBe(true);
+    expect(statements.some((s) => s.Action.some((a) => a.startsWith('events:') || a.startsWith('braket:')))).toBe(
+      false,
+    );
   });
 
   describe('opt-ins, rendered on and off (osls package --param, CloudFormation conditions applied)', () => {
@@ -558,7 +582,8 @@ describe('AWS packaging (osls, offline)', () => {
         expect(conditions).toEqual({ BraketOn: options.braket, IbmOn: options.ibm });
         const all = template.Resources;
         const functions = Object.values(all).filter((r) => r.Type === 'AWS::Lambda::Function');
-        expect(functions).toHaveLength(Object.keys(SUBSCRIPTIONS).length + 1);
+        // The stages, the timer and the backup.
+        expect(functions).toHaveLength(Object.keys(SUBSCRIPTIONS).length + 2);
         for (const fn of functions) {
           const name = String(fn.Properties.FunctionName).replace(/^qpipe-dev-/, '');
           const environment = (fn.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
