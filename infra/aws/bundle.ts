@@ -59,6 +59,16 @@ export async function bundleStages(root: URL, folder = '.build/'): Promise<Map<S
   await bundle(new URL('shared/runtime/backup-lambda.ts', root).pathname, new URL('backup/index.mjs', out).pathname, [
     ...PROVIDER_EXTERNALS,
   ]);
+  // The osls plugin that puts each function behind its `live` alias (serverless.yml's plugins).
+  await build({
+    entryPoints: [new URL('infra/aws/live-alias-plugin.ts', root).pathname],
+    outfile: new URL('osls/live-alias-plugin.mjs', out).pathname,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  });
   return sizes;
 }
 

@@ -16,6 +16,7 @@ import {
 import { simulatorMaxMemory, SIZES } from '../sizing.ts';
 import { alarmResources, backupAlarms, deadLetterAlarms, functionAlarms } from './alarms.ts';
 import { privateBucket, tlsOnly } from './buckets.ts';
+import { DEPLOYMENT_APPLICATION, deploymentGroupOf, deploymentResources, LIVE_ALIAS } from './deployments.ts';
 import { deadLetterQueue, rulesOnlyQueuePolicy } from './queues.ts';
 import {
   bucketObjects,
@@ -278,6 +279,17 @@ export function renderServerlessYaml(): string {
     ),
     ReplayRole: replayRole(),
   };
+  // Every function behind its live alias, moved by CodeDeploy (all at once, or a canary).
+  const deployed = [
+    ...LAMBDA_STAGES.map((stage) => ({
+      name: stage,
+      pascal: PascalCase(stage),
+      alarms: [`${PascalCase(stage)}ErrorsAlarm`],
+    })),
+    { name: 'timer', pascal: 'Timer', alarms: [] },
+    { name: 'backup', pascal: 'Backup', alarms: ['BackupErrorsAlarm'] },
+  ];
+  Object.assign(resources, deploymentResources(deployed));
   const extensions: Record<string, unknown> = {};
   for (const stage of LAMBDA_STAGES) {
     const pascal = PascalCase(stage);
@@ -295,7 +307,16 @@ export function renderServerlessYaml(): string {
     service: 'qpipe',
     frameworkVersion: '>=3',
     configValidationMode: 'warn',
-    params: { default: { braket: 'false', ibmApiKeyParameter: '' } },
+    params: { default: { braket: 'false', ibmApiKeyParameter: '', canaryPercent: '0', canaryMinutes: '10' } },
+    // Built by npm run package:aws (infra/aws/bundle.ts) from infra/aws/live-alias-plugin.ts.
+    plugins: ['./.build/osls/live-alias-plugin.mjs'],
+    custom: {
+      liveAlias: {
+        name: LIVE_ALIAS,
+        application: DEPLOYMENT_APPLICATION,
+        deploymentGroups: Object.fromEntries(deployed.map(({ name, pascal }) => [name, deploymentGroupOf(pascal)])),
+      },
+    },
     provider: {
       name: 'aws',
       runtime: 'nodejs24.x',
@@ -326,6 +347,8 @@ export function renderServerlessYaml(): string {
       Conditions: {
         BraketOn: { 'Fn::Equals': ['${param:braket}', 'true'] },
         IbmOn: { 'Fn::Not': [{ 'Fn::Equals': ['${param:ibmApiKeyParameter}', ''] }] },
+        // --param canaryPercent=10: a deploy shifts that share first (infra/aws/deployments.ts).
+        CanaryOn: { 'Fn::Not': [{ 'Fn::Equals': ['${param:canaryPercent}', '0'] }] },
       },
       Resources: resources,
       extensions,
@@ -336,6 +359,10 @@ export function renderServerlessYaml(): string {
           Value: { 'Fn::GetAtt': ['QpipeBus', 'Arn'] },
         },
         ResultsBucketName: { Value: { Ref: 'ResultsBucket' } },
+        DeploymentApplicationName: {
+          Description: "CodeDeploy's application: each deploy moves every function's live alias through it",
+          Value: { Ref: DEPLOYMENT_APPLICATION },
+        },
         SubmitJobsPolicyArn: {
           Description: 'Attach to a CI principal: it may request jobs and read their status, nothing else',
           Value: { Ref: 'SubmitJobsPolicy' },

@@ -452,6 +452,15 @@ describe('AWS packaging (osls, offline)', () => {
       );
     for (const [name] of ofType('AWS::IAM::Role')) {
       if (name === 'SchedulerRole' || name === 'ReplayRole') continue;
+      // CodeDeploy's role moves aliases and reads alarms: no S3 at all.
+      if (name === 'CodeDeployRole') {
+        expect(
+          statementsOf(resources, name)
+            .flatMap((s) => s.Action)
+            .filter((a) => a.startsWith('s3:')),
+        ).toEqual([]);
+        continue;
+      }
       expect(deniesLedgers(statementsOf(resources, name)), name).toBe(name !== 'EnforceBudgetRole');
     }
     for (const policy of ['SubmitJobsPolicy', 'BridgePolicy']) {
@@ -530,6 +539,37 @@ describe('AWS packaging (osls, offline)', () => {
     );
   });
 
+  it('invokes every function through its live alias: rules, permissions and on-failure settings on the alias, moved by CodeDeploy', () => {
+    const functions = ofType('AWS::Lambda::Function').map(([name]) => name);
+    expect(functions.length).toBe(Object.keys(SUBSCRIPTIONS).length + 2);
+    for (const fn of functions) {
+      const alias = resources[`${fn}LiveAlias`];
+      expect(alias?.Type, fn).toBe('AWS::Lambda::Alias');
+      expect(alias?.Properties['Name']).toBe('live');
+      // The version osls published from this package.
+      const version = (alias?.Properties['FunctionVersion'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!;
+      expect(resources[version]?.Type).toBe('AWS::Lambda::Version');
+      expect(JSON.stringify(resources[version]?.Properties['FunctionName'])).toBe(JSON.stringify({ Ref: fn }));
+      const update = (alias as unknown as { UpdatePolicy: { CodeDeployLambdaAliasUpdate: Record<string, unknown> } })
+        .UpdatePolicy.CodeDeployLambdaAliasUpdate;
+      const group = (update['DeploymentGroupName'] as { Ref: string }).Ref;
+      expect(resources[group]?.Type).toBe('AWS::CodeDeploy::DeploymentGroup');
+    }
+    const live = (fn: string) => JSON.stringify({ 'Fn::Join': [':', [{ 'Fn::GetAtt': [fn, 'Arn'] }, 'live']] });
+    const targets = ofType('AWS::Events::Rule').flatMap(([, r]) => r.Properties['Targets'] as { Arn: unknown }[]);
+    const lambdaTargets = targets.filter((t) => JSON.stringify(t.Arn).includes('LambdaFunction'));
+    expect(lambdaTargets.length).toBeGreaterThan(Object.keys(SUBSCRIPTIONS).length);
+    for (const target of lambdaTargets) expect(functions.map(live)).toContain(JSON.stringify(target.Arn));
+    for (const [name, permission] of ofType('AWS::Lambda::Permission'))
+      expect(functions.map(live), name).toContain(JSON.stringify(permission.Properties['FunctionName']));
+    for (const [name, config] of ofType('AWS::Lambda::EventInvokeConfig')) {
+      expect(config.Properties['Qualifier'], name).toBe('live');
+      expect([(config as unknown as { DependsOn: string | string[] }).DependsOn].flat(), name).toEqual(
+        expect.arrayContaining([expect.stringMatching(/LiveAlias$/)]),
+      );
+    }
+  });
+
   describe('opt-ins, rendered on and off (osls package --param, CloudFormation conditions applied)', () => {
     type Template = { Conditions?: Record<string, unknown>; Resources: Record<string, Resource> };
     const COMBINATIONS = [
@@ -540,10 +580,11 @@ describe('AWS packaging (osls, offline)', () => {
     ];
     const IBM_PARAMETER = '/qpipe/ibm-api-key';
 
-    function packaged(options: { braket: boolean; ibm: boolean }): Template {
+    function packaged(options: { braket: boolean; ibm: boolean; params?: string[] }): Template {
       const out = mkdtempSync(join(tmpdir(), 'qpipe-package-'));
       try {
         const params = [
+          ...(options.params ?? []).flatMap((param) => ['--param', param]),
           ...(options.braket ? ['--param', 'braket=true'] : []),
           ...(options.ibm
             ? [
@@ -575,11 +616,44 @@ describe('AWS packaging (osls, offline)', () => {
       }
     }
 
+    it('shifts a canary share to the new version with --param canaryPercent, rolled back by the alarms, and all at once without', () => {
+      const groups = (template: Template) =>
+        Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::CodeDeploy::DeploymentGroup');
+      const canary = applyConditions(
+        packaged({ braket: false, ibm: false, params: ['canaryPercent=10', 'canaryMinutes=15'] }),
+      );
+      expect(canary.conditions['CanaryOn']).toBe(true);
+      const config = canary.template.Resources['CanaryDeploymentConfig']?.Properties;
+      expect(config?.['TrafficRoutingConfig']).toEqual({
+        Type: 'TimeBasedCanary',
+        // Parameters arrive as text; CloudFormation reads them as the integers the type wants.
+        TimeBasedCanary: { CanaryPercentage: '10', CanaryInterval: '15' },
+      });
+      for (const [name, group] of groups(canary.template)) {
+        expect(group.Properties['DeploymentConfigName'], name).toEqual({ Ref: 'CanaryDeploymentConfig' });
+        expect(group.Properties['AutoRollbackConfiguration'], name).toEqual({
+          Enabled: true,
+          Events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'],
+        });
+      }
+      // Each stage's deployment is watched by its errors alarm.
+      const execute = canary.template.Resources['ExecuteDeploymentGroup']?.Properties;
+      expect(execute?.['AlarmConfiguration']).toEqual({
+        Enabled: true,
+        Alarms: [{ Name: { Ref: 'ExecuteErrorsAlarm' } }],
+      });
+      const plain = applyConditions(packaged({ braket: false, ibm: false }));
+      expect(plain.conditions['CanaryOn']).toBe(false);
+      expect(plain.template.Resources['CanaryDeploymentConfig']).toBeUndefined();
+      for (const [name, group] of groups(plain.template))
+        expect(group.Properties['DeploymentConfigName'], name).toBe('CodeDeployDefault.LambdaAllAtOnce');
+    }, 240_000);
+
     it.each(COMBINATIONS)(
       "braket=$braket ibm=$ibm: every function's settings match its role's grants, and a function that does not use an opt-in has neither",
       (options) => {
         const { template, conditions } = applyConditions(packaged(options));
-        expect(conditions).toEqual({ BraketOn: options.braket, IbmOn: options.ibm });
+        expect(conditions).toEqual({ BraketOn: options.braket, IbmOn: options.ibm, CanaryOn: false });
         const all = template.Resources;
         const functions = Object.values(all).filter((r) => r.Type === 'AWS::Lambda::Function');
         // The stages, the timer and the backup.
