@@ -13,7 +13,7 @@ import { SUBSCRIPTIONS, type Stage } from '../../events/types.ts';
 import { IMAGE, NAMESPACE, renderKnativeFiles, REQUEST_TIMEOUT_SECONDS } from '../knative/render.ts';
 
 /** The chart's version: bump on every change of templates or values (the upgrade test installs the previous one). */
-export const CHART_VERSION = '0.1.0';
+export const CHART_VERSION = '0.2.0';
 
 /**
  * Knative Serving's feature flags (ConfigMap config-features) each scheduling value needs:
@@ -363,8 +363,16 @@ Needs Knative Serving and Eventing (with the in-memory channel or another) in th
     kubectl label namespace qpipe pod-security.kubernetes.io/enforce=restricted
 
 CRDs are in \`crds/\`: Helm installs them with the chart the first time and never upgrades or
-deletes them (Helm's rule, so an uninstall never deletes every job). After an upgrade that
-changes them, apply them first: \`kubectl apply --server-side -f infra/helm/qpipe/crds/\`.
+deletes them (Helm's rule, so an uninstall never deletes every job). Before an upgrade, apply
+the new chart's CRDs (\`--force-conflicts\`: Helm created them, kubectl now owns their fields):
+
+    kubectl apply --server-side --force-conflicts -f infra/helm/qpipe/crds/
+    helm upgrade qpipe infra/helm/qpipe --namespace qpipe --reuse-values
+
+Within \`quantum.io/v1\` CRDs change only as docs/crd-versioning.md allows (checked against
+the last release), so jobs, budgets and their status stay as they are. Released versions are
+in \`infra/helm/releases\` (a chart repository: \`helm install qpipe
+infra/helm/releases/qpipe-<version>.tgz\`); the suite upgrades from the last one.
 
 ## Values
 

@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { breakingCrdChanges, type CustomResourceDefinition } from '../../infra/crds/compatibility.ts';
 import {
+  CHART_VERSION,
   defaultValues,
   renderChartFiles,
   renderChartMetadata,
@@ -32,7 +34,43 @@ import { SERVING, EVENTING } from '../support/knative-platform.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CHART = join(ROOT, 'infra/helm/qpipe');
+const RELEASES = join(ROOT, 'infra/helm/releases');
 const run = promisify(execFile);
+
+/** Orders versions like 0.10.0 after 0.9.1. */
+const bySemver = (a: string, b: string) => {
+  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+  for (let i = 0; i < 3; i++) if (x?.[i] !== y?.[i]) return (x?.[i] ?? 0) - (y?.[i] ?? 0);
+  return 0;
+};
+/** The versions in the chart repository (infra/helm/releases/index.yaml), oldest first. */
+const releasedVersions = () =>
+  (
+    parse(readFileSync(join(RELEASES, 'index.yaml'), 'utf8')) as { entries: { qpipe: { version: string }[] } }
+  ).entries.qpipe
+    .map((entry) => entry.version)
+    .sort(bySemver);
+/** The newest release before the working chart's version: what an upgrade starts from. */
+const previousRelease = () =>
+  releasedVersions()
+    .filter((v) => bySemver(v, CHART_VERSION) < 0)
+    .at(-1);
+/** A released chart unpacked into a fresh folder; returns the chart's folder. */
+async function unpackRelease(version: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'qpipe-release-'));
+  await run('tar', ['-xzf', join(RELEASES, `qpipe-${version}.tgz`), '-C', dir]);
+  return join(dir, 'qpipe');
+}
+/** Every file of a chart folder, by its path inside the chart. */
+async function chartFiles(dir: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files.set(path.slice(dir.length + 1), readFileSync(path, 'utf8'));
+  }
+  return files;
+}
 
 type Doc = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } } & Record<
   string,
@@ -56,6 +94,42 @@ it('keeps the chart identical to what infra/knative renders it from (npm run gen
   for (const [name, text] of [...renderChartFiles(), ...renderChartMetadata()]) {
     expect(readFileSync(join(CHART, name), 'utf8'), `${name} is stale: run npm run gen`).toBe(text);
   }
+});
+
+describe('released chart versions (infra/helm/releases, npm run chart:release)', () => {
+  it('keeps each release as it was: the working chart is newer than the last, or is that release unchanged', async () => {
+    const versions = releasedVersions();
+    expect(versions.length).toBeGreaterThan(0);
+    for (const version of versions) expect(existsSync(join(RELEASES, `qpipe-${version}.tgz`)), version).toBe(true);
+    const last = versions.at(-1) ?? '';
+    if (bySemver(CHART_VERSION, last) > 0) return;
+    expect(CHART_VERSION, 'raise CHART_VERSION in infra/helm/render.ts above the last release').toBe(last);
+    const released = await chartFiles(await unpackRelease(last));
+    const working = await chartFiles(CHART);
+    for (const [path, text] of working) {
+      // helm package rewrites Chart.yaml (comments dropped, keys ordered): compared as data.
+      const [was, is] =
+        path === 'Chart.yaml' ? [parse(released.get(path) ?? ''), parse(text)] : [released.get(path), text];
+      expect(was, `${path} changed since ${last} was released: raise CHART_VERSION`).toEqual(is);
+    }
+  });
+
+  it('changes the CRDs since the last release only as docs/crd-versioning.md allows within v1', async () => {
+    const previous = previousRelease() ?? releasedVersions().at(-1) ?? '';
+    const crdsOf = async (dir: string) =>
+      new Map(
+        (await readdir(join(dir, 'crds'))).map((file) => {
+          const crd = parse(readFileSync(join(dir, 'crds', file), 'utf8')) as CustomResourceDefinition;
+          return [crd.metadata.name, crd] as const;
+        }),
+      );
+    const [before, after] = [await crdsOf(await unpackRelease(previous)), await crdsOf(CHART)];
+    for (const [name, crd] of before) {
+      const next = after.get(name);
+      expect(next, `${name} is no longer in the chart`).toBeDefined();
+      expect(breakingCrdChanges(crd, next as CustomResourceDefinition), name).toEqual([]);
+    }
+  });
 });
 
 it('documents every value in the chart README, with its default', () => {
@@ -391,6 +465,75 @@ describe.skipIf(apiMissing !== undefined)(
           "jsonpath={.spec.template.metadata.annotations['autoscaling\\.knative\\.dev/max-scale']}",
         )
       ).trim();
+
+    it("upgrades from the last released chart as docs/crd-versioning.md says, keeping jobs, budgets and the ledgers' bucket", async () => {
+      const previous = previousRelease();
+      expect(previous, 'no release before the working chart in infra/helm/releases').toBeDefined();
+      const options = { home, kubeconfig };
+      await helm(
+        [
+          ...[
+            'install',
+            'qpipe',
+            join(RELEASES, `qpipe-${previous}.tgz`),
+            '--namespace',
+            'qpipe',
+            '--create-namespace',
+          ],
+          ...['--wait=false', '--set', 'storage.bucket=team-results', '--set', 'config.LOG_LEVEL=debug'],
+        ],
+        options,
+      );
+      await kubectl('apply', '-f', join(ROOT, 'examples/bell.yaml'), '-f', join(ROOT, 'examples/budget.yaml'));
+      // Status as the pipeline would have written it: an upgrade must not lose it.
+      await kubectl(
+        ...['patch', 'qiskitbudget', 'monthly', '-n', 'default', '--subresource=status', '--type=merge'],
+        '-p',
+        JSON.stringify({ status: { phase: 'Active', spent: '$12.50', reserved: '$0.00', remaining: '$9,987.50' } }),
+      );
+      await kubectl(
+        ...['patch', 'qiskitjob', 'bell', '-n', 'default', '--subresource=status', '--type=merge'],
+        '-p',
+        JSON.stringify({ status: { phase: 'Succeeded', observedGeneration: 1 } }),
+      );
+      const snapshot = async () => ({
+        job: JSON.parse(await kubectl('get', 'qiskitjob', 'bell', '-n', 'default', '-o', 'json')) as {
+          metadata: { uid: string };
+          status: unknown;
+        },
+        budget: JSON.parse(await kubectl('get', 'qiskitbudget', 'monthly', '-n', 'default', '-o', 'json')) as {
+          metadata: { uid: string };
+          status: unknown;
+        },
+        config: (
+          JSON.parse(await kubectl('get', 'configmap', 'qpipe-config', '-n', 'qpipe', '-o', 'json')) as {
+            data: Record<string, string>;
+          }
+        ).data,
+      });
+      const before = await snapshot();
+      expect(before.config['QPIPE_S3_BUCKET']).toBe('team-results');
+
+      // The upgrade as documented: the CRDs first (Helm never upgrades crds/), then the chart.
+      await kubectl('apply', '--server-side', '--force-conflicts', '-f', join(CHART, 'crds'));
+      await helm(['upgrade', 'qpipe', CHART, '--namespace', 'qpipe', '--reuse-values'], options);
+      const after = await snapshot();
+      expect(after.job.metadata.uid).toBe(before.job.metadata.uid);
+      expect(after.job.status).toEqual(before.job.status);
+      expect(after.budget.metadata.uid).toBe(before.budget.metadata.uid);
+      expect(after.budget.status).toEqual(before.budget.status);
+      // The ledgers live in the bucket, which the upgrade keeps pointing at, with every other setting.
+      for (const [key, value] of Object.entries(before.config)) expect(after.config[key], key).toBe(value);
+      const history = JSON.parse(await helm(['history', 'qpipe', '--namespace', 'qpipe', '-o', 'json'], options)) as {
+        chart: string;
+      }[];
+      expect(history.map((h) => h.chart)).toEqual([`qpipe-${previous}`, `qpipe-${CHART_VERSION}`]);
+      // Uninstalling keeps the CRDs and so every job and budget; the next test installs afresh.
+      await helm(['uninstall', 'qpipe', '--namespace', 'qpipe'], options);
+      expect((await kubectl('get', 'qiskitjob', 'bell', '-n', 'default', '-o', 'name')).trim()).toBe(
+        'qiskitjob.quantum.io/bell',
+      );
+    }, 180_000);
 
     it('installs the chart with its CRDs, upgrades a value, and rolls back to the first release', async () => {
       await helm(['install', 'qpipe', CHART, '--namespace', 'qpipe', '--create-namespace', '--wait=false'], {
