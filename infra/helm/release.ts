@@ -15,7 +15,9 @@ const root = new URL('../../', import.meta.url).pathname;
 const releases = join(root, 'infra/helm/releases');
 const packaged = join(releases, `qpipe-${CHART_VERSION}.tgz`);
 if (existsSync(packaged)) {
-  console.error(`qpipe ${CHART_VERSION} is already released (${packaged}): raise CHART_VERSION in infra/helm/render.ts`);
+  console.error(
+    `qpipe ${CHART_VERSION} is already released (${packaged}): raise CHART_VERSION in infra/helm/render.ts`,
+  );
   process.exit(1);
 }
 // Helm as test/tools/build-servers.sh builds it, unless QPIPE_HELM names another.
