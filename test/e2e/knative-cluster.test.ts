@@ -170,6 +170,40 @@ describe.skipIf(missing !== undefined)(
     }, 120_000);
 
     it.skipIf(helmMissing() !== undefined)(
+      "accepts the Helm chart's whole output, backups and credentials on, through Knative's real webhooks (server-side dry run)",
+      async () => {
+        const home = await mkdtemp(join(tmpdir(), 'qpipe-helm-'));
+        try {
+          const rendered = await helm(
+            [
+              ...['template', 'qpipe', join(ROOT, 'infra/helm/qpipe'), '-n', 'qpipe-chart'],
+              ...['--set', 'namespace.create=true', '--set', 'backup.enabled=true'],
+              ...['--set', 'credentials.existingSecret=qpipe-credentials', '--set', 'canary.enabled=true'],
+              ...['--set', 'revision.name=v2', '--set', 'canary.stableRevision=v1'],
+            ],
+            { home },
+          );
+          const documents = rendered.split(/^---$/m);
+          const prerequisites = documents.filter((d) => /^kind: (Namespace|ServiceAccount)$/m.test(d)).join('---\n');
+          await cluster.platform.kubectlInput(prerequisites, 'apply', '-f', '-');
+          const out = await cluster.platform.kubectlInput(rendered, 'apply', '--dry-run=server', '-f', '-');
+          for (const object of [
+            'service.serving.knative.dev/qpipe-execute',
+            'broker.eventing.knative.dev/qpipe',
+            'trigger.eventing.knative.dev/',
+            'cronjob.batch/qpipe-backup',
+            'networkpolicy.networking.k8s.io/',
+          ])
+            expect(out).toContain(object);
+          expect(out).not.toMatch(/error/i);
+        } finally {
+          await rm(home, { recursive: true, force: true });
+        }
+      },
+      120_000,
+    );
+
+    it.skipIf(helmMissing() !== undefined)(
       "passes the chart's scheduling values through Serving's real webhook only with the feature flags its README names",
       async () => {
         const home = await mkdtemp(join(tmpdir(), 'qpipe-helm-'));
