@@ -3,161 +3,20 @@
  * command needs, prints, and sets the exit code. The logic lives in shared/.
  */
 import { parseArgs } from 'node:util';
+import {
+  COMMANDS,
+  commandHelp,
+  GET_KINDS,
+  GLOBAL_OPTIONS,
+  type OptionName,
+  OPTIONS,
+  parserOptions,
+  usage,
+} from './commands/specs.ts';
+import { UsageError } from './commands/usage-error.ts';
 import { writeErr, writeOut } from './terminal.ts';
 
-const USAGE = `qpipe: run quantum-circuit jobs through the qpipe pipeline
-
-Usage:
-  qpipe run <file...> [--output text|json] [--store DIR]
-      Run every QiskitJob in the files through all stages in one process, on the
-      built-in simulator. QiskitBudget, QiskitBackend and ConfigMap documents in the
-      same files apply. Exit code 0 only when every job succeeded.
-  qpipe submit <file...> (--to URL | --bus NAME) [--output text|json]
-      Publish io.quantum.job.requested for every job: POSTed as a CloudEvent to URL (a
-      Knative broker or qpipe serve), or put on an EventBridge bus (AWS credentials and
-      region from the standard AWS settings).
-  qpipe status <name> [--namespace NS] [--wait SECONDS] [--output text|json]
-      A job's status from the store (./.qpipe, or S3 when QPIPE_S3_BUCKET is set); with
-      --wait, polls until the job is final. Exit code 0 only when it succeeded.
-  qpipe cancel <name> [--namespace NS] (--to URL | --bus NAME) [--reason TEXT]
-      Cancel the latest run of a job published as an event (on a cluster, delete the
-      QiskitJob): its simulation stops, a run not started never starts, its provider task
-      is cancelled, and its money is released once the provider confirms.
-  qpipe audit <name>|budget/<name>|backend/<name> [--namespace NS] [--output text|json]
-      Every run of a job as its audit record tells it: who asked, each decision with its
-      amounts (backend and estimate, reservation, hold, charge), task ids, final phase;
-      or every change of a budget or backend: who made it, when, and the spec it made.
-  qpipe estimate <file...> [--output text|json]
-      Show, per job, every backend selection would consider: worst-case cost with its
-      breakdown, score, and why a backend is excluded.
-  qpipe apply -f <file>... [--output text|json]
-      Store the QiskitBudget, QiskitBackend and ConfigMap documents of the files in the
-      deployment's store (S3 when QPIPE_S3_BUCKET is set), where stages without
-      Kubernetes (AWS Lambda) read them. Every document is validated first.
-  qpipe get budgets|backends|sessions|jobs [--namespace NS] [--output text|json]
-      List what the deployment's store holds: budgets with their spending, backends,
-      sessions with their phase and IBM session id, jobs with their phase.
-  qpipe bridge (--bus NAME | --to URL) [--interval SECONDS] [--once]
-      The EKS bridge: for namespaces labelled qpipe.io/jobs=enabled, request new QiskitJob
-      generations on the bus, copy QiskitBudgets and QiskitBackends to the store, and write
-      each job's status from the store back to the QiskitJob. Runs in the cluster
-      (infra/aws/bridge.yaml) or anywhere with KUBECONFIG.
-  qpipe dead-letters list|replay [--queue URL] [--to URL | --bus NAME] [--output text|json]
-      What could not be delivered: from the store's dead-letters/ (the Knative broker's
-      sink), or from an SQS queue (--queue: a function's queue on AWS). replay sends each
-      to the broker (--to) or the bus (--bus) again and removes it.
-  qpipe backup --to DIR|s3://bucket/prefix [--keep N] [--resources FILE...] [--output text|json]
-      Export every QiskitJob, QiskitBudget, QiskitBackend and QiskitSession (without
-      status) and every budget ledger: from Kubernetes with QPIPE_CLUSTER=kubernetes, else
-      the --resources files and the local store. --keep N (a scheduled backup): into a
-      folder named after the UTC time, keeping the newest N such folders.
-  qpipe restore --from DIR|s3://bucket/prefix [--output text|json]
-      Import a backup: ledgers into the store, resources into Kubernetes (restored jobs
-      are marked so they do not run again).
-  qpipe validate <file.qasm|job.yaml> [--output text|json] [--input NAME=VALUE...]
-      Check an OpenQASM circuit (or the jobs of a manifest) and print its metadata.
-  qpipe simulate <file.qasm> [--shots N] [--seed S] [--probabilities] [--output text|json]
-      Simulate a circuit: counts, or the exact probabilities of the measured bits.
-  qpipe transpile <file.qasm> --backend NAME [--optimization-level N] [--seed S] [--output qasm3|json]
-      Print the circuit a device with a coupling map would run (IBM systems, or a
-      QiskitBackend from --resources with connectivity and supportedGates): OpenQASM 3
-      on physical qubits ($n), or with json {qasm, layout, twoQubitGates, depth, swaps}.
-  qpipe serve [--stage NAME] [--port N] [--host H] [--resources FILE...]
-      Serve one stage as a Knative-style CloudEvents HTTP service (events beyond the
-      reply go to K_SINK; delayed ones to the shared store), the timer (each POST releases
-      due events and resyncs stalled jobs), the dead-letter sink, or, without --stage,
-      the whole pipeline behind one ingress: POST events to /, GET /jobs/<namespace>/<name>.
-
-Options:
-  --output text|json   Output format (default text; transpile: qasm3 or json).
-  --store DIR          Folder for results, status, ledgers and mail (default ./.qpipe, or QPIPE_STORE).
-  --shots N            Shots to sample (default 1024).
-  --seed S             Seed for repeatable sampling.
-  --probabilities      Print exact outcome probabilities instead of sampled counts.
-  --backend NAME       The device transpile compiles for.
-  --optimization-level N  How hard transpile tries, 0 to 3 (default 1), as spec.execution.optimizationLevel.
-  --input NAME=VALUE   Value of an OpenQASM 3 input parameter (repeatable).
-  --to URL             Where submit POSTs CloudEvents (backup: the folder or s3:// prefix to write).
-  --from LOCATION      The folder or s3:// prefix restore reads.
-  --bus NAME           The EventBridge bus submit (or dead-letters replay) puts events on.
-  --queue URL          The SQS queue dead-letters reads (AWS).
-  --interval SECONDS   Time between the bridge's passes (default 5).
-  --once               Make one bridge pass, then exit.
-  --namespace NS       Namespace of the job status reads (default "default"), or that get lists.
-  -f, --file FILE      A manifest file apply stores (repeatable).
-  --wait SECONDS       How long status waits for a final phase.
-  --reason TEXT        Why a job is cancelled (cancel), for its status and audit record.
-  --stage NAME         What to serve: validate, select-backend, enforce-budget, execute, collect-results,
-                       notify, timer or dead-letters.
-  --port N             Port to listen on (default 8080; 0 picks a free one).
-  --host H             Address to listen on (default 127.0.0.1).
-  --resources FILE     Manifests of budgets, backends and ConfigMaps the server knows (repeatable).
-  --debug              Print stack traces on errors.
-  -h, --help           Show this help.
-  -v, --version        Show the version.
-`;
-
-const OPTIONS = {
-  output: { type: 'string' },
-  store: { type: 'string' },
-  shots: { type: 'string' },
-  seed: { type: 'string' },
-  probabilities: { type: 'boolean' },
-  backend: { type: 'string' },
-  'optimization-level': { type: 'string' },
-  input: { type: 'string', multiple: true },
-  stage: { type: 'string' },
-  to: { type: 'string' },
-  from: { type: 'string' },
-  bus: { type: 'string' },
-  namespace: { type: 'string' },
-  wait: { type: 'string' },
-  port: { type: 'string' },
-  host: { type: 'string' },
-  resources: { type: 'string', multiple: true },
-  debug: { type: 'boolean' },
-  file: { type: 'string', short: 'f', multiple: true },
-  queue: { type: 'string' },
-  interval: { type: 'string' },
-  once: { type: 'boolean' },
-  reason: { type: 'string' },
-  keep: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-} as const;
-
-const COMMANDS = [
-  'run',
-  'submit',
-  'status',
-  'cancel',
-  'audit',
-  'estimate',
-  'apply',
-  'get',
-  'bridge',
-  'dead-letters',
-  'backup',
-  'restore',
-  'validate',
-  'simulate',
-  'transpile',
-  'serve',
-];
-
-/** One command's part of the usage, with the options it names. */
-function commandHelp(command: string): string {
-  const lines = USAGE.split('\n');
-  const start = lines.findIndex((line) => line.startsWith(`  qpipe ${command} `) || line === `  qpipe ${command}`);
-  let end = start + 1;
-  while (end < lines.length && lines[end]?.startsWith('      ')) end++;
-  const block = lines.slice(start, end);
-  const flags = new Set(block.join(' ').match(/--[a-z-]+|-f\b/g) ?? []);
-  const options = lines
-    .slice(lines.indexOf('Options:') + 1)
-    .filter((line) => [...flags].some((flag) => line.trimStart().startsWith(flag) || line.includes(`, ${flag} `)));
-  return `Usage:\n${block.join('\n')}\n${options.length > 0 ? `\nOptions:\n${options.join('\n')}\n` : ''}`;
-}
+const ALL_OPTIONS: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = OPTIONS;
 
 /** Edit distance, for "did you mean". */
 function distance(a: string, b: string): number {
@@ -176,13 +35,28 @@ function distance(a: string, b: string): number {
   return previous[b.length] as number;
 }
 
+/** The candidates close to what was typed, for "did you mean". */
+const closeTo = (typed: string, candidates: readonly string[]) =>
+  candidates.filter((c) => distance(typed, c) <= 2 || (typed.length > 1 && c.startsWith(typed)));
+
 function unknownCommand(command: string): string {
-  const near = COMMANDS.filter((c) => distance(command, c) <= 2 || c.startsWith(command));
+  const near = closeTo(command, COMMANDS);
   return `unknown command "${command}"${near.length > 0 ? `; did you mean ${near.map((c) => `"${c}"`).join(' or ')}?` : ''}`;
 }
 
-/** A mistake in how the command was called: printed with the usage hint, exit code 2. */
-class UsageError extends Error {}
+/** An option the command does not take: named, with what it does take, or the option meant by a typo. */
+function unknownOption(command: string | undefined, option: string): string {
+  const takes = Object.keys(parserOptions(command)).filter((o) => !GLOBAL_OPTIONS.includes(o as OptionName));
+  const near = closeTo(option, takes);
+  const known = option in ALL_OPTIONS;
+  const where = command === undefined ? 'qpipe' : `qpipe ${command}`;
+  if (near.length > 0)
+    return `${where}: unknown option --${option}; did you mean ${near.map((o) => `--${o}`).join(' or ')}?`;
+  const list = takes.map((o) => `--${o}`).join(', ');
+  return known
+    ? `${where} does not take --${option} (it takes ${list})`
+    : `${where}: unknown option --${option} (it takes ${list})`;
+}
 
 function wholeNumber(value: string | undefined, flag: string, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
@@ -224,13 +98,92 @@ async function readVersion(): Promise<string> {
   return 'unknown';
 }
 
+/** A mistake in the command line itself, naming the command it was for. */
+class CommandUsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The option values the commands read (each command takes only its own, checked before). */
+interface Values {
+  [name: string]: string | boolean | string[] | undefined;
+  output?: string;
+  store?: string;
+  shots?: string;
+  seed?: string;
+  probabilities?: boolean;
+  top?: string;
+  backend?: string;
+  'optimization-level'?: string;
+  input?: string[];
+  stage?: string;
+  to?: string;
+  from?: string;
+  bus?: string;
+  namespace?: string;
+  wait?: string;
+  port?: string;
+  host?: string;
+  resources?: string[];
+  debug?: boolean;
+  file?: string[];
+  queue?: string;
+  interval?: string;
+  once?: boolean;
+  reason?: string;
+  keep?: string;
+  help?: boolean;
+  version?: boolean;
+}
+
+/**
+ * Parses the command line in two steps: which command (options with values consume theirs),
+ * then that command's own options, strictly: an option it does not take is a usage error.
+ */
+function parseCommandLine(argv: readonly string[]): { values: Values; positionals: string[] } {
+  const loose = parseArgs({
+    args: [...argv],
+    options: ALL_OPTIONS,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const named = loose.positionals[0];
+  const command = named === 'help' ? loose.positionals[1] : named;
+  const known = command !== undefined && COMMANDS.includes(command) ? command : undefined;
+  if (command !== undefined && known === undefined && loose.values['help'] !== true) {
+    throw new CommandUsageError(unknownCommand(command));
+  }
+  const allowed = parserOptions(known);
+  for (const token of loose.tokens) {
+    if (token.kind === 'option' && !(token.name in allowed))
+      throw new CommandUsageError(unknownOption(known, token.name), known);
+  }
+  try {
+    const strict = parseArgs({ args: [...argv], options: allowed, allowPositionals: true, strict: true });
+    return { values: strict.values as Values, positionals: strict.positionals };
+  } catch (error) {
+    // parseArgs reads "--shots -3" as two options: say what to write instead.
+    const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec((error as Error).message);
+    const message = ambiguous
+      ? `${ambiguous[1]} takes a value, and what follows looks like an option (write ${ambiguous[1]}=VALUE)`
+      : (error as Error).message;
+    throw new CommandUsageError(message, known);
+  }
+}
+
 /** Runs the CLI with the given arguments; resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseCommandLine(argv);
   } catch (error) {
-    writeErr(`qpipe: ${(error as Error).message}\nRun "qpipe --help" for usage.\n`);
+    const hint = error instanceof CommandUsageError && error.command ? `qpipe ${error.command} --help` : 'qpipe --help';
+    writeErr(`qpipe: ${(error as Error).message.replace(/^qpipe:? /, '')}\nRun "${hint}" for usage.\n`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -248,7 +201,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (values.help || command === undefined || command === 'help') {
-      writeOut(USAGE);
+      writeOut(usage());
       return command === undefined && !values.help ? 2 : 0;
     }
     if (!COMMANDS.includes(command)) throw new UsageError(unknownCommand(command));
@@ -280,6 +233,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (files.length === 0) throw new UsageError('submit needs at least one manifest file');
         if ((values.to === undefined) === (values.bus === undefined))
           throw new UsageError('submit needs exactly one of --to URL or --bus NAME');
+        if (values.to !== undefined && !URL.canParse(values.to))
+          throw new UsageError(`--to takes a URL such as http://127.0.0.1:8080 (got "${values.to}")`);
         const { submitCommand } = await import('./commands/submit.ts');
         const to = values.to === undefined ? { bus: values.bus as string } : { url: values.to };
         return await submitCommand(files, { config, to, output });
@@ -320,7 +275,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await applyCommand(manifests, { config, output });
       }
       case 'get': {
-        if (files.length !== 1) throw new UsageError('get takes one kind: budgets, backends, sessions or jobs');
+        if (files.length !== 1 || !GET_KINDS.includes(files[0] as string))
+          throw new UsageError(
+            `get takes one kind: budgets, backends, sessions or jobs${files[0] === undefined ? '' : ` (got "${files.slice(0).join(' ')}")`}`,
+          );
         const { getCommand } = await import('./commands/resources.ts');
         return await getCommand(files[0] as string, {
           config,
@@ -398,11 +356,15 @@ export async function main(argv: readonly string[]): Promise<number> {
         const shots = wholeNumber(values.shots, '--shots', 1024) as number;
         if (shots < 1) throw new UsageError('--shots must be at least 1');
         const seed = wholeNumber(values.seed, '--seed');
+        const top = wholeNumber(values.top, '--top');
+        if (top !== undefined && values.probabilities !== true) throw new UsageError('--top goes with --probabilities');
+        if (top === 0) throw new UsageError('--top must be at least 1');
         return await simulateCommand(files[0] as string, {
           config,
           output,
           shots,
           probabilities: values.probabilities === true,
+          ...(top === undefined ? {} : { top }),
           inputs: inputs(values.input),
           ...(seed === undefined ? {} : { seed }),
         });
@@ -432,7 +394,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      writeErr(`qpipe: ${error.message}\nRun "qpipe --help" for usage.\n`);
+      const command = positionals[0];
+      const hint = command !== undefined && COMMANDS.includes(command) ? `qpipe ${command} --help` : 'qpipe --help';
+      writeErr(`qpipe: ${error.message}\nRun "${hint}" for usage.\n`);
       return 2;
     }
     const { isQpipeError } = await import('../shared/errors.ts');

@@ -50,22 +50,52 @@ export async function simulateCommand(
     shots: number;
     seed?: number;
     probabilities: boolean;
+    /** With probabilities: only the most likely N. */
+    top?: number;
     inputs: Record<string, number>;
   },
 ): Promise<number> {
   const result = await simulateFile(path, options);
-  const values = result.probabilities ?? result.counts ?? {};
-  if (options.output === 'json') {
-    writeOut(`${JSON.stringify(values, null, 2)}\n`);
+  if (result.probabilities) {
+    printProbabilities(result.probabilities, options);
     return 0;
   }
-  if (result.probabilities) {
-    const width = Math.max(...Object.keys(values).map((k) => k.length));
-    const sorted = Object.entries(values).sort(([a], [b]) => (a < b ? -1 : 1));
-    for (const [key, p] of sorted) writeOut(`  ${key.padStart(width)}  ${p.toFixed(6)}\n`);
-  } else {
-    writeOut(`${renderHistogram(values)}\n`);
-  }
+  const counts = result.counts ?? {};
+  if (options.output === 'json') writeOut(`${JSON.stringify(counts, null, 2)}\n`);
+  else writeOut(`${renderHistogram(counts)}\n`);
   if (result.note) writeErr(`note: ${result.note}\n`);
   return 0;
+}
+
+/** Six decimals, or six significant digits for what six decimals would round away. */
+const formatProbability = (p: number) => (p >= 1e-4 ? p.toFixed(6) : p.toExponential(5));
+
+/** Lines per write: one write per outcome would cost a system call each for a million outcomes. */
+const CHUNK = 4096;
+
+/** Every outcome (or the `top` most likely), most likely first, ties in bit order. */
+function printProbabilities(
+  probabilities: Record<string, number>,
+  options: { output: 'text' | 'json'; top?: number },
+): void {
+  const all = Object.entries(probabilities).sort(([a, p], [b, q]) => q - p || (a < b ? -1 : 1));
+  const shown = options.top === undefined ? all : all.slice(0, options.top);
+  if (options.output === 'json') {
+    writeOut(`${JSON.stringify(Object.fromEntries(shown), null, 2)}\n`);
+  } else {
+    // A loop, not Math.max(...keys): a spread of 2^17 or more arguments overflows the stack.
+    let width = 0;
+    for (const [key] of shown) width = Math.max(width, key.length);
+    for (let start = 0; start < shown.length; start += CHUNK) {
+      writeOut(
+        shown
+          .slice(start, start + CHUNK)
+          .map(([key, p]) => `  ${key.padStart(width)}  ${formatProbability(p)}\n`)
+          .join(''),
+      );
+    }
+  }
+  if (shown.length < all.length) {
+    writeErr(`note: ${all.length - shown.length} less likely outcomes not shown (--top ${options.top})\n`);
+  }
 }

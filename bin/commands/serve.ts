@@ -1,9 +1,9 @@
 /** `qpipe serve`: one stage as a CloudEvents HTTP service, or the whole pipeline behind one ingress. */
 import { ALL_STAGES } from '../../functions/stages.ts';
 import type { QpipeConfig } from '../../shared/config.ts';
-import { InvalidInputError } from '../../shared/errors.ts';
 import { serveDeadLetters, servePipeline, serveStage, serveTimer } from '../../shared/runtime/serve.ts';
 import { writeOut } from '../terminal.ts';
+import { UsageError } from './usage-error.ts';
 
 /** Starts the server and keeps the process alive until SIGTERM or SIGINT. */
 export async function serveCommand(options: {
@@ -29,9 +29,8 @@ export async function serveCommand(options: {
   } else if (options.stage !== undefined) {
     const stage = ALL_STAGES.find((s) => s.stage === options.stage);
     if (!stage) {
-      throw new InvalidInputError(
-        '--stage',
-        `"${options.stage}" is not a stage; choose one of ${ALL_STAGES.map((s) => s.stage).join(', ')}, timer or dead-letters`,
+      throw new UsageError(
+        `--stage: "${options.stage}" is not a stage; choose one of ${ALL_STAGES.map((s) => s.stage).join(', ')}, timer or dead-letters`,
       );
     }
     const serving = await serveStage(stage, { ...common, ...(sink ? { sink } : {}) });

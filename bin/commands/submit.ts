@@ -3,17 +3,18 @@ import { type Destination, readStatus, submitFiles } from '../../shared/cli/subm
 import type { QpipeConfig } from '../../shared/config.ts';
 import { InvalidInputError } from '../../shared/errors.ts';
 import { TERMINAL_PHASES } from '../../shared/resources/schema.ts';
-import { writeOut } from '../terminal.ts';
+import { writeErr, writeOut } from '../terminal.ts';
 
-/** Submits the files' jobs; exit code 0 when every event was accepted. */
+/** Submits the files' valid jobs; exit code 0 when every job was valid and its event accepted. */
 export async function submitCommand(
   files: readonly string[],
   options: { config: QpipeConfig; to: Destination; output: 'text' | 'json' },
 ): Promise<number> {
-  const submitted = await submitFiles(files, options);
+  const { submitted, refused } = await submitFiles(files, options);
   if (options.output === 'json') writeOut(`${JSON.stringify(submitted, null, 2)}\n`);
   else for (const job of submitted) writeOut(`submitted ${job.namespace}/${job.name} (uid ${job.uid})\n`);
-  return 0;
+  for (const job of refused) writeErr(`not submitted: ${job.error ?? job.subject}\n`);
+  return refused.length === 0 ? 0 : 1;
 }
 
 /** Prints a job's status; with `wait`, polls until it is final. Exit 0 only for Succeeded. */

@@ -4,6 +4,7 @@ import type { QpipeConfig } from '../config.ts';
 import { InvalidInputError, LimitExceededError } from '../errors.ts';
 import { MAX_SHOTS } from '../limits.ts';
 import { analyzeQasm, compileQasm } from '../qasm/index.ts';
+import type { ManifestSet } from '../manifests.ts';
 import type { CircuitMetadata } from '../resources/schema.ts';
 
 /** The validation verdict on one circuit or job. */
@@ -42,12 +43,22 @@ export async function validateFile(
     }
   }
   // Manifest support (YAML, schemas) loads only when a manifest is given: a .qasm check stays quick.
-  const [{ circuitCodeInFiles, loadManifests }, { parseResourceOf }] = await Promise.all([
+  const { loadManifests } = await import('../manifests.ts');
+  const manifests = await loadManifests([path]);
+  const entries: ValidationEntry[] = manifests.errors.map((e) => ({ subject: path, valid: false, error: e.message }));
+  return [...entries, ...(await validateJobs(manifests, limits))];
+}
+
+/** The verdict on each job of a manifest set, in its order: its manifest, and its circuit when the files hold it. */
+export async function validateJobs(
+  manifests: ManifestSet,
+  limits: QpipeConfig['circuitLimits'],
+): Promise<ValidationEntry[]> {
+  const [{ circuitCodeInFiles }, { parseResourceOf }] = await Promise.all([
     import('../manifests.ts'),
     import('../resources/validate.ts'),
   ]);
-  const manifests = await loadManifests([path]);
-  const entries: ValidationEntry[] = manifests.errors.map((e) => ({ subject: path, valid: false, error: e.message }));
+  const entries: ValidationEntry[] = [];
   for (const document of manifests.jobs) {
     const where = `${document.file}:${document.line}`;
     try {

@@ -11,6 +11,7 @@ import { InvalidInputError } from '../errors.ts';
 import { backendRefusals } from '../backends/visibility.ts';
 import { jobRefOf } from '../job-validation.ts';
 import type { ConfigMapData } from '../cluster/local-cluster.ts';
+import { type ValidationEntry, validateJobs } from './circuit-commands.ts';
 import { loadManifests, type ManifestSet } from '../manifests.ts';
 import type { QiskitJobStatus } from '../resources/schema.ts';
 import { createDeployedPorts } from '../runtime/deployed-ports.ts';
@@ -79,11 +80,16 @@ function withConfigMapsInlined(manifests: ManifestSet): { jobs: Record<string, u
 export async function submitFiles(
   files: readonly string[],
   options: { config: QpipeConfig; to: Destination },
-): Promise<Submitted[]> {
-  const manifests = await loadManifests(files);
-  const [error] = [...manifests.errors, ...backendRefusals(manifests.backends, options.config)];
+): Promise<{ submitted: Submitted[]; refused: ValidationEntry[] }> {
+  const loaded = await loadManifests(files);
+  const [error] = [...loaded.errors, ...backendRefusals(loaded.backends, options.config)];
   if (error) throw error;
-  if (manifests.jobs.length === 0) throw new InvalidInputError(files.join(', '), 'holds no QiskitJob documents');
+  if (loaded.jobs.length === 0) throw new InvalidInputError(files.join(', '), 'holds no QiskitJob documents');
+  // Checked as validate would: a job it would reject is not published, the others are.
+  const verdicts = await validateJobs(loaded, options.config.circuitLimits);
+  const refused = verdicts.filter((verdict) => !verdict.valid);
+  const manifests = { ...loaded, jobs: loaded.jobs.filter((_, i) => verdicts[i]?.valid === true) };
+  if (manifests.jobs.length === 0) return { submitted: [], refused };
   const { jobs, unsent } = withConfigMapsInlined(manifests);
   if ('bus' in options.to) {
     // On AWS the functions read resources from the store: the files' budgets and backends are
@@ -92,7 +98,7 @@ export async function submitFiles(
     await applyResources(ports.store, manifests, localApplier('qpipe submit'));
     const { events, submitted } = requests(jobs);
     await putOnBus(events, options.to.bus, ports.store);
-    return submitted;
+    return { submitted, refused };
   }
   if (unsent.length > 0) {
     // `run` applies these; a published request cannot carry them, so say so rather than drop them.
@@ -104,7 +110,7 @@ export async function submitFiles(
   }
   const { events: requested, submitted } = requests(jobs);
   await postEvents(options.to.url, requested);
-  return submitted;
+  return { submitted, refused };
 }
 
 /** Puts events on an EventBridge bus (large bodies by reference in the store, as every stage reads them). */

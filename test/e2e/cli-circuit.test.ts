@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasStackTrace, qpipe } from '../support/cli.ts';
 
@@ -54,6 +57,29 @@ describe('qpipe validate and simulate (end to end, child process)', () => {
     expect(result.stderr).toMatch(/^test\/fixtures\/bad-gate\.qasm:5:1: unknown gate "hadamard"/);
     expect(result.stderr).toContain('^');
     expect(hasStackTrace(result)).toBe(false);
+  });
+
+  it('prints the exact probabilities of 18 measured bits, most likely first, or the top N (once overflowed the stack)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qpipe-probabilities-'));
+    const file = join(dir, 'wide.qasm');
+    // Qubit 0 leans to 1 (ry), the rest uniform: 2^18 outcomes, those ending in 1 three times as likely.
+    await writeFile(
+      file,
+      'OPENQASM 3;\ninclude "stdgates.inc";\nqubit[18] q;\nbit[18] c;\nh q[1:17];\nry(2.0943951023931953) q[0];\nc = measure q;\n',
+    );
+    const all = await qpipe(['simulate', file, '--probabilities']);
+    expect(all.code).toBe(0);
+    const lines = all.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2 ** 18);
+    const values = lines.map((line) => Number(line.trim().split(/\s+/)[1]));
+    expect(values.every((v, i) => i === 0 || v <= (values[i - 1] as number))).toBe(true);
+    expect(values.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+    expect(lines[0]?.trim()).toMatch(/^0{17}1 {2}5\.72205e-6$/);
+    const top = await qpipe(['simulate', file, '--probabilities', '--top', '2', '--output', 'json']);
+    expect(top.code).toBe(0);
+    expect(Object.keys(JSON.parse(top.stdout) as object)).toEqual(['000000000000000001', '000000000000000011']);
+    expect(top.stderr).toMatch(/262142 less likely outcomes not shown \(--top 2\)/);
+    expect((await qpipe(['simulate', file, '--top', '2'])).code).toBe(2);
   });
 
   it('prints exact probabilities of the measured bits as JSON', async () => {

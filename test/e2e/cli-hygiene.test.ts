@@ -16,6 +16,32 @@ describe('qpipe on careless and hostile input (child processes)', () => {
     expect((await qpipe(['help', 'simulate'])).stdout).toBe(help.stdout);
   });
 
+  it('refuses, exit 2, an option the command does not take, naming what it takes, or the one a typo meant', async () => {
+    // Each once ran as if the option were not there: 1024 shots, a perfect simulation, a manifest published.
+    const run = await qpipe(['run', '--shots', '10', 'examples/bell.yaml']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /qpipe: run does not take --shots \(it takes --output, --store\)\nRun "qpipe run --help"/,
+    );
+    const simulate = await qpipe(['simulate', '--backend', 'ibm_torino', 'examples/circuits/bell.qasm']);
+    expect(simulate.code).toBe(2);
+    expect(simulate.stderr).toMatch(/simulate does not take --backend/);
+    const typo = await qpipe(['simulate', '--shot', '10', 'examples/circuits/bell.qasm']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown option --shot; did you mean --shots\?/);
+    const missing = await qpipe(['transpile', 'examples/circuits/bell.qasm', '--backend']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--backend/);
+    for (const result of [run, simulate, typo, missing]) expect(hasStackTrace(result)).toBe(false);
+  });
+
+  it("prints each command's help from the options it takes, and the exit codes", async () => {
+    const help = await qpipe(['run', '--help']);
+    expect(help.stdout).toMatch(/--output text\|json/);
+    expect(help.stdout).not.toMatch(/--shots|--probabilities|--bus/);
+    expect(help.stdout).toMatch(/Exit codes:\n {2}0 {2}success\n {2}1 .*\n {2}2 /);
+  });
+
   it('suggests the command meant by a typo, exit code 2', async () => {
     const result = await qpipe(['submti', 'x.yaml']);
     expect(result.code).toBe(2);
@@ -44,6 +70,35 @@ describe('qpipe on careless and hostile input (child processes)', () => {
       expect(hasStackTrace(result)).toBe(false);
     } finally {
       holder.close();
+    }
+  });
+
+  it('publishes only the jobs validate accepts, names the others, exit 1 (an invalid job once went out with exit 0)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qpipe-submit-'));
+    const file = join(dir, 'jobs.yaml');
+    await writeFile(
+      file,
+      'apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: good}\n' +
+        'spec: {circuit: {source: inline, code: "OPENQASM 3; qubit q; h q;"}}\n---\n' +
+        'apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: bad}\n' +
+        'spec: {circuit: {source: inline, code: "OPENQASM 3; qubit q; hadamard q;"}}\n',
+    );
+    const subjects: string[] = [];
+    const { createServer: createHttpServer } = await import('node:http');
+    const sink = createHttpServer((req, res) => {
+      subjects.push(String(req.headers['ce-subject']));
+      req.resume().on('end', () => res.writeHead(202).end());
+    });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
+      const result = await qpipe(['submit', file, '--to', url]);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/^submitted default\/good /);
+      expect(result.stderr).toMatch(/not submitted: .*unknown gate "hadamard"/);
+      expect(subjects).toEqual(['default/good']);
+    } finally {
+      sink.close();
     }
   });
 
