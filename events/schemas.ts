@@ -171,7 +171,14 @@ export const EVENT_DATA = {
   }),
   [EventType.BudgetThreshold]: Type.Object({
     budget: budgetRef,
-    threshold: Type.Integer({ description: 'Percent of the limit crossed.' }),
+    threshold: Type.Integer({
+      description: 'Percent of the limit crossed (the highest, when one charge crossed several).',
+    }),
+    crossed: Type.Optional(
+      Type.Array(Type.Integer(), {
+        description: 'Every threshold the same charge crossed, lowest first (one alert for all of them).',
+      }),
+    ),
     spent: money('Spent this period.'),
     limit: money('The limit.'),
     notificationEmail: Type.Optional(Type.String()),

@@ -305,12 +305,15 @@ async function settleJob(event: TypedEvent<typeof EventType.JobCompleted>, deps:
     return { state: next.state, result: next.crossed };
   });
   if (budget) await writeBudgetStatus(budget, budgetRef, ledger, deps);
-  const alerts = crossed.map((threshold) =>
+  // One alert for every threshold one charge crossed at once: its highest, naming the others.
+  const highest = crossed.at(-1);
+  const alerts = (highest === undefined ? [] : [highest]).map((threshold) =>
     buildEvent(
       EventType.BudgetThreshold,
       {
         budget: budgetRef,
         threshold,
+        ...(crossed.length > 1 ? { crossed } : {}),
         spent: formatMoney(ledger.spentMicros),
         limit: budget?.spec.limit ?? 'unlimited',
         ...(budget?.spec.notificationEmail === undefined ? {} : { notificationEmail: budget.spec.notificationEmail }),
@@ -319,9 +322,9 @@ async function settleJob(event: TypedEvent<typeof EventType.JobCompleted>, deps:
       {
         source,
         subject: `${budgetRef.namespace}/${budgetRef.name}`,
-        // One alert per budget, period and threshold: the id is derived from them.
+        // One alert per budget, period and crossing: the id is derived from them.
         jobuid: `${budgetRef.namespace}/${budgetRef.name}/${budgetRef.period}`,
-        idParts: [String(threshold)],
+        idParts: crossed.map(String),
         ...carriedExtensions(event),
       },
     ),

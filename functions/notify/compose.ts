@@ -24,11 +24,15 @@ export function composeAlert(
   const name = `${budget.namespace}/${budget.name}`;
   if (event.type === EventType.BudgetThreshold) {
     const d = event.data;
-    const subject = `Budget ${name} at ${d.threshold}%: ${d.spent} of ${d.limit}`;
+    const crossed = d.crossed ?? [d.threshold];
+    const thresholds = crossed.map((t) => `${t}%`);
+    const named =
+      thresholds.length > 1 ? ` (crossed ${thresholds.slice(0, -1).join(', ')} and ${thresholds.at(-1)})` : '';
+    const subject = `Budget ${name} at ${d.threshold}%${named}: ${d.spent} of ${d.limit}`;
     const summary = table([
       ['Budget', name],
       ['Period', budget.period],
-      ['Threshold', `${d.threshold}%`],
+      [thresholds.length > 1 ? 'Thresholds' : 'Threshold', thresholds.join(', ')],
       ['Spent', d.spent],
       ['Limit', d.limit],
     ]);

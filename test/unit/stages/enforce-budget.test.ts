@@ -155,7 +155,7 @@ describe('enforce-budget stage', () => {
     expect(rejected.data.reason).toMatch(/estimated cost \$6\.00 on local-simulator exceeds the job's maxCost \$5\.00/);
   });
 
-  it('settles once even when the completion is delivered three times, and alerts each threshold once', async () => {
+  it('settles once even when the completion is delivered three times, and alerts the thresholds it crossed once, in one alert', async () => {
     const ports = memoryPorts({ budgets: [budget('team', { limit: '$10.00' })] });
     await runStage(stage, scheduled('a', 8_000_000), ports);
     const alerts = [];
@@ -163,8 +163,8 @@ describe('enforce-budget stage', () => {
     expect(
       alerts
         .map((e) => received(e as never))
-        .map((e) => (e.type === EventType.BudgetThreshold ? e.data.threshold : e.type)),
-    ).toEqual([50, 75]);
+        .map((e) => (e.type === EventType.BudgetThreshold ? [e.data.threshold, e.data.crossed] : e.type)),
+    ).toEqual([[75, [50, 75]]]);
     expect(await ports.cluster.readBudgetStatus('default', 'team')).toMatchObject({
       spent: '$8.00',
       reserved: '$0.00',
