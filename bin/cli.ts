@@ -52,6 +52,7 @@ function unknownOption(command: string | undefined, option: string): string {
   const where = command === undefined ? 'qpipe' : `qpipe ${command}`;
   if (near.length > 0)
     return `${where}: unknown option --${option}; did you mean ${near.map((o) => `--${o}`).join(' or ')}?`;
+  if (takes.length === 0) return `${where}: unknown option --${option}`;
   const list = takes.map((o) => `--${o}`).join(', ');
   return known
     ? `${where} does not take --${option} (it takes ${list})`

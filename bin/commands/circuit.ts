@@ -78,7 +78,9 @@ function printProbabilities(
   probabilities: Record<string, number>,
   options: { output: 'text' | 'json'; top?: number },
 ): void {
-  const all = Object.entries(probabilities).sort(([a, p], [b, q]) => q - p || (a < b ? -1 : 1));
+  // Equal to 12 decimals counts as a tie (then bit order): sums of floats differ in the last bits.
+  const rank = (p: number) => Math.round(p * 1e12);
+  const all = Object.entries(probabilities).sort(([a, p], [b, q]) => rank(q) - rank(p) || (a < b ? -1 : 1));
   const shown = options.top === undefined ? all : all.slice(0, options.top);
   if (options.output === 'json') {
     writeOut(`${JSON.stringify(Object.fromEntries(shown), null, 2)}\n`);

@@ -2,17 +2,17 @@
 // the input register never reads 000 (it reads 111).
 OPENQASM 2.0;
 include "qelib1.inc";
-qreg x[3];
-qreg y[1];
+qreg data[3];
+qreg target[1];
 creg c[3];
-gate balanced_oracle a, b, c, t {
+gate balanced_oracle a, b, d, t {
   cx a, t;
   cx b, t;
-  cx c, t;
+  cx d, t;
 }
-x y[0];
-h y[0];
-h x;
-balanced_oracle x[0], x[1], x[2], y[0];
-h x;
-measure x -> c;
+x target[0];
+h target[0];
+h data;
+balanced_oracle data[0], data[1], data[2], target[0];
+h data;
+measure data -> c;

@@ -14,6 +14,6 @@ cx q[0], q[1];
 h q[0];
 m0 = measure q[0];
 m1 = measure q[1];
-if (m1 == 1) x q[2];
-if (m0 == 1) z q[2];
+if (m1 == true) x q[2];
+if (m0 == true) z q[2];
 result = measure q[2];

@@ -34,7 +34,7 @@ describe('qpipe backup and restore (end to end, child processes)', () => {
     expect(back.code).toBe(0);
     expect(JSON.parse(back.stdout)).toMatchObject({ ledgers: 1, created: 0, skipped: kinds.length });
     const [key] = await new ObjectLedgerStore(new LocalObjectStore(store)).list();
-    expect(key).toMatch(/^default\/demo\/\d{4}-\d{2}$/);
+    expect(key).toMatch(/^budget-demo\/demo\/\d{4}-\d{2}$/);
     const original = await new ObjectLedgerStore(new LocalObjectStore(store)).read(key as string);
     expect((await new ObjectLedgerStore(new LocalObjectStore(restored)).read(key as string)).state).toEqual(
       original.state,

@@ -9,19 +9,19 @@ describe('budgets from the command line (end to end, child process)', () => {
     expect(result.code).toBe(1);
     expect(result.stdout.match(/ {2}Succeeded\n/g)).toHaveLength(3);
     expect(result.stdout).toMatch(
-      /Rejected\n[^]*enforce-budget: budget default\/demo \(\d{4}-\d{2}\) cannot cover this job: estimated \$1\.50, spent \$4\.50, reserved \$0\.00, limit \$5\.00, available \$0\.50; waited 3s \(gracePeriod 3s\)/,
+      /Rejected\n[^]*enforce-budget: budget budget-demo\/demo \(\d{4}-\d{2}\) cannot cover this job: estimated \$1\.50, spent \$4\.50, reserved \$0\.00, limit \$5\.00, available \$0\.50; waited 3s \(gracePeriod 3s\)/,
     );
     expect(result.stdout).toMatch(
-      /budget default\/demo {2}Active {2}spent \$4\.50 of \$5\.00 \(monthly\), reserved \$0\.00, remaining \$0\.50 {2}alerts sent at 50%, 75%, 90%/,
+      /budget budget-demo\/demo {2}Active {2}spent \$4\.50 of \$5\.00 \(monthly\), reserved \$0\.00, remaining \$0\.50 {2}alerts sent at 50%, 75%, 90%/,
     );
     const files = [...result.stdout.matchAll(/^ {2}(\S+\.eml)$/gm)].map((m) => m[1] as string);
     expect(files).toHaveLength(3);
     const subjects = await Promise.all(files.map(async (f) => (await simpleParser(await readFile(f))).subject));
     expect(subjects.sort()).toEqual([
-      'Budget default/demo at 50%: $3.00 of $5.00',
-      'Budget default/demo at 90% (crossed 75% and 90%): $4.50 of $5.00',
+      'Budget budget-demo/demo at 50%: $3.00 of $5.00',
+      'Budget budget-demo/demo at 90% (crossed 75% and 90%): $4.50 of $5.00',
       expect.stringMatching(
-        /^Budget default\/demo exceeded: job default\/demo-[a-z-]+ blocked \(\$1\.50 requested, limit \$5\.00\)$/,
+        /^Budget budget-demo\/demo exceeded: job budget-demo\/demo-[a-z-]+ blocked \(\$1\.50 requested, limit \$5\.00\)$/,
       ),
     ]);
   });

@@ -106,7 +106,7 @@ describe('qpipe on careless and hostile input (child processes)', () => {
     const refused = await qpipe(['submit', 'examples/budget-demo.yaml', '--to', 'http://127.0.0.1:9']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
-      /QiskitBudget default\/demo, QiskitBackend default\/metered-simulator cannot travel with a job request/,
+      /QiskitBudget budget-demo\/demo, QiskitBackend default\/metered-simulator cannot travel with a job request/,
     );
 
     // A ConfigMap the job reads travels inside it: the job arrives with its circuit inline.

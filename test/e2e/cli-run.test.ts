@@ -58,6 +58,20 @@ describe('qpipe run (end to end, child process)', () => {
     expect(result.stdout).toMatch(/ 00 +\d+ +\d+\.\d% +█+/);
   });
 
+  it('runs examples/*.yaml together: each example in a namespace of its own, only the budget demo rejects (once 14 of 17 jobs were rejected)', async () => {
+    const files = readdirSync(new URL('../../examples/', import.meta.url))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => `examples/${f}`);
+    const result = await qpipe(['run', ...files, '--output', 'json']);
+    const jobs = parseJobs(result.stdout);
+    expect(jobs.length).toBeGreaterThan(15);
+    const notSucceeded = jobs.filter((j) => j.phase !== 'Succeeded');
+    expect(notSucceeded.map((j) => `${j.namespace}/${j.name} ${j.phase}`)).toEqual([
+      expect.stringMatching(/^budget-demo\/demo-[a-z-]+ Rejected$/),
+    ]);
+    expect(notSucceeded[0]?.message).toMatch(/cannot cover this job/);
+  }, 120_000);
+
   it('runs every example to Succeeded with results that match the physics', async () => {
     // The budget demo holds and rejects a job on purpose; it has its own test.
     const files = readdirSync(new URL('../../examples/', import.meta.url))
@@ -215,8 +229,10 @@ describe('qpipe run (end to end, child process)', () => {
   it('answers a usage error with exit code 2 and a hint', async () => {
     const result = await qpipe(['run']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/run needs at least one manifest file\nRun "qpipe --help" for usage\./);
+    expect(result.stderr).toMatch(/run needs at least one manifest file\nRun "qpipe run --help" for usage\./);
     expect((await qpipe(['frobnicate', 'x'])).code).toBe(2);
-    expect((await qpipe(['--bogus'])).stderr).toMatch(/Unknown option '--bogus'/);
+    const bogus = await qpipe(['--bogus']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toMatch(/^qpipe: unknown option --bogus\nRun "qpipe --help" for usage\.$/m);
   });
 });
