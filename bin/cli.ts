@@ -336,6 +336,11 @@ export async function main(argv: readonly string[]): Promise<number> {
           ...(keep === undefined ? {} : { keep }),
         });
       }
+      case 'reset': {
+        if (files.length > 0) throw new UsageError(`reset takes no arguments (got "${files.join(' ')}")`);
+        const { resetCommand } = await import('./commands/reset.ts');
+        return await resetCommand({ config });
+      }
       case 'restore': {
         if (values.from === undefined) throw new UsageError('restore needs --from DIR or --from s3://bucket/prefix');
         const { restoreCommand } = await import('./commands/backup.ts');

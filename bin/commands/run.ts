@@ -78,6 +78,13 @@ export async function runCommand(
       );
     }
     if (report.jobs.length === 0 && report.errors.length === 0) writeOut('no QiskitJob documents in the files\n');
+    // Budgets keep their spending in the store across runs: say where, and how to start over.
+    if (report.budgets.length > 0 && !options.config.s3) {
+      writeOut(
+        `\nBudgets keep this period's spending in ${options.config.storeDir} across runs (qpipe get budgets); ` +
+          'qpipe reset starts over.\n',
+      );
+    }
   }
   if (stop.signal.aborted) return 130;
   const allSucceeded = report.jobs.every((j) => j.phase === 'Succeeded');

@@ -177,6 +177,13 @@ folder named after the UTC time, keeping the newest N such folders.`,
 are marked so they do not run again).`,
     options: ['from', 'output', 'store'],
   },
+  reset: {
+    synopsis: '[--store DIR]',
+    description: `Empty the local store (./.qpipe, or --store): every result, status, ledger, stored
+resource and mail, to start over, as the budget demo does. Files of other programs in
+the folder stay; a bucket (QPIPE_S3_BUCKET) is never emptied.`,
+    options: ['store'],
+  },
   validate: {
     synopsis: '<file.qasm|job.yaml> [--output text|json] [--input NAME=VALUE...]',
     description: 'Check an OpenQASM circuit (or the jobs of a manifest) and print its metadata.',

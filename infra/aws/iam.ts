@@ -11,6 +11,7 @@
  * SearchDevices take none. Tasks live in the device's region, so task ARNs are matched in every
  * region and calls are limited to Braket's regions with aws:RequestedRegion.
  */
+import { STORE_PREFIXES } from '../../shared/storage/store-prefixes.ts';
 import { EventType, type Stage, stageSource } from '../../events/types.ts';
 import { TIMER_SOURCE } from '../../shared/runtime/timer.ts';
 import { taskTags } from '../../shared/backends/braket/braket-executor.ts';
@@ -28,28 +29,7 @@ export type PolicyEntry = Statement | { 'Fn::If': [string, Statement, { Ref: 'AW
 export const PascalCase = (stage: string) => stage.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 
 /** Every prefix qpipe keeps in its bucket; list permission is scoped to them. */
-export const BUCKET_PREFIXES = [
-  'runs/',
-  'circuits/',
-  'ledgers/',
-  'held/',
-  'status/',
-  'tasks/',
-  'claims/',
-  'notifications/',
-  'scheduled/',
-  'dead-letters/',
-  'events/',
-  'resources/',
-  'resources-changed',
-  'resync/',
-  'outbox/',
-  'bridge/',
-  'attempts/',
-  'sessions/',
-  'audit/',
-  'backups/',
-] as const;
+export const BUCKET_PREFIXES = STORE_PREFIXES;
 
 const bucket = { 'Fn::GetAtt': ['ResultsBucket', 'Arn'] };
 export const bucketObjects = (prefix = '') => ({

@@ -14,7 +14,7 @@ import { circuitCodeInFiles, loadManifests } from '../manifests.ts';
 import { estimateCost } from '../pricing/pricing.ts';
 import { compileQasm } from '../qasm/index.ts';
 import type { BackendType, Candidate, QiskitBudget } from '../resources/schema.ts';
-import { readResources } from '../resources/resource-store.ts';
+import { readResources, withStored } from '../resources/resource-store.ts';
 import { createDeployedPorts } from '../runtime/deployed-ports.ts';
 import { parseResourceOf } from '../resources/validate.ts';
 
@@ -67,14 +67,15 @@ export async function estimateFiles(
   options: { config: QpipeConfig; configuredTypes: ReadonlySet<BackendType> },
 ): Promise<{ jobs: JobEstimate[]; errors: InvalidInputError[] }> {
   const manifests = await loadManifests(files);
-  // On a deployment without Kubernetes, budgets also live in the store (qpipe apply).
-  const stored = options.config.s3
-    ? await readResources((await createDeployedPorts(options.config, manifests)).store)
-    : undefined;
-  const budgets = [...manifests.budgets, ...(stored?.budgets ?? [])];
+  // Budgets and backends also live in the store (qpipe apply, earlier runs): a bucket or the local folder.
+  const resources = withStored(
+    manifests,
+    await readResources((await createDeployedPorts(options.config, manifests)).store),
+  );
+  const budgets = resources.budgets;
   const backendsFor = (namespace: string) =>
     catalogFor(namespace, {
-      cluster: { listBackends: () => Promise.resolve(manifests.backends) },
+      cluster: { listBackends: () => Promise.resolve([...resources.backends]) },
       config: options.config,
     });
   const jobs: JobEstimate[] = [];

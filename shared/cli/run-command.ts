@@ -11,6 +11,8 @@ import type { InvalidInputError } from '../errors.ts';
 import { backendRefusals } from '../backends/visibility.ts';
 import { jobRefOf } from '../job-validation.ts';
 import { loadManifests } from '../manifests.ts';
+import { applyResources } from '../resources/resource-store.ts';
+import { localApplier } from './resources-command.ts';
 import type { QiskitBudgetStatus, QiskitJobStatus } from '../resources/schema.ts';
 import { ResultDocument } from '../results.ts';
 import { parseDocument } from '../storage/documents.ts';
@@ -78,7 +80,14 @@ export async function runJobFiles(
     publicCircuitUrls: true,
     // The run's jobs die with this process: a reservation it leaves is reclaimed once it is gone.
     runOwner: currentRunOwner(),
+    // One store for every command: what `qpipe apply` (or an earlier run) stored counts too.
+    withStoredResources: true,
   });
+  // The files' budgets, backends, sessions and ConfigMaps are applied to the store, as
+  // `qpipe apply` would: `qpipe get budgets` and later commands see them.
+  await applyResources(ports.store, manifests, localApplier('qpipe run'));
+  const outboxFolder = join(options.config.storeDir, 'outbox');
+  const mailBefore = new Set(await readdir(outboxFolder).catch(() => [] as string[]));
   const finished = new Set<string>();
   let allFinished: () => void = () => undefined;
   const everyJobFinished = new Promise<void>((resolve) => (allFinished = resolve));
@@ -129,9 +138,9 @@ export async function runJobFiles(
       return { namespace, name: b.metadata.name, limit: b.spec.limit, period: b.spec.period, status: status ?? null };
     }),
   );
-  const outboxFolder = join(options.config.storeDir, 'outbox');
+  // Mail this run wrote, not what earlier runs left in the outbox.
   const outbox = (await readdir(outboxFolder).catch(() => [] as string[]))
-    .filter((f) => f.endsWith('.eml'))
+    .filter((f) => f.endsWith('.eml') && !mailBefore.has(f))
     .sort()
     .map((f) => join(outboxFolder, f));
   return { jobs, budgets, outbox, errors: manifests.errors };

@@ -121,3 +121,23 @@ export function cachedResources(store: ObjectStore): () => Promise<LocalResource
     return cached.resources;
   };
 }
+
+/**
+ * Resources given as files together with those the store keeps: a file's version of a
+ * resource wins over the stored one of the same kind, namespace and name.
+ */
+export function withStored(files: LocalResources, stored: LocalResources): LocalResources {
+  const key = (r: { metadata: { namespace?: string; name: string } }) =>
+    `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
+  const merge = <T extends { metadata: { namespace?: string; name: string } }>(a: readonly T[], b: readonly T[]) => {
+    const given = new Set(a.map(key));
+    return [...a, ...b.filter((r) => !given.has(key(r)))];
+  };
+  const given = new Set(files.configMaps.map((c) => `${c.namespace}/${c.name}`));
+  return {
+    budgets: merge(files.budgets, stored.budgets),
+    backends: merge(files.backends, stored.backends),
+    sessions: merge(files.sessions ?? [], stored.sessions ?? []),
+    configMaps: [...files.configMaps, ...stored.configMaps.filter((c) => !given.has(`${c.namespace}/${c.name}`))],
+  };
+}

@@ -4,7 +4,7 @@
  */
 import type { QpipeConfig } from '../config.ts';
 import { LocalCluster, type LocalResources } from '../cluster/local-cluster.ts';
-import { cachedResources } from '../resources/resource-store.ts';
+import { cachedResources, withStored } from '../resources/resource-store.ts';
 import { createLocalPorts } from './embedded.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { ObjectLedgerStore } from '../budget/object-ledger-store.ts';
@@ -30,15 +30,6 @@ async function s3Ports(config: QpipeConfig): Promise<Partial<Pick<Ports, 'store'
   };
 }
 
-function mergeResources(a: LocalResources, b: LocalResources): LocalResources {
-  return {
-    budgets: [...a.budgets, ...b.budgets],
-    backends: [...a.backends, ...b.backends],
-    sessions: [...(a.sessions ?? []), ...(b.sessions ?? [])],
-    configMaps: [...a.configMaps, ...b.configMaps],
-  };
-}
-
 /** Builds the ports a served stage (or a Lambda) uses: its runtime's composition root. */
 export async function createDeployedPorts(
   config: QpipeConfig,
@@ -50,8 +41,9 @@ export async function createDeployedPorts(
   // Without Kubernetes, resources are what `qpipe apply` stored (and any given as files);
   // status of jobs that have no object in Kubernetes (or no Kubernetes) lives in the same store.
   const stored = cachedResources(ports.store);
-  const storeStatus = new LocalCluster(async () => mergeResources(resources, await stored()), ports.store);
-  let cluster: Ports['cluster'] = config.s3 ? storeStatus : local.cluster;
+  const storeStatus = new LocalCluster(async () => withStored(resources, await stored()), ports.store);
+  // The store's resources (qpipe apply) count wherever the store is, a bucket or the local folder.
+  let cluster: Ports['cluster'] = storeStatus;
   if (config.cluster === 'kubernetes') {
     const [{ CoreV1Api, CustomObjectsApi, KubeConfig }, { KubernetesCluster }] = await Promise.all([
       import('@kubernetes/client-node'),

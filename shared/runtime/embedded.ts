@@ -13,6 +13,7 @@ import type { QpipeConfig } from '../config.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { OutboxMailer } from '../mail/outbox-mailer.ts';
 import { InProcessBus } from '../bus/in-process-bus.ts';
+import { cachedResources, withStored } from '../resources/resource-store.ts';
 import { createCircuitFetcher } from '../storage/fetch-circuit.ts';
 import { LocalObjectStore } from '../storage/local-object-store.ts';
 import { DeviceStatusCache } from '../backends/device-status.ts';
@@ -55,14 +56,20 @@ export async function createLocalPorts(
     readonly metrics?: Metrics;
     /** This process's jobs die with it (`qpipe run`): its reservations name it as their owner. */
     readonly runOwner?: RunOwner;
+    /** The store's resources (`qpipe apply`, earlier runs) count too, the given ones winning. */
+    readonly withStoredResources?: boolean;
   } = {},
 ): Promise<Ports> {
   const store = new LocalObjectStore(config.storeDir);
   const { metrics, runOwner } = options;
+  const stored = cachedResources(store);
   return {
     config,
     store,
-    cluster: new LocalCluster(resources, store),
+    cluster: new LocalCluster(
+      options.withStoredResources === true ? async () => withStored(resources, await stored()) : resources,
+      store,
+    ),
     ledger: new ObjectLedgerStore(store),
     executors: {
       local_simulator: createLocalSimulatorExecutor(config.simulator, metrics),

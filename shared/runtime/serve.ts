@@ -210,6 +210,8 @@ export async function servePipeline(stages: readonly StageDefinition[], options:
   const metrics = await loadMetrics();
   const ports = await createLocalPorts(options.config, await localResources(options.resources ?? []), undefined, {
     metrics,
+    // What `qpipe apply` stored counts, as it does for a deployed stage.
+    withStoredResources: true,
   });
   const pipeline = createEmbeddedPipeline({ stages, ports });
   const inbox = new Inbox(ports.store, ports.cluster, options.config.maxAttempts);

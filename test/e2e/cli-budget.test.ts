@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { qpipe } from '../support/cli.ts';
@@ -24,6 +26,46 @@ describe('budgets from the command line (end to end, child process)', () => {
         /^Budget budget-demo\/demo exceeded: job budget-demo\/demo-[a-z-]+ blocked \(\$1\.50 requested, limit \$5\.00\)$/,
       ),
     ]);
+  });
+
+  it('keeps one local store for run, apply, get, estimate and reset: the demo twice, then again after reset', async () => {
+    const store = await mkdtemp(join(tmpdir(), 'qpipe-one-store-'));
+    const env = { QPIPE_STORE: store };
+    const first = await qpipe(['run', 'examples/budget-demo.yaml'], env);
+    expect(first.stdout.match(/ {2}Succeeded\n/g)).toHaveLength(3);
+    expect(first.stdout).toMatch(/qpipe reset starts over/);
+    // The budget the run applied is in the store (once "no budgets found").
+    const budgets = await qpipe(['get', 'budgets'], env);
+    expect(budgets.stdout).toMatch(/budget-demo +demo +\$4\.50 +\$5\.00 +monthly/);
+    // Spending is kept: a second run finds the budget spent, and prints no mail of the first run.
+    const second = await qpipe(['run', 'examples/budget-demo.yaml'], env);
+    expect(second.stdout).not.toMatch(/Succeeded/);
+    expect(second.stdout).not.toMatch(/\.eml/);
+    expect((await qpipe(['reset'], env)).stdout).toMatch(/^reset .*: removed .*ledgers/);
+    const again = await qpipe(['run', 'examples/budget-demo.yaml'], env);
+    expect(again.stdout.match(/ {2}Succeeded\n/g)).toHaveLength(3);
+    expect(again.stdout.match(/\.eml$/gm)).toHaveLength(3);
+  }, 60_000);
+
+  it('runs and estimates a job pinned to a backend applied on its own (once rejected as unknown)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qpipe-applied-'));
+    const env = { QPIPE_STORE: join(dir, 'store') };
+    await writeFile(
+      join(dir, 'backend.yaml'),
+      'apiVersion: quantum.io/v1\nkind: QiskitBackend\nmetadata: {name: team-simulator}\n' +
+        'spec: {provider: local_simulator, pricing: {perTask: "$0.00"}}\n',
+    );
+    await writeFile(
+      join(dir, 'job.yaml'),
+      'apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: pinned}\n' +
+        'spec: {backend: {name: team-simulator}, circuit: {source: inline, code: "OPENQASM 3; qubit q; bit c; h q; c = measure q;"}}\n',
+    );
+    expect((await qpipe(['apply', '-f', join(dir, 'backend.yaml')], env)).code).toBe(0);
+    const estimate = await qpipe(['estimate', join(dir, 'job.yaml'), '--output', 'json'], env);
+    expect((JSON.parse(estimate.stdout) as { selected: string }[])[0]?.selected).toBe('team-simulator');
+    const run = await qpipe(['run', join(dir, 'job.yaml')], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/default\/pinned {2}Succeeded\n {2}backend +team-simulator/);
   });
 
   it('estimates every candidate backend of a job with its cost breakdown', async () => {
