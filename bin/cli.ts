@@ -6,13 +6,13 @@ import { parseArgs } from 'node:util';
 import {
   COMMANDS,
   commandHelp,
-  GET_KINDS,
   GLOBAL_OPTIONS,
   type OptionName,
   OPTIONS,
   parserOptions,
   usage,
 } from './commands/specs.ts';
+import type { GetFormat } from './commands/resources.ts';
 import { UsageError } from './commands/usage-error.ts';
 import { writeErr, writeOut } from './terminal.ts';
 
@@ -206,7 +206,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return command === undefined && !values.help ? 2 : 0;
     }
     if (!COMMANDS.includes(command)) throw new UsageError(unknownCommand(command));
-    const output = command === 'transpile' ? 'text' : outputFormat(values.output);
+    const output = ['transpile', 'get'].includes(command) ? 'text' : outputFormat(values.output);
     const { loadConfig } = await import('../shared/config.ts');
     const config = loadConfig(process.env, values.store === undefined ? {} : { storeDir: values.store });
     // Logs never go to stdout, which is the command's output (JSON included), but for serve's.
@@ -275,17 +275,38 @@ export async function main(argv: readonly string[]): Promise<number> {
         const { applyCommand } = await import('./commands/resources.ts');
         return await applyCommand(manifests, { config, output });
       }
-      case 'get': {
-        if (files.length !== 1 || !GET_KINDS.includes(files[0] as string))
+      case 'get':
+      case 'describe':
+      case 'delete': {
+        const [word, ...names] = files;
+        const { resolveKind } = await import('../shared/cli/resources-command.ts');
+        const kind = word === undefined ? undefined : resolveKind(word);
+        if (kind === undefined) {
           throw new UsageError(
-            `get takes one kind: budgets, backends, sessions or jobs${files[0] === undefined ? '' : ` (got "${files.slice(0).join(' ')}")`}`,
+            `${command} takes a kind: budgets, backends, sessions or jobs (or qiskitbudget, qbud, …)${word === undefined ? '' : `; "${word}" is none of them`}`,
           );
-        const { getCommand } = await import('./commands/resources.ts');
-        return await getCommand(files[0] as string, {
-          config,
-          output,
-          ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
-        });
+        }
+        const resources = await import('./commands/resources.ts');
+        const namespace = values.namespace ?? 'default';
+        if (command === 'get') {
+          if (names.length > 1) throw new UsageError('get takes one name at most');
+          if (values['all-namespaces'] === true && values.namespace !== undefined)
+            throw new UsageError('get takes -n NS or -A, not both');
+          const format = values.output ?? 'table';
+          if (!['table', 'text', 'wide', 'json', 'yaml', 'name'].includes(format))
+            throw new UsageError(`-o must be wide, json, yaml or name (got "${format}")`);
+          return await resources.getCommand(kind, names[0], {
+            config,
+            format: (format === 'text' ? 'table' : format) as GetFormat,
+            scope: values['all-namespaces'] === true ? { all: true } : { namespace },
+          });
+        }
+        if (names.length === 0) throw new UsageError(`${command} needs a name: qpipe ${command} ${word} NAME`);
+        if (command === 'describe') {
+          if (names.length > 1) throw new UsageError('describe takes one name');
+          return await resources.describeCommand(kind, names[0] as string, { config, namespace });
+        }
+        return await resources.deleteCommand(kind, names, { config, namespace });
       }
       case 'bridge': {
         if ((values.to === undefined) === (values.bus === undefined))

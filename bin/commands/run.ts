@@ -81,7 +81,7 @@ export async function runCommand(
     // Budgets keep their spending in the store across runs: say where, and how to start over.
     if (report.budgets.length > 0 && !options.config.s3) {
       writeOut(
-        `\nBudgets keep this period's spending in ${options.config.storeDir} across runs (qpipe get budgets); ` +
+        `\nBudgets keep this period's spending in ${options.config.storeDir} across runs (qpipe get budgets -A); ` +
           'qpipe reset starts over.\n',
       );
     }

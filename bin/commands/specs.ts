@@ -15,7 +15,7 @@ interface OptionSpec {
 }
 
 export const OPTIONS = {
-  output: { type: 'string', value: 'text|json', doc: 'Output format (default text).' },
+  output: { type: 'string', short: 'o', value: 'text|json', doc: 'Output format (default text).' },
   store: {
     type: 'string',
     value: 'DIR',
@@ -50,7 +50,13 @@ export const OPTIONS = {
   queue: { type: 'string', value: 'URL', doc: 'The SQS queue dead-letters reads (AWS).' },
   interval: { type: 'string', value: 'SECONDS', doc: "Time between the bridge's passes (default 5)." },
   once: { type: 'boolean', doc: 'Make one bridge pass, then exit.' },
-  namespace: { type: 'string', value: 'NS', doc: 'Namespace of the job (default "default"), or that get lists.' },
+  namespace: {
+    type: 'string',
+    short: 'n',
+    value: 'NS',
+    doc: 'The namespace (default "default"), as kubectl takes it.',
+  },
+  'all-namespaces': { type: 'boolean', short: 'A', doc: 'Every namespace (get).' },
   file: {
     type: 'string',
     short: 'f',
@@ -142,10 +148,24 @@ Kubernetes (AWS Lambda) read them. Every document is validated first.`,
     options: ['file', 'output', 'store'],
   },
   get: {
-    synopsis: 'budgets|backends|sessions|jobs [--namespace NS] [--output text|json]',
-    description: `List what the deployment's store holds: budgets with their spending, backends,
-sessions with their phase and IBM session id, jobs with their phase.`,
-    options: ['namespace', 'output', 'store'],
+    synopsis: 'KIND [NAME] [-n NS | -A] [-o wide|json|yaml|name]',
+    description: `List what the store holds, as kubectl does: budgets with their spending, backends,
+sessions with their phase and IBM session id, jobs with their phase. KIND as kubectl
+takes it: budgets, qiskitbudget, qbud (backends qbe, sessions qses, jobs qj).`,
+    options: ['namespace', 'all-namespaces', 'output', 'store'],
+    docs: { output: 'Output format: a table (default), wide (more columns), json, yaml or name.' },
+  },
+  describe: {
+    synopsis: 'KIND NAME [-n NS]',
+    description: `Show one object in full: its spec, status and conditions, and for a job what its
+audit record says happened (decisions, amounts, provider tasks).`,
+    options: ['namespace', 'store'],
+  },
+  delete: {
+    synopsis: 'KIND NAME... [-n NS]',
+    description: `Delete stored objects: a budget, backend or session \`qpipe apply\` (or a run)
+stored, or a job's status. A budget's ledger stays (its spending is history).`,
+    options: ['namespace', 'store'],
   },
   bridge: {
     synopsis: '(--bus NAME | --to URL) [--interval SECONDS] [--once]',
@@ -218,12 +238,6 @@ the whole pipeline behind one ingress: POST events to /, GET /jobs/<namespace>/<
 };
 
 export const COMMANDS = Object.keys(COMMAND_SPECS);
-
-/** The kinds `qpipe get` lists, by the names it takes (shared/cli/resources-command.ts). */
-export const GET_KINDS: readonly string[] = ['budgets', 'backends', 'sessions', 'jobs'].flatMap((kind) => [
-  kind,
-  `qiskit${kind}`,
-]);
 
 /** The parser's options of a command: its own and the global ones. */
 export function parserOptions(command: string | undefined): Record<string, OptionSpec> {

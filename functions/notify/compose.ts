@@ -57,7 +57,9 @@ export function composeAlert(
   ]);
   // One exceeded alert is sent per budget and period: later blocked jobs show in the budget's status.
   const others = waiting.filter((job) => job !== `${d.job.namespace}/${d.job.name}`);
-  const note = 'This alert is sent once per period; `qpipe get budgets` shows jobs blocked later.';
+  const note =
+    'This alert is sent once per period; ' +
+    `\`qpipe describe budget ${budget.name} -n ${budget.namespace}\` (or kubectl describe qbud) shows jobs blocked later.`;
   const list =
     others.length === 0 ? '' : `\n\nAlso waiting for this budget:\n${others.map((j) => `  ${j}`).join('\n')}`;
   return {

@@ -3,11 +3,18 @@
  * the deployment's store (S3 when QPIPE_S3_BUCKET is set, else the local store folder).
  */
 import type { QpipeConfig } from '../config.ts';
-import { StoredJobStatus } from '../cluster/local-cluster.ts';
+import { jobNameKey, jobStatusKey, StoredJobStatus } from '../cluster/local-cluster.ts';
 import { backendRefusals } from '../backends/visibility.ts';
 import { InvalidInputError } from '../errors.ts';
 import { loadManifests } from '../manifests.ts';
-import { type Applier, applyResources, readResources } from '../resources/resource-store.ts';
+import {
+  type Applier,
+  applyResources,
+  deleteResource,
+  readResources,
+  type StoredKind,
+} from '../resources/resource-store.ts';
+import { GROUP, RESOURCES, VERSION } from '../resources/schema.ts';
 import { hostname, userInfo } from 'node:os';
 import { createDeployedPorts } from '../runtime/deployed-ports.ts';
 import { readDocument } from '../storage/documents.ts';
@@ -38,82 +45,136 @@ export function localApplier(command: string): Applier {
   return () => `${who} (${command})`;
 }
 
-/** One row of `qpipe get`. */
-export interface ResourceRow {
-  readonly namespace: string;
-  readonly name: string;
-  readonly [column: string]: string | number | undefined;
+/** The kinds the store keeps, by the plural `qpipe get` lists them under. */
+export type StoredKindName = 'budgets' | 'backends' | 'sessions' | 'jobs';
+
+const KINDS: Readonly<Record<StoredKindName, (typeof RESOURCES)[keyof typeof RESOURCES]>> = {
+  budgets: RESOURCES.QiskitBudget,
+  backends: RESOURCES.QiskitBackend,
+  sessions: RESOURCES.QiskitSession,
+  jobs: RESOURCES.QiskitJob,
+};
+
+/** The kind a word names, as kubectl takes it: plural, singular, short name, or qpipe's short plural (budgets). */
+export function resolveKind(word: string): StoredKindName | undefined {
+  const lower = word.toLowerCase().replace(/\.quantum\.io$/, '');
+  return (Object.keys(KINDS) as StoredKindName[]).find((name) => {
+    const resource = KINDS[name];
+    return [name, name.replace(/s$/, ''), resource.plural, resource.singular, ...resource.shortNames].includes(lower);
+  });
 }
 
-/** What `qpipe get` lists: budgets (with spending), backends, sessions (phase and provider id), or jobs (from their status). */
-export async function getResources(kind: string, config: QpipeConfig): Promise<ResourceRow[]> {
+/** A stored object as kubectl would print it with -o json|yaml: manifest and status. */
+export interface StoredObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly namespace: string; readonly name: string };
+  readonly spec?: unknown;
+  readonly status?: Record<string, unknown>;
+}
+
+/** `-o name`'s form: qiskitbudget.quantum.io/demo. */
+export const objectName = (kind: StoredKindName, name: string) => `${KINDS[kind].singular}.${GROUP}/${name}`;
+
+/** Every stored object of a kind with its status: budgets (with spending), backends, sessions, jobs (their latest run). */
+export async function listObjects(kind: StoredKindName, config: QpipeConfig): Promise<StoredObject[]> {
   const ports = await createDeployedPorts(config, NO_RESOURCES);
+  const object = (resource: { metadata: { namespace?: string; name: string }; spec?: unknown }, status?: object) => ({
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: KINDS[kind].kind,
+    metadata: { namespace: resource.metadata.namespace ?? 'default', name: resource.metadata.name },
+    ...(resource.spec === undefined ? {} : { spec: resource.spec }),
+    ...(status === undefined ? {} : { status: status as Record<string, unknown> }),
+  });
   switch (kind) {
-    case 'budgets':
-    case 'qiskitbudgets': {
+    case 'budgets': {
       const { budgets } = await readResources(ports.store);
       return Promise.all(
-        budgets.map(async (b) => {
-          const namespace = b.metadata.namespace ?? 'default';
-          const status = await ports.cluster.readBudgetStatus(namespace, b.metadata.name);
-          return {
-            namespace,
-            name: b.metadata.name,
-            spent: status?.spent ?? '$0.00',
-            limit: b.spec.limit,
-            period: b.spec.period,
-          };
-        }),
+        budgets.map(async (b) =>
+          object(b, await ports.cluster.readBudgetStatus(b.metadata.namespace ?? 'default', b.metadata.name)),
+        ),
       );
     }
     case 'backends':
-    case 'qiskitbackends': {
-      const { backends } = await readResources(ports.store);
-      return backends.map((b) => ({
-        namespace: b.metadata.namespace ?? 'default',
-        name: b.metadata.name,
-        provider: b.spec.provider,
-      }));
-    }
-    case 'sessions':
-    case 'qiskitsessions': {
+      return (await readResources(ports.store)).backends.map((b) => object(b));
+    case 'sessions': {
       const { sessions = [] } = await readResources(ports.store);
       return Promise.all(
-        sessions.map(async (session) => {
-          const namespace = session.metadata.namespace ?? 'default';
-          const status = await ports.cluster.readSessionStatus(namespace, session.metadata.name);
-          return {
-            namespace,
-            name: session.metadata.name,
-            backend: session.spec.backend.name,
-            phase: status?.phase ?? 'Pending',
-            session: status?.sessionId,
-            closes: status?.closesAt,
-          };
-        }),
+        sessions.map(async (session) =>
+          object(
+            session,
+            await ports.cluster.readSessionStatus(session.metadata.namespace ?? 'default', session.metadata.name),
+          ),
+        ),
       );
     }
-    case 'jobs':
-    case 'qiskitjobs': {
-      const keys = await ports.store.list('status/qiskitjobs/');
-      const rows: ResourceRow[] = [];
-      for (const key of keys) {
+    case 'jobs': {
+      const objects: StoredObject[] = [];
+      for (const key of await ports.store.list('status/qiskitjobs/')) {
         const record = await readDocument(ports.store, key, StoredJobStatus);
         if (record?.namespace === undefined || record.name === undefined) continue;
-        rows.push({
-          namespace: record.namespace,
-          name: record.name,
-          phase: record.status.phase ?? 'Pending',
-          backend: record.status.selectedBackend,
-          cost: record.status.actualCost,
-        });
+        objects.push(
+          object(
+            { metadata: { namespace: record.namespace, name: record.name } },
+            { ...record.status, uid: record.uid },
+          ),
+        );
       }
-      return rows;
+      return objects;
     }
-    default:
-      throw new InvalidInputError(
-        'get',
-        `"${kind}" is not a kind qpipe stores; choose budgets, backends, sessions or jobs`,
-      );
   }
+}
+
+/** The columns `qpipe get` prints for an object (more with wide), as the CRD's printer columns name them. */
+export function columnsOf(kind: StoredKindName, object: StoredObject, wide: boolean): Record<string, string> {
+  const spec = (object.spec ?? {}) as Record<string, unknown>;
+  const status = object.status ?? {};
+  const text = (value: unknown) =>
+    typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
+  switch (kind) {
+    case 'budgets':
+      return {
+        spent: text(status['spent'] ?? '$0.00'),
+        limit: text(spec['limit']),
+        period: text(spec['period']),
+        ...(wide
+          ? { reserved: text(status['reserved']), remaining: text(status['remaining']), phase: text(status['phase']) }
+          : {}),
+      };
+    case 'backends':
+      return {
+        provider: text(spec['provider']),
+        ...(wide ? { qubits: text(spec['qubits']), device: text(spec['deviceArn'] ?? spec['deviceName']) } : {}),
+      };
+    case 'sessions':
+      return {
+        backend: text((spec['backend'] as { name?: string } | undefined)?.name),
+        phase: text(status['phase'] ?? 'Pending'),
+        ...(wide ? { session: text(status['sessionId']), closes: text(status['closesAt']) } : {}),
+      };
+    case 'jobs':
+      return {
+        phase: text(status['phase'] ?? 'Pending'),
+        backend: text(status['selectedBackend']),
+        cost: text(status['actualCost']),
+        ...(wide ? { estimated: text(status['estimatedCost']), message: text(status['message']) } : {}),
+      };
+  }
+}
+
+/** Deletes a stored object (a job: its status records); returns whether there was one. */
+export async function deleteObject(
+  kind: StoredKindName,
+  namespace: string,
+  name: string,
+  config: QpipeConfig,
+): Promise<boolean> {
+  const { store } = await createDeployedPorts(config, NO_RESOURCES);
+  if (kind !== 'jobs') return deleteResource(store, KINDS[kind].plural as StoredKind, namespace, name);
+  const key = jobNameKey(namespace, name);
+  const record = await readDocument(store, key, StoredJobStatus);
+  if (!record) return false;
+  await store.delete(jobStatusKey(record.uid));
+  await store.delete(key);
+  return true;
 }

@@ -15,7 +15,7 @@ import { canonicalJson } from '../canonical-json.ts';
 const PREFIX = 'resources/';
 /** Rewritten after every apply or delete: readers reload when it changed. */
 const MARKER = 'resources-changed';
-type StoredKind = 'qiskitbudgets' | 'qiskitbackends' | 'qiskitsessions' | 'configmaps';
+export type StoredKind = 'qiskitbudgets' | 'qiskitbackends' | 'qiskitsessions' | 'configmaps';
 
 function keyOf(kind: StoredKind, namespace: string, name: string): string {
   return `${PREFIX}${kind}/${namespace}/${name}.json`;

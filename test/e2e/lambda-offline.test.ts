@@ -177,7 +177,7 @@ describe('Lambdas chained by EventBridge rules, locally (serverless-offline + se
       let budgets = '';
       for (let i = 0; i < 20 && !budgets.includes('$1.00'); i++) {
         await new Promise((r) => setTimeout(r, 250));
-        budgets = (await run(process.execPath, [BIN, 'get', 'budgets'], { env })).stdout;
+        budgets = (await run(process.execPath, [BIN, 'get', 'budgets', '-A'], { env })).stdout;
       }
       expect(budgets).toMatch(/default\s+team\s+\$1\.00\s+\$10\.00\s+monthly/);
     },
