@@ -23,9 +23,17 @@ export async function statusCommand(
   options: { config: QpipeConfig; namespace: string; output: 'text' | 'json'; waitSeconds?: number },
 ): Promise<number> {
   const deadline = Date.now() + (options.waitSeconds ?? 0) * 1000;
+  let lastPhase: string | undefined;
   for (;;) {
     const status = await readStatus(options.namespace, name, options.config);
     const final = status?.phase !== undefined && TERMINAL_PHASES.includes(status.phase);
+    // While waiting, each phase change as it happens (text only: JSON is the final status alone).
+    const phase = status?.phase ?? (status ? 'Pending' : undefined);
+    if (options.waitSeconds !== undefined && options.output === 'text' && !final && phase !== lastPhase && phase) {
+      const why = status?.message ? `  ${status.message}` : '';
+      writeErr(`${new Date().toISOString().slice(11, 19)}  ${options.namespace}/${name}  ${phase}${why}\n`);
+    }
+    lastPhase = phase;
     if (final || Date.now() >= deadline) {
       if (!status) throw new InvalidInputError(`${options.namespace}/${name}`, 'no such job in the store');
       if (options.output === 'json') writeOut(`${JSON.stringify(status, null, 2)}\n`);

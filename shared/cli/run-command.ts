@@ -4,6 +4,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CloudEvent } from 'cloudevents';
 import { buildEvent } from '../../events/envelope.ts';
 import { EventType } from '../../events/types.ts';
 import type { QpipeConfig } from '../config.ts';
@@ -64,7 +65,8 @@ export async function runJobFiles(
     config: QpipeConfig;
     stages: readonly StageDefinition[];
     now?: () => Date;
-    onProgress?: (finished: number, total: number) => void;
+    /** Jobs finished of all, and what those that wait are waiting for ("a/b waits for budget …"). */
+    onProgress?: (finished: number, total: number, waiting: readonly string[]) => void;
     /**
      * Stops the run (Ctrl-C, SIGTERM): what simulates stops, nothing new starts, and every job
      * that held money fails with the signal's reason and releases its reservation.
@@ -89,6 +91,8 @@ export async function runJobFiles(
   const outboxFolder = join(options.config.storeDir, 'outbox');
   const mailBefore = new Set(await readdir(outboxFolder).catch(() => [] as string[]));
   const finished = new Set<string>();
+  /** What each unfinished run waits for, when it waits for something (budget). */
+  const waiting = new Map<string, string>();
   let allFinished: () => void = () => undefined;
   const everyJobFinished = new Promise<void>((resolve) => (allFinished = resolve));
   const pipeline = createEmbeddedPipeline({
@@ -97,9 +101,12 @@ export async function runJobFiles(
     observe: (event) => {
       // Counted by run (uid), as two documents may name the same job.
       const run = String(event['jobuid']);
-      if (!FINAL_EVENTS.has(event.type) || finished.has(run)) return;
-      finished.add(run);
-      options.onProgress?.(finished.size, manifests.jobs.length);
+      if (finished.has(run)) return;
+      const waitsFor = waitingFor(event);
+      if (waitsFor !== undefined) waiting.set(run, waitsFor);
+      else waiting.delete(run);
+      if (FINAL_EVENTS.has(event.type)) finished.add(run);
+      options.onProgress?.(finished.size, manifests.jobs.length, [...waiting.values()]);
       if (finished.size === manifests.jobs.length) allFinished();
     },
     ...(options.signal ? { signal: options.signal } : {}),
@@ -123,6 +130,7 @@ export async function runJobFiles(
       event: buildEvent(EventType.JobRequested, { job }, { source: '/qpipe/cli', subject: `${namespace}/${name}` }),
     };
   });
+  options.onProgress?.(0, refs.length, []);
   await pipeline.publish(refs.map((r) => r.event));
   await untilDoneOrStopped(pipeline, everyJobFinished, options.signal);
 
@@ -144,6 +152,14 @@ export async function runJobFiles(
     .sort()
     .map((f) => join(outboxFolder, f));
   return { jobs, budgets, outbox, errors: manifests.errors };
+}
+
+/** What a job's latest event says it waits for, if anything: held for budget, until its deadline. */
+function waitingFor(event: CloudEvent<unknown>): string | undefined {
+  if (event.type !== EventType.JobHeld) return undefined;
+  const data = event.data as { budget?: { namespace: string; name: string }; deadline?: string };
+  const until = data.deadline ? ` until ${new Date(data.deadline).toISOString().slice(11, 19)} UTC` : '';
+  return `${event.subject ?? 'a job'} waits for budget ${data.budget?.namespace}/${data.budget?.name}${until}`;
 }
 
 /**

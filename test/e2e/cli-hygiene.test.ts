@@ -42,6 +42,44 @@ describe('qpipe on careless and hostile input (child processes)', () => {
     expect(help.stdout).toMatch(/Exit codes:\n {2}0 {2}success\n {2}1 .*\n {2}2 /);
   });
 
+  it('prints each phase change while status --wait waits (once silent until the end), the final status on stdout', async () => {
+    const store = await mkdtemp(join(tmpdir(), 'qpipe-wait-'));
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(store, 'status/qiskitjobs/default'), { recursive: true });
+    const write = (phase: string, message?: string) =>
+      writeFile(
+        join(store, 'status/qiskitjobs/default/slow.json'),
+        JSON.stringify({
+          uid: 'u-1',
+          namespace: 'default',
+          name: 'slow',
+          status: { phase, ...(message ? { message } : {}) },
+        }),
+      );
+    await write('Validated');
+    const waiting = qpipe(['status', 'slow', '--wait', '30'], { QPIPE_STORE: store });
+    for (const [phase, message] of [
+      ['AwaitingBudget', 'waits for budget default/team'],
+      ['Running', undefined],
+      ['Succeeded', undefined],
+    ] as const) {
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      await write(phase, message);
+    }
+    const result = await waiting;
+    expect(result.code).toBe(0);
+    const changes = result.stderr
+      .trim()
+      .split('\n')
+      .map((line) => line.replace(/^\d{2}:\d{2}:\d{2} {2}/, ''));
+    expect(changes).toEqual([
+      'default/slow  Validated',
+      'default/slow  AwaitingBudget  waits for budget default/team',
+      'default/slow  Running',
+    ]);
+    expect(result.stdout).toMatch(/^default\/slow {2}Succeeded/);
+  }, 45_000);
+
   it('suggests the command meant by a typo, exit code 2', async () => {
     const result = await qpipe(['submti', 'x.yaml']);
     expect(result.code).toBe(2);
