@@ -14,40 +14,20 @@ import {
 } from './commands/specs.ts';
 import type { GetFormat } from './commands/resources.ts';
 import { UsageError } from './commands/usage-error.ts';
+import { closeMatches } from '../shared/close-matches.ts';
 import { writeErr, writeOut } from './terminal.ts';
 
 const ALL_OPTIONS: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = OPTIONS;
 
-/** Edit distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(
-        (previous[j] as number) + 1,
-        (row[j - 1] as number) + 1,
-        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = row;
-  }
-  return previous[b.length] as number;
-}
-
-/** The candidates close to what was typed, for "did you mean". */
-const closeTo = (typed: string, candidates: readonly string[]) =>
-  candidates.filter((c) => distance(typed, c) <= 2 || (typed.length > 1 && c.startsWith(typed)));
-
 function unknownCommand(command: string): string {
-  const near = closeTo(command, COMMANDS);
+  const near = closeMatches(command, COMMANDS);
   return `unknown command "${command}"${near.length > 0 ? `; did you mean ${near.map((c) => `"${c}"`).join(' or ')}?` : ''}`;
 }
 
 /** An option the command does not take: named, with what it does take, or the option meant by a typo. */
 function unknownOption(command: string | undefined, option: string): string {
   const takes = Object.keys(parserOptions(command)).filter((o) => !GLOBAL_OPTIONS.includes(o as OptionName));
-  const near = closeTo(option, takes);
+  const near = closeMatches(option, takes);
   const known = option in ALL_OPTIONS;
   const where = command === undefined ? 'qpipe' : `qpipe ${command}`;
   if (near.length > 0)

@@ -4,6 +4,7 @@ import { catalogPricing, FREE, parsePricing } from '../pricing/pricing.ts';
 import type { BackendType, QiskitBackend } from '../resources/schema.ts';
 import type { BackendEntry } from './backend.ts';
 import devices from './devices.json' with { type: 'json' };
+import { IBM_DEVICES } from './ibm/devices.ts';
 
 /** Name of the built-in simulator entry. */
 export const LOCAL_SIMULATOR = 'local-simulator';
@@ -18,7 +19,7 @@ interface DeviceEntry {
   readonly supportedGates?: readonly string[];
 }
 
-/** Built-in entries: the local simulator (qubits from its memory limit) and the provider devices in devices.json. */
+/** Built-in entries: the local simulator (qubits from its memory limit), the provider devices in devices.json and the IBM systems. */
 export function builtinBackends(options: { simulatorMaxQubits: number }): BackendEntry[] {
   const providerDevices = (devices.devices as DeviceEntry[]).map((device): BackendEntry => ({
     name: device.name,
@@ -31,6 +32,17 @@ export function builtinBackends(options: { simulatorMaxQubits: number }): Backen
     ...(device.region === undefined ? {} : { region: device.region }),
     ...(device.supportedGates === undefined ? {} : { supportedGates: device.supportedGates }),
   }));
+  // IBM systems: every one the transpiler has a snapshot of (not listed in devices.json).
+  const ibmSystems = [...IBM_DEVICES.values()].map((device): BackendEntry => ({
+    name: device.name,
+    type: 'ibm_quantum',
+    deviceId: device.name,
+    qubits: device.qubits,
+    pricing: catalogPricing('ibm-quantum') ?? FREE,
+    enabled: true,
+    origin: 'builtin',
+    supportedGates: device.basisGates,
+  }));
   return [
     {
       name: LOCAL_SIMULATOR,
@@ -41,6 +53,7 @@ export function builtinBackends(options: { simulatorMaxQubits: number }): Backen
       origin: 'builtin',
     },
     ...providerDevices,
+    ...ibmSystems,
   ];
 }
 

@@ -3,6 +3,7 @@
  * returned with its scores or the reason it was excluded, so users can see why a device
  * was picked.
  */
+import { closeMatches } from '../close-matches.ts';
 import type { CostEstimate } from '../../events/schemas.ts';
 import { InvalidInputError } from '../errors.ts';
 import { formatMoney, parseMoney } from '../money.ts';
@@ -142,6 +143,17 @@ function availabilityScore(request: SelectionRequest, backend: BackendEntry): nu
 
 /** Chooses a backend, or throws an InvalidInputError that lists why each one was excluded. */
 export function selectBackend(request: SelectionRequest): Selection {
+  const pinned = request.spec.backend?.name;
+  if (pinned !== undefined && !request.backends.some((b) => b.name === pinned)) {
+    // A name nothing answers to: say so, not why each known backend is not it.
+    const names = request.backends.map((b) => b.name);
+    const near = closeMatches(pinned, names);
+    throw new InvalidInputError(
+      'spec.backend.name',
+      `no backend named "${pinned}"${near.length > 0 ? `; did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : ''} ` +
+        `(known here: ${names.join(', ')})`,
+    );
+  }
   const weights = normaliseWeights(request.spec.backendSelection?.weights);
   const preferred = request.spec.backendSelection?.preferredBackends ?? [];
   const assessed = request.backends.map((backend) => {

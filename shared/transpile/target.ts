@@ -6,12 +6,12 @@
  */
 import { InvalidInputError } from '../errors.ts';
 import type { BackendEntry } from '../backends/backend.ts';
-import brisbane from '../backends/ibm/devices/ibm_brisbane.json' with { type: 'json' };
-import fez from '../backends/ibm/devices/ibm_fez.json' with { type: 'json' };
-import sherbrooke from '../backends/ibm/devices/ibm_sherbrooke.json' with { type: 'json' };
-import torino from '../backends/ibm/devices/ibm_torino.json' with { type: 'json' };
 
 /** The two-qubit gates a basis can be built on, in order of preference. */
+import { type DeviceData, IBM_DEVICES } from '../backends/ibm/devices.ts';
+
+export { type DeviceData, IBM_DEVICES };
+
 export const TWO_QUBIT_GATES = ['cz', 'ecr', 'cx'] as const;
 export type TwoQubitGate = (typeof TWO_QUBIT_GATES)[number];
 
@@ -28,22 +28,6 @@ export interface TranspileTarget {
   /** Shortest path lengths between physical qubits (UNREACHABLE when no path joins them). */
   readonly distance: readonly Int32Array[];
 }
-
-/** A device data file: an IBM system's snapshot, with where it came from. */
-export interface DeviceData {
-  readonly name: string;
-  readonly processor: string;
-  readonly qubits: number;
-  readonly basisGates: readonly string[];
-  readonly twoQubitGate: string;
-  readonly couplingMap: readonly (readonly number[])[];
-  readonly source: string;
-}
-
-/** The IBM systems whose coupling maps ship with qpipe, by name. */
-export const IBM_DEVICES: ReadonlyMap<string, DeviceData> = new Map(
-  [torino, fez, brisbane, sherbrooke].map((d) => [d.name, d as DeviceData]),
-);
 
 /** The distance between qubits no path joins. */
 export const UNREACHABLE = 0x3fffffff;

@@ -35,7 +35,7 @@ describe('budgets from the command line (end to end, child process)', () => {
     expect(first.stdout.match(/ {2}Succeeded\n/g)).toHaveLength(3);
     expect(first.stdout).toMatch(/qpipe reset starts over/);
     // The budget the run applied is in the store (once "no budgets found").
-    const budgets = await qpipe(['get', 'budgets'], env);
+    const budgets = await qpipe(['get', 'budgets', '-A'], env);
     expect(budgets.stdout).toMatch(/budget-demo +demo +\$4\.50 +\$5\.00 +monthly/);
     // Spending is kept: a second run finds the budget spent, and prints no mail of the first run.
     const second = await qpipe(['run', 'examples/budget-demo.yaml'], env);

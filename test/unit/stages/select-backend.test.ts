@@ -3,6 +3,8 @@ import { parseEvent } from '../../../events/envelope.ts';
 import { EXAMPLE_EVENTS } from '../../../events/examples.ts';
 import { EventType } from '../../../events/types.ts';
 import { stage } from '../../../functions/select-backend/handler.ts';
+import { builtinBackends } from '../../../shared/backends/catalog.ts';
+import { IBM_DEVICES } from '../../../shared/backends/ibm/devices.ts';
 import { normaliseWeights } from '../../../shared/backends/selection.ts';
 import type { QiskitBackend } from '../../../shared/resources/schema.ts';
 import { runStage } from '../../../shared/runtime/stage.ts';
@@ -77,6 +79,22 @@ describe('select-backend stage', () => {
     const preferred = await schedule({ backendSelection: { preferredBackends: ['twin'] } }, [priced('twin', '$0')]);
     if (preferred.type !== EventType.JobScheduled) throw new Error(preferred.type);
     expect(preferred.data.backend.name).toBe('twin');
+  });
+
+  it('names a pinned backend nothing answers to as unknown, with the close names (once a wall of exclusions)', async () => {
+    const rejected = await schedule({ backend: { name: 'ibm_torinno' } });
+    expect(rejected.type).toBe(EventType.JobRejected);
+    if (rejected.type !== EventType.JobRejected) return;
+    expect(rejected.data.reason).toMatch(
+      /^spec\.backend\.name: no backend named "ibm_torinno"; did you mean "ibm_torino"\?/,
+    );
+    expect(rejected.data.reason).not.toMatch(/not the pinned backend/);
+  });
+
+  it('offers every IBM system the transpiler knows (once one of four)', () => {
+    const ibm = builtinBackends({ simulatorMaxQubits: 30 }).filter((b) => b.type === 'ibm_quantum');
+    expect(ibm.map((b) => b.name).sort()).toEqual([...IBM_DEVICES.keys()].sort());
+    for (const backend of ibm) expect(backend.qubits).toBe(IBM_DEVICES.get(backend.name)?.qubits);
   });
 
   it('falls back to the simulator when the requested provider is not configured and fallback is allowed', async () => {
