@@ -47,3 +47,16 @@ export function formatMoney(micro: MicroDollars): string {
   fraction = fraction.replace(/0+$/, '').padEnd(2, '0');
   return `${sign}$${dollars.toLocaleString('en-US')}.${fraction}`;
 }
+
+/** Money with exactly `decimals` decimals (rounded up, as an estimate must never be below the bill), for columns. */
+export function formatMoneyFixed(micro: MicroDollars, decimals: number): string {
+  const step = 10 ** (6 - decimals);
+  const rounded = Math.ceil(Math.round(micro) / step) * step;
+  const sign = rounded < 0 ? '-' : '';
+  const abs = Math.abs(rounded);
+  const dollars = Math.floor(abs / MICRO_PER_DOLLAR);
+  const fraction = String(abs % MICRO_PER_DOLLAR)
+    .padStart(6, '0')
+    .slice(0, decimals);
+  return `${sign}$${dollars.toLocaleString('en-US')}${decimals > 0 ? `.${fraction}` : ''}`;
+}

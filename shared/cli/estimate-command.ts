@@ -14,6 +14,7 @@ import { circuitCodeInFiles, loadManifests } from '../manifests.ts';
 import { estimateCost } from '../pricing/pricing.ts';
 import { compileQasm } from '../qasm/index.ts';
 import type { BackendType, Candidate, QiskitBudget } from '../resources/schema.ts';
+import { providerExecutors } from '../backends/providers.ts';
 import { readResources, withStored } from '../resources/resource-store.ts';
 import { createDeployedPorts } from '../runtime/deployed-ports.ts';
 import { parseResourceOf } from '../resources/validate.ts';
@@ -59,13 +60,17 @@ export function budgetNote(
   return `several in namespace ${namespace} (${names.join(', ')}): set spec.budget.budgetRef`;
 }
 
-const ALL_TYPES = new Set<BackendType>(['local_simulator', 'aws_braket', 'ibm_quantum', 'ibm_simulator']);
-
 /** Estimates every job of the files. */
 export async function estimateFiles(
   files: readonly string[],
-  options: { config: QpipeConfig; configuredTypes: ReadonlySet<BackendType> },
+  options: { config: QpipeConfig },
 ): Promise<{ jobs: JobEstimate[]; errors: InvalidInputError[] }> {
+  // The providers this configuration runs, decided as the select-backend stage decides them
+  // (its executors): the estimate picks what run would pick, fallback included.
+  const configuredTypes = new Set<BackendType>([
+    'local_simulator',
+    ...(Object.keys(providerExecutors(options.config)) as BackendType[]),
+  ]);
   const manifests = await loadManifests(files);
   // Budgets and backends also live in the store (qpipe apply, earlier runs): a bucket or the local folder.
   const resources = withStored(
@@ -101,7 +106,7 @@ export async function estimateFiles(
           metadata,
           shots,
           backends,
-          availableTypes: ALL_TYPES,
+          availableTypes: configuredTypes,
           circuitProblem: (backend) => circuitProblem(compiled, backend),
         });
         selected = selection.backend.name;
@@ -126,7 +131,7 @@ export async function estimateFiles(
             ? estimateCost(backend.pricing, { shots, seconds: estimateRunSeconds(backend, metadata, shots) }).breakdown
             : [];
           const type = backend?.type ?? 'local_simulator';
-          return { ...c, type, breakdown, configuredHere: options.configuredTypes.has(type) };
+          return { ...c, type, breakdown, configuredHere: configuredTypes.has(type) };
         }),
       });
     } catch (error) {

@@ -1,6 +1,6 @@
 /** Prices of backends and worst-case cost estimates, all in integer micro-dollars. */
 import type { CostEstimate } from '../../events/schemas.ts';
-import { type MicroDollars, parseMoney } from '../money.ts';
+import { formatMoney, type MicroDollars, parseMoney } from '../money.ts';
 import type { QiskitBackendSpec } from '../resources/schema.ts';
 import catalog from './catalog.json' with { type: 'json' };
 
@@ -62,10 +62,14 @@ export function estimateCost(pricing: Pricing, workload: Workload): CostEstimate
   const add = (item: string, micros: number) => {
     if (micros > 0) breakdown.push({ item, micros: Math.ceil(micros) });
   };
+  // Each item names its quantity and unit price: "1024 shots × $0.08".
   add('per-task fee', pricing.perTaskMicros);
-  add(`${workload.shots} shots`, pricing.perShotMicros * workload.shots);
+  add(`${workload.shots} shots × ${formatMoney(pricing.perShotMicros)}`, pricing.perShotMicros * workload.shots);
   const seconds = Math.max(pricing.minimumSeconds, workload.seconds);
-  add(`${seconds.toFixed(1)} s at per-minute price`, (pricing.perMinuteMicros * seconds) / 60);
-  add(`${seconds.toFixed(1)} s at per-second price`, pricing.perSecondMicros * seconds);
+  add(
+    `${seconds.toFixed(1)} s × ${formatMoney(pricing.perMinuteMicros)}/min`,
+    (pricing.perMinuteMicros * seconds) / 60,
+  );
+  add(`${seconds.toFixed(1)} s × ${formatMoney(pricing.perSecondMicros)}/s`, pricing.perSecondMicros * seconds);
   return { totalMicros: breakdown.reduce((sum, b) => sum + b.micros, 0), breakdown };
 }

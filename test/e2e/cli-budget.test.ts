@@ -85,23 +85,33 @@ describe('budgets from the command line (end to end, child process)', () => {
     const forte = job?.candidates.find((c) => c.backend === 'ionq-forte');
     // $0.30 per task + 1024 shots at $0.08.
     expect(forte?.estimatedCost).toBe('$82.22');
+    // Each item names its quantity and unit price (once a total labelled as a price).
     expect(forte?.breakdown).toEqual([
       { item: 'per-task fee', micros: 300_000 },
-      { item: '1024 shots', micros: 81_920_000 },
+      { item: '1024 shots × $0.08', micros: 81_920_000 },
     ]);
-    expect(job?.candidates.find((c) => c.backend === 'braket-sv1')?.breakdown[0]?.item).toMatch(
-      /^3\.0 s at per-minute price$/,
-    );
+    expect(job?.candidates.find((c) => c.backend === 'braket-sv1')?.breakdown[0]?.item).toBe('3.0 s × $0.075/min');
   });
 
-  it('prints the estimate table, marking providers this deployment lacks', async () => {
-    const dir = 'examples/several-jobs.yaml';
-    const result = await qpipe(['estimate', dir]);
+  it('decides as run does: a provider this deployment lacks is excluded and the simulator fallback selected, costs to four decimals', async () => {
+    const file = 'examples/several-jobs.yaml';
+    const result = await qpipe(['estimate', file]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/research\/bell-on-braket-or-simulator {2}1024 shots {2}→ {2}braket-(sv1|dm1)/);
+    // Once braket-sv1 "selected" where run used the simulator, which it also listed as excluded.
+    expect(result.stdout).toMatch(/research\/bell-on-braket-or-simulator {2}1024 shots {2}→ {2}local-simulator\n/);
     expect(result.stdout).toMatch(
-      /braket-(sv1|dm1) +\$0\.00375 +\d\.\d{3} {2}selected; aws_braket not configured here/,
+      /local-simulator +\$0\.0000 +0\.000 {2}selected as the fallback \(spec\.backendSelection\.fallbackToSimulator\)/,
     );
-    expect(result.stdout).toMatch(/local-simulator +\$0\.00 +0\.000 {2}excluded: not of type aws_braket/);
+    expect(result.stdout).toMatch(
+      /braket-sv1 +\$0\.0038 +0\.000 {2}excluded: aws_braket is not configured in this deployment/,
+    );
+    const run = await qpipe(['run', file, '--output', 'json']);
+    const bell = (JSON.parse(run.stdout) as { name: string; backend: string }[]).find(
+      (j) => j.name === 'bell-on-braket-or-simulator',
+    );
+    expect(bell?.backend).toBe('local-simulator');
+    // With Braket configured, the estimate picks a Braket device.
+    const braket = await qpipe(['estimate', file], { QPIPE_BRAKET: 'true', QPIPE_BRAKET_OUTPUT_BUCKET: 'results' });
+    expect(braket.stdout).toMatch(/research\/bell-on-braket-or-simulator {2}1024 shots {2}→ {2}braket-(sv1|dm1)\n/);
   });
 });
