@@ -167,11 +167,17 @@ export async function loadManifests(files: readonly string[], maxBytes = manifes
 export function circuitCodeInFiles(
   circuit: QiskitJob['spec']['circuit'],
   namespace: string,
-  manifests: Pick<ManifestSet, 'configMaps'>,
+  manifests: { readonly configMaps: readonly ManifestSet['configMaps'][number][] },
 ): string | undefined {
   const ref = circuit.configMapRef;
   if (circuit.source === 'configmap' && ref) {
-    return manifests.configMaps.find((c) => c.namespace === namespace && c.name === ref.name)?.data[ref.key];
+    const configMap = manifests.configMaps.find((c) => c.namespace === namespace && c.name === ref.name);
+    const code = configMap?.data[ref.key];
+    // The validate stage's words for the same mistake, so every command says it alike.
+    if (configMap && code === undefined) {
+      throw new InvalidInputError('spec.circuit.configMapRef', `ConfigMap ${ref.name} has no key "${ref.key}"`);
+    }
+    return code;
   }
   return circuit.source === 'inline' ? circuit.code : undefined;
 }

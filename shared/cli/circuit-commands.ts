@@ -61,9 +61,11 @@ export async function validateJobs(
   const entries: ValidationEntry[] = [];
   for (const document of manifests.jobs) {
     const where = `${document.file}:${document.line}`;
+    // Which job an error belongs to: its name once the manifest parses.
+    let subject = where;
     try {
       const job = parseResourceOf('QiskitJob', document.value, `${where} QiskitJob`);
-      const subject = `${job.metadata.namespace ?? 'default'}/${job.metadata.name}`;
+      subject = `${job.metadata.namespace ?? 'default'}/${job.metadata.name}`;
       const circuit = job.spec.circuit;
       const code = circuitCodeInFiles(circuit, job.metadata.namespace ?? 'default', manifests);
       if (code === undefined) {
@@ -78,7 +80,9 @@ export async function validateJobs(
       entries.push({ subject, valid: true, metadata });
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
-      entries.push({ subject: where, valid: false, error: error.message });
+      const named = subject === where ? '' : `QiskitJob ${subject}: `;
+      const message = error.message.startsWith(where) ? error.message : `${where}: ${named}${error.message}`;
+      entries.push({ subject, valid: false, error: message });
     }
   }
   return entries;

@@ -86,11 +86,14 @@ export async function estimateFiles(
   const jobs: JobEstimate[] = [];
   for (const document of manifests.jobs) {
     const where = `${document.file}:${document.line}`;
+    // Which job an error belongs to: its name once the manifest parses.
+    let label = where;
     try {
       const job = parseResourceOf('QiskitJob', document.value, `${where} QiskitJob`);
-      const label = `${job.metadata.namespace ?? 'default'}/${job.metadata.name}`;
+      label = `${job.metadata.namespace ?? 'default'}/${job.metadata.name}`;
       const circuit = job.spec.circuit;
-      const code = circuitCodeInFiles(circuit, job.metadata.namespace ?? 'default', manifests);
+      // ConfigMaps of the files and of the store, as run reads them.
+      const code = circuitCodeInFiles(circuit, job.metadata.namespace ?? 'default', resources);
       if (code === undefined)
         throw new InvalidInputError('spec.circuit', `the circuit (source ${circuit.source}) is not in the files given`);
       const { circuit: compiled, metadata } = compileQasm(code, { limits: options.config.circuitLimits });
@@ -136,7 +139,13 @@ export async function estimateFiles(
       });
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
-      jobs.push({ job: where, shots: 0, selected: null, candidates: [], error: error.message });
+      jobs.push({
+        job: label === where ? where : `${label} (${where})`,
+        shots: 0,
+        selected: null,
+        candidates: [],
+        error: error.message,
+      });
     }
   }
   return { jobs, errors: [...manifests.errors, ...backendRefusals(manifests.backends, options.config)] };

@@ -51,6 +51,29 @@ describe('qpipe validate and simulate (end to end, child process)', () => {
     expect(result.stdout).toMatch(/research\/ghz3: valid\n {2}format qasm3 {2}qubits 3/);
   });
 
+  it("names the job each error of a manifest belongs to, and a missing ConfigMap key in run's words in validate, estimate and run", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qpipe-named-'));
+    const file = join(dir, 'jobs.yaml');
+    await writeFile(
+      file,
+      [
+        'apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: good}\nspec: {circuit: {source: inline, code: "OPENQASM 3; qubit q; h q;"}}\n',
+        'apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: bad}\nspec: {circuit: {source: inline, code: "OPENQASM 3; qubit q; hadamard q;"}}\n',
+        'apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: cm}\nspec: {circuit: {source: configmap, configMapRef: {name: circuits, key: nope.qasm}}}\n',
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: circuits}\ndata: {bell.qasm: "OPENQASM 3; qubit q; h q;"}\n',
+      ].join('---\n'),
+    );
+    const missingKey = 'spec.circuit.configMapRef: ConfigMap circuits has no key "nope.qasm"';
+    const validated = await qpipe(['validate', file]);
+    expect(validated.code).toBe(1);
+    expect(validated.stderr).toMatch(/QiskitJob default\/bad: 1:22: unknown gate "hadamard"/);
+    expect(validated.stderr).toContain(`QiskitJob default/cm: ${missingKey}`);
+    const estimated = await qpipe(['estimate', file]);
+    expect(estimated.stdout).toMatch(new RegExp(`default/cm \\(.*\\)\\n {2}${missingKey.replace(/[.()"]/g, '\\$&')}`));
+    const run = await qpipe(['run', file]);
+    expect(run.stdout).toContain(`validate: ${missingKey}`);
+  });
+
   it('reports a malformed circuit with file, line:column and a caret, exit 1', async () => {
     const result = await qpipe(['validate', 'test/fixtures/bad-gate.qasm']);
     expect(result.code).toBe(1);
