@@ -210,12 +210,14 @@ the folder stay; a bucket (QPIPE_S3_BUCKET) is never emptied.`,
     options: ['output', 'input'],
   },
   simulate: {
-    synopsis: '<file.qasm> [--shots N] [--seed S] [--probabilities [--top N]] [--output text|json]',
+    synopsis:
+      '<file.qasm> [--shots N] [--seed S] [--probabilities [--top N]] [--output text|json] [--input NAME=VALUE...]',
     description: 'Simulate a circuit: counts, or the exact probabilities of the measured bits.',
     options: ['shots', 'seed', 'probabilities', 'top', 'input', 'output'],
   },
   transpile: {
-    synopsis: '<file.qasm> --backend NAME [--optimization-level N] [--seed S] [--output qasm3|json]',
+    synopsis:
+      '<file.qasm> --backend NAME [--optimization-level N] [--seed S] [--output qasm3|json] [--resources FILE...]',
     description: `Print the circuit a device with a coupling map would run (IBM systems, or a
 QiskitBackend from --resources with connectivity and supportedGates): OpenQASM 3
 on physical qubits ($n), or with json {qasm, layout, twoQubitGates, depth, swaps}.`,
