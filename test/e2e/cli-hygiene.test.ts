@@ -6,6 +6,26 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasStackTrace, qpipe, startServe } from '../support/cli.ts';
 
+/** A stand-in broker on loopback: keeps each CloudEvent's subject and body, answers 202. */
+async function eventSink(): Promise<{ url: string; received: { subject: string; body: string }[]; close(): void }> {
+  const received: { subject: string; body: string }[] = [];
+  const { createServer: createHttpServer } = await import('node:http');
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push({ subject: String(req.headers['ce-subject']), body });
+      res.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    received,
+    close: () => server.close(),
+  };
+}
+
 describe('qpipe on careless and hostile input (child processes)', () => {
   it('gives each command its own --help, and `qpipe help <command>` the same', async () => {
     const help = await qpipe(['simulate', '--help']);
@@ -121,20 +141,13 @@ describe('qpipe on careless and hostile input (child processes)', () => {
         'apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: bad}\n' +
         'spec: {circuit: {source: inline, code: "OPENQASM 3; qubit q; hadamard q;"}}\n',
     );
-    const subjects: string[] = [];
-    const { createServer: createHttpServer } = await import('node:http');
-    const sink = createHttpServer((req, res) => {
-      subjects.push(String(req.headers['ce-subject']));
-      req.resume().on('end', () => res.writeHead(202).end());
-    });
-    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    const sink = await eventSink();
     try {
-      const url = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
-      const result = await qpipe(['submit', file, '--to', url]);
+      const result = await qpipe(['submit', file, '--to', sink.url]);
       expect(result.code).toBe(1);
       expect(result.stdout).toMatch(/^submitted default\/good /);
       expect(result.stderr).toMatch(/not submitted: .*unknown gate "hadamard"/);
-      expect(subjects).toEqual(['default/good']);
+      expect(sink.received.map((r) => r.subject)).toEqual(['default/good']);
     } finally {
       sink.close();
     }
@@ -156,22 +169,11 @@ describe('qpipe on careless and hostile input (child processes)', () => {
         'apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: cm}\n' +
         'spec: {circuit: {source: configmap, configMapRef: {name: circuits, key: bell.qasm}}}\n',
     );
-    const received: string[] = [];
-    const { createServer: createHttpServer } = await import('node:http');
-    const sink = createHttpServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        received.push(body);
-        res.writeHead(202).end();
-      });
-    });
-    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    const sink = await eventSink();
     try {
-      const url = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
-      const sent = await qpipe(['submit', file, '--to', url]);
+      const sent = await qpipe(['submit', file, '--to', sink.url]);
       expect(sent.code).toBe(0);
-      expect(JSON.parse(received[0] as string)).toMatchObject({
+      expect(JSON.parse(sink.received[0]?.body ?? '')).toMatchObject({
         job: { spec: { circuit: { source: 'inline', code: 'OPENQASM 3; qubit q; h q;' } } },
       });
     } finally {
