@@ -36,6 +36,7 @@ export async function validateCommand(
         writeOut(
           `${entry.subject}: valid\n${entry.metadata ? describeMetadata(entry.metadata) : `  ${entry.error}`}\n`,
         );
+      for (const warning of entry.warnings ?? []) writeErr(`${entry.subject}: warning: ${warning}\n`);
     }
   }
   return entries.length > 0 && entries.every((e) => e.valid) ? 0 : 1;

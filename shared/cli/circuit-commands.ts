@@ -4,6 +4,8 @@ import type { QpipeConfig } from '../config.ts';
 import { InvalidInputError, LimitExceededError } from '../errors.ts';
 import { MAX_SHOTS } from '../limits.ts';
 import { analyzeQasm, compileQasm } from '../qasm/index.ts';
+import { parseQasm } from '../qasm/parser.ts';
+import { gatesNeedingStdgates, undeclaredNonStandardGates } from '../qasm/standard-gates.ts';
 import type { ManifestSet } from '../manifests.ts';
 import type { CircuitMetadata } from '../resources/schema.ts';
 
@@ -13,6 +15,34 @@ export interface ValidationEntry {
   readonly valid: boolean;
   readonly metadata?: CircuitMetadata;
   readonly error?: string;
+  /** What other readers of the circuit would refuse (Qiskit, the specification). */
+  readonly warnings?: readonly string[];
+}
+
+/** The warnings of an OpenQASM 3 source qpipe accepted: gates beyond stdgates.inc it does not declare. */
+function portabilityWarnings(source: string): string[] {
+  const program = parseQasm(source);
+  const unincluded = gatesNeedingStdgates(program);
+  return [
+    ...undeclaredNonStandardGates(program).map(
+      (gate) =>
+        `gate "${gate}" is neither in stdgates.inc nor declared: qpipe and Amazon Braket accept it, ` +
+        `Qiskit and the OpenQASM 3 specification do not (declare it with "gate ${gate} ... { ... }")`,
+    ),
+    ...(unincluded.length > 0
+      ? [
+          `${unincluded.map((g) => `"${g}"`).join(', ')} ${unincluded.length === 1 ? 'comes' : 'come'} from ` +
+            'stdgates.inc, which the program does not include: qpipe and Amazon Braket accept ' +
+            `${unincluded.length === 1 ? 'it' : 'them'}, Qiskit does not (add include "stdgates.inc";)`,
+        ]
+      : []),
+  ];
+}
+
+/** The entry of a circuit qpipe accepted, with its portability warnings when there are any. */
+function accepted(subject: string, metadata: CircuitMetadata, source: string): ValidationEntry {
+  const warnings = portabilityWarnings(source);
+  return { subject, valid: true, metadata, ...(warnings.length > 0 ? { warnings } : {}) };
 }
 
 const readCircuitFile = (path: string, config: QpipeConfig) =>
@@ -29,13 +59,7 @@ export async function validateFile(
   if (!isManifest(path)) {
     const source = await readCircuitFile(path, options.config);
     try {
-      return [
-        {
-          subject: path,
-          valid: true,
-          metadata: analyzeQasm(source, { limits, inputs: options.inputs ?? {} }),
-        },
-      ];
+      return [accepted(path, analyzeQasm(source, { limits, inputs: options.inputs ?? {} }), source)];
     } catch (error) {
       if (error instanceof InvalidInputError)
         return [{ subject: path, valid: false, error: `${path}:${error.message}` }];
@@ -77,7 +101,7 @@ export async function validateJobs(
         continue;
       }
       const metadata = analyzeQasm(code, { limits, ...(circuit.format ? { format: circuit.format } : {}) });
-      entries.push({ subject, valid: true, metadata });
+      entries.push(accepted(subject, metadata, code));
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
       const named = subject === where ? '' : `QiskitJob ${subject}: `;

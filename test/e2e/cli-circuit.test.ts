@@ -74,6 +74,19 @@ describe('qpipe validate and simulate (end to end, child process)', () => {
     expect(run.stdout).toContain(`validate: ${missingKey}`);
   });
 
+  it('warns, still valid, of gates Qiskit and the specification refuse undeclared (once accepted silently)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qpipe-portable-'));
+    const file = join(dir, 'zz.qasm');
+    await writeFile(file, 'OPENQASM 3;\nqubit[2] q;\nh q[0];\nrzz(0.5) q[0], q[1];\n');
+    const result = await qpipe(['validate', file]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/: valid\n/);
+    expect(result.stderr).toContain(
+      'warning: gate "rzz" is neither in stdgates.inc nor declared: qpipe and Amazon Braket accept it, Qiskit and the OpenQASM 3 specification do not',
+    );
+    expect(result.stderr).toContain('warning: "h" comes from stdgates.inc, which the program does not include');
+  });
+
   it('reports a malformed circuit with file, line:column and a caret, exit 1', async () => {
     const result = await qpipe(['validate', 'test/fixtures/bad-gate.qasm']);
     expect(result.code).toBe(1);
