@@ -23,4 +23,7 @@ export const STORE_PREFIXES = [
   'sessions/',
   'audit/',
   'backups/',
+  // Results at a job's own spec.output.path, and what qpipe serve acknowledged before handling.
+  'outputs/',
+  'inbox/',
 ] as const;

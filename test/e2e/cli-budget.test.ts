@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +42,16 @@ describe('budgets from the command line (end to end, child process)', () => {
     const second = await qpipe(['run', 'examples/budget-demo.yaml'], env);
     expect(second.stdout).not.toMatch(/Succeeded/);
     expect(second.stdout).not.toMatch(/\.eml/);
-    expect((await qpipe(['reset'], env)).stdout).toMatch(/^reset .*: removed .*ledgers/);
+    // A job writing to its own output.path too: reset leaves nothing of qpipe's behind.
+    const own = join(store, '..', `${store.split('/').pop()}-job.yaml`);
+    await writeFile(
+      own,
+      'apiVersion: quantum.io/v1\nkind: QiskitJob\nmetadata: {name: own-path}\n' +
+        'spec: {output: {type: local, path: mine}, circuit: {source: inline, code: "OPENQASM 3; qubit q; bit c; h q; c = measure q;"}}\n',
+    );
+    expect((await qpipe(['run', own], env)).code).toBe(0);
+    expect((await qpipe(['reset'], env)).stdout).toMatch(/^reset .*: removed .*ledgers.*outputs/);
+    expect(existsSync(store), 'the store folder, emptied of qpipe folders, is removed').toBe(false);
     const again = await qpipe(['run', 'examples/budget-demo.yaml'], env);
     expect(again.stdout.match(/ {2}Succeeded\n/g)).toHaveLength(3);
     expect(again.stdout.match(/\.eml$/gm)).toHaveLength(3);
