@@ -11,6 +11,7 @@ import {
   type StoredObject,
 } from '../../shared/cli/resources-command.ts';
 import type { QpipeConfig } from '../../shared/config.ts';
+import { InvalidInputError } from '../../shared/errors.ts';
 import { writeErr, writeOut } from '../terminal.ts';
 
 /** Stores the files' budgets, backends and ConfigMaps. */
@@ -30,7 +31,6 @@ export type GetFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name';
 /** Which namespaces: one (kubectl's default: "default"), or all (-A). */
 export type Scope = { readonly namespace: string } | { readonly all: true };
 
-const inScope = (scope: Scope) => (o: StoredObject) => 'all' in scope || o.metadata.namespace === scope.namespace;
 const where = (scope: Scope) => ('all' in scope ? '' : ` in ${scope.namespace} namespace`);
 
 /** kubectl's table: upper-case headers, columns three spaces apart, NAMESPACE first with -A. */
@@ -72,13 +72,16 @@ export async function getCommand(
   name: string | undefined,
   options: { config: QpipeConfig; format: GetFormat; scope: Scope },
 ): Promise<number> {
-  const objects = (await listObjects(kind, options.config))
-    .filter(inScope(options.scope))
-    .filter((o) => name === undefined || o.metadata.name === name)
-    .sort(
-      (a, b) =>
-        a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name),
-    );
+  const namespace = 'all' in options.scope ? undefined : options.scope.namespace;
+  const objects = (
+    await listObjects(kind, options.config, {
+      ...(namespace === undefined ? {} : { namespace }),
+      ...(name === undefined ? {} : { name }),
+    })
+  ).sort(
+    (a, b) =>
+      a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name),
+  );
   if (name !== undefined && objects.length === 0) {
     writeErr(`qpipe: ${kind.replace(/s$/, '')} "${name}" not found${where(options.scope)}\n`);
     return 1;
@@ -105,9 +108,7 @@ export async function describeCommand(
   name: string,
   options: { config: QpipeConfig; namespace: string },
 ): Promise<number> {
-  const object = (await listObjects(kind, options.config)).find(
-    (o) => o.metadata.namespace === options.namespace && o.metadata.name === name,
-  );
+  const [object] = await listObjects(kind, options.config, { namespace: options.namespace, name });
   if (!object) {
     writeErr(`qpipe: ${kind.replace(/s$/, '')} "${name}" not found in ${options.namespace} namespace\n`);
     return 1;
@@ -141,7 +142,7 @@ export async function describeCommand(
   return 0;
 }
 
-/** Deletes stored objects by name, as kubectl says it; exit 1 when one was not there. */
+/** Deletes stored objects by name, as kubectl says it; exit 1 when one was not there or could not go. */
 export async function deleteCommand(
   kind: StoredKindName,
   names: readonly string[],
@@ -149,7 +150,17 @@ export async function deleteCommand(
 ): Promise<number> {
   let missing = 0;
   for (const name of names) {
-    if (await deleteObject(kind, options.namespace, name, options.config)) {
+    let deleted: boolean;
+    try {
+      deleted = await deleteObject(kind, options.namespace, name, options.config);
+    } catch (error) {
+      // A job still running is refused by name; the other names are still deleted.
+      if (!(error instanceof InvalidInputError)) throw error;
+      writeErr(`qpipe: ${error.message}\n`);
+      missing++;
+      continue;
+    }
+    if (deleted) {
       writeOut(`${objectName(kind, name).replace(/\/(.*)$/, ' "$1"')} deleted\n`);
     } else {
       writeErr(`qpipe: ${kind.replace(/s$/, '')} "${name}" not found in ${options.namespace} namespace\n`);

@@ -14,7 +14,7 @@ import {
   readResources,
   type StoredKind,
 } from '../resources/resource-store.ts';
-import { GROUP, RESOURCES, VERSION } from '../resources/schema.ts';
+import { GROUP, RESOURCES, TERMINAL_PHASES, VERSION } from '../resources/schema.ts';
 import { hostname, userInfo } from 'node:os';
 import { createDeployedPorts } from '../runtime/deployed-ports.ts';
 import { readDocument } from '../storage/documents.ts';
@@ -76,8 +76,27 @@ export interface StoredObject {
 /** `-o name`'s form: qiskitbudget.quantum.io/demo. */
 export const objectName = (kind: StoredKindName, name: string) => `${KINDS[kind].singular}.${GROUP}/${name}`;
 
-/** Every stored object of a kind with its status: budgets (with spending), backends, sessions, jobs (their latest run). */
-export async function listObjects(kind: StoredKindName, config: QpipeConfig): Promise<StoredObject[]> {
+/**
+ * The stored objects of a kind with their status: budgets (with spending), backends, sessions,
+ * jobs (their latest run); in one namespace, or the one object of a name, when asked (a job's
+ * status is then read by its key, not found among every job's).
+ */
+export async function listObjects(
+  kind: StoredKindName,
+  config: QpipeConfig,
+  where: { readonly namespace?: string; readonly name?: string } = {},
+): Promise<StoredObject[]> {
+  const wanted = (o: StoredObject) =>
+    (where.namespace === undefined || o.metadata.namespace === where.namespace) &&
+    (where.name === undefined || o.metadata.name === where.name);
+  return (await storedObjects(kind, config, where)).filter(wanted);
+}
+
+async function storedObjects(
+  kind: StoredKindName,
+  config: QpipeConfig,
+  where: { readonly namespace?: string; readonly name?: string },
+): Promise<StoredObject[]> {
   const ports = await createDeployedPorts(config, NO_RESOURCES);
   const object = (resource: { metadata: { namespace?: string; name: string }; spec?: unknown }, status?: object) => ({
     apiVersion: `${GROUP}/${VERSION}`,
@@ -110,7 +129,11 @@ export async function listObjects(kind: StoredKindName, config: QpipeConfig): Pr
     }
     case 'jobs': {
       const objects: StoredObject[] = [];
-      for (const key of await ports.store.list('status/qiskitjobs/')) {
+      const keys =
+        where.namespace !== undefined && where.name !== undefined
+          ? [jobNameKey(where.namespace, where.name)]
+          : await ports.store.list('status/qiskitjobs/');
+      for (const key of keys) {
         const record = await readDocument(ports.store, key, StoredJobStatus);
         if (record?.namespace === undefined || record.name === undefined) continue;
         objects.push(
@@ -174,6 +197,14 @@ export async function deleteObject(
   const key = jobNameKey(namespace, name);
   const record = await readDocument(store, key, StoredJobStatus);
   if (!record) return false;
+  // Its status is all the store holds of a job: deleting it would stop nothing and hide what runs.
+  const phase = record.status.phase ?? 'Pending';
+  if (!TERMINAL_PHASES.includes(phase)) {
+    throw new InvalidInputError(
+      `${namespace}/${name}`,
+      `is ${phase}: cancel it first (qpipe cancel ${name} -n ${namespace} --to URL | --bus NAME); deleting its status would not stop it or release its money`,
+    );
+  }
   await store.delete(jobStatusKey(record.uid));
   await store.delete(key);
   return true;

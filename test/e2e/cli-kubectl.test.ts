@@ -1,5 +1,5 @@
 /** The store through kubectl's habits (child processes): kinds by any of their names, -n/-A, -o, get NAME, describe, delete. */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -54,12 +54,18 @@ describe('qpipe get, describe and delete as kubectl users expect them (end to en
   });
 
   it("describes a job: spec-less status, conditions and its audit record's decisions", async () => {
-    const described = await qpipe(['describe', 'qj', 'demo-bell', '-n', 'budget-demo'], env);
+    // The demo rejects whichever job reserves last: describe one that ran.
+    const jobs = JSON.parse((await qpipe(['get', 'qj', '-n', 'budget-demo', '-o', 'json'], env)).stdout) as {
+      items: { metadata: { name: string }; status: { phase: string } }[];
+    };
+    const ran = jobs.items.find((j) => j.status.phase === 'Succeeded')?.metadata.name ?? '';
+    const described = await qpipe(['describe', 'qj', ran, '-n', 'budget-demo'], env);
     expect(described.code).toBe(0);
-    expect(described.stdout).toMatch(/^Name: {9}demo-bell\nNamespace: {4}budget-demo\nKind: {9}QiskitJob\n/);
+    expect(described.stdout).toMatch(new RegExp(`^Name: {9}${ran}\nNamespace: {4}budget-demo\nKind: {9}QiskitJob\n`));
     expect(described.stdout).toMatch(/\nStatus:\n {2}/);
+    expect(described.stdout).toMatch(/\nConditions:\n {2}TYPE +STATUS +REASON +MESSAGE\n/);
     expect(described.stdout).toMatch(/\nEvents:\n {2}AT +BY +WHAT\n/);
-    expect(described.stdout).toMatch(/reserved \$1\.50|reservation/i);
+    expect(described.stdout).toMatch(/enforce-budget +approved: \$1\.50 reserved in budget budget-demo\/demo/);
   });
 
   it('deletes what it names, as kubectl says it, and exit 1 for what is not there', async () => {
@@ -70,5 +76,15 @@ describe('qpipe get, describe and delete as kubectl users expect them (end to en
     expect(job.code).toBe(1);
     expect(job.stdout).toBe('qiskitjob.quantum.io "demo-coin" deleted\n');
     expect(job.stderr).toMatch(/job "ghost" not found in budget-demo namespace/);
+    // A job still running keeps its status: deleting it would stop nothing and free no money.
+    const running = join(env['QPIPE_STORE'] as string, 'status/qiskitjobs/budget-demo/busy.json');
+    await writeFile(
+      running,
+      JSON.stringify({ uid: 'u-busy', namespace: 'budget-demo', name: 'busy', status: { phase: 'Running' } }),
+    );
+    const refused = await qpipe(['delete', 'qj', 'busy', '-n', 'budget-demo'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/budget-demo\/busy: is Running: cancel it first \(qpipe cancel busy -n budget-demo/);
+    expect((await qpipe(['get', 'qj', 'busy', '-n', 'budget-demo'], env)).stdout).toMatch(/busy +Running/);
   });
 });
