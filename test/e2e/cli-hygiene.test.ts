@@ -1,10 +1,13 @@
 /** The CLI as a careless user or a hostile file meets it (child processes): help, typos, escapes, ports, files. */
+import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasStackTrace, qpipe, startServe } from '../support/cli.ts';
+
+const BIN = new URL('../../bin/qpipe.js', import.meta.url).pathname;
 
 /** A stand-in broker on loopback: keeps each CloudEvent's subject and body, answers 202. */
 async function eventSink(): Promise<{ url: string; received: { subject: string; body: string }[]; close(): void }> {
@@ -77,16 +80,37 @@ describe('qpipe on careless and hostile input (child processes)', () => {
         }),
       );
     await write('Validated');
-    const waiting = qpipe(['status', 'slow', '--wait', '30'], { QPIPE_STORE: store });
-    for (const [phase, message] of [
-      ['AwaitingBudget', 'waits for budget default/team'],
-      ['Running', undefined],
-      ['Succeeded', undefined],
-    ] as const) {
-      await new Promise((resolve) => setTimeout(resolve, 4000));
-      await write(phase, message);
-    }
-    const result = await waiting;
+    // The next phase is written once the command has printed the last one: no clock involved.
+    const child = spawn(process.execPath, [BIN, 'status', 'slow', '--wait', '60'], {
+      env: { ...process.env, QPIPE_STORE: store },
+    });
+    let stderr = '';
+    let stdout = '';
+    const waiters: (() => void)[] = [];
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      for (const waiter of waiters.splice(0)) waiter();
+    });
+    const exited = new Promise<number>((resolve) =>
+      child.on('exit', (code) => {
+        resolve(code ?? 1);
+        for (const waiter of waiters.splice(0)) waiter();
+      }),
+    );
+    const printed = async (phase: string) => {
+      while (!stderr.includes(`  ${phase}`)) {
+        if (child.exitCode !== null) throw new Error(`status exited before printing ${phase}: ${stderr}`);
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+    };
+    await printed('Validated');
+    await write('AwaitingBudget', 'waits for budget default/team');
+    await printed('AwaitingBudget');
+    await write('Running');
+    await printed('Running');
+    await write('Succeeded');
+    const result = { code: await exited, stdout, stderr };
     expect(result.code).toBe(0);
     const changes = result.stderr
       .trim()
@@ -98,7 +122,7 @@ describe('qpipe on careless and hostile input (child processes)', () => {
       'default/slow  Running',
     ]);
     expect(result.stdout).toMatch(/^default\/slow {2}Succeeded/);
-  }, 45_000);
+  }, 60_000);
 
   it('suggests the command meant by a typo, exit code 2', async () => {
     const result = await qpipe(['submti', 'x.yaml']);
